@@ -1,0 +1,606 @@
+//! The resolved configuration, and where each value came from.
+//!
+//! Precedence, highest first: command-line flags, `sluice.toml`, `[tool.sluice]` in
+//! `pyproject.toml`, Django settings, defaults. The project folder is the nearest folder, from
+//! the working directory up, that has a `sluice.toml`, a `pyproject.toml` with `[tool.sluice]`,
+//! or a `manage.py`; relative paths in a file are relative to that file's folder.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::django::{self, DjangoSettings, Freshness};
+use crate::error::{Error, Result};
+use crate::sources::{DEFAULT_IGNORE, SourceRoot};
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    /// A configuration file, with the line of the key when found.
+    File(PathBuf, Option<usize>),
+    Django(String),
+    Env(&'static str),
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::File(path, Some(line)) => write!(f, "{}:{line}", path.display()),
+            Origin::File(path, None) => write!(f, "{}", path.display()),
+            Origin::Django(module) => write!(f, "Django settings {module}"),
+            Origin::Env(var) => write!(f, "${var}"),
+            Origin::Default => f.write_str("default"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Value<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// What the command line says; `None`/empty means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub sources: Vec<(PathBuf, Option<String>)>,
+    pub output: Option<PathBuf>,
+    pub ignore: Vec<String>,
+    pub no_default_ignore: bool,
+    pub django_settings: Option<String>,
+    pub python: Option<String>,
+}
+
+/// `sources = ["media", { path = "vendor/static", prefix = "vendor" }]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum SourceSpec {
+    Path(String),
+    Table {
+        path: String,
+        prefix: Option<String>,
+    },
+}
+
+/// The keys of `sluice.toml` / `[tool.sluice]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    sources: Option<Vec<SourceSpec>>,
+    output: Option<String>,
+    static_url: Option<String>,
+    ignore: Option<Vec<String>>,
+    default_ignore: Option<bool>,
+    django_settings: Option<String>,
+    python: Option<String>,
+    // Tables of later stages (bundles, dev, build): accepted so one file serves them all, not
+    // yet read by `sync`.
+    #[serde(rename = "static_bundles")]
+    _static_bundles: Option<String>,
+    #[serde(rename = "bundles")]
+    _bundles: Option<toml::Table>,
+    #[serde(rename = "dev")]
+    _dev: Option<toml::Table>,
+    #[serde(rename = "build")]
+    _build: Option<toml::Table>,
+}
+
+#[derive(Deserialize)]
+struct Pyproject {
+    tool: Option<PyprojectTool>,
+}
+
+#[derive(Deserialize)]
+struct PyprojectTool {
+    sluice: Option<FileConfig>,
+}
+
+/// One configuration file, parsed.
+#[derive(Debug, Clone)]
+struct Layer {
+    path: PathBuf,
+    text: String,
+    /// The table header the keys live under (`[tool.sluice]`), if any.
+    section: Option<&'static str>,
+    keys: FileConfig,
+}
+
+impl Layer {
+    fn origin(&self, key: &str) -> Origin {
+        Origin::File(self.path.clone(), key_line(&self.text, self.section, key))
+    }
+
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// The 1-based line of `key = …` in `text`, inside `section` when given.
+fn key_line(text: &str, section: Option<&str>, key: &str) -> Option<usize> {
+    let mut inside = section.is_none();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            inside = section.is_some_and(|s| trimmed.trim_end() == s);
+            continue;
+        }
+        if inside
+            && let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// `file:line:col` for a byte offset.
+fn location(path: &Path, text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("{}:{line}:{col}", path.display())
+}
+
+fn parse_error(path: &Path, text: &str, err: toml::de::Error) -> Error {
+    let at = err.span().map_or_else(
+        || path.display().to_string(),
+        |s| location(path, text, s.start),
+    );
+    Error::config(format!("invalid configuration: {}", err.message())).with_location(at)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!("cannot read {}: {e}", path.display()))
+            .with_location(path.display().to_string())
+    })
+}
+
+fn load_sluice_toml(path: &Path) -> Result<Layer> {
+    let text = read(path)?;
+    let keys = toml::from_str::<FileConfig>(&text).map_err(|e| parse_error(path, &text, e))?;
+    Ok(Layer {
+        path: path.to_path_buf(),
+        text,
+        section: None,
+        keys,
+    })
+}
+
+/// `[tool.sluice]` of a `pyproject.toml`, or `None` when it has none.
+fn load_pyproject(path: &Path) -> Result<Option<Layer>> {
+    let text = read(path)?;
+    let parsed = toml::from_str::<Pyproject>(&text).map_err(|e| parse_error(path, &text, e))?;
+    Ok(parsed.tool.and_then(|t| t.sluice).map(|keys| Layer {
+        path: path.to_path_buf(),
+        text,
+        section: Some("[tool.sluice]"),
+        keys,
+    }))
+}
+
+/// The project folder and its configuration files, most important first.
+fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, Vec<Layer>)> {
+    if let Some(file) = explicit {
+        let file = std::path::absolute(cwd.join(file)).unwrap_or_else(|_| file.to_path_buf());
+        let dir = file.parent().unwrap_or(cwd).to_path_buf();
+        let layer = if file.file_name().is_some_and(|n| n == "pyproject.toml") {
+            load_pyproject(&file)?.ok_or_else(|| {
+                Error::config(format!("{} has no [tool.sluice] table", file.display()))
+            })?
+        } else {
+            load_sluice_toml(&file)?
+        };
+        return Ok((dir, vec![layer]));
+    }
+    for dir in cwd.ancestors() {
+        let mut layers = Vec::new();
+        let sluice_toml = dir.join("sluice.toml");
+        if sluice_toml.is_file() {
+            layers.push(load_sluice_toml(&sluice_toml)?);
+        }
+        let pyproject = dir.join("pyproject.toml");
+        if pyproject.is_file()
+            && let Some(layer) = load_pyproject(&pyproject)?
+        {
+            layers.push(layer);
+        }
+        if !layers.is_empty() || dir.join("manage.py").is_file() {
+            return Ok((dir.to_path_buf(), layers));
+        }
+    }
+    Ok((cwd.to_path_buf(), Vec::new()))
+}
+
+/// The first layer that sets a key, with the value and its origin.
+fn pick<'a, T>(
+    layers: &'a [Layer],
+    key: &str,
+    get: impl Fn(&'a FileConfig) -> Option<&'a T>,
+) -> Option<(&'a T, Origin, &'a Layer)> {
+    layers
+        .iter()
+        .find_map(|l| get(&l.keys).map(|v| (v, l.origin(key), l)))
+}
+
+/// The Django project behind the configuration, when there is one.
+#[derive(Debug, Clone)]
+pub struct DjangoProject {
+    pub module: Value<String>,
+    pub settings: DjangoSettings,
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub project_dir: PathBuf,
+    pub config_files: Vec<PathBuf>,
+    pub state_dir: PathBuf,
+    pub sources: Value<Vec<SourceRoot>>,
+    pub output: Value<PathBuf>,
+    pub static_url: Value<String>,
+    /// The full list in effect (Django's defaults included unless turned off).
+    pub ignore: Value<Vec<String>>,
+    pub python: Value<String>,
+    pub django: Option<DjangoProject>,
+}
+
+fn check_prefix(prefix: &str, origin: &Origin) -> Result<()> {
+    if prefix.is_empty()
+        || prefix.starts_with('/')
+        || prefix.ends_with('/')
+        || prefix.split('/').any(|s| s == ".." || s == ".")
+    {
+        return Err(Error::config(format!(
+            "invalid source prefix `{prefix}`: it must be a relative path without `.`/`..` segments and without a leading or trailing `/`"
+        ))
+        .with_location(origin.to_string()));
+    }
+    Ok(())
+}
+
+/// The Python that knows the project: `python` setting, the active virtualenv, `./.venv`, `python3`.
+fn choose_python(overrides: &Overrides, layers: &[Layer], project_dir: &Path) -> Value<String> {
+    if let Some(python) = &overrides.python {
+        return Value {
+            value: python.clone(),
+            origin: Origin::Flag("--python"),
+        };
+    }
+    if let Some((python, origin, _)) = pick(layers, "python", |k| k.python.as_ref()) {
+        return Value {
+            value: python.clone(),
+            origin,
+        };
+    }
+    let in_venv = |venv: &Path| {
+        ["bin/python", "Scripts/python.exe"]
+            .iter()
+            .map(|p| venv.join(p))
+            .find(|p| p.is_file())
+    };
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV")
+        && let Some(python) = in_venv(Path::new(&venv))
+    {
+        return Value {
+            value: python.display().to_string(),
+            origin: Origin::Env("VIRTUAL_ENV"),
+        };
+    }
+    if let Some(python) = in_venv(&project_dir.join(".venv")) {
+        return Value {
+            value: python.display().to_string(),
+            origin: Origin::File(project_dir.join(".venv"), None),
+        };
+    }
+    Value {
+        value: "python3".into(),
+        origin: Origin::Default,
+    }
+}
+
+impl Config {
+    /// Resolves the configuration seen from `cwd`.
+    pub fn load(cwd: &Path, overrides: &Overrides) -> Result<Config> {
+        let (project_dir, layers) = discover(cwd, overrides.config.as_deref())?;
+        let state_dir = project_dir.join(".sluice");
+        let python = choose_python(overrides, &layers, &project_dir);
+
+        // Which Django settings module, if any.
+        let module = if let Some(m) = &overrides.django_settings {
+            Some(Value {
+                value: m.clone(),
+                origin: Origin::Flag("--django-settings"),
+            })
+        } else if let Some((m, origin, _)) =
+            pick(&layers, "django_settings", |k| k.django_settings.as_ref())
+        {
+            Some(Value {
+                value: m.clone(),
+                origin,
+            })
+        } else if let Ok(m) = std::env::var("DJANGO_SETTINGS_MODULE") {
+            Some(Value {
+                value: m,
+                origin: Origin::Env("DJANGO_SETTINGS_MODULE"),
+            })
+        } else {
+            let manage = project_dir.join("manage.py");
+            std::fs::read_to_string(&manage)
+                .ok()
+                .and_then(|t| django::settings_module_from_manage_py(&t))
+                .map(|m| Value {
+                    value: m,
+                    origin: Origin::File(manage, None),
+                })
+        };
+        let explicit_django = overrides.django_settings.is_some()
+            || layers.iter().any(|l| l.keys.django_settings.is_some());
+        let needs_django = overrides.sources.is_empty()
+            && pick(&layers, "sources", |k| k.sources.as_ref()).is_none()
+            || overrides.output.is_none()
+                && pick(&layers, "output", |k| k.output.as_ref()).is_none();
+        let django = match module {
+            Some(module) if explicit_django || needs_django => {
+                let (settings, freshness) =
+                    django::load(&python.value, &module.value, &project_dir, &state_dir)?;
+                Some(DjangoProject {
+                    module,
+                    settings,
+                    freshness,
+                })
+            }
+            _ => None,
+        };
+        let django_origin = || {
+            Origin::Django(
+                django
+                    .as_ref()
+                    .map(|d| d.module.value.clone())
+                    .unwrap_or_default(),
+            )
+        };
+
+        // Sources.
+        let sources = if !overrides.sources.is_empty() {
+            let roots = overrides
+                .sources
+                .iter()
+                .map(|(path, prefix)| SourceRoot {
+                    path: cwd.join(path),
+                    prefix: prefix.clone(),
+                })
+                .collect();
+            Value {
+                value: roots,
+                origin: Origin::Flag("--source"),
+            }
+        } else if let Some((specs, origin, layer)) =
+            pick(&layers, "sources", |k| k.sources.as_ref())
+        {
+            let roots = specs
+                .iter()
+                .map(|spec| match spec {
+                    SourceSpec::Path(p) => SourceRoot {
+                        path: layer.dir().join(p),
+                        prefix: None,
+                    },
+                    SourceSpec::Table { path, prefix } => SourceRoot {
+                        path: layer.dir().join(path),
+                        prefix: prefix.clone(),
+                    },
+                })
+                .collect();
+            Value {
+                value: roots,
+                origin,
+            }
+        } else if let Some(d) = &django {
+            let s = &d.settings;
+            let roots = s
+                .staticfiles_dirs
+                .iter()
+                .map(|(prefix, path)| SourceRoot {
+                    path: path.clone(),
+                    prefix: prefix.clone(),
+                })
+                .chain(s.app_static_dirs.iter().map(|(_, path)| SourceRoot {
+                    path: path.clone(),
+                    prefix: None,
+                }))
+                .collect();
+            Value {
+                value: roots,
+                origin: django_origin(),
+            }
+        } else {
+            Value {
+                value: vec![SourceRoot {
+                    path: project_dir.join("media"),
+                    prefix: None,
+                }],
+                origin: Origin::Default,
+            }
+        };
+        for root in &sources.value {
+            if let Some(prefix) = &root.prefix {
+                check_prefix(prefix, &sources.origin)?;
+            }
+        }
+
+        // Output.
+        let output = if let Some(out) = &overrides.output {
+            Value {
+                value: cwd.join(out),
+                origin: Origin::Flag("--output"),
+            }
+        } else if let Some((out, origin, layer)) = pick(&layers, "output", |k| k.output.as_ref()) {
+            Value {
+                value: layer.dir().join(out),
+                origin,
+            }
+        } else if let Some(d) = &django {
+            let root = d.settings.static_root.clone().ok_or_else(|| {
+                Error::config(format!("STATIC_ROOT is not set in {}", d.module.value))
+                    .with_hint("set STATIC_ROOT in the settings, `output` in sluice.toml, or pass --output DIR")
+            })?;
+            Value {
+                value: root,
+                origin: django_origin(),
+            }
+        } else {
+            Value {
+                value: project_dir.join("static"),
+                origin: Origin::Default,
+            }
+        };
+        let output = Value {
+            value: std::path::absolute(&output.value).unwrap_or(output.value),
+            origin: output.origin,
+        };
+
+        // STATIC_URL.
+        let static_url = if let Some((url, origin, _)) =
+            pick(&layers, "static_url", |k| k.static_url.as_ref())
+        {
+            Value {
+                value: url.clone(),
+                origin,
+            }
+        } else if let Some(url) = django.as_ref().and_then(|d| d.settings.static_url.clone()) {
+            Value {
+                value: url,
+                origin: django_origin(),
+            }
+        } else {
+            Value {
+                value: "/static/".into(),
+                origin: Origin::Default,
+            }
+        };
+
+        // Ignore patterns: the defaults (Django's app config's when known), then the extras.
+        let defaults_off = overrides.no_default_ignore
+            || pick(&layers, "default_ignore", |k| k.default_ignore.as_ref())
+                .is_some_and(|(on, ..)| !on);
+        let mut patterns: Vec<String> = match (&django, defaults_off) {
+            (_, true) => Vec::new(),
+            (Some(d), false) => d.settings.ignore_patterns.clone(),
+            (None, false) => DEFAULT_IGNORE.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut origin = if django.is_some() && !defaults_off {
+            django_origin()
+        } else {
+            Origin::Default
+        };
+        if let Some((extra, o, _)) = pick(&layers, "ignore", |k| k.ignore.as_ref()) {
+            patterns.extend(extra.iter().cloned());
+            origin = o;
+        }
+        if !overrides.ignore.is_empty() || overrides.no_default_ignore {
+            patterns.extend(overrides.ignore.iter().cloned());
+            origin = Origin::Flag(if overrides.ignore.is_empty() {
+                "--no-default-ignore"
+            } else {
+                "--ignore"
+            });
+        }
+
+        Ok(Config {
+            config_files: layers.iter().map(|l| l.path.clone()).collect(),
+            project_dir,
+            state_dir,
+            sources,
+            output,
+            static_url,
+            ignore: Value {
+                value: patterns,
+                origin,
+            },
+            python,
+            django,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_lines_respect_sections() {
+        let text = "[project]\nname = \"x\"\n\n[tool.sluice]\noutput = \"static\"\nsources = [\"media\"]\n";
+        assert_eq!(key_line(text, Some("[tool.sluice]"), "sources"), Some(6));
+        assert_eq!(key_line(text, Some("[tool.sluice]"), "name"), None);
+        assert_eq!(key_line("output = 1\n", None, "output"), Some(1));
+        assert_eq!(key_line("outputs = 1\n", None, "output"), None);
+    }
+
+    #[test]
+    fn parse_errors_name_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sluice.toml");
+        std::fs::write(&file, "output = \"static\"\nsourcez = [\"media\"]\n").unwrap();
+        let Err(Error::Config {
+            location, message, ..
+        }) = load_sluice_toml(&file)
+        else {
+            panic!("expected a config error");
+        };
+        assert_eq!(location.unwrap(), format!("{}:2:1", file.display()));
+        assert!(message.contains("sourcez"), "{message}");
+    }
+
+    #[test]
+    fn flags_beat_files_beat_pyproject_beat_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("sluice.toml"), "output = \"out-toml\"\n").unwrap();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[tool.sluice]\noutput = \"out-py\"\nsources = [\"assets\", { path = \"v\", prefix = \"vendor\" }]\n",
+        )
+        .unwrap();
+        let sub = root.join("deep/er");
+        std::fs::create_dir_all(&sub).unwrap();
+        let config = Config::load(&sub, &Overrides::default()).unwrap();
+        assert_eq!(config.project_dir, root);
+        assert_eq!(config.output.value, root.join("out-toml"));
+        assert_eq!(
+            config.output.origin,
+            Origin::File(root.join("sluice.toml"), Some(1))
+        );
+        assert_eq!(config.sources.value[1].prefix.as_deref(), Some("vendor"));
+        assert_eq!(
+            config.sources.origin,
+            Origin::File(root.join("pyproject.toml"), Some(3))
+        );
+        assert_eq!(config.static_url.value, "/static/");
+        assert_eq!(config.ignore.value, ["CVS", ".*", "*~"]);
+        let flags = Overrides {
+            output: Some("x".into()),
+            no_default_ignore: true,
+            ..Default::default()
+        };
+        let config = Config::load(&sub, &flags).unwrap();
+        assert_eq!(config.output.value, sub.join("x"));
+        assert!(config.ignore.value.is_empty());
+    }
+
+    #[test]
+    fn bad_prefix_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("sluice.toml"),
+            "sources = [{ path = \"m\", prefix = \"../x\" }]\n",
+        )
+        .unwrap();
+        assert!(Config::load(dir.path(), &Overrides::default()).is_err());
+    }
+}

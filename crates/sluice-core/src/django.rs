@@ -1,0 +1,164 @@
+//! Reading a Django project's static-files settings through the project's own Python.
+//!
+//! One interpreter start imports the settings (`django.setup()`) and reports `STATIC_ROOT`,
+//! `STATIC_URL`, `STATICFILES_DIRS`, the installed apps' `static/` folders, the storage backend
+//! and `PIPELINE`. The answer is cached in `.sluice/` together with the fingerprints of every file
+//! the settings imported or opened and every environment variable they read, so the next run
+//! pays one `stat` per such file instead of a Python start (~0.3 s).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+use crate::sources::FileMeta;
+
+const SCRIPT: &str = include_str!("django_query.py");
+const MARKER: &str = "SLUICE-DJANGO-JSON:";
+
+/// What Django reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DjangoSettings {
+    pub django_version: String,
+    pub settings_file: Option<PathBuf>,
+    pub static_root: Option<PathBuf>,
+    pub static_url: Option<String>,
+    /// `(prefix, folder)` in `STATICFILES_DIRS` order.
+    pub staticfiles_dirs: Vec<(Option<String>, PathBuf)>,
+    /// `(app label, app/static)` in `INSTALLED_APPS` order, for apps that have one.
+    pub app_static_dirs: Vec<(String, PathBuf)>,
+    pub finders: Vec<String>,
+    pub storage: Option<String>,
+    pub ignore_patterns: Vec<String>,
+    pub pipeline: Option<serde_json::Value>,
+    pub installed_apps: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Reply {
+    answer: DjangoSettings,
+    files: Vec<PathBuf>,
+    env: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    python: String,
+    module: String,
+    files: Vec<(PathBuf, Option<FileMeta>)>,
+    env: BTreeMap<String, Option<String>>,
+    answer: DjangoSettings,
+}
+
+/// The settings module named in `manage.py` (`os.environ.setdefault("DJANGO_SETTINGS_MODULE", …)`).
+pub fn settings_module_from_manage_py(text: &str) -> Option<String> {
+    let re =
+        regex::Regex::new(r#"DJANGO_SETTINGS_MODULE['"]\s*,\s*['"]([A-Za-z_][\w.]*)['"]"#).ok()?;
+    re.captures(text).map(|c| c[1].to_owned())
+}
+
+fn fingerprint(path: &Path) -> Option<FileMeta> {
+    std::fs::metadata(path).ok().map(|m| FileMeta::of(&m))
+}
+
+fn cache_path(state_dir: &Path, python: &str, module: &str) -> PathBuf {
+    let key = xxhash_rust::xxh3::xxh3_64(format!("{python}\0{module}").as_bytes());
+    state_dir.join(format!("django-{key:016x}.json"))
+}
+
+fn cached(path: &Path, python: &str, module: &str) -> Option<DjangoSettings> {
+    let cache: CacheFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let fresh = cache.python == python
+        && cache.module == module
+        && cache.files.iter().all(|(f, meta)| fingerprint(f) == *meta)
+        && cache
+            .env
+            .iter()
+            .all(|(k, v)| std::env::var(k).ok().as_deref() == v.as_deref());
+    fresh.then_some(cache.answer)
+}
+
+/// Whether the answer came from the cache (for `sluice config` and `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    Cached,
+    Asked,
+}
+
+/// Asks `python` for the settings `module`, running in `project_dir`; cached in `state_dir`.
+pub fn load(
+    python: &str,
+    module: &str,
+    project_dir: &Path,
+    state_dir: &Path,
+) -> Result<(DjangoSettings, Freshness)> {
+    let cache = cache_path(state_dir, python, module);
+    if let Some(answer) = cached(&cache, python, module) {
+        return Ok((answer, Freshness::Cached));
+    }
+    let failed = |detail: String| Error::Django {
+        module: module.to_owned(),
+        python: python.to_owned(),
+        detail,
+    };
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(SCRIPT)
+        .current_dir(project_dir)
+        .env("DJANGO_SETTINGS_MODULE", module)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .map_err(|e| {
+            failed(format!(
+                "could not start it: {e}; set `python = \"…\"` in sluice.toml or activate the project's virtualenv"
+            ))
+        })?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().find_map(|l| l.strip_prefix(MARKER));
+    let Some(line) = line.filter(|_| out.status.success()) else {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(failed(tail.join("\n")));
+    };
+    let reply: Reply =
+        serde_json::from_str(line).map_err(|e| failed(format!("unexpected answer: {e}")))?;
+    let entry = CacheFile {
+        python: python.to_owned(),
+        module: module.to_owned(),
+        files: reply
+            .files
+            .iter()
+            .map(|f| (f.clone(), fingerprint(f)))
+            .collect(),
+        env: reply.env,
+        answer: reply.answer.clone(),
+    };
+    if let Ok(bytes) = serde_json::to_vec(&entry) {
+        // A cache that cannot be written only costs the next run a Python start.
+        let _ = write_atomic(&cache, &bytes);
+    }
+    Ok((reply.answer, Freshness::Asked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_settings_module_in_manage_py() {
+        let text = r#"
+def main():
+    """Run administrative tasks."""
+    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mysite.settings')
+"#;
+        assert_eq!(
+            settings_module_from_manage_py(text).as_deref(),
+            Some("mysite.settings")
+        );
+        assert_eq!(settings_module_from_manage_py("print(1)"), None);
+    }
+}

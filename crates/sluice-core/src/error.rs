@@ -1,0 +1,82 @@
+//! The one error type of the engine. The binary renders it; the variants say which exit code
+//! applies (configuration and usage errors are 2, everything found while building is 1).
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Invalid configuration, with the place it came from when there is one.
+    #[error("{message}")]
+    Config {
+        message: String,
+        /// `file:line:col` or a file name, when the problem is in a file.
+        location: Option<String>,
+        hint: Option<String>,
+    },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The project's Python failed to report its Django settings.
+    #[error("could not read the Django settings `{module}` with {python}")]
+    Django {
+        module: String,
+        python: String,
+        detail: String,
+    },
+}
+
+impl Error {
+    pub fn config(message: impl Into<String>) -> Error {
+        Error::Config {
+            message: message.into(),
+            location: None,
+            hint: None,
+        }
+    }
+
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn with_location(self, location: impl Into<String>) -> Error {
+        match self {
+            Error::Config { message, hint, .. } => Error::Config {
+                message,
+                location: Some(location.into()),
+                hint,
+            },
+            other => other,
+        }
+    }
+
+    pub fn with_hint(self, hint: impl Into<String>) -> Error {
+        match self {
+            Error::Config {
+                message, location, ..
+            } => Error::Config {
+                message,
+                location,
+                hint: Some(hint.into()),
+            },
+            other => other,
+        }
+    }
+
+    /// The process exit code this error calls for: 2 for configuration, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config { .. } | Error::Django { .. } => 2,
+            Error::Io { .. } => 1,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,494 @@
+//! Source roots and their index, with Django's finder semantics.
+//!
+//! A project's media lives in an ordered list of roots (Django's `STATICFILES_DIRS`, optionally
+//! with a prefix, then each installed app's `static/` folder). A logical path such as
+//! `css/base.css` belongs to the first root that has it; later copies are *shadowed* and reported.
+//! Ignore patterns are Django's: `fnmatchcase` against a file's name and its path relative to its
+//! root, against a folder's name only. Symlinks are followed; loops are reported, not walked.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::Metadata;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+
+use crate::fnmatch::Pattern;
+
+/// Django's `StaticFilesConfig.ignore_patterns`.
+pub const DEFAULT_IGNORE: [&str; 3] = ["CVS", ".*", "*~"];
+
+/// One folder of sources, mounted at `prefix` (no leading or trailing `/`) in the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRoot {
+    pub path: PathBuf,
+    pub prefix: Option<String>,
+}
+
+impl SourceRoot {
+    /// The logical path of a file at `rel` (`/`-separated) inside this root.
+    pub fn logical(&self, rel: &str) -> String {
+        match &self.prefix {
+            Some(prefix) => format!("{prefix}/{rel}"),
+            None => rel.to_owned(),
+        }
+    }
+}
+
+/// Which names are left out, as Django's finders do.
+#[derive(Debug, Clone)]
+pub struct IgnoreRules {
+    patterns: Vec<Pattern>,
+}
+
+impl IgnoreRules {
+    pub fn new(patterns: &[String]) -> IgnoreRules {
+        IgnoreRules {
+            patterns: patterns.iter().map(|p| Pattern::new(p)).collect(),
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        self.patterns.iter().any(|p| p.matches(text))
+    }
+
+    /// A folder is skipped (with everything below it) when its name matches.
+    pub fn ignores_dir(&self, name: &str) -> bool {
+        self.matches(name)
+    }
+
+    /// A file is skipped when its name or its path inside the root matches.
+    pub fn ignores_file(&self, name: &str, rel: &str) -> bool {
+        self.matches(name) || (rel != name && self.matches(rel))
+    }
+
+    /// Whether `rel` (a `/`-separated path inside a root) is ignored, checking every folder on
+    /// the way as the walk would.
+    pub fn ignores_path(&self, rel: &str) -> bool {
+        let mut parts: Vec<&str> = rel.split('/').collect();
+        let Some(name) = parts.pop() else {
+            return false;
+        };
+        parts.iter().any(|dir| self.ignores_dir(dir)) || self.ignores_file(name, rel)
+    }
+}
+
+/// What the index remembers of a file: enough to tell a change without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileMeta {
+    pub len: u64,
+    pub mtime_ns: i64,
+    pub ino: u64,
+}
+
+impl FileMeta {
+    pub fn of(meta: &Metadata) -> FileMeta {
+        FileMeta {
+            len: meta.len(),
+            mtime_ns: mtime_ns(meta),
+            ino: inode(meta),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn mtime_ns(meta: &Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
+}
+
+#[cfg(not(unix))]
+fn mtime_ns(meta: &Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+#[cfg(unix)]
+fn inode(meta: &Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(meta)
+}
+
+#[cfg(not(unix))]
+fn inode(_meta: &Metadata) -> u64 {
+    0
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Index into the roots the index was built from.
+    pub root: usize,
+    /// Where the file is on disk.
+    pub path: PathBuf,
+    pub meta: FileMeta,
+}
+
+/// A file that lost to an earlier root with the same logical path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadowed {
+    pub logical: String,
+    pub used: PathBuf,
+    pub ignored: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// A symlink that points back to one of its own ancestors.
+    SymlinkLoop,
+    /// A name that is not UTF-8 cannot be a URL path; the file is skipped.
+    NonUtf8Name,
+    /// A folder or file that could not be read (permission denied, broken symlink, …).
+    Unreadable,
+}
+
+/// Something found while walking that the user should hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub path: PathBuf,
+    pub detail: String,
+}
+
+/// Every kept file of every root, by logical path.
+#[derive(Debug, Default)]
+pub struct SourceIndex {
+    pub files: BTreeMap<String, SourceFile>,
+    pub shadowed: Vec<Shadowed>,
+    pub problems: Vec<Problem>,
+    /// Every kept folder (roots included): what a watcher has to watch.
+    pub dirs: Vec<PathBuf>,
+}
+
+impl SourceIndex {
+    /// Groups of logical paths that differ only in case: they would overwrite each other on a
+    /// case-insensitive filesystem (macOS, Windows, Docker bind mounts of either).
+    pub fn case_collisions(&self) -> Vec<Vec<String>> {
+        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+        for logical in self.files.keys() {
+            groups
+                .entry(logical.to_lowercase())
+                .or_default()
+                .push(logical.clone());
+        }
+        let mut collisions: Vec<Vec<String>> =
+            groups.into_values().filter(|g| g.len() > 1).collect();
+        collisions.sort();
+        collisions
+    }
+}
+
+/// What one root's walk found.
+#[derive(Default)]
+struct RootScan {
+    files: Vec<(String, PathBuf, FileMeta)>,
+    dirs: Vec<PathBuf>,
+    problems: Vec<Problem>,
+}
+
+enum Found {
+    File(String, PathBuf, FileMeta),
+    Dir(PathBuf),
+    Problem(Problem),
+}
+
+/// Walks every root (in parallel within each root) and builds the index, first root winning.
+pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
+    let mut index = SourceIndex::default();
+    for (i, root) in roots.iter().enumerate() {
+        let found = scan_root(&root.path, ignore);
+        index.problems.extend(found.problems);
+        index.dirs.extend(found.dirs);
+        for (rel, path, meta) in found.files {
+            let logical = root.logical(&rel);
+            match index.files.get(&logical) {
+                Some(existing) => index.shadowed.push(Shadowed {
+                    logical,
+                    used: existing.path.clone(),
+                    ignored: path,
+                }),
+                None => {
+                    index.files.insert(
+                        logical,
+                        SourceFile {
+                            root: i,
+                            path,
+                            meta,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    index.shadowed.sort_by(|a, b| a.logical.cmp(&b.logical));
+    index.problems.sort_by(|a, b| a.path.cmp(&b.path));
+    index
+}
+
+fn scan_root(root: &Path, ignore: &IgnoreRules) -> RootScan {
+    let rules = Arc::new(ignore.clone());
+    let filter_root = root.to_path_buf();
+    let walker = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .follow_links(true)
+        .threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
+        .filter_entry(move |entry| keep_entry(entry, &filter_root, &rules))
+        .build_parallel();
+    let (tx, rx) = mpsc::channel::<Vec<Found>>();
+    walker.run(|| {
+        let root = root.to_path_buf();
+        let mut batch = Batch {
+            tx: tx.clone(),
+            found: Vec::new(),
+        };
+        Box::new(move |entry| {
+            batch.found.push(classify(entry, &root));
+            if batch.found.len() >= 512 {
+                batch.flush();
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    drop(tx);
+    let mut scan = RootScan::default();
+    for found in rx.into_iter().flatten() {
+        match found {
+            Found::File(rel, path, meta) => scan.files.push((rel, path, meta)),
+            Found::Dir(path) => scan.dirs.push(path),
+            Found::Problem(problem) => scan.problems.push(problem),
+        }
+    }
+    scan.files.sort_by(|a, b| a.0.cmp(&b.0));
+    scan.dirs.sort();
+    scan
+}
+
+/// A walker thread's findings, sent in batches and once more when the thread is done.
+struct Batch {
+    tx: mpsc::Sender<Vec<Found>>,
+    found: Vec<Found>,
+}
+
+impl Batch {
+    fn flush(&mut self) {
+        if !self.found.is_empty() {
+            let _ = self.tx.send(std::mem::take(&mut self.found));
+        }
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+fn keep_entry(entry: &ignore::DirEntry, root: &Path, rules: &IgnoreRules) -> bool {
+    if entry.depth() == 0 {
+        return true;
+    }
+    let Some(name) = entry.file_name().to_str() else {
+        return true; // reported by `classify`
+    };
+    if entry.file_type().is_some_and(|t| t.is_dir()) {
+        return !rules.ignores_dir(name);
+    }
+    match relative(entry.path(), root) {
+        Some(rel) => !rules.ignores_file(name, &rel),
+        None => true,
+    }
+}
+
+/// `path` relative to `root`, `/`-separated; `None` when not UTF-8.
+fn relative(path: &Path, root: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+fn classify(entry: Result<ignore::DirEntry, ignore::Error>, root: &Path) -> Found {
+    let entry = match entry {
+        Ok(entry) => entry,
+        Err(err) => return Found::Problem(walk_problem(err, root)),
+    };
+    let path = entry.path().to_path_buf();
+    if entry.file_type().is_some_and(|t| t.is_dir()) {
+        return Found::Dir(path);
+    }
+    let Some(rel) = relative(&path, root) else {
+        return Found::Problem(Problem {
+            kind: ProblemKind::NonUtf8Name,
+            detail: "the name is not valid UTF-8, so no URL can name it; skipped".into(),
+            path,
+        });
+    };
+    match entry.metadata() {
+        Ok(meta) if meta.is_file() => Found::File(rel, path, FileMeta::of(&meta)),
+        Ok(_) => Found::Problem(Problem {
+            kind: ProblemKind::Unreadable,
+            detail: "not a regular file; skipped".into(),
+            path,
+        }),
+        Err(err) => Found::Problem(Problem {
+            kind: ProblemKind::Unreadable,
+            detail: err.to_string(),
+            path,
+        }),
+    }
+}
+
+fn walk_problem(err: ignore::Error, root: &Path) -> Problem {
+    match err {
+        ignore::Error::WithDepth { err, .. } => walk_problem(*err, root),
+        ignore::Error::WithPath { path, err } => {
+            let mut problem = walk_problem(*err, root);
+            if problem.path.as_os_str().is_empty() || problem.path == root {
+                problem.path = path;
+            }
+            problem
+        }
+        ignore::Error::Loop { ancestor, child } => Problem {
+            kind: ProblemKind::SymlinkLoop,
+            detail: format!(
+                "symlink loop: it leads back to {}; not followed",
+                ancestor.display()
+            ),
+            path: child,
+        },
+        ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => Problem {
+            kind: ProblemKind::Unreadable,
+            detail: "broken symlink or vanished file; skipped".into(),
+            path: PathBuf::new(),
+        },
+        other => Problem {
+            kind: ProblemKind::Unreadable,
+            detail: other.to_string(),
+            path: PathBuf::new(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn rules(patterns: &[&str]) -> IgnoreRules {
+        IgnoreRules::new(&patterns.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn ignore_rules_follow_django() {
+        let r = rules(&DEFAULT_IGNORE);
+        assert!(r.ignores_dir(".git"));
+        assert!(r.ignores_dir("CVS"));
+        assert!(!r.ignores_dir("css"));
+        assert!(r.ignores_file("x.css~", "css/x.css~"));
+        let r = rules(&["css/*.map"]);
+        assert!(r.ignores_file("a.map", "css/a.map"));
+        assert!(
+            r.ignores_file("a.map", "css/deep/a.map"),
+            "fnmatch `*` crosses `/`"
+        );
+        assert!(!r.ignores_dir("css"), "folders match by name only");
+        assert!(r.ignores_path("css/deep/a.map"));
+        assert!(rules(&[".*"]).ignores_path(".git/config"));
+    }
+
+    #[test]
+    fn first_root_wins_and_prefixes_apply() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        for (path, text) in [
+            (a.join("css/site.css"), "a"),
+            (b.join("css/site.css"), "b"),
+            (b.join("css/only-b.css"), "b"),
+            (a.join(".hidden"), "x"),
+            (a.join("CVS/entries"), "x"),
+        ] {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let roots = [
+            SourceRoot {
+                path: a.clone(),
+                prefix: None,
+            },
+            SourceRoot {
+                path: b.clone(),
+                prefix: None,
+            },
+            SourceRoot {
+                path: b.clone(),
+                prefix: Some("vendor".into()),
+            },
+        ];
+        let index = scan(&roots, &rules(&DEFAULT_IGNORE));
+        let names: Vec<&str> = index.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "css/only-b.css",
+                "css/site.css",
+                "vendor/css/only-b.css",
+                "vendor/css/site.css"
+            ]
+        );
+        assert_eq!(index.files["css/site.css"].path, a.join("css/site.css"));
+        assert_eq!(index.shadowed.len(), 1);
+        assert_eq!(index.shadowed[0].ignored, b.join("css/site.css"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_followed_and_loops_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("media");
+        fs::create_dir_all(root.join("real")).unwrap();
+        fs::write(root.join("real/a.txt"), "a").unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("alias")).unwrap();
+        std::os::unix::fs::symlink(&root, root.join("real/back")).unwrap();
+        let index = scan(
+            &[SourceRoot {
+                path: root.clone(),
+                prefix: None,
+            }],
+            &rules(&DEFAULT_IGNORE),
+        );
+        assert!(index.files.contains_key("alias/a.txt"));
+        assert!(index.files.contains_key("real/a.txt"));
+        assert!(
+            index
+                .problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::SymlinkLoop),
+            "{:?}",
+            index.problems
+        );
+    }
+
+    #[test]
+    fn case_collisions_are_grouped() {
+        let mut index = SourceIndex::default();
+        for name in ["img/Logo.png", "img/logo.png", "img/other.png"] {
+            index.files.insert(
+                name.into(),
+                SourceFile {
+                    root: 0,
+                    path: PathBuf::from(name),
+                    meta: FileMeta {
+                        len: 0,
+                        mtime_ns: 0,
+                        ino: 0,
+                    },
+                },
+            );
+        }
+        assert_eq!(index.case_collisions(), [["img/Logo.png", "img/logo.png"]]);
+    }
+}
