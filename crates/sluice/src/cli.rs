@@ -1,0 +1,136 @@
+//! Every command and flag, with its help text, in one place: `--help`, the README and the code
+//! cannot drift apart.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "Static media for big Django sites: instant in development, complete in production",
+    long_about = "Static media for big Django sites: instant in development, complete in production.\n\n\
+        sluice reads the configuration you already have (Django's STATICFILES_DIRS, STATIC_ROOT and \
+        installed apps, or sluice.toml / [tool.sluice] in pyproject.toml) and keeps STATIC_ROOT a \
+        mirror of your media folders.",
+    after_help = "Exit codes: 0 ok, 1 build error (a file could not be handled, a conflict), 2 usage or configuration error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Read this configuration file (sluice.toml format, or a pyproject.toml with [tool.sluice])
+    /// instead of looking for one from the current folder up.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// A source folder, optionally mounted under PREFIX in the output (like a
+    /// ("prefix", "dir") entry of STATICFILES_DIRS). Repeatable; the first folder that has a
+    /// file wins. Replaces the configured sources.
+    #[arg(long = "source", global = true, value_name = "DIR[=PREFIX]", value_parser = parse_source)]
+    pub sources: Vec<(PathBuf, Option<String>)>,
+
+    /// The output folder (Django's STATIC_ROOT).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Ignore files and folders matching this pattern (fnmatch, like collectstatic -i). Repeatable.
+    #[arg(short = 'i', long = "ignore", global = true, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
+
+    /// Don't ignore Django's default patterns 'CVS', '.*' and '*~'.
+    #[arg(long, global = true)]
+    pub no_default_ignore: bool,
+
+    /// The Django settings module to read (default: DJANGO_SETTINGS_MODULE, else the one
+    /// manage.py names).
+    #[arg(long, global = true, value_name = "MODULE")]
+    pub django_settings: Option<String>,
+
+    /// The Python that runs the project (default: the active virtualenv, ./.venv, python3).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub python: Option<String>,
+
+    /// Output format: text for people, json for machines.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Print only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print more: every shadowed file, every conflict.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make the output a mirror of the sources in one incremental pass, then exit.
+    ///
+    /// Only what changed since the last pass is copied; outputs whose source is gone are
+    /// removed; files in the output that sluice did not write are left alone and reported.
+    Sync(SyncArgs),
+    /// Print the resolved configuration and where each value came from.
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Overwrite output files that sluice did not write (reported as conflicts otherwise).
+    #[arg(long)]
+    pub force: bool,
+    /// Remove everything sluice wrote before and start from scratch.
+    #[arg(long)]
+    pub clean: bool,
+    /// Symlink each output to its source instead of copying it (like collectstatic --link).
+    #[arg(long)]
+    pub link: bool,
+}
+
+fn parse_source(text: &str) -> Result<(PathBuf, Option<String>), String> {
+    match text.rsplit_once('=') {
+        Some((dir, prefix)) if !dir.is_empty() => {
+            let prefix = prefix.trim_matches('/');
+            if prefix.is_empty() {
+                return Err("the prefix after `=` is empty".into());
+            }
+            Ok((PathBuf::from(dir), Some(prefix.to_owned())))
+        }
+        _ if text.is_empty() => Err("the folder is empty".into()),
+        _ => Ok((PathBuf::from(text), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_flags() {
+        assert_eq!(parse_source("media"), Ok(("media".into(), None)));
+        assert_eq!(
+            parse_source("vendor/static=vendor/"),
+            Ok(("vendor/static".into(), Some("vendor".into())))
+        );
+        assert!(parse_source("media=").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,405 @@
+//! Everything sluice prints goes through here: coloured text for people (colours dropped when
+//! the stream is not a terminal), one JSON object per event for machines, a progress bar on
+//! long work, and `--quiet`.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use owo_colors::OwoColorize;
+use serde_json::json;
+use sluice_core::config::Config;
+use sluice_core::sync::{Progress, SyncReport};
+
+use crate::cli::Format;
+
+pub struct Printer {
+    pub format: Format,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+/// `20000` → `20 000`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}
+
+/// `path` relative to `base` when inside it.
+fn shown(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .ok()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// A path for JSON: serde refuses non-UTF-8 paths, and machines still want to see them.
+fn lossy(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// How many items of a long list to show without `-v`.
+const SHORT_LIST: usize = 5;
+
+impl Printer {
+    fn text(&self) -> bool {
+        self.format == Format::Text
+    }
+
+    pub fn json(&self, value: &serde_json::Value) {
+        let mut out = anstream::stdout().lock();
+        let _ = writeln!(out, "{value}");
+    }
+
+    pub fn warn(&self, message: &str) {
+        if self.text() {
+            anstream::eprintln!("{} {message}", "warning:".yellow().bold());
+        } else {
+            self.json(&json!({"event": "warning", "message": message}));
+        }
+    }
+
+    /// An error with an optional location (`file:line:col`) and hint.
+    pub fn error(&self, message: &str, location: Option<&str>, hint: Option<&str>) {
+        if self.text() {
+            anstream::eprintln!("{} {message}", "error:".red().bold());
+            if let Some(location) = location {
+                anstream::eprintln!("  {} {location}", "-->".blue().bold());
+            }
+            if let Some(hint) = hint {
+                anstream::eprintln!("  {} {hint}", "hint:".cyan().bold());
+            }
+        } else {
+            self.json(
+                &json!({"event": "error", "message": message, "location": location, "hint": hint}),
+            );
+        }
+    }
+
+    /// A progress bar on stderr when it is a terminal and the work is long enough to watch.
+    pub fn progress(&self, label: &'static str) -> Bar {
+        let visible = self.text() && !self.quiet && std::io::stderr().is_terminal();
+        Bar {
+            bar: std::sync::OnceLock::new(),
+            visible,
+            label,
+        }
+    }
+
+    pub fn sync_report(&self, report: &SyncReport, config: &Config) {
+        let base = &config.project_dir;
+        if !self.text() {
+            self.json(&json!({
+                "event": "sync",
+                "output": lossy(&config.output.value),
+                "files": report.files,
+                "copied": report.copied,
+                "unchanged": report.unchanged,
+                "adopted": report.adopted,
+                "removed": report.removed,
+                "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+                "conflicts": report.conflicts.iter().map(|c| &c.logical).collect::<Vec<_>>(),
+                "shadowed": report.index.shadowed.iter().map(|s| json!({
+                    "path": s.logical, "used": lossy(&s.used), "ignored": lossy(&s.ignored),
+                })).collect::<Vec<_>>(),
+                "case_collisions": report.index.case_collisions(),
+                "kept_modified": report.kept_modified.iter().map(|p| lossy(p)).collect::<Vec<_>>(),
+                "symlink_loops": report.index.problems.iter()
+                    .filter(|p| p.kind == sluice_core::sources::ProblemKind::SymlinkLoop)
+                    .map(|p| lossy(&p.path)).collect::<Vec<_>>(),
+                "errors": report.errors.iter().map(|e| json!({"path": lossy(&e.path), "message": e.message})).collect::<Vec<_>>(),
+            }));
+            return;
+        }
+        self.list_warnings(
+            &report.index.shadowed,
+            |n| {
+                format!(
+                    "{n} shadowed by an earlier source folder (first found wins, as in Django):"
+                )
+            },
+            |s| {
+                format!(
+                    "{} from {} (using {})",
+                    s.logical,
+                    shown(&s.ignored, base),
+                    shown(&s.used, base)
+                )
+            },
+        );
+        self.list_warnings(
+            &report.index.case_collisions(),
+            |n| format!("{n} would collide on a case-insensitive filesystem (macOS, Windows):"),
+            |group| group.join(" ≍ "),
+        );
+        for problem in report
+            .index
+            .problems
+            .iter()
+            .filter(|p| p.kind == sluice_core::sources::ProblemKind::SymlinkLoop)
+        {
+            self.warn(&format!(
+                "{}: {}",
+                shown(&problem.path, base),
+                problem.detail
+            ));
+        }
+        for path in &report.kept_modified {
+            self.warn(&format!(
+                "{}: its source is gone, but it changed since sluice wrote it; left in place",
+                shown(path, base)
+            ));
+        }
+        if report.removals_skipped {
+            self.warn(
+                "some source folders could not be read, so no outputs were removed this time",
+            );
+        }
+        for error in &report.errors {
+            self.error(
+                &format!("{}: {}", shown(&error.path, base), error.message),
+                None,
+                None,
+            );
+        }
+        if !report.conflicts.is_empty() {
+            let n = report.conflicts.len();
+            let shown_paths: Vec<String> = report
+                .conflicts
+                .iter()
+                .take(if self.verbose { n } else { SHORT_LIST })
+                .map(|c| shown(&c.output, base))
+                .collect();
+            let more = n.saturating_sub(shown_paths.len());
+            let list = shown_paths.join(", ")
+                + &if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+            self.error(
+                &format!(
+                    "{} in the output not written by sluice, left untouched: {list}",
+                    plural(n, "file", "files")
+                ),
+                None,
+                Some("move them away, or run `sluice sync --force` to overwrite them"),
+            );
+        }
+        if self.quiet {
+            return;
+        }
+        let mut parts = vec![
+            format!("{} copied", count(report.copied)),
+            format!("{} unchanged", count(report.unchanged)),
+        ];
+        if report.adopted > 0 {
+            parts.push(format!("{} already identical", count(report.adopted)));
+        }
+        parts.push(format!("{} removed", count(report.removed)));
+        let line = format!(
+            "{}: {} in {}",
+            plural(report.files, "file", "files"),
+            parts.join(", "),
+            duration(report.elapsed)
+        );
+        let status = if report.ok() && report.conflicts.is_empty() {
+            "✓".green().bold().to_string()
+        } else {
+            "✗".red().bold().to_string()
+        };
+        anstream::eprintln!(
+            "{status} {line} → {}",
+            shown(&config.output.value, base).bold()
+        );
+    }
+
+    fn list_warnings<T>(
+        &self,
+        items: &[T],
+        head: impl Fn(String) -> String,
+        line: impl Fn(&T) -> String,
+    ) {
+        if items.is_empty() {
+            return;
+        }
+        let n = items.len();
+        let limit = if self.verbose { n } else { SHORT_LIST };
+        let mut text = head(plural(n, "file", "files"));
+        for item in items.iter().take(limit) {
+            text.push_str("\n  ");
+            text.push_str(&line(item));
+        }
+        if n > limit {
+            text.push_str(&format!("\n  … and {} more (-v lists them all)", n - limit));
+        }
+        self.warn(&text);
+    }
+
+    pub fn config(&self, config: &Config) {
+        let base = &config.project_dir;
+        let roots: Vec<serde_json::Value> = config
+            .sources
+            .value
+            .iter()
+            .map(|r| json!({"path": lossy(&r.path), "prefix": r.prefix}))
+            .collect();
+        if !self.text() {
+            let origin = |o: &sluice_core::config::Origin| o.to_string();
+            self.json(&json!({
+                "project_dir": lossy(&config.project_dir),
+                "config_files": config.config_files.iter().map(|p| lossy(p)).collect::<Vec<_>>(),
+                "state_dir": lossy(&config.state_dir),
+                "sources": {"value": roots, "origin": origin(&config.sources.origin)},
+                "output": {"value": lossy(&config.output.value), "origin": origin(&config.output.origin)},
+                "static_url": {"value": config.static_url.value, "origin": origin(&config.static_url.origin)},
+                "ignore": {"value": config.ignore.value, "origin": origin(&config.ignore.origin)},
+                "python": {"value": config.python.value, "origin": origin(&config.python.origin)},
+                "django": config.django.as_ref().map(|d| json!({
+                    "settings": {"value": d.module.value, "origin": origin(&d.module.origin)},
+                    "version": d.settings.django_version,
+                    "storage": d.settings.storage,
+                    "finders": d.settings.finders,
+                    "pipeline": d.settings.pipeline.is_some(),
+                    "cached": d.freshness == sluice_core::django::Freshness::Cached,
+                })),
+            }));
+            return;
+        }
+        let row = |key: &str, value: String, origin: String| {
+            anstream::println!(
+                "{:<11} {value}  {}",
+                key.bold(),
+                format!("({origin})").dimmed()
+            );
+        };
+
+        anstream::println!("{:<11} {}", "project".bold(), base.display());
+        let files: Vec<String> = config.config_files.iter().map(|f| shown(f, base)).collect();
+        anstream::println!(
+            "{:<11} {}",
+            "config".bold(),
+            if files.is_empty() {
+                "none".to_string()
+            } else {
+                files.join(", ")
+            }
+        );
+        if let Some(d) = &config.django {
+            let cached = if d.freshness == sluice_core::django::Freshness::Cached {
+                ", cached"
+            } else {
+                ""
+            };
+            row(
+                "django",
+                format!(
+                    "{} (Django {}{cached})",
+                    d.module.value, d.settings.django_version
+                ),
+                d.module.origin.to_string(),
+            );
+            if let Some(storage) = &d.settings.storage {
+                anstream::println!("{:<11} {storage}", "storage".bold());
+            }
+        }
+        row(
+            "python",
+            config.python.value.clone(),
+            config.python.origin.to_string(),
+        );
+        anstream::println!(
+            "{:<11} {}",
+            "sources".bold(),
+            format!("({})", config.sources.origin).dimmed()
+        );
+        for root in &config.sources.value {
+            let mount = root
+                .prefix
+                .as_ref()
+                .map(|p| format!("{p}/ ← "))
+                .unwrap_or_default();
+            anstream::println!("  {mount}{}", shown(&root.path, base));
+        }
+        row(
+            "output",
+            shown(&config.output.value, base),
+            config.output.origin.to_string(),
+        );
+        row(
+            "static_url",
+            config.static_url.value.clone(),
+            config.static_url.origin.to_string(),
+        );
+        row(
+            "ignore",
+            config.ignore.value.join(" "),
+            config.ignore.origin.to_string(),
+        );
+        anstream::println!("{:<11} {}", "state".bold(), shown(&config.state_dir, base));
+    }
+}
+
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// A progress bar that appears only for work worth watching.
+pub struct Bar {
+    bar: std::sync::OnceLock<ProgressBar>,
+    visible: bool,
+    label: &'static str,
+}
+
+/// Below this many files a pass is over before a bar could be read.
+const BAR_THRESHOLD: u64 = 2000;
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        if self.visible && total >= BAR_THRESHOLD {
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:.cyan.bold} [{bar:30}] {pos}/{len} {per_sec}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.set_prefix(self.label);
+            let _ = self.bar.set(bar);
+        }
+    }
+
+    fn advance(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
+    }
+}
