@@ -1,0 +1,14 @@
+/* Mozilla.Pager: a tiny stand-in for a vendored library */
+if (typeof window.Mozilla === 'undefined') {
+    window.Mozilla = {};
+}
+window.Mozilla.Pager = window.Mozilla.Pager || {
+    version: '2.7.5',
+    ready: function (fn) {
+        if (document.readyState !== 'loading') {
+            fn();
+        } else {
+            document.addEventListener('DOMContentLoaded', fn);
+        }
+    }
+};
