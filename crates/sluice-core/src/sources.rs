@@ -60,6 +60,11 @@ impl IgnoreRules {
         self.matches(name) || (rel != name && self.matches(rel))
     }
 
+    /// Whether the folder `rel` (inside a root) or one of the folders above it is ignored.
+    pub fn ignores_dir_path(&self, rel: &str) -> bool {
+        rel.split('/').any(|dir| self.ignores_dir(dir))
+    }
+
     /// Whether `rel` (a `/`-separated path inside a root) is ignored, checking every folder on
     /// the way as the walk would.
     pub fn ignores_path(&self, rel: &str) -> bool {
@@ -160,12 +165,12 @@ pub struct SourceIndex {
     pub dirs: Vec<PathBuf>,
 }
 
-impl SourceIndex {
-    /// Groups of logical paths that differ only in case: they would overwrite each other on a
-    /// case-insensitive filesystem (macOS, Windows, Docker bind mounts of either).
-    pub fn case_collisions(&self) -> Vec<Vec<String>> {
+/// Groups of logical paths that differ only in case: they would overwrite each other on a
+/// case-insensitive filesystem (macOS, Windows, Docker bind mounts of either).
+pub fn case_collisions<'a>(logicals: impl Iterator<Item = &'a String>) -> Vec<Vec<String>> {
+    {
         let mut groups: HashMap<String, Vec<String>> = HashMap::new();
-        for logical in self.files.keys() {
+        for logical in logicals {
             groups
                 .entry(logical.to_lowercase())
                 .or_default()
@@ -196,7 +201,7 @@ enum Found {
 pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
     let mut index = SourceIndex::default();
     for (i, root) in roots.iter().enumerate() {
-        let found = scan_root(&root.path, ignore);
+        let found = scan_tree(&root.path, &root.path, ignore);
         index.problems.extend(found.problems);
         index.dirs.extend(found.dirs);
         for (rel, path, meta) in found.files {
@@ -225,10 +230,34 @@ pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
     index
 }
 
-fn scan_root(root: &Path, ignore: &IgnoreRules) -> RootScan {
+/// Files and folders found under one folder of a root (the folder itself is assumed kept).
+#[derive(Debug, Default)]
+pub struct SubtreeScan {
+    /// `(logical path, file)`, sorted.
+    pub files: Vec<(String, PathBuf, FileMeta)>,
+    pub dirs: Vec<PathBuf>,
+    pub problems: Vec<Problem>,
+}
+
+/// Walks `start` (a folder inside `root`) with the same rules as [`scan`], returning paths
+/// relative to `root`: how a watcher takes in a folder that appeared.
+pub fn scan_subtree(root: &SourceRoot, start: &Path, ignore: &IgnoreRules) -> SubtreeScan {
+    let found = scan_tree(&root.path, start, ignore);
+    SubtreeScan {
+        files: found
+            .files
+            .into_iter()
+            .map(|(rel, path, meta)| (root.logical(&rel), path, meta))
+            .collect(),
+        dirs: found.dirs,
+        problems: found.problems,
+    }
+}
+
+fn scan_tree(root: &Path, start: &Path, ignore: &IgnoreRules) -> RootScan {
     let rules = Arc::new(ignore.clone());
     let filter_root = root.to_path_buf();
-    let walker = ignore::WalkBuilder::new(root)
+    let walker = ignore::WalkBuilder::new(start)
         .standard_filters(false)
         .follow_links(true)
         .threads(
@@ -303,8 +332,8 @@ fn keep_entry(entry: &ignore::DirEntry, root: &Path, rules: &IgnoreRules) -> boo
     }
 }
 
-/// `path` relative to `root`, `/`-separated; `None` when not UTF-8.
-fn relative(path: &Path, root: &Path) -> Option<String> {
+/// `path` relative to `root`, `/`-separated; `None` when not UTF-8 or not inside.
+pub fn relative(path: &Path, root: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
     let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
     Some(parts?.join("/"))
@@ -489,6 +518,9 @@ mod tests {
                 },
             );
         }
-        assert_eq!(index.case_collisions(), [["img/Logo.png", "img/logo.png"]]);
+        assert_eq!(
+            case_collisions(index.files.keys()),
+            [["img/Logo.png", "img/logo.png"]]
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! around it, in parallel. Nothing in the output that sluice has no record of is deleted or
 //! overwritten; an output whose bytes would not change is not rewritten.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,10 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::output::{copy_atomic, remove_and_prune, symlink_atomic};
-use crate::sources::{FileMeta, IgnoreRules, ProblemKind, SourceIndex, SourceRoot, scan};
+use crate::sources::{
+    FileMeta, IgnoreRules, ProblemKind, SourceFile, SourceIndex, SourceRoot, case_collisions,
+    relative, scan, scan_subtree,
+};
 use crate::state::{Entry, SyncState};
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -114,7 +118,9 @@ pub struct SyncReport {
     pub errors: Vec<FileError>,
     /// Set when a folder could not be read, so removals were skipped to lose nothing.
     pub removals_skipped: bool,
+    /// The walk's findings besides the files: shadowed files, problems, folders.
     pub index: SourceIndex,
+    pub case_collisions: Vec<Vec<String>>,
     pub elapsed: Duration,
 }
 
@@ -213,193 +219,473 @@ enum Outcome {
     Failed(FileError),
 }
 
-/// Runs one sync pass.
-pub fn sync(job: &SyncJob, progress: &dyn Progress) -> Result<SyncReport> {
-    let started = Instant::now();
-    check_layout(job.roots, job.output)?;
-    let index = scan(job.roots, job.ignore);
-    let mut state = SyncState::load(job.state_dir, job.output);
-    let before = state.clone();
-    let mut report = SyncReport::default();
-    if job.options.clean {
-        for (logical, entry) in std::mem::take(&mut state.entries) {
-            let path = output_path(job.output, &logical);
-            if lstat(&path).is_some_and(|now| now.meta == entry.output) {
-                remove_and_prune(&path, job.output).map_err(|e| Error::io("remove", &path, e))?;
-            }
+/// The engine behind `sync` and `watch`: the index of the sources and the record of the output,
+/// kept in memory between passes so a change set costs only the files it names.
+pub struct Mirror {
+    roots: Vec<SourceRoot>,
+    ignore: IgnoreRules,
+    output: PathBuf,
+    state_dir: PathBuf,
+    options: SyncOptions,
+    files: BTreeMap<String, SourceFile>,
+    state: SyncState,
+    dirty: bool,
+}
+
+/// What one incremental update did.
+#[derive(Debug, Default)]
+pub struct ChangeReport {
+    /// Logical paths whose output was written or removed.
+    pub changed: Vec<String>,
+    pub copied: usize,
+    pub removed: usize,
+    pub conflicts: Vec<OutputConflict>,
+    pub errors: Vec<FileError>,
+    /// Folders that appeared (and were scanned): a watcher must watch them.
+    pub new_dirs: Vec<PathBuf>,
+    /// Source roots that are missing right now.
+    pub missing_roots: Vec<PathBuf>,
+    pub elapsed: Duration,
+}
+
+impl Mirror {
+    /// Checks the layout and loads the state; does not touch the sources yet.
+    pub fn new(job: &SyncJob) -> Result<Mirror> {
+        check_layout(job.roots, job.output)?;
+        let state = SyncState::load(job.state_dir, job.output);
+        Ok(Mirror {
+            roots: job.roots.to_vec(),
+            ignore: job.ignore.clone(),
+            output: job.output.to_path_buf(),
+            state_dir: job.state_dir.to_path_buf(),
+            options: job.options,
+            files: BTreeMap::new(),
+            state,
+            dirty: false,
+        })
+    }
+
+    pub fn roots(&self) -> &[SourceRoot] {
+        &self.roots
+    }
+
+    pub fn ignore(&self) -> &IgnoreRules {
+        &self.ignore
+    }
+
+    pub fn output(&self) -> &Path {
+        &self.output
+    }
+
+    /// The indexed source files, by logical path.
+    pub fn files(&self) -> &BTreeMap<String, SourceFile> {
+        &self.files
+    }
+
+    /// Writes the state if it changed since the last save.
+    pub fn save(&mut self) -> Result<()> {
+        if self.dirty {
+            self.state.save(&self.state_dir)?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, logical: &str, entry: Entry) {
+        if self.state.entries.get(logical) != Some(&entry) {
+            self.state.entries.insert(logical.to_owned(), entry);
+            self.dirty = true;
         }
     }
 
-    let planned: Vec<(&String, Decision, PathBuf)> = index
-        .files
-        .par_iter()
-        .map(|(logical, file)| {
-            let dest = output_path(job.output, logical);
-            let current = lstat(&dest);
-            let decision = decide(
-                &file.meta,
-                state.entries.get(logical),
-                current.as_ref(),
-                &job.options,
-            );
-            (logical, decision, dest)
-        })
-        .collect();
-
-    let busy = planned.iter().filter(|p| p.1 != Decision::Keep).count();
-    progress.start(busy as u64);
-    let outcomes: Vec<(&String, Outcome)> = planned
-        .par_iter()
-        .map(|(logical, decision, dest)| {
-            let file = &index.files[*logical];
-            let outcome = carry_out(
-                *decision, &file.path, &file.meta, dest, &state, logical, job,
-            );
-            if *decision != Decision::Keep {
-                progress.advance();
-            }
-            (*logical, outcome)
-        })
-        .collect();
-    progress.finish();
-
-    for (logical, outcome) in outcomes {
-        match outcome {
-            Outcome::Kept(entry) => {
-                report.unchanged += 1;
-                state.entries.insert(logical.clone(), entry);
-            }
-            Outcome::Written(entry) => {
-                report.copied += 1;
-                state.entries.insert(logical.clone(), entry);
-            }
-            Outcome::Adopted(entry) => {
-                report.adopted += 1;
-                state.entries.insert(logical.clone(), entry);
-            }
-            Outcome::Conflict => report.conflicts.push(OutputConflict {
-                logical: logical.clone(),
-                output: output_path(job.output, logical),
-            }),
-            Outcome::Failed(error) => report.errors.push(error),
-        }
+    fn forget(&mut self, logical: &str) -> Option<Entry> {
+        let entry = self.state.entries.remove(logical);
+        self.dirty |= entry.is_some();
+        entry
     }
 
-    // Outputs whose source is gone. If a folder could not be read its files look gone too, so
-    // then nothing is removed.
-    report.removals_skipped = index
-        .problems
-        .iter()
-        .any(|p| p.kind == ProblemKind::Unreadable);
-    if !report.removals_skipped {
-        let stale: Vec<String> = state
-            .entries
-            .keys()
-            .filter(|logical| !index.files.contains_key(*logical))
-            .cloned()
+    /// A full pass: walk every root, then make the output match.
+    pub fn full_pass(&mut self, progress: &dyn Progress) -> Result<SyncReport> {
+        let started = Instant::now();
+        let mut report = SyncReport::default();
+        if self.options.clean {
+            for (logical, entry) in std::mem::take(&mut self.state.entries) {
+                let path = output_path(&self.output, &logical);
+                if lstat(&path).is_some_and(|now| now.meta == entry.output) {
+                    remove_and_prune(&path, &self.output)
+                        .map_err(|e| Error::io("remove", &path, e))?;
+                }
+                self.dirty = true;
+            }
+        }
+        let mut index = scan(&self.roots, &self.ignore);
+        self.files = std::mem::take(&mut index.files);
+        let logicals: Vec<String> = self.files.keys().cloned().collect();
+        let applied = self.apply(&logicals, progress);
+        report.copied = applied.copied;
+        report.unchanged = applied.unchanged;
+        report.adopted = applied.adopted;
+        report.conflicts = applied.conflicts;
+        report.errors = applied.errors;
+
+        // Outputs whose source is gone. If a folder could not be read its files look gone too,
+        // so then nothing is removed.
+        report.removals_skipped = index
+            .problems
+            .iter()
+            .any(|p| p.kind == ProblemKind::Unreadable);
+        if !report.removals_skipped {
+            let stale: Vec<String> = self
+                .state
+                .entries
+                .keys()
+                .filter(|logical| !self.files.contains_key(*logical))
+                .cloned()
+                .collect();
+            for logical in stale {
+                match self.remove_output(&logical) {
+                    Removal::Removed => report.removed += 1,
+                    Removal::Missing => {}
+                    Removal::KeptModified(path) => report.kept_modified.push(path),
+                    Removal::Failed(error) => report.errors.push(error),
+                }
+            }
+        }
+        for problem in &index.problems {
+            if problem.kind != ProblemKind::SymlinkLoop {
+                report.errors.push(FileError {
+                    path: problem.path.clone(),
+                    message: problem.detail.clone(),
+                });
+            }
+        }
+        report.files = self.files.len();
+        report.case_collisions = case_collisions(self.files.keys());
+        report.index = index;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Brings the given logical paths up to date: write what `decide` says, record it.
+    fn apply(&mut self, logicals: &[String], progress: &dyn Progress) -> Applied {
+        let planned: Vec<(&String, Decision, PathBuf)> = logicals
+            .par_iter()
+            .filter_map(|logical| {
+                let file = self.files.get(logical)?;
+                let dest = output_path(&self.output, logical);
+                let current = lstat(&dest);
+                let decision = decide(
+                    &file.meta,
+                    self.state.entries.get(logical),
+                    current.as_ref(),
+                    &self.options,
+                );
+                Some((logical, decision, dest))
+            })
             .collect();
-        for logical in stale {
-            let Some(entry) = state.entries.remove(&logical) else {
+        let busy = planned.iter().filter(|p| p.1 != Decision::Keep).count();
+        progress.start(busy as u64);
+        let outcomes: Vec<(&String, Outcome)> = planned
+            .par_iter()
+            .map(|(logical, decision, dest)| {
+                let file = &self.files[*logical];
+                let outcome = carry_out(
+                    *decision,
+                    file,
+                    dest,
+                    self.state.entries.get(*logical),
+                    &self.options,
+                );
+                if *decision != Decision::Keep {
+                    progress.advance();
+                }
+                (*logical, outcome)
+            })
+            .collect();
+        progress.finish();
+        let mut applied = Applied::default();
+        let outcomes: Vec<(String, Outcome)> =
+            outcomes.into_iter().map(|(l, o)| (l.clone(), o)).collect();
+        for (logical, outcome) in outcomes {
+            match outcome {
+                Outcome::Kept(entry) => {
+                    applied.unchanged += 1;
+                    self.record(&logical, entry);
+                }
+                Outcome::Written(entry) => {
+                    applied.copied += 1;
+                    self.record(&logical, entry);
+                    applied.written.push(logical);
+                }
+                Outcome::Adopted(entry) => {
+                    applied.adopted += 1;
+                    self.record(&logical, entry);
+                }
+                Outcome::Conflict => applied.conflicts.push(OutputConflict {
+                    output: output_path(&self.output, &logical),
+                    logical,
+                }),
+                Outcome::Failed(error) => applied.errors.push(error),
+            }
+        }
+        applied
+    }
+
+    /// Removes the output of `logical` if it is still what sluice wrote.
+    fn remove_output(&mut self, logical: &str) -> Removal {
+        let Some(entry) = self.forget(logical) else {
+            return Removal::Missing;
+        };
+        let path = output_path(&self.output, logical);
+        match lstat(&path) {
+            None => Removal::Missing,
+            Some(now) if now.meta == entry.output => match remove_and_prune(&path, &self.output) {
+                Ok(()) => Removal::Removed,
+                Err(e) => {
+                    self.record(logical, entry);
+                    Removal::Failed(FileError {
+                        path,
+                        message: format!("could not remove: {e}"),
+                    })
+                }
+            },
+            Some(_) => Removal::KeptModified(path),
+        }
+    }
+
+    /// The file that owns `logical` now: the first root that has it, as Django's finders say.
+    fn resolve(&self, logical: &str) -> std::result::Result<Option<SourceFile>, FileError> {
+        for (i, root) in self.roots.iter().enumerate() {
+            let rel = match &root.prefix {
+                Some(prefix) => match logical
+                    .strip_prefix(prefix.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+                {
+                    Some(rel) => rel,
+                    None => continue,
+                },
+                None => logical,
+            };
+            if self.ignore.ignores_path(rel) {
+                continue;
+            }
+            let path = output_path(&root.path, rel);
+            match fs::metadata(&path) {
+                Ok(meta) if meta.is_file() => {
+                    return Ok(Some(SourceFile {
+                        root: i,
+                        path,
+                        meta: FileMeta::of(&meta),
+                    }));
+                }
+                Ok(_) => {}
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        || e.kind() == io::ErrorKind::NotADirectory => {}
+                Err(e) => {
+                    return Err(FileError {
+                        path,
+                        message: describe_io(&e),
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The logical paths a changed path can affect, scanning folders that appeared.
+    fn affected(&self, changed: &Path, logicals: &mut BTreeSet<String>, report: &mut ChangeReport) {
+        for root in &self.roots {
+            let Ok(inside) = changed.strip_prefix(&root.path) else {
                 continue;
             };
-            let path = output_path(job.output, &logical);
-            match lstat(&path) {
-                None => {}
-                Some(now) if now.meta == entry.output => {
-                    match remove_and_prune(&path, job.output) {
-                        Ok(()) => report.removed += 1,
-                        Err(e) => {
-                            report.errors.push(FileError {
-                                path: path.clone(),
-                                message: format!("could not remove: {e}"),
-                            });
-                            state.entries.insert(logical, entry);
-                        }
-                    }
+            let Some(rel) = relative(changed, &root.path) else {
+                continue; // a non-UTF-8 name: the full pass reports it
+            };
+            let under = |prefix: &str| -> Vec<String> {
+                let start = format!("{prefix}/");
+                self.files
+                    .range(start.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&start))
+                    .map(|(k, _)| k.clone())
+                    .collect()
+            };
+            if inside.as_os_str().is_empty() {
+                // The root itself: everything it holds may have changed.
+                match &root.prefix {
+                    Some(prefix) => logicals.extend(under(prefix)),
+                    None => logicals.extend(self.files.keys().cloned()),
                 }
-                Some(_) => report.kept_modified.push(path),
+            } else {
+                let parent = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+                if !parent.is_empty() && self.ignore.ignores_dir_path(parent) {
+                    continue;
+                }
+                let logical = root.logical(&rel);
+                logicals.extend(under(&logical));
+                let name = rel.rsplit('/').next().unwrap_or(&rel);
+                if fs::metadata(changed).is_ok_and(|m| m.is_dir()) {
+                    if self.ignore.ignores_dir(name) {
+                        continue;
+                    }
+                } else {
+                    if !self.ignore.ignores_file(name, &rel) {
+                        logicals.insert(logical);
+                    }
+                    continue;
+                }
+            }
+            if fs::metadata(&root.path).is_ok_and(|m| m.is_dir()) {
+                let found = scan_subtree(root, changed, &self.ignore);
+                logicals.extend(found.files.into_iter().map(|(logical, ..)| logical));
+                report.new_dirs.extend(found.dirs);
+                report.errors.extend(
+                    found
+                        .problems
+                        .into_iter()
+                        .filter(|p| p.kind != ProblemKind::SymlinkLoop)
+                        .map(|p| FileError {
+                            path: p.path,
+                            message: p.detail,
+                        }),
+                );
             }
         }
     }
 
-    if state != before {
-        state.save(job.state_dir)?;
-    }
-    for problem in &index.problems {
-        if problem.kind != ProblemKind::SymlinkLoop {
-            report.errors.push(FileError {
-                path: problem.path.clone(),
-                message: problem.detail.clone(),
-            });
+    /// Applies one change set: `changed` are absolute paths that may have been created,
+    /// modified, deleted or renamed (files or folders). Only what they affect is touched.
+    pub fn update(&mut self, changed: &[PathBuf]) -> ChangeReport {
+        let started = Instant::now();
+        let mut report = ChangeReport::default();
+        let mut logicals = BTreeSet::new();
+        for path in changed {
+            self.affected(path, &mut logicals, &mut report);
         }
+        let logicals: Vec<String> = logicals.into_iter().collect();
+        let resolved: Vec<(String, std::result::Result<Option<SourceFile>, FileError>)> = logicals
+            .par_iter()
+            .map(|logical| (logical.clone(), self.resolve(logical)))
+            .collect();
+        let mut present = Vec::new();
+        for (logical, found) in resolved {
+            match found {
+                Ok(Some(file)) => {
+                    self.files.insert(logical.clone(), file);
+                    present.push(logical);
+                }
+                Ok(None) => {
+                    self.files.remove(&logical);
+                    match self.remove_output(&logical) {
+                        Removal::Removed => {
+                            report.removed += 1;
+                            report.changed.push(logical);
+                        }
+                        Removal::Failed(error) => report.errors.push(error),
+                        Removal::Missing | Removal::KeptModified(_) => {}
+                    }
+                }
+                Err(error) => report.errors.push(error),
+            }
+        }
+        let applied = self.apply(&present, &Silent);
+        report.copied = applied.copied;
+        report.changed.extend(applied.written);
+        report.changed.sort();
+        report.conflicts = applied.conflicts;
+        report.errors.extend(applied.errors);
+        report.missing_roots = self
+            .roots
+            .iter()
+            .filter(|r| !r.path.is_dir())
+            .map(|r| r.path.clone())
+            .collect();
+        report.elapsed = started.elapsed();
+        report
     }
-    report.files = index.files.len();
-    report.index = index;
-    report.elapsed = started.elapsed();
+}
+
+#[derive(Default)]
+struct Applied {
+    copied: usize,
+    unchanged: usize,
+    adopted: usize,
+    written: Vec<String>,
+    conflicts: Vec<OutputConflict>,
+    errors: Vec<FileError>,
+}
+
+enum Removal {
+    Removed,
+    Missing,
+    KeptModified(PathBuf),
+    Failed(FileError),
+}
+
+/// Runs one sync pass and saves the state.
+pub fn sync(job: &SyncJob, progress: &dyn Progress) -> Result<SyncReport> {
+    let mut mirror = Mirror::new(job)?;
+    let report = mirror.full_pass(progress)?;
+    mirror.save()?;
     Ok(report)
 }
 
 fn carry_out(
     decision: Decision,
-    source: &Path,
-    source_meta: &FileMeta,
+    file: &SourceFile,
     dest: &Path,
-    state: &SyncState,
-    logical: &str,
-    job: &SyncJob,
+    previous: Option<&Entry>,
+    options: &SyncOptions,
 ) -> Outcome {
+    let source = file.path.as_path();
     let record = |output: FileMeta| Entry {
-        source: *source_meta,
+        source: file.meta,
         output,
-        link: job.options.link,
+        link: options.link,
     };
-    let written = |result: io::Result<()>| match result
-        .and_then(|()| fs::symlink_metadata(dest).map(|m| FileMeta::of(&m)))
-    {
-        Ok(output) => Outcome::Written(record(output)),
-        Err(e) => Outcome::Failed(FileError {
-            path: source.to_path_buf(),
-            message: describe_io(&e),
-        }),
+    let failed = |path: &Path, e: &io::Error| {
+        Outcome::Failed(FileError {
+            path: path.to_path_buf(),
+            message: describe_io(e),
+        })
     };
     let write = || {
-        if job.options.link {
-            written(symlink_atomic(source, dest))
+        let result = if options.link {
+            symlink_atomic(source, dest)
         } else {
-            written(copy_atomic(source, dest))
+            copy_atomic(source, dest)
+        };
+        match result.and_then(|()| fs::symlink_metadata(dest)) {
+            Ok(meta) => Outcome::Written(record(FileMeta::of(&meta))),
+            Err(e) => failed(source, &e),
         }
     };
+    let refreshed = |previous: Option<&Entry>| match previous {
+        Some(entry) => Outcome::Kept(Entry {
+            source: file.meta,
+            ..*entry
+        }),
+        None => write(),
+    };
     match decision {
-        Decision::Keep => {
-            let previous = state.entries[logical];
-            Outcome::Kept(Entry {
-                source: *source_meta,
-                ..previous
-            })
-        }
+        Decision::Keep => refreshed(previous),
         Decision::Write => write(),
         Decision::Refresh => match same_bytes(source, dest) {
-            Ok(true) => Outcome::Kept(Entry {
-                source: *source_meta,
-                ..state.entries[logical]
-            }),
+            Ok(true) => refreshed(previous),
             _ => write(),
         },
         Decision::AdoptIfIdentical => {
-            let identical = if job.options.link {
+            let identical = if options.link {
                 fs::read_link(dest).is_ok_and(|target| target == source)
             } else {
                 same_bytes(source, dest).unwrap_or(false)
             };
-            match identical {
-                true => match fs::symlink_metadata(dest) {
-                    Ok(m) => Outcome::Adopted(record(FileMeta::of(&m))),
-                    Err(e) => Outcome::Failed(FileError {
-                        path: dest.to_path_buf(),
-                        message: describe_io(&e),
-                    }),
-                },
-                false => Outcome::Conflict,
+            if !identical {
+                return Outcome::Conflict;
+            }
+            match fs::symlink_metadata(dest) {
+                Ok(meta) => Outcome::Adopted(record(FileMeta::of(&meta))),
+                Err(e) => failed(dest, &e),
             }
         }
         Decision::Conflict => Outcome::Conflict,

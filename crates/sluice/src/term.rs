@@ -123,7 +123,7 @@ impl Printer {
                 "shadowed": report.index.shadowed.iter().map(|s| json!({
                     "path": s.logical, "used": lossy(&s.used), "ignored": lossy(&s.ignored),
                 })).collect::<Vec<_>>(),
-                "case_collisions": report.index.case_collisions(),
+                "case_collisions": report.case_collisions,
                 "kept_modified": report.kept_modified.iter().map(|p| lossy(p)).collect::<Vec<_>>(),
                 "symlink_loops": report.index.problems.iter()
                     .filter(|p| p.kind == sluice_core::sources::ProblemKind::SymlinkLoop)
@@ -149,7 +149,7 @@ impl Printer {
             },
         );
         self.list_warnings(
-            &report.index.case_collisions(),
+            &report.case_collisions,
             |n| format!("{n} would collide on a case-insensitive filesystem (macOS, Windows):"),
             |group| group.join(" ≍ "),
         );
