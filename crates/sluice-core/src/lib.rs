@@ -8,6 +8,7 @@
 //!   settings through [`django`], defaults) and where each value came from;
 //! - [`sources`]: source roots with Django's finder semantics, and their [`sources::SourceIndex`];
 //! - [`sync`]: one incremental pass (the dev profile), recorded in [`state`];
+//! - [`watch`]: keeping the output in step as files change (native events or polling);
 //! - [`output`]: atomic writes into the output root;
 //! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with.
 
@@ -19,5 +20,6 @@ pub mod output;
 pub mod sources;
 pub mod state;
 pub mod sync;
+pub mod watch;
 
 pub use error::{Error, Result};

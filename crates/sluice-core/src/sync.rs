@@ -121,6 +121,8 @@ pub struct SyncReport {
     /// The walk's findings besides the files: shadowed files, problems, folders.
     pub index: SourceIndex,
     pub case_collisions: Vec<Vec<String>>,
+    /// Logical paths whose output was written or removed.
+    pub changed: Vec<String>,
     pub elapsed: Duration,
 }
 
@@ -248,6 +250,35 @@ pub struct ChangeReport {
     pub elapsed: Duration,
 }
 
+impl ChangeReport {
+    /// A full pass seen as one change set (the catch-up pass of a watch, a rescan).
+    pub fn from_sync(report: SyncReport) -> ChangeReport {
+        ChangeReport {
+            changed: report.changed,
+            copied: report.copied,
+            removed: report.removed,
+            conflicts: report.conflicts,
+            errors: report.errors,
+            new_dirs: report.index.dirs,
+            missing_roots: Vec::new(),
+            elapsed: report.elapsed,
+        }
+    }
+
+    /// Adds a follow-up update's results to this one.
+    pub fn merge(&mut self, other: ChangeReport) {
+        self.changed.extend(other.changed);
+        self.changed.sort();
+        self.changed.dedup();
+        self.copied += other.copied;
+        self.removed += other.removed;
+        self.conflicts.extend(other.conflicts);
+        self.errors.extend(other.errors);
+        self.new_dirs.extend(other.new_dirs);
+        self.missing_roots.extend(other.missing_roots);
+    }
+}
+
 impl Mirror {
     /// Checks the layout and loads the state; does not touch the sources yet.
     pub fn new(job: &SyncJob) -> Result<Mirror> {
@@ -327,6 +358,7 @@ impl Mirror {
         report.adopted = applied.adopted;
         report.conflicts = applied.conflicts;
         report.errors = applied.errors;
+        report.changed = applied.written;
 
         // Outputs whose source is gone. If a folder could not be read its files look gone too,
         // so then nothing is removed.
@@ -344,7 +376,10 @@ impl Mirror {
                 .collect();
             for logical in stale {
                 match self.remove_output(&logical) {
-                    Removal::Removed => report.removed += 1,
+                    Removal::Removed => {
+                        report.removed += 1;
+                        report.changed.push(logical);
+                    }
                     Removal::Missing => {}
                     Removal::KeptModified(path) => report.kept_modified.push(path),
                     Removal::Failed(error) => report.errors.push(error),
@@ -359,6 +394,7 @@ impl Mirror {
                 });
             }
         }
+        report.changed.sort();
         report.files = self.files.len();
         report.case_collisions = case_collisions(self.files.keys());
         report.index = index;
@@ -562,7 +598,15 @@ impl Mirror {
         for path in changed {
             self.affected(path, &mut logicals, &mut report);
         }
-        let logicals: Vec<String> = logicals.into_iter().collect();
+        // A root that is gone (deleted, renamed away, unmounted) keeps its outputs until it is
+        // back: its files are not resolved, so neither removed nor replaced by a later root's.
+        let missing: Vec<usize> = (0..self.roots.len())
+            .filter(|&i| !self.roots[i].path.is_dir())
+            .collect();
+        let logicals: Vec<String> = logicals
+            .into_iter()
+            .filter(|l| self.files.get(l).is_none_or(|f| !missing.contains(&f.root)))
+            .collect();
         let resolved: Vec<(String, std::result::Result<Option<SourceFile>, FileError>)> = logicals
             .par_iter()
             .map(|logical| (logical.clone(), self.resolve(logical)))
@@ -594,11 +638,9 @@ impl Mirror {
         report.changed.sort();
         report.conflicts = applied.conflicts;
         report.errors.extend(applied.errors);
-        report.missing_roots = self
-            .roots
-            .iter()
-            .filter(|r| !r.path.is_dir())
-            .map(|r| r.path.clone())
+        report.missing_roots = missing
+            .into_iter()
+            .map(|i| self.roots[i].path.clone())
             .collect();
         report.elapsed = started.elapsed();
         report

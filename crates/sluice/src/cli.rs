@@ -83,6 +83,11 @@ pub enum Command {
     /// Only what changed since the last pass is copied; outputs whose source is gone are
     /// removed; files in the output that sluice did not write are left alone and reported.
     Sync(SyncArgs),
+    /// Sync, then keep the output in step with the sources until Ctrl-C.
+    ///
+    /// Uses the kernel's file events (inotify) and falls back to polling, with a warning, when
+    /// they are unavailable or the kernel's watch limit is reached.
+    Watch(WatchArgs),
     /// Print the resolved configuration and where each value came from.
     Config,
 }
@@ -98,6 +103,17 @@ pub struct SyncArgs {
     /// Symlink each output to its source instead of copying it (like collectstatic --link).
     #[arg(long)]
     pub link: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub sync: SyncArgs,
+    /// Poll the sources every MS milliseconds (default 500; slower when a round is costly)
+    /// instead of using file events: for Docker on macOS/Windows and network mounts.
+    /// SLUICE_POLL=1 (or =MS) does the same.
+    #[arg(long, value_name = "MS", num_args = 0..=1, require_equals = true, default_missing_value = "500")]
+    pub poll: Option<u64>,
 }
 
 fn parse_source(text: &str) -> Result<(PathBuf, Option<String>), String> {

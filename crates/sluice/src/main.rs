@@ -7,10 +7,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use sluice_core::config::{Config, Overrides};
-use sluice_core::sync::{SyncJob, SyncOptions, sync};
+use sluice_core::sync::{Mirror, SyncJob, SyncOptions, sync};
+use sluice_core::watch::{DEFAULT_POLL, Watch, WatchOptions};
 use sluice_core::{Error, sources::IgnoreRules};
 
-use cli::{Cli, Command, GlobalArgs};
+use cli::{Cli, Command, GlobalArgs, SyncArgs};
 use term::Printer;
 
 fn overrides(global: &GlobalArgs) -> Overrides {
@@ -22,6 +23,34 @@ fn overrides(global: &GlobalArgs) -> Overrides {
         no_default_ignore: global.no_default_ignore,
         django_settings: global.django_settings.clone(),
         python: global.python.clone(),
+    }
+}
+
+fn sync_job<'a>(config: &'a Config, ignore: &'a IgnoreRules, args: &SyncArgs) -> SyncJob<'a> {
+    SyncJob {
+        roots: &config.sources.value,
+        ignore,
+        output: &config.output.value,
+        state_dir: &config.state_dir,
+        options: SyncOptions {
+            force: args.force,
+            clean: args.clean,
+            link: args.link,
+        },
+    }
+}
+
+/// `--poll[=MS]`, else `SLUICE_POLL` (`1`/`true` for the default interval, or milliseconds).
+fn poll_interval(flag: Option<u64>) -> Option<std::time::Duration> {
+    let ms = |n: u64| std::time::Duration::from_millis(n.max(10));
+    if let Some(n) = flag {
+        return Some(ms(n));
+    }
+    let value = std::env::var("SLUICE_POLL").ok()?;
+    match value.trim() {
+        "" | "0" | "false" | "no" => None,
+        "1" | "true" | "yes" => Some(DEFAULT_POLL),
+        other => other.parse().ok().map(ms),
     }
 }
 
@@ -50,17 +79,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
         }
         Command::Sync(args) => {
             let ignore = IgnoreRules::new(&config.ignore.value);
-            let job = SyncJob {
-                roots: &config.sources.value,
-                ignore: &ignore,
-                output: &config.output.value,
-                state_dir: &config.state_dir,
-                options: SyncOptions {
-                    force: args.force,
-                    clean: args.clean,
-                    link: args.link,
-                },
-            };
+            let job = sync_job(&config, &ignore, args);
             let progress = printer.progress("sync");
             let report = sync(&job, &progress)?;
             printer.sync_report(&report, &config);
@@ -70,6 +89,29 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Watch(args) => {
+            let ignore = IgnoreRules::new(&config.ignore.value);
+            let job = sync_job(&config, &ignore, &args.sync);
+            let mut mirror = Mirror::new(&job)?;
+            let watch = Watch::new();
+            let stopper = watch.stopper();
+            // Ctrl-C, SIGTERM and SIGHUP end the watch cleanly, with the state saved.
+            if let Err(error) = ctrlc::set_handler(move || stopper.stop()) {
+                printer.warn(&format!("cannot handle Ctrl-C: {error}"));
+            }
+            let progress = printer.progress("sync");
+            let report = mirror.full_pass(&progress)?;
+            printer.sync_report(&report, &config);
+            let options = WatchOptions {
+                poll: poll_interval(args.poll),
+                ..WatchOptions::default()
+            };
+            watch.run(&mut mirror, &report, &options, &mut |notice| {
+                printer.watch_notice(&notice, &config)
+            })?;
+            printer.stopped();
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

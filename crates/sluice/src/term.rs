@@ -11,6 +11,7 @@ use owo_colors::OwoColorize;
 use serde_json::json;
 use sluice_core::config::Config;
 use sluice_core::sync::{Progress, SyncReport};
+use sluice_core::watch::{BackendKind, Notice};
 
 use crate::cli::Format;
 
@@ -358,6 +359,112 @@ impl Printer {
             config.ignore.origin.to_string(),
         );
         anstream::println!("{:<11} {}", "state".bold(), shown(&config.state_dir, base));
+    }
+}
+
+impl Printer {
+    pub fn watch_notice(&self, notice: &Notice, config: &Config) {
+        let base = &config.project_dir;
+        let out = shown(&config.output.value, base);
+        match notice {
+            Notice::Ready {
+                backend,
+                watched_dirs,
+                elapsed,
+            } => {
+                let how = match backend {
+                    BackendKind::Native => format!("{} folders", count(*watched_dirs)),
+                    BackendKind::Poll(every) => format!("polling every {}", duration(*every)),
+                };
+                if self.text() {
+                    if !self.quiet {
+                        anstream::eprintln!(
+                            "{} watching ({how}), ready in {} — Ctrl-C to stop",
+                            "●".cyan().bold(),
+                            duration(*elapsed)
+                        );
+                    }
+                } else {
+                    let poll_ms = match backend {
+                        BackendKind::Poll(every) => Some(every.as_millis() as u64),
+                        BackendKind::Native => None,
+                    };
+                    self.json(&json!({"event": "ready", "backend": if poll_ms.is_some() { "poll" } else { "native" }, "poll_ms": poll_ms, "watched_dirs": watched_dirs, "elapsed_ms": elapsed.as_secs_f64() * 1000.0}));
+                }
+            }
+            Notice::Changed(report) => {
+                if !self.text() {
+                    self.json(&json!({
+                        "event": "change",
+                        "changed": report.changed,
+                        "copied": report.copied,
+                        "removed": report.removed,
+                        "conflicts": report.conflicts.iter().map(|c| &c.logical).collect::<Vec<_>>(),
+                        "errors": report.errors.iter().map(|e| json!({"path": lossy(&e.path), "message": e.message})).collect::<Vec<_>>(),
+                        "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+                    }));
+                    return;
+                }
+                for error in &report.errors {
+                    self.error(
+                        &format!("{}: {}", shown(&error.path, base), error.message),
+                        None,
+                        None,
+                    );
+                }
+                for conflict in &report.conflicts {
+                    self.error(
+                        &format!(
+                            "{}: in the way, not written by sluice; left untouched",
+                            shown(&conflict.output, base)
+                        ),
+                        None,
+                        Some("move it away, or restart with --force"),
+                    );
+                }
+                if self.quiet || report.changed.is_empty() {
+                    return;
+                }
+                let what = if report.changed.len() <= 3 {
+                    report.changed.join(", ")
+                } else {
+                    format!("{} changed", count(report.changed.len()))
+                };
+                anstream::eprintln!(
+                    "{} {what} → {out} in {}",
+                    "✓".green().bold(),
+                    duration(report.elapsed)
+                );
+            }
+            Notice::Warning(message) => self.warn(message),
+            Notice::FellBack { reason, interval } => self.warn(&format!(
+                "{reason}; polling every {} instead (use --poll to choose this up front)",
+                duration(*interval)
+            )),
+            Notice::RootMissing(root) => self.warn(&format!(
+                "source folder {} disappeared; its outputs are kept, waiting for it to come back",
+                shown(root, base)
+            )),
+            Notice::RootBack(root) => {
+                if self.text() && !self.quiet {
+                    anstream::eprintln!(
+                        "{} source folder {} is back",
+                        "●".cyan().bold(),
+                        shown(root, base)
+                    );
+                } else if !self.text() {
+                    self.json(&json!({"event": "root_back", "path": lossy(root)}));
+                }
+            }
+        }
+    }
+
+    pub fn stopped(&self) {
+        if self.text() && !self.quiet {
+            anstream::eprintln!("{} stopped, state saved", "●".cyan().bold());
+        } else if !self.text() {
+            self.json(&json!({"event": "stopped"}));
+        }
     }
 }
 

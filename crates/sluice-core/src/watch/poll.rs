@@ -1,0 +1,249 @@
+//! A stat-only poller, for where file events never arrive: Docker Desktop bind mounts, network
+//! filesystems, emulated containers, or when the kernel's watch budget is spent.
+//!
+//! Each round stats every known folder and reads only those whose mtime changed (a folder's
+//! mtime moves when an entry is added, removed or renamed), then stats every known file. It never
+//! reads file contents. It reports paths, exactly like native events, and the engine diffs them.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::sources::{FileMeta, IgnoreRules, SourceRoot, relative, scan_subtree};
+
+#[derive(Debug)]
+struct DirSnap {
+    root: usize,
+    mtime_ns: i64,
+    names: HashSet<OsString>,
+}
+
+#[derive(Debug)]
+pub struct Poller {
+    roots: Vec<SourceRoot>,
+    ignore: IgnoreRules,
+    dirs: HashMap<PathBuf, DirSnap>,
+    files: HashMap<PathBuf, FileMeta>,
+}
+
+fn dir_mtime(path: &Path) -> Option<i64> {
+    fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| FileMeta::of(&m).mtime_ns)
+}
+
+impl Poller {
+    /// Takes a first snapshot of every root (one walk).
+    pub fn new(roots: &[SourceRoot], ignore: &IgnoreRules) -> Poller {
+        let mut poller = Poller {
+            roots: roots.to_vec(),
+            ignore: ignore.clone(),
+            dirs: HashMap::new(),
+            files: HashMap::new(),
+        };
+        for i in 0..roots.len() {
+            let root = roots[i].path.clone();
+            poller.take_in(i, &root);
+        }
+        poller
+    }
+
+    /// How many paths each round stats.
+    pub fn size(&self) -> usize {
+        self.dirs.len() + self.files.len()
+    }
+
+    /// Adds the folder `start` of root `i` and everything kept below it to the snapshot.
+    fn take_in(&mut self, i: usize, start: &Path) {
+        if dir_mtime(start).is_none() {
+            return;
+        }
+        let found = scan_subtree(&self.roots[i], start, &self.ignore);
+        for dir in found.dirs {
+            let mtime_ns = dir_mtime(&dir).unwrap_or_default();
+            self.dirs.insert(
+                dir,
+                DirSnap {
+                    root: i,
+                    mtime_ns,
+                    names: HashSet::new(),
+                },
+            );
+        }
+        for (_, path, meta) in found.files {
+            self.files.insert(path, meta);
+        }
+        // Each folder's kept names, as a later `read_dir` will see them.
+        let children: Vec<PathBuf> = self
+            .files
+            .keys()
+            .chain(self.dirs.keys())
+            .filter(|p| p.starts_with(start) && p.as_path() != start)
+            .cloned()
+            .collect();
+        for child in children {
+            if let (Some(parent), Some(name)) = (child.parent(), child.file_name())
+                && let Some(snap) = self.dirs.get_mut(parent)
+            {
+                snap.names.insert(name.to_owned());
+            }
+        }
+    }
+
+    /// Drops `path` and everything below it from the snapshot.
+    fn forget(&mut self, path: &Path) {
+        self.dirs.retain(|p, _| !p.starts_with(path));
+        self.files.retain(|p, _| !p.starts_with(path));
+    }
+
+    /// The names in `dir` that the walk would keep.
+    fn kept_names(&self, root: usize, dir: &Path) -> HashSet<OsString> {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return HashSet::new();
+        };
+        let root_path = &self.roots[root].path;
+        entries
+            .flatten()
+            .filter(|entry| {
+                let path = entry.path();
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    return true;
+                };
+                if fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                    !self.ignore.ignores_dir(&name)
+                } else {
+                    relative(&path, root_path)
+                        .is_none_or(|rel| !self.ignore.ignores_file(&name, &rel))
+                }
+            })
+            .map(|entry| entry.file_name())
+            .collect()
+    }
+
+    /// Roots that were missing and are back are taken in again.
+    fn revisit_roots(&mut self, changed: &mut Vec<PathBuf>) {
+        for i in 0..self.roots.len() {
+            let root = self.roots[i].path.clone();
+            if !self.dirs.contains_key(&root) && dir_mtime(&root).is_some() {
+                self.take_in(i, &root);
+                changed.push(root);
+            }
+        }
+    }
+
+    /// One round: the paths that changed since the last one.
+    pub fn poll_once(&mut self) -> Vec<PathBuf> {
+        let mut changed = Vec::new();
+        self.revisit_roots(&mut changed);
+        let mut dirs: Vec<PathBuf> = self.dirs.keys().cloned().collect();
+        dirs.sort();
+        for dir in dirs {
+            let Some(snap) = self.dirs.get(&dir) else {
+                continue; // under a folder that went away this round
+            };
+            let (root, old_mtime) = (snap.root, snap.mtime_ns);
+            match dir_mtime(&dir) {
+                None => {
+                    self.forget(&dir);
+                    changed.push(dir);
+                }
+                Some(mtime) if mtime != old_mtime => {
+                    let now = self.kept_names(root, &dir);
+                    let before = self
+                        .dirs
+                        .get_mut(&dir)
+                        .map(|s| std::mem::take(&mut s.names))
+                        .unwrap_or_default();
+                    for gone in before.difference(&now) {
+                        let path = dir.join(gone);
+                        self.forget(&path);
+                        changed.push(path);
+                    }
+                    for new in now.difference(&before) {
+                        let path = dir.join(new);
+                        match fs::metadata(&path) {
+                            Ok(m) if m.is_dir() => self.take_in(root, &path),
+                            Ok(m) => {
+                                self.files.insert(path.clone(), FileMeta::of(&m));
+                            }
+                            Err(_) => {}
+                        }
+                        changed.push(path);
+                    }
+                    if let Some(snap) = self.dirs.get_mut(&dir) {
+                        snap.mtime_ns = mtime;
+                        snap.names = now;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let mut gone = Vec::new();
+        for (path, meta) in self.files.iter_mut() {
+            match fs::metadata(path) {
+                Ok(m) if m.is_file() => {
+                    let now = FileMeta::of(&m);
+                    if now != *meta {
+                        *meta = now;
+                        changed.push(path.clone());
+                    }
+                }
+                _ => {
+                    gone.push(path.clone());
+                    changed.push(path.clone());
+                }
+            }
+        }
+        for path in gone {
+            self.files.remove(&path);
+        }
+        changed.sort();
+        changed.dedup();
+        changed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::DEFAULT_IGNORE;
+
+    #[test]
+    fn sees_creates_modifies_deletes_and_new_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("media");
+        fs::create_dir_all(root.join("css")).unwrap();
+        fs::write(root.join("css/a.css"), "a").unwrap();
+        let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
+        let mut poller = Poller::new(
+            &[SourceRoot {
+                path: root.clone(),
+                prefix: None,
+            }],
+            &rules,
+        );
+        assert!(poller.poll_once().is_empty());
+
+        fs::write(root.join("css/a.css"), "changed!").unwrap();
+        fs::write(root.join("css/.a.css.swp"), "ignored").unwrap();
+        fs::create_dir_all(root.join("js/lib")).unwrap();
+        fs::write(root.join("js/lib/x.js"), "x").unwrap();
+        let changed = poller.poll_once();
+        assert!(changed.contains(&root.join("css/a.css")), "{changed:?}");
+        assert!(changed.contains(&root.join("js")), "{changed:?}");
+        assert!(!changed.iter().any(|p| p.ends_with(".a.css.swp")));
+        assert!(poller.poll_once().is_empty());
+
+        fs::write(root.join("js/lib/x.js"), "xx").unwrap();
+        assert_eq!(
+            poller.poll_once(),
+            [root.join("js/lib/x.js")],
+            "new folders are polled too"
+        );
+        fs::remove_dir_all(root.join("js")).unwrap();
+        assert_eq!(poller.poll_once(), [root.join("js")]);
+        assert!(poller.poll_once().is_empty());
+    }
+}
