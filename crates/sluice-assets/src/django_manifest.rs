@@ -1,0 +1,920 @@
+//! Django 6.1's `ManifestStaticFilesStorage`, reproduced exactly: hashed names, the url
+//! rewriting of `*.css` / `*.js`, and `staticfiles.json`.
+//!
+//! Django rewrites references with up to six passes over the files; this module computes the
+//! same fixed point in one pass per file, in dependency order ([`plan`]). The decisions
+//! (which match is rewritten, into what) follow `django/contrib/staticfiles/storage.py`
+//! 6.1.3 line by line, with the Python standard-library functions it calls ported in
+//! [`crate::python`]. The opt-in ES-module patterns
+//! (`support_js_module_import_aggregation`) are not implemented: Django leaves them off.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::LazyLock;
+
+use md5::{Digest, Md5};
+use rayon::prelude::*;
+use regex::{Captures, Regex};
+
+use crate::error::Error;
+use crate::python;
+
+/// Django's default `STATIC_URL` once the script prefix is applied (`"static/"` → `"/static/"`).
+pub const DEFAULT_STATIC_URL: &str = "/static/";
+
+/// The manifest's file name in STATIC_ROOT.
+pub const MANIFEST_NAME: &str = "staticfiles.json";
+
+/// The manifest format version Django 6.1 writes.
+pub const MANIFEST_VERSION: &str = "1.1";
+
+/// `md5(content).hexdigest()[:12]`, Django's `file_hash`.
+pub fn content_hash(content: &[u8]) -> String {
+    let digest = Md5::digest(content);
+    hex(&digest[..6])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// Django's `hashed_name(name, content)` given `content`'s 12-character hash:
+/// `root.hash.ext` with only the last extension kept apart, after `unquote`, with any
+/// `?query` / `#fragment` of `name` kept (and the `?#` font hack).
+///
+/// `css/base.css.map` → `css/base.css.<hash>.map`; `test/%2F.txt` → `test/.txt.<hash>`.
+/// An empty hash gives the name without a hash part, as Django does for a `None` hash.
+pub fn hashed_name(name: &str, content_md5_12: &str) -> String {
+    let parsed = python::urlsplit(&python::unquote(name));
+    let clean = python::strip(&parsed.path).to_string();
+    build_hashed_name(name, parsed, &clean, content_md5_12)
+}
+
+fn build_hashed_name(name: &str, parsed: python::SplitUrl, clean: &str, hash: &str) -> String {
+    let (path, filename) = python::split(clean);
+    let (root, ext) = python::splitext(filename);
+    let file_hash = if hash.is_empty() {
+        String::new()
+    } else {
+        format!(".{hash}")
+    };
+    let mut parts = parsed;
+    parts.path = python::join(path, &format!("{root}{file_hash}{ext}"));
+    if name.contains("?#") && parts.query.is_empty() {
+        parts.path.push('?');
+    }
+    python::urlunsplit(&parts)
+}
+
+/// Which of Django's pattern groups applies to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Adjustable {
+    /// `*.css`: `url()`, `@import "…"`, `/*# sourceMappingURL=… */`.
+    Css,
+    /// `*.js`: `//# sourceMappingURL=…`.
+    Js,
+}
+
+/// Whether Django rewrites references in `name` (`fnmatchcase` against `*.css` / `*.js`,
+/// so `UPPER.CSS` is hashed but not rewritten).
+pub fn adjustable(name: &str) -> Option<Adjustable> {
+    if name.ends_with(".css") {
+        Some(Adjustable::Css)
+    } else if name.ends_with(".js") {
+        Some(Adjustable::Js)
+    } else {
+        None
+    }
+}
+
+/// Settings that change how references are rewritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestOptions {
+    /// `settings.STATIC_URL` as Django sees it at run time (script prefix applied, so it
+    /// starts with `/` or is a full URL, and ends with `/`). Absolute references outside it
+    /// are left alone; references inside it are resolved relative to STATIC_ROOT.
+    pub static_url: String,
+}
+
+impl Default for ManifestOptions {
+    fn default() -> Self {
+        Self {
+            static_url: DEFAULT_STATIC_URL.to_string(),
+        }
+    }
+}
+
+/// How a reference was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ReferenceKind {
+    /// The reference named a collected file exactly (after `normpath`): it gets that file's
+    /// *final* hashed name, so the referencing file must be rewritten after it.
+    Hashed,
+    /// The reference carried a query or surrounding spaces, so Django missed its cache and
+    /// hashed the file's *unprocessed* bytes (for a CSS/JS target that name dangles).
+    Original,
+    /// The reference named a folder; it is kept unhashed.
+    Directory,
+}
+
+/// One resolved reference of an adjustable file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reference {
+    /// The collected file (or folder, `.` for the root) the reference resolved to.
+    pub target: String,
+    /// How it was resolved.
+    pub kind: ReferenceKind,
+}
+
+/// The outcome for one collected file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// The manifest value: the name of the hashed copy.
+    pub hashed_name: String,
+    /// `md5[:12]` of the hashed copy's bytes.
+    pub hash: String,
+    /// For `*.css` / `*.js` whose references were rewritten: the hashed copy's bytes.
+    /// `None` means the hashed copy is byte-identical to the original.
+    pub rewritten: Option<Vec<u8>>,
+    /// What the file references (empty for files that are not rewritten).
+    pub references: BTreeSet<Reference>,
+}
+
+/// Final names and rewritten contents for a whole set of collected files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ManifestPlan {
+    /// Every collected file by name.
+    pub files: BTreeMap<String, PlannedFile>,
+}
+
+impl ManifestPlan {
+    /// The manifest's `paths` mapping: name → hashed name.
+    pub fn paths(&self) -> BTreeMap<String, String> {
+        self.files
+            .iter()
+            .map(|(name, file)| (name.clone(), file.hashed_name.clone()))
+            .collect()
+    }
+
+    /// The bytes of `staticfiles.json` for this plan.
+    pub fn staticfiles_json(&self) -> String {
+        staticfiles_json(&self.paths())
+    }
+
+    /// The files whose hashed name or rewritten bytes may differ when the files in `changed`
+    /// (modified, added or removed) change: those files themselves, files referencing their
+    /// bytes, and, transitively, files referencing the hashed name of an affected file.
+    /// Unaffected files keep their [`PlannedFile`]. When files are added or removed, a
+    /// reference may resolve differently (missing ↔ found); [`plan`] again to be sure.
+    pub fn affected_by<'a>(&self, changed: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+        let mut referenced_by: HashMap<&str, Vec<(&str, ReferenceKind)>> = HashMap::new();
+        for (name, file) in &self.files {
+            for reference in &file.references {
+                referenced_by
+                    .entry(reference.target.as_str())
+                    .or_default()
+                    .push((name.as_str(), reference.kind));
+            }
+        }
+        let mut affected: BTreeSet<String> = BTreeSet::new();
+        let mut queue: Vec<&str> = Vec::new();
+        for name in changed {
+            affected.insert(name.to_string());
+            // Anything referencing the bytes or the name of a changed file.
+            for &(by, _) in referenced_by.get(name).into_iter().flatten() {
+                if affected.insert(by.to_string()) {
+                    queue.push(by);
+                }
+            }
+        }
+        while let Some(name) = queue.pop() {
+            // A rewritten file's original bytes are unchanged: only its hashed name moves.
+            for &(by, kind) in referenced_by.get(name).into_iter().flatten() {
+                if kind == ReferenceKind::Hashed && affected.insert(by.to_string()) {
+                    queue.push(by);
+                }
+            }
+        }
+        affected
+    }
+}
+
+/// `staticfiles.json` exactly as Django 6.1 writes it: `json.dumps({"paths": …, "version":
+/// "1.1", "hash": …})` with Python's default separators and `ensure_ascii`, keys of `paths`
+/// sorted by code point, and `hash = md5(json.dumps(sorted(paths.items())))[:12]`.
+pub fn staticfiles_json(paths: &BTreeMap<String, String>) -> String {
+    let mut items = String::from("[");
+    let mut mapping = String::from("{");
+    for (i, (name, hashed)) in paths.iter().enumerate() {
+        if i > 0 {
+            items.push_str(", ");
+            mapping.push_str(", ");
+        }
+        items.push('[');
+        python::push_json_str(&mut items, name);
+        items.push_str(", ");
+        python::push_json_str(&mut items, hashed);
+        items.push(']');
+        python::push_json_str(&mut mapping, name);
+        mapping.push_str(": ");
+        python::push_json_str(&mut mapping, hashed);
+    }
+    items.push(']');
+    mapping.push('}');
+    let hash = content_hash(items.as_bytes());
+    format!("{{\"paths\": {mapping}, \"version\": \"{MANIFEST_VERSION}\", \"hash\": \"{hash}\"}}")
+}
+
+// ---------------------------------------------------------------------------------------
+// Patterns (storage.py 6.1.3, translated to the `regex` crate).
+//
+// Python's `\s` is `str.isspace()`, which also covers U+001C..U+001F; `(?P=quote)` is
+// expanded into one alternative per quote, in the order Python's backtracking tries them.
+
+const S: &str = r"[\s\x1C-\x1F]";
+
+static CSS_URL: LazyLock<Regex> = LazyLock::new(|| {
+    let pattern = format!(
+        r#"(?i)(?P<matched>url\((?:"{S}*(?P<u1>.*?)"|'{S}*(?P<u2>.*?)'|{S}*(?P<u3>.*?))\))"#
+    );
+    Regex::new(&pattern).expect("valid CSS url() pattern")
+});
+static CSS_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    let pattern = format!(r#"(?i)(?P<matched>@import{S}*["']{S}*(?P<url>.*?)["'])"#);
+    Regex::new(&pattern).expect("valid CSS @import pattern")
+});
+static CSS_SOURCE_MAP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^(?P<matched>/\*#[ \t](?-i:sourceMappingURL)=(?P<url>.*)[ \t]*\*/)$")
+        .expect("valid CSS source map pattern")
+});
+static JS_SOURCE_MAP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^(?P<matched>//# (?-i:sourceMappingURL)=(?P<url>.*))$")
+        .expect("valid JS source map pattern")
+});
+static CSS_IGNORED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?s)/\*.*?\*/|\\.|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*""#)
+        .expect("valid CSS ignored-blocks pattern")
+});
+static JS_IGNORED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?s)/\*.*?\*/|//[^\n]*|\\.|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`"#,
+    )
+    .expect("valid JS ignored-blocks pattern")
+});
+
+#[derive(Clone, Copy)]
+enum Template {
+    Url,
+    Import,
+    CssSourceMap,
+    JsSourceMap,
+}
+
+impl Template {
+    fn render(self, url: &str) -> String {
+        match self {
+            Template::Url => format!("url(\"{url}\")"),
+            Template::Import => format!("@import url(\"{url}\")"),
+            Template::CssSourceMap => format!("/*# sourceMappingURL={url} */"),
+            Template::JsSourceMap => format!("//# sourceMappingURL={url}"),
+        }
+    }
+}
+
+type Pattern = (&'static LazyLock<Regex>, Template, &'static LazyLock<Regex>);
+
+/// Django's `patterns` for `*.css` (in order) and `*.js`.
+const CSS_PATTERNS: [Pattern; 3] = [
+    (&CSS_URL, Template::Url, &CSS_IGNORED),
+    (&CSS_IMPORT, Template::Import, &CSS_IGNORED),
+    (&CSS_SOURCE_MAP, Template::CssSourceMap, &CSS_IGNORED),
+];
+const JS_PATTERNS: [Pattern; 1] = [(&JS_SOURCE_MAP, Template::JsSourceMap, &JS_IGNORED)];
+
+fn patterns(kind: Adjustable) -> &'static [Pattern] {
+    match kind {
+        Adjustable::Css => &CSS_PATTERNS,
+        Adjustable::Js => &JS_PATTERNS,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolution: what Django's storage answers while rewriting.
+
+/// A lookup in Django's `hashed_files` cache.
+enum CacheLookup {
+    Hit(String),
+    Miss,
+    /// The target's final name is needed but not computed yet (a planner bug).
+    NotReady,
+}
+
+/// A file system lookup in STATIC_ROOT (which holds the unprocessed copies).
+enum DiskLookup {
+    File { path: String, hash: String },
+    Dir(String),
+    Missing,
+}
+
+trait Resolver {
+    fn cached(&self, key: &str) -> CacheLookup;
+    fn disk(&self, path: &str) -> DiskLookup;
+}
+
+/// The collected files as STATIC_ROOT shows them before post-processing: every name with
+/// the hash of its unprocessed bytes, and the folders they imply.
+#[derive(Debug, Clone, Default)]
+pub struct CollectedFiles {
+    original_hash: HashMap<String, String>,
+    dirs: HashSet<String>,
+}
+
+impl CollectedFiles {
+    /// From each collected name and [`content_hash`] of its bytes.
+    pub fn new(original_hash: HashMap<String, String>) -> Self {
+        let mut dirs = HashSet::new();
+        for name in original_hash.keys() {
+            let mut end = name.len();
+            while let Some(i) = name[..end].rfind('/') {
+                if !dirs.insert(name[..i].to_string()) {
+                    break;
+                }
+                end = i;
+            }
+        }
+        Self {
+            original_hash,
+            dirs,
+        }
+    }
+
+    /// The hash of a collected file's unprocessed bytes.
+    pub fn original_hash(&self, name: &str) -> Option<&str> {
+        self.original_hash.get(name).map(String::as_str)
+    }
+
+    /// `FileSystemStorage.exists` + `open`: `safe_join(STATIC_ROOT, path)` normalises the
+    /// path and refuses anything outside the root.
+    fn disk(&self, path: &str) -> DiskLookup {
+        if path.starts_with('/') {
+            return DiskLookup::Missing;
+        }
+        let normal = python::normpath(path);
+        if normal == "." {
+            return DiskLookup::Dir(normal);
+        }
+        if normal == ".." || normal.starts_with("../") {
+            return DiskLookup::Missing;
+        }
+        if let Some(hash) = self.original_hash.get(normal.as_str()) {
+            return DiskLookup::File {
+                path: normal,
+                hash: hash.clone(),
+            };
+        }
+        if self.dirs.contains(normal.as_str()) {
+            return DiskLookup::Dir(normal);
+        }
+        DiskLookup::Missing
+    }
+}
+
+/// The first pass: every cache hit answers with a placeholder (the original hash). What
+/// matches and what it resolves to does not depend on hash values, so the references found
+/// here are the real ones.
+struct ScanResolver<'a>(&'a CollectedFiles);
+
+impl Resolver for ScanResolver<'_> {
+    fn cached(&self, key: &str) -> CacheLookup {
+        match self.0.original_hash.get(key) {
+            Some(hash) => CacheLookup::Hit(hashed_name(key, hash)),
+            None => CacheLookup::Miss,
+        }
+    }
+    fn disk(&self, path: &str) -> DiskLookup {
+        self.0.disk(path)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rewriting one file.
+
+enum Failure {
+    /// Django's "The file '…' could not be found" for this (normalised) path.
+    Missing(String),
+    NotReady(String),
+}
+
+struct Rewriter<'r, R> {
+    name: &'r str,
+    static_url: &'r str,
+    resolver: &'r R,
+    references: BTreeSet<Reference>,
+}
+
+/// `re.match(r"^[a-z]+:", url)`: lowercase only.
+fn has_lowercase_scheme(url: &str) -> bool {
+    let letters = url.bytes().take_while(u8::is_ascii_lowercase).count();
+    letters > 0 && url.as_bytes().get(letters) == Some(&b':')
+}
+
+impl<R: Resolver> Rewriter<'_, R> {
+    /// The converter's decision for one match: `None` leaves the match as it is.
+    fn convert(&mut self, url: &str) -> Result<Option<String>, Failure> {
+        if has_lowercase_scheme(url) || url.starts_with("//") {
+            return Ok(None);
+        }
+        if url.starts_with('/') && !url.starts_with(self.static_url) {
+            return Ok(None);
+        }
+        let (url_path, fragment) = python::urldefrag(url);
+        if url_path.is_empty() {
+            return Ok(None);
+        }
+        let target_name = if url_path.starts_with('/') {
+            url_path
+                .strip_prefix(self.static_url)
+                .unwrap_or(&url_path)
+                .to_string()
+        } else {
+            python::join(python::dirname(self.name), &url_path)
+        };
+        let hashed_url = self.url(&python::unquote(&target_name))?;
+        let mut segments: Vec<&str> = url_path.split('/').collect();
+        segments.pop();
+        segments.push(hashed_url.rsplit('/').next().unwrap_or(""));
+        let mut transformed = segments.join("/");
+        if !fragment.is_empty() {
+            transformed.push_str(if url.contains("?#") { "?#" } else { "#" });
+            transformed.push_str(&fragment);
+        }
+        Ok(Some(python::unquote(&transformed)))
+    }
+
+    /// `HashedFilesMixin._url(self._stored_name, name, force=True)`, reduced to the part the
+    /// converter keeps: the URL's last path segment (with the `?#` hack and fragment).
+    fn url(&mut self, name: &str) -> Result<String, Failure> {
+        let (clean, fragment) = python::urldefrag(name);
+        let hashed = if python::urlsplit(&clean).path.ends_with('/') {
+            name.to_string()
+        } else {
+            self.stored_name(&clean)?
+        };
+        // FileSystemStorage.url: urljoin(STATIC_URL, filepath_to_uri(name).lstrip("/")).
+        let quoted = python::quote(&hashed.replace('\\', "/"), "/~!*()'");
+        let quoted = quoted.trim_start_matches('/');
+        let mut last = quoted.rsplit('/').next().unwrap_or("");
+        if last == "." || last == ".." {
+            last = "";
+        }
+        let mut tail = last.to_string();
+        if name.contains("?#") {
+            tail.push('?');
+        }
+        if !fragment.is_empty() {
+            tail.push('#');
+            tail.push_str(&fragment);
+        }
+        Ok(python::unquote(&tail))
+    }
+
+    /// `HashedFilesMixin._stored_name`.
+    fn stored_name(&mut self, name: &str) -> Result<String, Failure> {
+        let name = python::normpath(name);
+        let key = name.replace('\\', "/");
+        match self.resolver.cached(&key) {
+            CacheLookup::Hit(hashed) => {
+                self.references.insert(Reference {
+                    target: key,
+                    kind: ReferenceKind::Hashed,
+                });
+                Ok(hashed)
+            }
+            CacheLookup::NotReady => Err(Failure::NotReady(key)),
+            CacheLookup::Miss => Ok(self.hashed_name_from_disk(&name)?.replace('\\', "/")),
+        }
+    }
+
+    /// `HashedFilesMixin.hashed_name(name)` without content: hash the STATIC_ROOT copy.
+    fn hashed_name_from_disk(&mut self, name: &str) -> Result<String, Failure> {
+        let parsed = python::urlsplit(&python::unquote(name));
+        let clean = python::strip(&parsed.path).to_string();
+        match self.resolver.disk(&clean) {
+            DiskLookup::Missing => Err(Failure::Missing(clean)),
+            DiskLookup::Dir(path) => {
+                self.references.insert(Reference {
+                    target: path,
+                    kind: ReferenceKind::Directory,
+                });
+                Ok(name.to_string())
+            }
+            DiskLookup::File { path, hash } => {
+                self.references.insert(Reference {
+                    target: path,
+                    kind: ReferenceKind::Original,
+                });
+                Ok(build_hashed_name(name, parsed, &clean, &hash))
+            }
+        }
+    }
+}
+
+/// Django's 6.1 line note for an error at `pos` in `content`.
+fn line_note(content: &str, pos: usize) -> (usize, String) {
+    let start = content[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let end = content[pos..].find('\n').map_or(content.len(), |i| pos + i);
+    let line = content[..start].matches('\n').count() + 1;
+    let msg = format!("\n{line}: {}", &content[start..end]);
+    if msg.chars().count() > 79 {
+        (line, format!("\n{line}"))
+    } else {
+        (line, msg)
+    }
+}
+
+fn in_ignored_block(pos: usize, blocks: &[(usize, usize)]) -> bool {
+    let i = blocks.partition_point(|&(start, _)| start < pos);
+    i > 0 && pos < blocks[i - 1].1
+}
+
+/// Applies Django's patterns for `kind` to `text`, in order, each on the previous one's
+/// output. Returns the rewritten text and what it references.
+fn rewrite<R: Resolver>(
+    name: &str,
+    kind: Adjustable,
+    text: &str,
+    static_url: &str,
+    resolver: &R,
+) -> Result<(String, BTreeSet<Reference>), Error> {
+    let mut rewriter = Rewriter {
+        name,
+        static_url,
+        resolver,
+        references: BTreeSet::new(),
+    };
+    let mut content = text.to_string();
+    for &(pattern, template, ignored) in patterns(kind) {
+        if !pattern.is_match(&content) {
+            continue;
+        }
+        let blocks: Vec<(usize, usize)> = ignored
+            .find_iter(&content)
+            .map(|m| (m.start(), m.end()))
+            .collect();
+        let mut out = String::with_capacity(content.len() + 64);
+        let mut last = 0;
+        for caps in pattern.captures_iter(&content) {
+            let whole = caps.get(0).expect("group 0 always participates");
+            out.push_str(&content[last..whole.start()]);
+            last = whole.end();
+            let matched = whole.as_str();
+            if in_ignored_block(whole.start(), &blocks) {
+                out.push_str(matched);
+                continue;
+            }
+            let url = url_group(&caps);
+            match rewriter.convert(url) {
+                Ok(None) => out.push_str(matched),
+                Ok(Some(new_url)) => out.push_str(&template.render(&new_url)),
+                Err(Failure::Missing(target)) => {
+                    let (line, note_line) = line_note(&content, whole.start());
+                    let file_repr = python::repr(name);
+                    let reference_repr = python::repr(matched);
+                    return Err(Error::MissingReference {
+                        file: name.to_string(),
+                        line,
+                        reference: matched.to_string(),
+                        target,
+                        django_note: format!(
+                            "{file_repr} contains this reference {reference_repr} on line {note_line}"
+                        ),
+                    });
+                }
+                Err(Failure::NotReady(target)) => {
+                    return Err(Error::Internal(format!(
+                        "{name} needs the final name of {target} before it was computed"
+                    )));
+                }
+            }
+        }
+        out.push_str(&content[last..]);
+        content = out;
+    }
+    Ok((content, rewriter.references))
+}
+
+fn url_group<'h>(caps: &Captures<'h>) -> &'h str {
+    ["url", "u1", "u2", "u3"]
+        .iter()
+        .find_map(|group| caps.name(group))
+        .map_or("", |m| m.as_str())
+}
+
+/// Rewrites one adjustable file the way Django's final pass does, given every collected
+/// file and the final hashed names of the files it references (`final_names`, by name; only
+/// `*.css`/`*.js` targets are looked up there, other names are hashed from `collected`).
+///
+/// This is the incremental entry point: with a previous [`ManifestPlan`], recompute only
+/// [`ManifestPlan::affected_by`] files, in dependency order, with this function.
+/// Returns the rewritten text (the input when nothing matched) and what the file references;
+/// a file that is not `*.css`/`*.js` gives `None`.
+pub fn rewrite_file(
+    name: &str,
+    content: &[u8],
+    collected: &CollectedFiles,
+    final_names: &HashMap<String, String>,
+    options: &ManifestOptions,
+) -> Result<Option<(String, BTreeSet<Reference>)>, Error> {
+    let Some(kind) = adjustable(name) else {
+        return Ok(None);
+    };
+    let text = decode(name, content)?;
+    let finals = FinalOrOriginal {
+        collected,
+        finals: final_names,
+    };
+    rewrite(name, kind, text, &options.static_url, &finals).map(Some)
+}
+
+fn decode<'a>(name: &str, content: &'a [u8]) -> Result<&'a str, Error> {
+    std::str::from_utf8(content).map_err(|e| Error::NotUtf8 {
+        file: name.to_string(),
+        valid_up_to: e.valid_up_to(),
+    })
+}
+
+/// [`rewrite_file`]'s resolver: final names for adjustable targets, original hashes for the
+/// others (whose final name is their original-content name).
+struct FinalOrOriginal<'a> {
+    collected: &'a CollectedFiles,
+    finals: &'a HashMap<String, String>,
+}
+
+impl Resolver for FinalOrOriginal<'_> {
+    fn cached(&self, key: &str) -> CacheLookup {
+        let Some(hash) = self.collected.original_hash.get(key) else {
+            return CacheLookup::Miss;
+        };
+        if adjustable(key).is_none() {
+            return CacheLookup::Hit(hashed_name(key, hash));
+        }
+        match self.finals.get(key) {
+            Some(name) => CacheLookup::Hit(name.clone()),
+            None => CacheLookup::NotReady,
+        }
+    }
+    fn disk(&self, path: &str) -> DiskLookup {
+        self.collected.disk(path)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The planner.
+
+/// Computes every collected file's final hashed name, and the rewritten bytes of the
+/// `*.css` / `*.js` files, exactly as Django 6.1's `collectstatic` with
+/// `ManifestStaticFilesStorage` would — for every input on which Django converges.
+///
+/// `files` maps each collected name (prefixed, `/`-separated, as in the manifest) to its
+/// bytes. Work is spread over rayon's pool: hashing, scanning, then each dependency level.
+///
+/// Errors (all of them, sorted by file): a `*.css`/`*.js` file that is not UTF-8, a
+/// reference to a file that was not collected, and reference cycles (where Django fails with
+/// "Max post-process passes exceeded").
+pub fn plan<B>(
+    files: &BTreeMap<String, B>,
+    options: &ManifestOptions,
+) -> Result<ManifestPlan, Error>
+where
+    B: AsRef<[u8]> + Sync,
+{
+    let collected = CollectedFiles::new(
+        files
+            .par_iter()
+            .map(|(name, bytes)| (name.clone(), content_hash(bytes.as_ref())))
+            .collect(),
+    );
+    let static_url = options.static_url.as_str();
+
+    // Decode and scan every adjustable file.
+    let adjustables: Vec<(&str, Adjustable, &[u8])> = files
+        .iter()
+        .filter_map(|(name, bytes)| {
+            adjustable(name).map(|kind| (name.as_str(), kind, bytes.as_ref()))
+        })
+        .collect();
+    type Scanned<'a> = (&'a str, Adjustable, &'a str, BTreeSet<Reference>);
+    let scanned: Vec<Result<Scanned<'_>, Error>> = adjustables
+        .par_iter()
+        .map(|&(name, kind, bytes)| {
+            let text = decode(name, bytes)?;
+            let (_, references) = rewrite(name, kind, text, static_url, &ScanResolver(&collected))?;
+            Ok((name, kind, text, references))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut sources: HashMap<&str, (Adjustable, &str)> = HashMap::new();
+    let mut references: HashMap<&str, BTreeSet<Reference>> = HashMap::new();
+    for result in scanned {
+        match result {
+            Ok((name, kind, text, refs)) => {
+                sources.insert(name, (kind, text));
+                references.insert(name, refs);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+
+    // Dependencies between adjustable files (hashed-name references only).
+    let mut deps: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (&name, refs) in &references {
+        let mut mine = Vec::new();
+        for reference in refs {
+            if reference.kind != ReferenceKind::Hashed {
+                continue;
+            }
+            if let Some((&target, _)) = sources.get_key_value(reference.target.as_str()) {
+                mine.push(target);
+                dependents.entry(target).or_default().push(name);
+            }
+        }
+        deps.insert(name, mine);
+    }
+
+    // Kahn's algorithm, level by level; what is left over sits in or behind a cycle.
+    let mut remaining: HashMap<&str, usize> = deps.iter().map(|(&n, d)| (n, d.len())).collect();
+    let mut level: Vec<&str> = remaining
+        .iter()
+        .filter(|&(_, &count)| count == 0)
+        .map(|(&n, _)| n)
+        .collect();
+    let mut levels: Vec<Vec<&str>> = Vec::new();
+    while !level.is_empty() {
+        level.sort_unstable();
+        let mut next = Vec::new();
+        for name in &level {
+            remaining.remove(name);
+            for &dependent in dependents.get(name).into_iter().flatten() {
+                if let Some(count) = remaining.get_mut(dependent) {
+                    *count -= 1;
+                    if *count == 0 {
+                        next.push(dependent);
+                    }
+                }
+            }
+        }
+        levels.push(std::mem::replace(&mut level, next));
+    }
+    if !remaining.is_empty() {
+        let mut stuck: Vec<&str> = remaining.keys().copied().collect();
+        stuck.sort_unstable();
+        for files in cycles(&stuck, &deps) {
+            errors.push(Error::ReferenceCycle { files });
+        }
+    }
+    errors.sort_by(|a, b| error_file(a).cmp(error_file(b)));
+    if let Some(error) = Error::from_list(errors) {
+        return Err(error);
+    }
+
+    // Final names: other files from their bytes, *.css/*.js level by level.
+    let mut finals: HashMap<String, String> = HashMap::new();
+    let mut planned: BTreeMap<String, PlannedFile> = BTreeMap::new();
+    for level in levels {
+        let resolver = FinalOrOriginal {
+            collected: &collected,
+            finals: &finals,
+        };
+        type Rewritten<'a> = (&'a str, String, BTreeSet<Reference>);
+        let results: Vec<Result<Rewritten<'_>, Error>> = level
+            .par_iter()
+            .map(|&name| {
+                let (kind, text) = sources[name];
+                let (content, refs) = rewrite(name, kind, text, static_url, &resolver)?;
+                Ok((name, content, refs))
+            })
+            .collect();
+        for result in results {
+            let (name, content, refs) = result?;
+            let hash = content_hash(content.as_bytes());
+            let hashed = hashed_name(name, &hash);
+            finals.insert(name.to_string(), hashed.clone());
+            let (_, text) = sources[name];
+            planned.insert(
+                name.to_string(),
+                PlannedFile {
+                    hashed_name: hashed,
+                    hash,
+                    rewritten: (content != text).then(|| content.into_bytes()),
+                    references: refs,
+                },
+            );
+        }
+    }
+    for (name, hash) in &collected.original_hash {
+        if !sources.contains_key(name.as_str()) {
+            planned.insert(
+                name.clone(),
+                PlannedFile {
+                    hashed_name: hashed_name(name, hash),
+                    hash: hash.clone(),
+                    rewritten: None,
+                    references: BTreeSet::new(),
+                },
+            );
+        }
+    }
+    Ok(ManifestPlan { files: planned })
+}
+
+fn error_file(error: &Error) -> &str {
+    match error {
+        Error::NotUtf8 { file, .. } | Error::MissingReference { file, .. } => file,
+        Error::ReferenceCycle { files } => files.first().map_or("", String::as_str),
+        Error::Several(_) | Error::Internal(_) => "",
+    }
+}
+
+/// The strongly connected components of `nodes` (Tarjan, iterative) that are cycles: more
+/// than one file, or a file referencing itself. Each sorted; the list sorted too.
+fn cycles(nodes: &[&str], deps: &HashMap<&str, Vec<&str>>) -> Vec<Vec<String>> {
+    let index_of: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let adjacency: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|n| {
+            deps.get(n)
+                .into_iter()
+                .flatten()
+                .filter_map(|d| index_of.get(d).copied())
+                .collect()
+        })
+        .collect();
+    const UNSEEN: usize = usize::MAX;
+    let count = nodes.len();
+    let mut index = vec![UNSEEN; count];
+    let mut low = vec![0; count];
+    let mut on_stack = vec![false; count];
+    let mut stack: Vec<usize> = Vec::new();
+    let mut counter = 0;
+    let mut found: Vec<Vec<String>> = Vec::new();
+    for root in 0..count {
+        if index[root] != UNSEEN {
+            continue;
+        }
+        let mut calls: Vec<(usize, usize)> = vec![(root, 0)];
+        index[root] = counter;
+        low[root] = counter;
+        counter += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&(v, edge)) = calls.last() {
+            if edge < adjacency[v].len() {
+                if let Some(call) = calls.last_mut() {
+                    call.1 += 1;
+                }
+                let w = adjacency[v][edge];
+                if index[w] == UNSEEN {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    calls.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            calls.pop();
+            if let Some(&(u, _)) = calls.last() {
+                low[u] = low[u].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut component = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component.push(nodes[w].to_string());
+                    if w == v {
+                        break;
+                    }
+                }
+                if component.len() > 1 || adjacency[v].contains(&v) {
+                    component.sort_unstable();
+                    found.push(component);
+                }
+            }
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+#[cfg(test)]
+#[path = "django_manifest_tests.rs"]
+mod tests;
