@@ -112,13 +112,13 @@ fn is_scratch(name: &str) -> bool {
 
 /// Whether an event says its path's writer is done with it.
 fn settles(kind: &EventKind) -> bool {
-    match kind {
-        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-        EventKind::Modify(notify::event::ModifyKind::Name(_)) => true,
-        EventKind::Remove(_) => true,
-        EventKind::Create(CreateKind::Folder) => true,
-        _ => false,
-    }
+    matches!(
+        kind,
+        EventKind::Access(AccessKind::Close(AccessMode::Write))
+            | EventKind::Modify(notify::event::ModifyKind::Name(_))
+            | EventKind::Remove(_)
+            | EventKind::Create(CreateKind::Folder)
+    )
 }
 
 enum Source {

@@ -43,9 +43,8 @@ impl Poller {
             dirs: HashMap::new(),
             files: HashMap::new(),
         };
-        for i in 0..roots.len() {
-            let root = roots[i].path.clone();
-            poller.take_in(i, &root);
+        for (i, root) in roots.iter().enumerate() {
+            poller.take_in(i, &root.path);
         }
         poller
     }
