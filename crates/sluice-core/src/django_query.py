@@ -112,4 +112,6 @@ answer = {
     "pipeline": json_safe(getattr(settings, "PIPELINE", None)),
     "installed_apps": [c.name for c in apps.get_app_configs()],
 }
+# sluice sets DJANGO_SETTINGS_MODULE itself, and the module is part of the cache key already.
+env_seen.pop("DJANGO_SETTINGS_MODULE", None)
 print(MARKER + json.dumps({"answer": answer, "files": files, "env": env_seen}))

@@ -294,3 +294,54 @@ fn sync_matches_collectstatic_on_the_example_site() {
         &tree_files(&ours.join("static")),
     );
 }
+
+/// The settings are read with one Python start, then from `.sluice/` until a file they read or
+/// an environment variable they consulted changes.
+#[test]
+fn django_settings_are_cached_until_they_change() {
+    let (_, line) = python_for_django();
+    let mut requirements = example_requirements();
+    requirements.push(line.requirement().to_owned());
+    let requirements: Vec<&str> = requirements.iter().map(String::as_str).collect();
+    let python = venv(&requirements);
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    copy_example_site(&site);
+    let config = |extra: &[(&str, &str)]| -> serde_json::Value {
+        let out = sluice()
+            .args(["config", "--format", "json"])
+            .current_dir(&site)
+            .env_remove("DJANGO_SETTINGS_MODULE")
+            .envs(venv_env(&python))
+            .envs(extra.iter().copied())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let first = config(&[]);
+    assert_eq!(first["django"]["cached"], false);
+    assert_eq!(first["django"]["settings"]["value"], "examplesite.settings");
+    assert!(
+        first["output"]["value"]
+            .as_str()
+            .unwrap()
+            .ends_with("/static")
+    );
+    assert_eq!(
+        config(&[])["django"]["cached"],
+        true,
+        "the second run must not start Python"
+    );
+    // The settings read EXAMPLE_DEBUG: changing it asks Python again.
+    assert_eq!(config(&[("EXAMPLE_DEBUG", "0")])["django"]["cached"], false);
+    // Editing the settings file does too.
+    let settings = site.join("examplesite/settings.py");
+    let text = fs::read_to_string(&settings).unwrap();
+    fs::write(&settings, text + "\n# edited\n").unwrap();
+    assert_eq!(config(&[("EXAMPLE_DEBUG", "0")])["django"]["cached"], false);
+}
