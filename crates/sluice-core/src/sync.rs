@@ -351,16 +351,9 @@ impl Mirror {
         }
         let mut index = scan(&self.roots, &self.ignore);
         self.files = std::mem::take(&mut index.files);
-        let logicals: Vec<String> = self.files.keys().cloned().collect();
-        let applied = self.apply(&logicals, progress);
-        report.copied = applied.copied;
-        report.unchanged = applied.unchanged;
-        report.adopted = applied.adopted;
-        report.conflicts = applied.conflicts;
-        report.errors = applied.errors;
-        report.changed = applied.written;
 
-        // Outputs whose source is gone. If a folder could not be read its files look gone too,
+        // Outputs whose source is gone go first, so a file replaced by a folder of the same name
+        // (or the reverse) makes room. If a folder could not be read its files look gone too,
         // so then nothing is removed.
         report.removals_skipped = index
             .problems
@@ -386,6 +379,15 @@ impl Mirror {
                 }
             }
         }
+
+        let logicals: Vec<String> = self.files.keys().cloned().collect();
+        let applied = self.apply(&logicals, progress);
+        report.copied = applied.copied;
+        report.unchanged = applied.unchanged;
+        report.adopted = applied.adopted;
+        report.conflicts = applied.conflicts;
+        report.errors.extend(applied.errors);
+        report.changed.extend(applied.written);
         for problem in &index.problems {
             if problem.kind != ProblemKind::SymlinkLoop {
                 report.errors.push(FileError {
@@ -560,14 +562,12 @@ impl Mirror {
                 let logical = root.logical(&rel);
                 logicals.extend(under(&logical));
                 let name = rel.rsplit('/').next().unwrap_or(&rel);
-                if fs::metadata(changed).is_ok_and(|m| m.is_dir()) {
-                    if self.ignore.ignores_dir(name) {
-                        continue;
-                    }
-                } else {
-                    if !self.ignore.ignores_file(name, &rel) {
-                        logicals.insert(logical);
-                    }
+                if !self.ignore.ignores_file(name, &rel) {
+                    // Also when it is a folder now: a file of that name may be gone.
+                    logicals.insert(logical);
+                }
+                if !fs::metadata(changed).is_ok_and(|m| m.is_dir()) || self.ignore.ignores_dir(name)
+                {
                     continue;
                 }
             }

@@ -1,0 +1,438 @@
+//! `sluice watch` on real trees: the output converges to an exact mirror after edits, editor
+//! save patterns, checkouts, folder renames, a vanished source folder, in native and poll mode,
+//! and when the kernel's watch limit forces polling. Synchronisation is by readiness events and
+//! by waiting for a condition on disk, never by sleeping a guessed time.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use serde_json::Value;
+use support::tree_files;
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+struct Watching {
+    child: Child,
+    events: Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+/// A project with `media/` (source) and `static/` (output), configured by sluice.toml.
+fn project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\"]\noutput = \"static\"\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.join("media")).unwrap();
+    (dir, root)
+}
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+impl Watching {
+    fn start(root: &Path, args: &[&str]) -> Watching {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        cmd.args(["watch", "--format", "json"])
+            .args(args)
+            .env_remove("SLUICE_POLL");
+        Watching::spawn(cmd, root)
+    }
+
+    fn spawn(mut cmd: Command, root: &Path) -> Watching {
+        let mut child = cmd
+            .current_dir(root)
+            .env_remove("DJANGO_SETTINGS_MODULE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(value) = serde_json::from_str::<Value>(&line) {
+                    let _ = tx.send(value);
+                }
+            }
+        });
+        let mut watching = Watching {
+            child,
+            events,
+            seen: Vec::new(),
+        };
+        watching.wait_event("ready");
+        watching
+    }
+
+    /// Waits for the next event named `name` (collecting everything before it).
+    fn wait_event(&mut self, name: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) => {
+                    self.seen.push(event.clone());
+                    if event["event"] == name {
+                        return event;
+                    }
+                }
+                Err(_) => panic!(
+                    "no `{name}` event within {PATIENCE:?}; saw {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        self.seen.extend(self.events.try_iter());
+    }
+
+    /// Stops with SIGINT like Ctrl-C: exit 0, a `stopped` event, state saved.
+    fn stop(mut self) -> Vec<Value> {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = self.child.wait().unwrap();
+        self.drain();
+        while let Ok(event) = self.events.recv_timeout(Duration::from_secs(5)) {
+            self.seen.push(event);
+        }
+        assert_eq!(status.code(), Some(0), "events: {:#?}", self.seen);
+        assert!(
+            self.seen.iter().any(|e| e["event"] == "stopped"),
+            "{:#?}",
+            self.seen
+        );
+        std::mem::take(&mut self.seen)
+    }
+}
+
+impl Drop for Watching {
+    /// A failed test must not leave a watcher running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The files sluice must mirror: everything under media/ that Django's default ignores keep.
+fn expected(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    tree_files(&root.join("media"))
+        .into_iter()
+        .filter(|(path, _)| {
+            path.split('/')
+                .all(|part| !part.starts_with('.') && !part.ends_with('~') && part != "CVS")
+        })
+        .collect()
+}
+
+fn output(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    if root.join("static").is_dir() {
+        tree_files(&root.join("static"))
+    } else {
+        BTreeMap::new()
+    }
+}
+
+/// Waits until the output mirrors the sources exactly; panics with the difference otherwise.
+fn converges(root: &Path) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let (want, have) = (expected(root), output(root));
+        if want == have {
+            return;
+        }
+        if Instant::now() > deadline {
+            support::assert_same_tree("media", &want, "static", &have);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn edits(root: &Path) {
+    let media = root.join("media");
+    write(&media.join("css/site.css"), "body{}");
+    write(&media.join("css/site.css"), "body{color:red}");
+    write(&media.join("js/app.js"), "var a;");
+    fs::rename(media.join("js/app.js"), media.join("js/main.js")).unwrap();
+    // A folder created with content (before its watch can exist), then renamed, then edited.
+    fs::create_dir_all(media.join("img/icons/small")).unwrap();
+    write(&media.join("img/icons/small/a.svg"), "<svg/>");
+    fs::rename(media.join("img"), media.join("images")).unwrap();
+    write(&media.join("images/icons/small/b.svg"), "<svg></svg>");
+    write(&media.join("tmp/x.txt"), "x");
+    fs::remove_dir_all(media.join("tmp")).unwrap();
+    // A file replaced by a folder of the same name.
+    write(&media.join("swap"), "file");
+    converges(root);
+    fs::remove_file(media.join("swap")).unwrap();
+    write(&media.join("swap/inner.txt"), "now a folder");
+}
+
+#[test]
+fn native_events_keep_an_exact_mirror() {
+    let (_dir, root) = project();
+    write(&root.join("media/css/old.css"), "old");
+    let watching = Watching::start(&root, &[]);
+    assert_eq!(watching.seen.last().unwrap()["backend"], "native");
+    converges(&root);
+    edits(&root);
+    fs::remove_file(root.join("media/css/old.css")).unwrap();
+    converges(&root);
+    let events = watching.stop();
+    assert!(events.iter().any(|e| e["event"] == "change"));
+    assert!(
+        fs::read_dir(root.join(".sluice")).unwrap().count() >= 1,
+        "state saved"
+    );
+}
+
+#[test]
+fn polling_keeps_an_exact_mirror() {
+    let (_dir, root) = project();
+    let watching = Watching::start(&root, &["--poll=20"]);
+    assert_eq!(watching.seen.last().unwrap()["backend"], "poll");
+    edits(&root);
+    converges(&root);
+    watching.stop();
+}
+
+#[test]
+fn sluice_poll_environment_variable_forces_polling() {
+    let (_dir, root) = project();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+    cmd.args(["watch", "--format", "json"])
+        .env("SLUICE_POLL", "30");
+    let watching = Watching::spawn(cmd, &root);
+    let ready = watching.seen.last().unwrap().clone();
+    assert_eq!(
+        (ready["backend"].as_str(), ready["poll_ms"].as_u64()),
+        (Some("poll"), Some(30))
+    );
+    write(&root.join("media/a.txt"), "a");
+    converges(&root);
+    watching.stop();
+}
+
+#[test]
+fn editor_save_patterns_leave_no_scratch_files() {
+    let (_dir, root) = project();
+    let media = root.join("media");
+    write(&media.join("css/site.css"), "v1");
+    write(&media.join("js/app.js"), "v1");
+    let watching = Watching::start(&root, &[]);
+    // vim: probe file 4913, swap file, backup by rename, write new, remove backup.
+    write(&media.join("css/4913"), "");
+    fs::remove_file(media.join("css/4913")).unwrap();
+    write(&media.join("css/.site.css.swp"), "swap");
+    fs::rename(media.join("css/site.css"), media.join("css/site.css~")).unwrap();
+    write(&media.join("css/site.css"), "v2 from vim");
+    fs::remove_file(media.join("css/site.css~")).unwrap();
+    fs::remove_file(media.join("css/.site.css.swp")).unwrap();
+    // JetBrains safe write: temp, old, swap in, delete old.
+    write(&media.join("js/app.js___jb_tmp___"), "v2 from pycharm");
+    fs::rename(media.join("js/app.js"), media.join("js/app.js___jb_old___")).unwrap();
+    fs::rename(media.join("js/app.js___jb_tmp___"), media.join("js/app.js")).unwrap();
+    fs::remove_file(media.join("js/app.js___jb_old___")).unwrap();
+    // An atomic-rename save (most other editors).
+    write(&media.join("css/.site.css.tmp123"), "v3 atomic");
+    fs::rename(
+        media.join("css/.site.css.tmp123"),
+        media.join("css/site.css"),
+    )
+    .unwrap();
+    converges(&root);
+    assert_eq!(
+        fs::read_to_string(root.join("static/css/site.css")).unwrap(),
+        "v3 atomic"
+    );
+    watching.stop();
+}
+
+#[test]
+fn a_checkout_of_thousands_of_files_is_batched() {
+    let (_dir, root) = project();
+    let mut watching = Watching::start(&root, &[]);
+    for i in 0..3000 {
+        write(
+            &root.join(format!("media/pkg{:02}/file{i:04}.js", i % 30)),
+            &format!("// {i}"),
+        );
+    }
+    converges(&root);
+    watching.drain();
+    let sets = watching
+        .seen
+        .iter()
+        .filter(|e| e["event"] == "change")
+        .count();
+    assert!(sets < 100, "3 000 files arrived in {sets} change sets");
+    watching.stop();
+}
+
+#[test]
+fn a_vanished_source_folder_is_reported_kept_and_resumed() {
+    let (_dir, root) = project();
+    write(&root.join("media/css/a.css"), "a");
+    let mut watching = Watching::start(&root, &[]);
+    converges(&root);
+    fs::rename(root.join("media"), root.join("media.away")).unwrap();
+    let warning = watching.wait_event("warning");
+    assert!(
+        warning["message"].as_str().unwrap().contains("disappeared"),
+        "{warning}"
+    );
+    assert_eq!(
+        fs::read_to_string(root.join("static/css/a.css")).unwrap(),
+        "a",
+        "outputs kept"
+    );
+    write(&root.join("media.away/css/b.css"), "b");
+    fs::rename(root.join("media.away"), root.join("media")).unwrap();
+    watching.wait_event("root_back");
+    converges(&root);
+    // Deleted and recreated with other content.
+    fs::remove_dir_all(root.join("media")).unwrap();
+    write(&root.join("media/js/new.js"), "new");
+    converges(&root);
+    watching.stop();
+}
+
+/// Runs sluice in a user namespace whose inotify watch limit is 3: native watching of the
+/// tree's folders must fail and fall back to polling, with a warning, and still mirror.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_watch_limit_falls_back_to_polling() {
+    let (_dir, root) = project();
+    for d in ["a", "b", "c", "d", "e/f"] {
+        write(&root.join(format!("media/{d}/x.txt")), d);
+    }
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--user", "--map-root-user", "sh", "-c"])
+        .arg("echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" watch --format json")
+        .arg(env!("CARGO_BIN_EXE_sluice"));
+    let mut watching = Watching::spawn(cmd, &root);
+    assert_eq!(
+        watching.seen.last().unwrap()["backend"],
+        "poll",
+        "{:#?}",
+        watching.seen
+    );
+    let warning = watching
+        .seen
+        .iter()
+        .find(|e| e["event"] == "warning")
+        .expect("one warning");
+    assert!(
+        warning["message"].as_str().unwrap().contains("limit"),
+        "{warning}"
+    );
+    write(&root.join("media/e/f/y.txt"), "new");
+    converges(&root);
+    watching.drain();
+    assert_eq!(
+        watching
+            .seen
+            .iter()
+            .filter(|e| e["event"] == "warning")
+            .count(),
+        1
+    );
+    watching.stop();
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Write(usize, usize, u8),
+    Delete(usize, usize),
+    Rename(usize, usize, usize, usize),
+    RenameDir(usize, usize),
+    RemoveDir(usize),
+}
+
+const DIRS: [&str; 4] = ["", "a", "a/b", "c"];
+const NAMES: [&str; 3] = ["x.css", "y.js", "z.png"];
+
+fn op() -> impl Strategy<Value = Op> {
+    let d = 0..DIRS.len();
+    let n = 0..NAMES.len();
+    prop_oneof![
+        4 => (d.clone(), n.clone(), any::<u8>()).prop_map(|(d, n, c)| Op::Write(d, n, c)),
+        2 => (d.clone(), n.clone()).prop_map(|(d, n)| Op::Delete(d, n)),
+        2 => (d.clone(), n.clone(), d.clone(), n.clone()).prop_map(|(a, b, c, e)| Op::Rename(a, b, c, e)),
+        1 => (1..DIRS.len(), 1..DIRS.len()).prop_map(|(a, b)| Op::RenameDir(a, b)),
+        1 => (1..DIRS.len()).prop_map(Op::RemoveDir),
+    ]
+}
+
+fn file(media: &Path, d: usize, n: usize) -> PathBuf {
+    media.join(DIRS[d]).join(NAMES[n])
+}
+
+/// Applies one operation; operations that make no sense in the current tree simply fail.
+fn apply(media: &Path, op: &Op) {
+    let _ = match op {
+        Op::Write(d, n, c) => {
+            let path = file(media, *d, *n);
+            fs::create_dir_all(path.parent().unwrap())
+                .and_then(|()| fs::write(&path, vec![b'a' + c % 26; 1 + *c as usize]))
+        }
+        Op::Delete(d, n) => fs::remove_file(file(media, *d, *n)),
+        Op::Rename(a, b, c, e) => {
+            let to = file(media, *c, *e);
+            fs::create_dir_all(to.parent().unwrap())
+                .and_then(|()| fs::rename(file(media, *a, *b), to))
+        }
+        Op::RenameDir(a, b) => fs::rename(
+            media.join(DIRS[*a]),
+            media.join(format!("{}-moved", DIRS[*b])),
+        ),
+        Op::RemoveDir(d) => fs::remove_dir_all(media.join(DIRS[*d])),
+    };
+}
+
+fn converge_after(ops: &[Op], args: &[&str]) {
+    let (_dir, root) = project();
+    let media = root.join("media");
+    write(&media.join("a/b/x.css"), "seed");
+    let watching = Watching::start(&root, args);
+    for op in ops {
+        apply(&media, op);
+    }
+    converges(&root);
+    watching.stop();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_edits_converge_natively(ops in proptest::collection::vec(op(), 1..40)) {
+        converge_after(&ops, &[]);
+    }
+
+    #[test]
+    fn random_edits_converge_when_polling(ops in proptest::collection::vec(op(), 1..40)) {
+        converge_after(&ops, &["--poll=20"]);
+    }
+}
