@@ -1,0 +1,18 @@
+"""Benchmark sections, each selectable with `bench/run --only NAME`.
+
+A section is a function `run(ctx)` that times its cases (interleaved, see
+`common.interleave`), stores raw numbers in `ctx.results[name]` and appends lines of the final
+block to `ctx.summary`. To add one, write `sections/<name>.py` with such a function and list it
+in SECTIONS below; `bench/run` knows nothing else about it.
+"""
+
+from . import build, sync
+
+# name → (run function or None while planned, one-line description)
+SECTIONS = {
+    "sync": (sync.run, "cold/warm `sluice sync` vs `cp -a` and `collectstatic`"),
+    # Planned (issues to come); listed so `--only` and `--help` name them already.
+    "watch": (None, "change-to-output latency of `sluice watch` vs gulp-watch / chokidar"),
+    "build": (build.run, "cold/warm `sluice build` vs ManifestStaticFilesStorage and whitenoise"),
+    "minify": (None, "CSS/JS minification vs esbuild"),
+}

@@ -1,0 +1,210 @@
+"""`sluice build` against `collectstatic` with ManifestStaticFilesStorage and with whitenoise's
+CompressedManifestStaticFilesStorage (the incumbents of a production deploy).
+
+Cases, one of each per round, interleaved:
+- sluice cold: empty output, no build state and no compression cache (a fresh CI checkout);
+- sluice cold, cache kept: empty output and no build state, `.sluice/compress/` kept (a CI
+  that caches `.sluice/`): hashing and writing, no compression;
+- sluice warm: nothing changed since the previous build;
+- sluice --no-compress cold / warm: the same work as ManifestStaticFilesStorage;
+- manifest cold / warm: `collectstatic` with ManifestStaticFilesStorage into an empty / a
+  populated STATIC_ROOT;
+- whitenoise cold / warm: the same with CompressedManifestStaticFilesStorage (brotli installed).
+
+Each tool has its own output folder; sluice's state for each output is its own file in
+`.sluice/`, so the cases never see each other's files.
+"""
+
+import glob
+import json
+import os
+import subprocess
+
+from ..common import (BenchError, fmt_time, interleave, log, median, retire, run_checked,
+                      timed)
+
+WHITENOISE = "whitenoise==6.12.0"
+BROTLI = "brotli==1.2.1"
+
+SETTINGS = '''"""Benchmark settings for the build section: {what}."""
+from .settings import *  # noqa: F401,F403
+
+STATIC_ROOT = BASE_DIR / "{root}"
+STORAGES = {{
+    "default": {{"BACKEND": "django.core.files.storage.FileSystemStorage"}},
+    "staticfiles": {{"BACKEND": "{backend}"}},
+}}
+'''
+
+CASES = {
+    "manifest": ("django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+                 "static-manifest"),
+    "whitenoise": ("whitenoise.storage.CompressedManifestStaticFilesStorage",
+                   "static-whitenoise"),
+}
+
+
+def _ensure_whitenoise(ctx):
+    """whitenoise and brotli in the bench venv (the sync section only needs Django)."""
+    probe = [ctx.python, "-c", "import whitenoise, brotli"]
+    if subprocess.run(probe, stderr=subprocess.DEVNULL).returncode != 0:
+        log(f"installing {WHITENOISE} and {BROTLI} into {ctx.venv} …")
+        run_checked([ctx.python, "-m", "pip", "install", "--quiet", WHITENOISE, BROTLI],
+                    what="pip install whitenoise brotli")
+
+
+def run(ctx):
+    p = ctx.project
+    _ensure_whitenoise(ctx)
+    for name, (backend, root) in CASES.items():
+        path = os.path.join(p, "benchsite", f"settings_build_{name}.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(SETTINGS.format(what=backend, root=root, backend=backend))
+    state = os.path.join(p, ".sluice")
+    out = os.path.join(p, "static-build")
+    out_plain = os.path.join(p, "static-build-plain")
+
+    def sluice(output, *extra, env=ctx.env):
+        cmd = [ctx.sluice, "-q", "build", "--output", output, *extra]
+        return lambda: timed(cmd, cwd=p, env=env, what="sluice build")
+
+    dsm_env = dict(ctx.env, DJANGO_SETTINGS_MODULE="benchsite.settings")
+
+    def forget_state(output):
+        """Moves aside the build state of `output` (the state file names its output)."""
+        for f in glob.glob(os.path.join(state, "build-*.json")):
+            with open(f, "rb") as fh:
+                head = fh.read(4096)
+            if json.dumps(output).encode() in head:
+                retire(f)
+
+    def cold(output, keep_cache=False):
+        def prep():
+            retire(output)
+            forget_state(output)
+            if not keep_cache:
+                retire(os.path.join(state, "compress"))
+        return prep
+
+    def collectstatic(name):
+        cmd = [ctx.python, "manage.py", "collectstatic", "--noinput",
+               f"--settings=benchsite.settings_build_{name}"]
+        return lambda: timed(cmd, cwd=p, env=ctx.env, what=f"collectstatic ({name})")
+
+    def cs_cold(name):
+        return lambda: retire(os.path.join(p, CASES[name][1]))
+
+    cases = [
+        ("sluice cold", cold(out), sluice(out)),
+        ("manifest cold", cs_cold("manifest"), collectstatic("manifest")),
+        ("whitenoise cold", cs_cold("whitenoise"), collectstatic("whitenoise")),
+        ("sluice cold, cache kept", cold(out, keep_cache=True), sluice(out)),
+        ("sluice warm", None, sluice(out)),
+        ("sluice warm, DSM exported", None, sluice(out, env=dsm_env)),
+        ("manifest warm", None, collectstatic("manifest")),
+        ("whitenoise warm", None, collectstatic("whitenoise")),
+        ("sluice --no-compress cold", cold(out_plain, keep_cache=True),
+         sluice(out_plain, "--no-compress")),
+        ("sluice --no-compress warm", None, sluice(out_plain, "--no-compress")),
+    ]
+
+    log("build: untimed warm-up pass of each case …")
+    interleave(1, cases, log_prefix="  warm-up ")
+    _check(ctx, out, out_plain)
+    log(f"build: {ctx.runs} timed rounds, interleaved …")
+    samples = interleave(ctx.runs, cases, log_prefix="  ")
+    med = {name: median([x.wall for x in xs]) for name, xs in samples.items()}
+    cpu = {name: median([x.user + x.sys for x in xs]) for name, xs in samples.items()}
+
+    ratios = {
+        "manifest_cold_over_sluice_no_compress_cold":
+            med["manifest cold"] / med["sluice --no-compress cold"],
+        "manifest_warm_over_sluice_no_compress_warm":
+            med["manifest warm"] / med["sluice --no-compress warm"],
+        "whitenoise_cold_over_sluice_cold": med["whitenoise cold"] / med["sluice cold"],
+        "whitenoise_cold_over_sluice_cold_cache_kept":
+            med["whitenoise cold"] / med["sluice cold, cache kept"],
+        "whitenoise_warm_over_sluice_warm": med["whitenoise warm"] / med["sluice warm"],
+        "whitenoise_warm_over_sluice_warm_dsm":
+            med["whitenoise warm"] / med["sluice warm, DSM exported"],
+    }
+    ctx.results["build"] = {
+        "samples_s": {name: [x.wall for x in xs] for name, xs in samples.items()},
+        "cpu_s": cpu,
+        "medians_s": med,
+        "ratios": ratios,
+        "targets": {"manifest_ratio_min": 20, "whitenoise_cold_ratio_min": 5,
+                    "whitenoise_warm_ratio_min": 100},
+    }
+
+    def row(label, t, other, t_other, tail):
+        return f"{label:<27}{fmt_time(t)}   {other:<27}{fmt_time(t_other)}   {tail}"
+
+    ctx.summary += [
+        row("cold   manifest", med["manifest cold"], "sluice build --no-compress",
+            med["sluice --no-compress cold"],
+            f"sluice is {ratios['manifest_cold_over_sluice_no_compress_cold']:.1f}× faster "
+            "(target ≥ 20×)"),
+        row("warm   manifest", med["manifest warm"], "sluice build --no-compress",
+            med["sluice --no-compress warm"],
+            f"sluice is {ratios['manifest_warm_over_sluice_no_compress_warm']:.1f}× faster "
+            "(target ≥ 20×)"),
+        row("cold   whitenoise", med["whitenoise cold"], "sluice build",
+            med["sluice cold"],
+            f"sluice is {ratios['whitenoise_cold_over_sluice_cold']:.1f}× faster "
+            f"(target ≥ 5×; CPU {fmt_time(cpu['whitenoise cold']).strip()} vs "
+            f"{fmt_time(cpu['sluice cold']).strip()})"),
+        row("  sluice cache kept¹", med["whitenoise cold"], "sluice build",
+            med["sluice cold, cache kept"],
+            f"sluice is {ratios['whitenoise_cold_over_sluice_cold_cache_kept']:.1f}× faster"),
+        row("warm   whitenoise", med["whitenoise warm"], "sluice build", med["sluice warm"],
+            f"sluice is {ratios['whitenoise_warm_over_sluice_warm']:.1f}× faster "
+            "(target ≥ 100×)"),
+        row("  DSM exported²", med["whitenoise warm"], "sluice build",
+            med["sluice warm, DSM exported"],
+            f"sluice is {ratios['whitenoise_warm_over_sluice_warm_dsm']:.1f}× faster"),
+        "¹ no output and no build state, the compression cache in .sluice/compress/ kept",
+        "² DJANGO_SETTINGS_MODULE=benchsite.settings exported in the environment",
+    ]
+    _table(samples)
+
+
+def _check(ctx, out, out_plain):
+    """After the warm-up: sluice and Django produced the same set of file names, and a warm
+    build is a no-op (otherwise "warm" would not mean what it says)."""
+    p = ctx.project
+    for ours, name in ((out_plain, "manifest"), (out, "whitenoise")):
+        theirs = os.path.join(p, CASES[name][1])
+        a = {os.path.relpath(os.path.join(d, f), ours)
+             for d, _, fs in os.walk(ours) for f in fs}
+        b = {os.path.relpath(os.path.join(d, f), theirs)
+             for d, _, fs in os.walk(theirs) for f in fs}
+        if name == "manifest" and a != b:
+            raise BenchError(f"sluice build --no-compress and collectstatic ({name}) differ: "
+                             f"{sorted(a - b)[:5]} / {sorted(b - a)[:5]}")
+        ctx.results.setdefault("checks", {})[f"build_files_{name}"] = {
+            "sluice": len(a), "django": len(b), "only_sluice": len(a - b),
+            "only_django": len(b - a)}
+    report_out = run_checked([ctx.sluice, "build", "--output", out, "--format", "json"],
+                             cwd=p, env=ctx.env, what="sluice build --format json")
+    reports = [json.loads(line) for line in report_out.splitlines() if line.startswith("{")]
+    report = next((r for r in reports if r.get("event") == "build"), None)
+    if report is None:
+        raise BenchError(f"no build report in sluice's JSON output:\n{report_out}")
+    if report["written"] or report["read"] or report["compressed"] or report["removed"]:
+        raise BenchError(f"a warm sluice build was not a no-op: {report}")
+    ctx.results["checks"]["warm_build_report"] = {
+        k: report[k] for k in ("files", "outputs", "unchanged", "bytes", "elapsed_ms")}
+
+
+def _table(samples):
+    log("")
+    log(f"  {'case':<30} {'median':>8} {'min':>8} {'max':>8} {'cpu u+s':>8}   all wall (s)")
+    for name, xs in samples.items():
+        wall = [x.wall for x in xs]
+        cpu = median([x.user + x.sys for x in xs])
+        log(f"  {name:<30} {fmt_time(median(wall), 8)} {fmt_time(min(wall), 8)} "
+            f"{fmt_time(max(wall), 8)} {fmt_time(cpu, 8)}   "
+            + " ".join(f"{x:.3f}" for x in wall))
+    log("")
+
