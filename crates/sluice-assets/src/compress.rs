@@ -81,6 +81,42 @@ impl Default for Codecs {
     }
 }
 
+impl Codecs {
+    /// No compressed copies.
+    pub const NONE: Codecs = Codecs {
+        brotli: false,
+        gzip: false,
+        #[cfg(feature = "zstd")]
+        zstd: None,
+    };
+
+    /// From encoding names (`gzip`/`gz`, `br`/`brotli`, `zstd`/`zst`); `zstd` only when this
+    /// crate was built with the `zstd` feature (level 19).
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Codecs, String> {
+        let mut codecs = Codecs::NONE;
+        for name in names {
+            match name {
+                "gzip" | "gz" => codecs.gzip = true,
+                "br" | "brotli" => codecs.brotli = true,
+                #[cfg(feature = "zstd")]
+                "zstd" | "zst" => codecs.zstd = Some(19),
+                #[cfg(not(feature = "zstd"))]
+                "zstd" | "zst" => {
+                    return Err("this sluice was built without zstd support \
+                                (cargo feature `zstd` of sluice-assets)"
+                        .to_string());
+                }
+                other => {
+                    return Err(format!(
+                        "unknown compression `{other}`: use gzip, br or zstd"
+                    ));
+                }
+            }
+        }
+        Ok(codecs)
+    }
+}
+
 static SKIP_RE: LazyLock<Regex> = LazyLock::new(|| {
     let alternatives: Vec<String> = SKIP_COMPRESS_EXTENSIONS
         .iter()

@@ -8,6 +8,7 @@
 //! [`crate::python`]. The opt-in ES-module patterns
 //! (`support_js_module_import_aggregation`) are not implemented: Django leaves them off.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -693,19 +694,64 @@ pub fn plan<B>(
 where
     B: AsRef<[u8]> + Sync,
 {
-    let collected = CollectedFiles::new(
-        files
-            .par_iter()
-            .map(|(name, bytes)| (name.clone(), content_hash(bytes.as_ref())))
-            .collect(),
-    );
+    let original_hash: HashMap<String, String> = files
+        .par_iter()
+        .map(|(name, bytes)| (name.clone(), content_hash(bytes.as_ref())))
+        .collect();
+    let contents: BTreeMap<&str, &[u8]> = files
+        .iter()
+        .filter(|(name, _)| adjustable(name).is_some())
+        .map(|(name, bytes)| (name.as_str(), bytes.as_ref()))
+        .collect();
+    replan(original_hash, &contents, &ManifestPlan::default(), options)
+}
+
+/// [`plan`] for a build that has a previous plan: only the `*.css` / `*.js` files in
+/// `contents` are decoded, scanned and rewritten; every other adjustable file keeps its entry
+/// of `previous` (final name and references; `rewritten` as `previous` has it).
+///
+/// `original_hash` has every collected file's [`content_hash`] (of its unprocessed bytes), so
+/// unchanged files need not be read. `contents` must hold every adjustable file that is new,
+/// changed, or in [`ManifestPlan::affected_by`] the changes — and, when files were added or
+/// removed, every file with a [`ReferenceKind::Directory`] reference. An adjustable file in
+/// neither `contents` nor `previous` is an [`Error::Internal`].
+pub fn replan<N, B>(
+    original_hash: HashMap<String, String>,
+    contents: &BTreeMap<N, B>,
+    previous: &ManifestPlan,
+    options: &ManifestOptions,
+) -> Result<ManifestPlan, Error>
+where
+    N: Borrow<str> + Ord + Sync,
+    B: AsRef<[u8]> + Sync,
+{
+    let collected = CollectedFiles::new(original_hash);
     let static_url = options.static_url.as_str();
+    let mut finals: HashMap<String, String> = HashMap::new();
+    let mut planned: BTreeMap<String, PlannedFile> = BTreeMap::new();
+    for name in collected.original_hash.keys() {
+        if adjustable(name).is_none() || contents.contains_key(name.as_str()) {
+            continue;
+        }
+        let Some(kept) = previous.files.get(name) else {
+            return Err(Error::Internal(format!(
+                "{name} is neither re-planned nor in the previous plan"
+            )));
+        };
+        finals.insert(name.clone(), kept.hashed_name.clone());
+        planned.insert(name.clone(), kept.clone());
+    }
 
     // Decode and scan every adjustable file.
-    let adjustables: Vec<(&str, Adjustable, &[u8])> = files
+    let adjustables: Vec<(&str, Adjustable, &[u8])> = contents
         .iter()
         .filter_map(|(name, bytes)| {
-            adjustable(name).map(|kind| (name.as_str(), kind, bytes.as_ref()))
+            let name: &str = name.borrow();
+            let kind = adjustable(name)?;
+            collected
+                .original_hash
+                .contains_key(name)
+                .then_some((name, kind, bytes.as_ref()))
         })
         .collect();
     type Scanned<'a> = (&'a str, Adjustable, &'a str, BTreeSet<Reference>);
@@ -784,8 +830,6 @@ where
     }
 
     // Final names: other files from their bytes, *.css/*.js level by level.
-    let mut finals: HashMap<String, String> = HashMap::new();
-    let mut planned: BTreeMap<String, PlannedFile> = BTreeMap::new();
     for level in levels {
         let resolver = FinalOrOriginal {
             collected: &collected,
@@ -818,7 +862,7 @@ where
         }
     }
     for (name, hash) in &collected.original_hash {
-        if !sources.contains_key(name.as_str()) {
+        if adjustable(name).is_none() {
             planned.insert(
                 name.clone(),
                 PlannedFile {

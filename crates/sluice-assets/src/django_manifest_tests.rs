@@ -604,3 +604,46 @@ fn staticfiles_json_like_python() {
         r#"{"paths": {"a/\u00fc.css": "a/\u00fc.2.css", "b.txt": "b.1.txt", "\ud83d\ude00\"\\\n\u007f": "x"}, "version": "1.1", "hash": "218b7df8e5cc"}"#
     );
 }
+
+#[test]
+fn replan_of_affected_files_matches_a_full_plan() {
+    let mut originals = documents();
+    let before = plan_ok(&originals);
+    // Change a file other CSS files reference (transitively), then re-plan only what it
+    // affects, with the rest taken from the previous plan.
+    let changed = "cached/img/relative.png";
+    assert!(originals.contains_key(changed), "fixture has {changed}");
+    originals.insert(changed.to_string(), b"new image bytes".to_vec());
+    let affected = before.affected_by([changed]);
+    assert!(affected.len() > 1, "{affected:?}");
+    let contents: BTreeMap<&str, &[u8]> = affected
+        .iter()
+        .filter(|n| adjustable(n).is_some())
+        .map(|n| (n.as_str(), originals[n].as_slice()))
+        .collect();
+    let hashes: HashMap<String, String> = originals
+        .iter()
+        .map(|(n, b)| (n.clone(), content_hash(b)))
+        .collect();
+    let after = replan(hashes, &contents, &before, &ManifestOptions::default()).unwrap();
+    let full = plan_ok(&originals);
+    assert_eq!(after.paths(), full.paths());
+    for name in &affected {
+        assert_eq!(after.files[name], full.files[name], "{name}");
+    }
+    // Nothing re-planned and nothing in the previous plan: a caller bug, reported.
+    let empty: BTreeMap<&str, &[u8]> = BTreeMap::new();
+    let hashes: HashMap<String, String> = originals
+        .iter()
+        .map(|(n, b)| (n.clone(), content_hash(b)))
+        .collect();
+    assert!(matches!(
+        replan(
+            hashes,
+            &empty,
+            &ManifestPlan::default(),
+            &ManifestOptions::default()
+        ),
+        Err(Error::Internal(_))
+    ));
+}

@@ -8,9 +8,15 @@
 //! - [`compress`]: whitenoise 6.12's compression rules (which files, which encodings,
 //!   when a compressed copy is worth keeping).
 //!
-//! Everything here is a pure function of bytes and names; reading and writing files is the
-//! caller's job (`sluice-core`'s atomic output), so these rules are tested without a disk.
+//! - [`build`]: `sluice build`, which applies these rules to a whole project incrementally:
+//!   sources from `sluice-core`, a staging folder so an error leaves the output untouched,
+//!   and caches in `.sluice/` so unchanged content is never re-read, re-hashed or
+//!   re-compressed.
+//!
+//! The rules themselves are pure functions of bytes and names, tested without a disk;
+//! [`build`] is the thin layer that reads and writes files.
 
+pub mod build;
 pub mod compress;
 #[cfg(test)]
 mod django_fixture;

@@ -13,7 +13,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Static media for big Django sites: instant in development, complete in production.\n\n\
         sluice reads the configuration you already have (Django's STATICFILES_DIRS, STATIC_ROOT and \
         installed apps, or sluice.toml / [tool.sluice] in pyproject.toml) and keeps STATIC_ROOT a \
-        mirror of your media folders.",
+        mirror of your media folders (sync), or fills it for production with Django's manifest \
+        names and whitenoise's compressed copies (build).",
     after_help = "Exit codes: 0 ok, 1 build error (a file could not be handled, a conflict), 2 usage or configuration error."
 )]
 pub struct Cli {
@@ -88,8 +89,45 @@ pub enum Command {
     /// Uses the kernel's file events (inotify) and falls back to polling, with a warning, when
     /// they are unavailable or the kernel's watch limit is reached.
     Watch(WatchArgs),
+    /// Production output: Django manifest names, staticfiles.json, compressed copies.
+    ///
+    /// Collects every source into the output as collectstatic does, writes a hashed copy of
+    /// each file with *.css/*.js references rewritten as Django's ManifestStaticFilesStorage
+    /// does (byte-identical, both copies kept) and staticfiles.json, then .br/.gz copies with
+    /// whitenoise's rules. Incremental: unchanged files are neither read nor rewritten, and
+    /// compressed copies are cached in .sluice/. On any error (a missing reference, a cycle,
+    /// non-UTF-8 CSS/JS, a file in the way) the output is left exactly as it was.
+    Build(BuildArgs),
     /// Print the resolved configuration and where each value came from.
     Config,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Plain collectstatic output: no hashed copies, no staticfiles.json.
+    #[arg(long)]
+    pub no_hash: bool,
+    /// Keep only the hashed copies (like WHITENOISE_KEEP_ONLY_HASHED_FILES).
+    #[arg(long, conflicts_with = "no_hash")]
+    pub keep_only_hashed: bool,
+    /// Compressed copies to add, comma-separated: gzip, br (zstd in builds with the zstd
+    /// feature of sluice-assets).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "gzip,br"
+    )]
+    pub compress: Vec<String>,
+    /// No compressed copies.
+    #[arg(long, conflicts_with = "compress")]
+    pub no_compress: bool,
+    /// Overwrite output files that sluice did not write (an error otherwise).
+    #[arg(long)]
+    pub force: bool,
+    /// Remove everything an earlier build wrote and start from scratch.
+    #[arg(long)]
+    pub clean: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use sluice_core::sync::{Mirror, SyncJob, SyncOptions, sync};
 use sluice_core::watch::{DEFAULT_POLL, Watch, WatchOptions};
 use sluice_core::{Error, sources::IgnoreRules};
 
-use cli::{Cli, Command, GlobalArgs, SyncArgs};
+use cli::{BuildArgs, Cli, Command, GlobalArgs, SyncArgs};
 use term::Printer;
 
 fn overrides(global: &GlobalArgs) -> Overrides {
@@ -90,6 +90,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
                 ExitCode::from(1)
             })
         }
+        Command::Build(args) => build(&config, args, printer),
         Command::Watch(args) => {
             let ignore = IgnoreRules::new(&config.ignore.value);
             let job = sync_job(&config, &ignore, &args.sync);
@@ -112,6 +113,44 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             })?;
             printer.stopped();
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `sluice build`: production output through `sluice_assets::build`.
+fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCode, Error> {
+    use sluice_assets::build::{BuildJob, BuildOptions, build};
+    use sluice_assets::compress::Codecs;
+    let codecs = if args.no_compress {
+        Codecs::NONE
+    } else {
+        Codecs::from_names(args.compress.iter().map(String::as_str)).map_err(Error::config)?
+    };
+    let ignore = IgnoreRules::new(&config.ignore.value);
+    let job = BuildJob {
+        roots: &config.sources.value,
+        ignore: &ignore,
+        output: &config.output.value,
+        state_dir: &config.state_dir,
+        static_url: &config.static_url.value,
+        options: BuildOptions {
+            hash: !args.no_hash,
+            keep_only_hashed: args.keep_only_hashed,
+            codecs,
+            force: args.force,
+            clean: args.clean,
+        },
+    };
+    let progress = printer.progress("build");
+    match build(&job, &progress) {
+        Ok(report) => {
+            printer.build_report(&report, config);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(sluice_assets::build::BuildError::Core(error)) => Err(error),
+        Err(error) => {
+            printer.build_failed(&error, config);
+            Ok(ExitCode::from(error.exit_code() as u8))
         }
     }
 }

@@ -468,6 +468,222 @@ impl Printer {
     }
 }
 
+/// `1234567` → `1.2 MB` (decimal units, as file managers show them).
+pub fn size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes < 1000 {
+        format!("{bytes} B")
+    } else if b < 1e6 {
+        format!("{:.1} kB", b / 1e3)
+    } else if b < 1e9 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.2} GB", b / 1e9)
+    }
+}
+
+impl Printer {
+    pub fn build_report(&self, report: &sluice_assets::build::BuildReport, config: &Config) {
+        let base = &config.project_dir;
+        if !self.text() {
+            self.json(&json!({
+                "event": "build",
+                "output": lossy(&config.output.value),
+                "files": report.files,
+                "outputs": report.outputs,
+                "written": report.written,
+                "unchanged": report.unchanged,
+                "adopted": report.adopted,
+                "removed": report.removed,
+                "read": report.read,
+                "replanned": report.replanned,
+                "compressed": report.compressed,
+                "bytes": {
+                    "raw": report.bytes.raw,
+                    "gzip": report.bytes.gzip,
+                    "brotli": report.bytes.brotli,
+                    "zstd": report.bytes.zstd,
+                },
+                "manifest": report.manifest.as_deref().map(lossy),
+                "largest": report.largest.iter().map(|l| json!({
+                    "path": l.name, "raw": l.raw, "gzip": l.gzip, "brotli": l.brotli,
+                })).collect::<Vec<_>>(),
+                "shadowed": report.index.shadowed.iter().map(|s| json!({
+                    "path": s.logical, "used": lossy(&s.used), "ignored": lossy(&s.ignored),
+                })).collect::<Vec<_>>(),
+                "kept_modified": report.kept_modified.iter().map(|p| lossy(p)).collect::<Vec<_>>(),
+                "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+            }));
+            return;
+        }
+        self.list_warnings(
+            &report.index.shadowed,
+            |n| {
+                format!(
+                    "{n} shadowed by an earlier source folder (first found wins, as in Django):"
+                )
+            },
+            |s| {
+                format!(
+                    "{} from {} (using {})",
+                    s.logical,
+                    shown(&s.ignored, base),
+                    shown(&s.used, base)
+                )
+            },
+        );
+        for path in &report.kept_modified {
+            self.warn(&format!(
+                "{}: no longer built, but changed since sluice wrote it; left in place",
+                shown(path, base)
+            ));
+        }
+        if self.quiet {
+            return;
+        }
+        let mut parts = vec![
+            format!("{} written", count(report.written)),
+            format!("{} unchanged", count(report.unchanged)),
+        ];
+        if report.adopted > 0 {
+            parts.push(format!("{} already identical", count(report.adopted)));
+        }
+        parts.push(format!("{} removed", count(report.removed)));
+        anstream::eprintln!(
+            "{} {} → {} outputs: {} in {} → {}",
+            "✓".green().bold(),
+            plural(report.files, "file", "files"),
+            count(report.outputs),
+            parts.join(", "),
+            duration(report.elapsed),
+            shown(&config.output.value, base).bold()
+        );
+        let mut bytes = format!("raw {}", size(report.bytes.raw));
+        for (label, n) in [
+            ("gzip", report.bytes.gzip),
+            ("brotli", report.bytes.brotli),
+            ("zstd", report.bytes.zstd),
+        ] {
+            if n > 0 {
+                bytes.push_str(&format!(", {label} {}", size(n)));
+            }
+        }
+        anstream::eprintln!(
+            "  {bytes} · {} read, {} css/js rewritten, {} compressed",
+            count(report.read),
+            count(report.replanned),
+            count(report.compressed)
+        );
+        if report.largest.is_empty() {
+            return;
+        }
+        anstream::eprintln!("  {}", "largest:".dimmed());
+        let width = report
+            .largest
+            .iter()
+            .map(|l| l.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for l in &report.largest {
+            let mut line = format!("    {:<width$}  {:>9}", l.name, size(l.raw));
+            if let Some(n) = l.brotli {
+                line.push_str(&format!("  br {}", size(n)));
+            }
+            if let Some(n) = l.gzip {
+                line.push_str(&format!("  gz {}", size(n)));
+            }
+            anstream::eprintln!("{line}");
+        }
+    }
+
+    /// A build that stopped: every error with its file (and line), nothing was changed.
+    pub fn build_failed(&self, error: &sluice_assets::build::BuildError, config: &Config) {
+        use sluice_assets::build::BuildError;
+        let base = &config.project_dir;
+        let untouched = "nothing in the output was changed";
+        match error {
+            BuildError::Manifest { error, sources } => {
+                let source = |name: &str| {
+                    sources
+                        .get(name)
+                        .map_or_else(|| name.to_string(), |p| shown(p, base))
+                };
+                for e in error.errors() {
+                    match e {
+                        sluice_assets::Error::MissingReference {
+                            file,
+                            line,
+                            reference,
+                            target,
+                            ..
+                        } => self.error(
+                            &format!(
+                                "{file}: the file '{target}' could not be found \
+                                 (this reference {reference} on line {line})"
+                            ),
+                            Some(&format!("{}:{line}", source(file))),
+                            Some(&format!("fix the reference or add the file; {untouched}")),
+                        ),
+                        sluice_assets::Error::NotUtf8 { file, .. } => self.error(
+                            &e.to_string(),
+                            Some(&source(file)),
+                            Some(&format!("save it as UTF-8; {untouched}")),
+                        ),
+                        sluice_assets::Error::ReferenceCycle { files } => self.error(
+                            &e.to_string(),
+                            Some(
+                                &files
+                                    .iter()
+                                    .map(|f| source(f))
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            ),
+                            Some(untouched),
+                        ),
+                        other => self.error(&other.to_string(), None, Some(untouched)),
+                    }
+                }
+            }
+            BuildError::Conflicts(paths) => {
+                let n = paths.len();
+                let listed: Vec<String> = paths
+                    .iter()
+                    .take(if self.verbose { n } else { SHORT_LIST })
+                    .map(|p| shown(p, base))
+                    .collect();
+                let more = n.saturating_sub(listed.len());
+                let mut list = listed.join(", ");
+                if more > 0 {
+                    list.push_str(&format!(" and {more} more"));
+                }
+                self.error(
+                    &format!(
+                        "{} in the output not written by sluice would be overwritten: {list}",
+                        plural(n, "file", "files")
+                    ),
+                    None,
+                    Some(&format!(
+                        "move them away, or run `sluice build --force` to overwrite them; {untouched}"
+                    )),
+                );
+            }
+            BuildError::Files(errors) | BuildError::Commit(errors) => {
+                for e in errors {
+                    self.error(
+                        &format!("{}: {}", shown(&e.path, base), e.message),
+                        None,
+                        None,
+                    );
+                }
+                if matches!(error, BuildError::Files(_)) {
+                    self.error(&format!("build stopped; {untouched}"), None, None);
+                }
+            }
+            BuildError::Core(e) => self.error(&e.to_string(), None, None),
+        }
+    }
+}
+
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{} {}", count(n), if n == 1 { one } else { many })
 }

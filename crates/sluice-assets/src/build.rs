@@ -1,0 +1,1664 @@
+//! `sluice build`, the production profile: every source collected into the output root as
+//! `collectstatic` would, named and rewritten as Django's `ManifestStaticFilesStorage` does
+//! ([`crate::django_manifest`]) with `staticfiles.json`, and both copies compressed as
+//! whitenoise does ([`crate::compress`]).
+//!
+//! What makes it safe and fast lives in `.sluice/`:
+//! - the **build state** (one file per output root): each source's fingerprint and md5, each
+//!   `*.css`/`*.js` file's plan (final name, references), and every output sluice wrote with
+//!   its `lstat` and content key. A second build with nothing changed reads no source and
+//!   writes nothing; a change re-reads only the changed files and the `*.css`/`*.js` files
+//!   whose names depend on them ([`ManifestPlan::affected_by`]); a file in the output that
+//!   sluice did not write is never overwritten or deleted (unless `force`/`clean`).
+//! - the **compression cache**, by content md5: `.sluice/compress/ab/<md5>.br` (or
+//!   `<md5>.br.none` when Brotli was not effective), so no content is compressed twice, in one
+//!   build or across builds.
+//!
+//! Nothing half-written: new outputs go into a staging folder beside the output root and are
+//! moved into place (one rename each) only once every file was read, planned and compressed
+//! without error; on any error the output root is left exactly as it was.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use md5::{Digest, Md5};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sluice_core::output::{remove_and_prune, write_atomic};
+use sluice_core::sources::{
+    FileMeta, IgnoreRules, ProblemKind, SourceFile, SourceIndex, SourceRoot, scan,
+};
+use sluice_core::sync::{FileError, Progress, check_layout, output_path};
+
+use crate::compress::{self, Codecs, Encoding};
+use crate::django_manifest::{
+    self, ManifestOptions, ManifestPlan, PlannedFile, Reference, ReferenceKind, adjustable,
+    hashed_name,
+};
+
+/// What to produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// Django manifest names, rewritten `*.css`/`*.js` and `staticfiles.json`; off gives
+    /// plain `collectstatic` output.
+    pub hash: bool,
+    /// Only the hashed copies (whitenoise's `WHITENOISE_KEEP_ONLY_HASHED_FILES`).
+    pub keep_only_hashed: bool,
+    /// Which compressed copies to add; all off for none.
+    pub codecs: Codecs,
+    /// Overwrite output files that sluice did not write.
+    pub force: bool,
+    /// Remove everything sluice wrote before and forget the state, then build.
+    pub clean: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        Self {
+            hash: true,
+            keep_only_hashed: false,
+            codecs: Codecs::default(),
+            force: false,
+            clean: false,
+        }
+    }
+}
+
+/// Everything a build needs to know.
+#[derive(Debug, Clone)]
+pub struct BuildJob<'a> {
+    pub roots: &'a [SourceRoot],
+    pub ignore: &'a IgnoreRules,
+    /// The output root (Django's `STATIC_ROOT`).
+    pub output: &'a Path,
+    /// `.sluice/`: state and caches.
+    pub state_dir: &'a Path,
+    /// Django's `STATIC_URL` (`static/` is taken as `/static/`, as Django's script prefix does).
+    pub static_url: &'a str,
+    pub options: BuildOptions,
+}
+
+/// One of the largest outputs, with the sizes of its compressed copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Largest {
+    /// The output's path in the output root.
+    pub name: String,
+    pub raw: u64,
+    pub gzip: Option<u64>,
+    pub brotli: Option<u64>,
+}
+
+/// Total bytes of what is in the output after the build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bytes {
+    /// Uncompressed outputs: both copies, `staticfiles.json`.
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
+    pub zstd: u64,
+}
+
+/// What a build did.
+#[derive(Debug, Default)]
+pub struct BuildReport {
+    /// Source files (after ignores and shadowing).
+    pub files: usize,
+    /// Files in the output that this build produced (copies, compressed copies, manifest).
+    pub outputs: usize,
+    pub written: usize,
+    pub unchanged: usize,
+    /// Output files that were there already, not recorded as sluice's, with the right bytes.
+    pub adopted: usize,
+    /// Outputs of an earlier build that are no longer produced, removed.
+    pub removed: usize,
+    /// Source files read (the others were known by their fingerprint).
+    pub read: usize,
+    /// `*.css`/`*.js` files whose references were resolved again.
+    pub replanned: usize,
+    /// Contents compressed (cache misses); each distinct content at most once.
+    pub compressed: usize,
+    pub bytes: Bytes,
+    /// The ten largest outputs (hashed copies when hashing), largest first.
+    pub largest: Vec<Largest>,
+    /// `staticfiles.json`, when written.
+    pub manifest: Option<PathBuf>,
+    /// Outputs of an earlier build changed by someone since, no longer produced: left alone.
+    pub kept_modified: Vec<PathBuf>,
+    /// The walk's findings besides the files (shadowed files).
+    pub index: SourceIndex,
+    pub elapsed: Duration,
+}
+
+/// Why a build stopped. Nothing in the output root changed, except for
+/// [`BuildError::Commit`] (a rename failed part-way; what was moved is recorded).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Configuration or layout (exit code 2), or the state could not be saved.
+    #[error(transparent)]
+    Core(#[from] sluice_core::Error),
+    /// Django's manifest rules failed: non-UTF-8 `*.css`/`*.js`, missing reference, cycle.
+    /// `sources` gives the source file of each logical name involved.
+    #[error("{error}")]
+    Manifest {
+        error: Box<crate::Error>,
+        sources: BTreeMap<String, PathBuf>,
+    },
+    /// Files in the output that sluice did not write are in the way.
+    #[error("{} output files not written by sluice are in the way", .0.len())]
+    Conflicts(Vec<PathBuf>),
+    /// Sources or outputs that could not be read or written.
+    #[error("{} files could not be handled", .0.len())]
+    Files(Vec<FileError>),
+    /// Moving the staged outputs into place failed part-way.
+    #[error("{} outputs could not be moved into place", .0.len())]
+    Commit(Vec<FileError>),
+}
+
+impl BuildError {
+    /// 2 for configuration errors, 1 for everything found while building.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BuildError::Core(error) => error.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The build state.
+
+const STATE_VERSION: u32 = 1;
+
+/// A source: fingerprint and md5 (hex) of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct SourceRecord(u64, i64, u64, String);
+
+impl SourceRecord {
+    fn meta(&self) -> FileMeta {
+        FileMeta {
+            len: self.0,
+            mtime_ns: self.1,
+            ino: self.2,
+        }
+    }
+}
+
+/// A planned `*.css`/`*.js` file: hashed name, md5 (hex) and length of the hashed copy, and
+/// its references (target, kind).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PlanRecord(String, String, u64, Vec<(String, u8)>);
+
+/// The compressed sizes of one content (`None`: not produced / not effective).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct ContentRecord(Option<u64>, Option<u64>, Option<u64>);
+
+impl ContentRecord {
+    fn get(&self, encoding: Encoding) -> Option<u64> {
+        match encoding {
+            Encoding::Brotli => self.0,
+            Encoding::Gzip => self.1,
+            #[cfg(feature = "zstd")]
+            Encoding::Zstd => self.2,
+        }
+    }
+
+    fn set(&mut self, encoding: Encoding, len: Option<u64>) {
+        match encoding {
+            Encoding::Brotli => self.0 = len,
+            Encoding::Gzip => self.1 = len,
+            #[cfg(feature = "zstd")]
+            Encoding::Zstd => self.2 = len,
+        }
+    }
+}
+
+/// An output sluice wrote: its `lstat` after writing, and the key of its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct OutputRecord(u64, i64, u64, String);
+
+impl OutputRecord {
+    fn new(meta: FileMeta, key: &str) -> Self {
+        OutputRecord(meta.len, meta.mtime_ns, meta.ino, key.to_string())
+    }
+    fn meta(&self) -> FileMeta {
+        FileMeta {
+            len: self.0,
+            mtime_ns: self.1,
+            ino: self.2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct BuildState {
+    version: u32,
+    output: PathBuf,
+    /// What the plan was made with; a difference re-plans every `*.css`/`*.js` file.
+    static_url: String,
+    /// What the content records were made with.
+    codecs: String,
+    sources: BTreeMap<String, SourceRecord>,
+    plan: BTreeMap<String, PlanRecord>,
+    contents: BTreeMap<String, ContentRecord>,
+    outputs: BTreeMap<String, OutputRecord>,
+}
+
+impl BuildState {
+    fn file(state_dir: &Path, output: &Path) -> PathBuf {
+        let key = md5_hex(output.as_os_str().as_encoded_bytes());
+        state_dir.join(format!("build-{}.json", &key[..16]))
+    }
+
+    /// A missing or foreign state means "nothing written yet": existing outputs are foreign.
+    fn load(state_dir: &Path, output: &Path) -> BuildState {
+        fs::read(BuildState::file(state_dir, output))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<BuildState>(&bytes).ok())
+            .filter(|state| state.version == STATE_VERSION && state.output == output)
+            .unwrap_or_else(|| BuildState {
+                version: STATE_VERSION,
+                output: output.to_path_buf(),
+                ..BuildState::default()
+            })
+    }
+
+    fn save(&self, state_dir: &Path) -> Result<(), sluice_core::Error> {
+        let path = BuildState::file(state_dir, &self.output);
+        let io_error = |e| sluice_core::Error::io("write", &path, e);
+        let bytes = serde_json::to_vec(self).map_err(|e| io_error(e.into()))?;
+        // A build that changed nothing leaves the state file alone too.
+        if fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+            write_atomic(&path, &bytes).map_err(io_error)?;
+        }
+        let gitignore = state_dir.join(".gitignore");
+        if !gitignore.exists() {
+            write_atomic(&gitignore, b"# Created by sluice: caches and state.\n*\n")
+                .map_err(|e| sluice_core::Error::io("write", &gitignore, e))?;
+        }
+        Ok(())
+    }
+
+    /// The previous plan, as [`django_manifest::replan`] takes it.
+    fn manifest_plan(&self) -> ManifestPlan {
+        let files = self
+            .plan
+            .iter()
+            .map(|(name, PlanRecord(hashed, key, _, refs))| {
+                let references = refs
+                    .iter()
+                    .filter_map(|(target, kind)| {
+                        Some(Reference {
+                            target: target.clone(),
+                            kind: kind_from_u8(*kind)?,
+                        })
+                    })
+                    .collect();
+                let file = PlannedFile {
+                    hashed_name: hashed.clone(),
+                    hash: key[..12.min(key.len())].to_string(),
+                    rewritten: None,
+                    references,
+                };
+                (name.clone(), file)
+            })
+            .collect();
+        ManifestPlan { files }
+    }
+}
+
+fn kind_to_u8(kind: ReferenceKind) -> u8 {
+    match kind {
+        ReferenceKind::Hashed => 0,
+        ReferenceKind::Original => 1,
+        ReferenceKind::Directory => 2,
+    }
+}
+
+fn kind_from_u8(kind: u8) -> Option<ReferenceKind> {
+    match kind {
+        0 => Some(ReferenceKind::Hashed),
+        1 => Some(ReferenceKind::Original),
+        2 => Some(ReferenceKind::Directory),
+        _ => None,
+    }
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let digest = Md5::digest(bytes);
+    let mut out = String::with_capacity(32);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// `static/` → `/static/` (Django applies the script prefix to relative STATIC_URLs).
+pub fn runtime_static_url(static_url: &str) -> String {
+    let mut url = static_url.to_string();
+    if !url.starts_with('/') && !url.contains("://") {
+        url.insert(0, '/');
+    }
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    url
+}
+
+fn codecs_key(codecs: &Codecs) -> String {
+    let mut parts = Vec::new();
+    if codecs.brotli {
+        parts.push("br".to_string());
+    }
+    if codecs.gzip {
+        parts.push("gz".to_string());
+    }
+    #[cfg(feature = "zstd")]
+    if let Some(level) = codecs.zstd {
+        parts.push(format!("zst{level}"));
+    }
+    parts.join(",")
+}
+
+fn encodings(codecs: &Codecs) -> Vec<Encoding> {
+    let mut out = Vec::new();
+    if codecs.brotli {
+        out.push(Encoding::Brotli);
+    }
+    if codecs.gzip {
+        out.push(Encoding::Gzip);
+    }
+    #[cfg(feature = "zstd")]
+    if codecs.zstd.is_some() {
+        out.push(Encoding::Zstd);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// The compression cache.
+
+/// One content's compression decisions, made by the first worker that needs them.
+type Decision = Arc<OnceLock<Result<ContentRecord, String>>>;
+
+struct Compressor {
+    dir: PathBuf,
+    codecs: Codecs,
+    /// Decisions of the previous build (made with the same codecs).
+    known: BTreeMap<String, ContentRecord>,
+    memo: Mutex<HashMap<String, Decision>>,
+    compressed: AtomicUsize,
+}
+
+impl Compressor {
+    fn cache_file(&self, key: &str, encoding: Encoding) -> PathBuf {
+        let suffix = match encoding {
+            Encoding::Brotli => "br".to_string(),
+            Encoding::Gzip => "gz".to_string(),
+            #[cfg(feature = "zstd")]
+            Encoding::Zstd => format!("zst{}", self.codecs.zstd.unwrap_or(0)),
+        };
+        self.dir
+            .join(&key[..2.min(key.len())])
+            .join(format!("{key}.{suffix}"))
+    }
+
+    fn encode(&self, encoding: Encoding, bytes: &[u8]) -> Vec<u8> {
+        match encoding {
+            Encoding::Brotli => compress::brotli(bytes),
+            Encoding::Gzip => compress::gzip(bytes),
+            #[cfg(feature = "zstd")]
+            Encoding::Zstd => compress::zstd(bytes, self.codecs.zstd.unwrap_or(19)),
+        }
+    }
+
+    /// The decision for one encoding: from the cache, else compressed now and cached.
+    fn decide(&self, key: &str, encoding: Encoding, bytes: &[u8]) -> io::Result<Option<u64>> {
+        let file = self.cache_file(key, encoding);
+        let none = none_marker(&file);
+        if let Ok(meta) = fs::metadata(&file) {
+            return Ok(Some(meta.len()));
+        }
+        if none.exists() {
+            return Ok(None);
+        }
+        self.compressed.fetch_add(1, Ordering::Relaxed);
+        let data = self.encode(encoding, bytes);
+        if compress::is_effective(bytes.len(), data.len()) {
+            write_atomic(&file, &data)?;
+            Ok(Some(data.len() as u64))
+        } else {
+            write_atomic(&none, b"")?;
+            Ok(None)
+        }
+    }
+
+    /// Which compressed copies `bytes` (with md5 `key`) gets: whitenoise's order, Brotli
+    /// first and nothing else when Brotli is not effective. Each content is decided once.
+    fn record(&self, key: &str, bytes: &[u8]) -> Result<ContentRecord, String> {
+        if let Some(record) = self.known.get(key) {
+            return Ok(*record);
+        }
+        let cell = {
+            let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+            memo.entry(key.to_string()).or_default().clone()
+        };
+        cell.get_or_init(|| {
+            let mut record = ContentRecord::default();
+            if bytes.is_empty() {
+                return Ok(record);
+            }
+            for encoding in encodings(&self.codecs) {
+                let decided = self
+                    .decide(key, encoding, bytes)
+                    .map_err(|e| format!("compression cache: {e}"))?;
+                record.set(encoding, decided);
+                if encoding == Encoding::Brotli && decided.is_none() {
+                    // "If Brotli compression wasn't effective gzip won't be either."
+                    break;
+                }
+            }
+            Ok(record)
+        })
+        .clone()
+    }
+
+    /// The compressed bytes: from the cache, or compressed again if the cache lost them.
+    fn bytes(&self, key: &str, encoding: Encoding, original: &[u8]) -> io::Result<Vec<u8>> {
+        let file = self.cache_file(key, encoding);
+        match fs::read(&file) {
+            Ok(data) => Ok(data),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let data = self.encode(encoding, original);
+                write_atomic(&file, &data)?;
+                Ok(data)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn none_marker(file: &Path) -> PathBuf {
+    let mut name = file.file_name().unwrap_or_default().to_os_string();
+    name.push(".none");
+    file.with_file_name(name)
+}
+
+// ---------------------------------------------------------------------------------------
+// Outputs: what should be in the output root, and what to do about each file.
+
+/// A named copy of a content: the unhashed original or the hashed copy.
+#[derive(Debug, Clone)]
+struct Variant {
+    name: String,
+    /// md5 (hex) of its bytes.
+    key: String,
+    len: u64,
+    /// The hashed copy of a rewritten file (bytes differ from the original's).
+    rewritten: bool,
+    /// The hashed copy (the manifest's value).
+    hashed: bool,
+}
+
+/// What kind of output a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Raw { hashed: bool },
+    Encoded(Encoding),
+    Manifest,
+}
+
+/// One desired output file.
+#[derive(Debug, Clone)]
+struct Desired {
+    path: String,
+    /// The content key: the copy's md5, plus the suffix for compressed copies.
+    key: String,
+    len: u64,
+    kind: Kind,
+    /// Index into the copies it comes from.
+    copy: usize,
+}
+
+fn copies(
+    logical: &str,
+    original: (&str, u64),
+    hashed: Option<(String, String, u64)>,
+    options: &BuildOptions,
+) -> Vec<Variant> {
+    let mut out = Vec::new();
+    if !options.keep_only_hashed || hashed.is_none() {
+        out.push(Variant {
+            name: logical.to_string(),
+            key: original.0.to_string(),
+            len: original.1,
+            rewritten: false,
+            hashed: false,
+        });
+    }
+    if let Some((name, key, len)) = hashed {
+        let rewritten = key != original.0;
+        out.push(Variant {
+            name,
+            key,
+            len,
+            rewritten,
+            hashed: true,
+        });
+    }
+    out
+}
+
+/// The outputs of `copies`, given each content's compression decisions.
+fn desired(
+    copies: &[Variant],
+    records: &mut dyn FnMut(&Variant) -> Option<ContentRecord>,
+    codecs: &Codecs,
+) -> Option<Vec<Desired>> {
+    let mut out = Vec::new();
+    for (i, copy) in copies.iter().enumerate() {
+        out.push(Desired {
+            path: copy.name.clone(),
+            key: copy.key.clone(),
+            len: copy.len,
+            kind: Kind::Raw {
+                hashed: copy.hashed,
+            },
+            copy: i,
+        });
+        let encodings = encodings(codecs);
+        if encodings.is_empty() || !compress::should_compress(&copy.name) || copy.len == 0 {
+            continue;
+        }
+        let record = records(copy)?;
+        for encoding in encodings {
+            if let Some(len) = record.get(encoding) {
+                out.push(Desired {
+                    path: format!("{}{}", copy.name, encoding.suffix()),
+                    key: format!("{}{}", copy.key, encoding.suffix()),
+                    len,
+                    kind: Kind::Encoded(encoding),
+                    copy: i,
+                });
+            }
+        }
+    }
+    Some(out)
+}
+
+/// What an output file looks like now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Current {
+    meta: FileMeta,
+    regular: bool,
+    /// A folder that holds outputs of the previous build: they are removed (and the folder
+    /// pruned) before new outputs move in, so a file may take its place.
+    ours_inside: bool,
+}
+
+fn lstat(path: &Path) -> Option<Current> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    Some(Current {
+        meta: FileMeta::of(&meta),
+        regular: meta.file_type().is_file(),
+        ours_inside: false,
+    })
+}
+
+/// What to do about one output file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// It is what sluice wrote, with the right content.
+    Keep,
+    /// Missing, or sluice's with other content: write it.
+    Write,
+    /// Not sluice's (or changed since): take it over if its bytes are right, else conflict.
+    AdoptIfIdentical,
+    /// Not sluice's and not a regular file.
+    Conflict,
+}
+
+/// The pure core of an output decision.
+fn decide(
+    recorded: Option<&OutputRecord>,
+    current: Option<Current>,
+    key: &str,
+    force: bool,
+) -> Action {
+    let Some(current) = current else {
+        return Action::Write;
+    };
+    match recorded {
+        Some(record) if record.meta() == current.meta && current.regular => {
+            if record.3 == key {
+                Action::Keep
+            } else {
+                Action::Write
+            }
+        }
+        _ if force || current.ours_inside => Action::Write,
+        _ if !current.regular => Action::Conflict,
+        _ => Action::AdoptIfIdentical,
+    }
+}
+
+/// Folders known to exist, so each is created once (`create_dir_all` costs a `mkdir` and a
+/// `stat` per call, per file).
+#[derive(Default)]
+struct Folders(Mutex<std::collections::HashSet<PathBuf>>);
+
+impl Folders {
+    fn ensure(&self, dir: &Path) -> io::Result<()> {
+        let known = |d: &Path| self.0.lock().unwrap_or_else(|p| p.into_inner()).contains(d);
+        if known(dir) {
+            return Ok(());
+        }
+        fs::create_dir_all(dir)?;
+        let mut set = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut d = Some(dir);
+        while let Some(dir) = d {
+            if !set.insert(dir.to_path_buf()) {
+                break;
+            }
+            d = dir.parent();
+        }
+        Ok(())
+    }
+}
+
+/// Where new outputs wait until the whole build succeeded.
+struct Staging {
+    root: PathBuf,
+    created: OnceLock<io::Result<()>>,
+    folders: Folders,
+}
+
+impl Staging {
+    fn beside(output: &Path) -> Staging {
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let parent = output.parent().unwrap_or(Path::new("."));
+        Staging {
+            root: parent.join(format!(".{name}.sluice-staging-{}", std::process::id())),
+            created: OnceLock::new(),
+            folders: Folders::default(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        output_path(&self.root, rel)
+    }
+
+    /// Removes staging folders left by builds that were killed (their process is gone).
+    fn remove_abandoned(&self) {
+        let (Some(parent), Some(name)) = (self.root.parent(), self.root.file_name()) else {
+            return;
+        };
+        let name = name.to_string_lossy();
+        let Some(prefix) = name.strip_suffix(&std::process::id().to_string()) else {
+            return;
+        };
+        let Ok(entries) = fs::read_dir(parent) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let entry_name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = entry_name.strip_prefix(prefix) else {
+                continue;
+            };
+            let alive = Path::new("/proc").join(pid).exists();
+            if pid.bytes().all(|b| b.is_ascii_digit()) && Path::new("/proc/self").exists() && !alive
+            {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> io::Result<()> {
+        if let Err(e) = self.created.get_or_init(|| fs::create_dir_all(&self.root)) {
+            return Err(io::Error::new(e.kind(), e.to_string()));
+        }
+        let path = self.path(rel);
+        if let Some(parent) = path.parent() {
+            self.folders.ensure(parent)?;
+        }
+        fs::write(path, bytes)
+    }
+
+    fn remove(&self) {
+        if self.created.get().is_some() {
+            let _ = fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// What became of one desired output.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Kept(FileMeta),
+    Staged,
+    Adopted(FileMeta),
+    Conflict,
+}
+
+#[derive(Debug, Clone)]
+struct Produced {
+    desired: Desired,
+    outcome: Outcome,
+}
+
+/// Shared by every worker of one build.
+struct Context<'a> {
+    output: &'a Path,
+    options: BuildOptions,
+    previous: &'a BuildState,
+    compressor: Compressor,
+    staging: Staging,
+}
+
+impl Context<'_> {
+    fn current(&self, path: &str) -> Option<Current> {
+        let mut current = lstat(&output_path(self.output, path))?;
+        if !current.regular {
+            let inside = format!("{path}/");
+            current.ours_inside = self
+                .previous
+                .outputs
+                .range(inside.clone()..)
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&inside));
+        }
+        Some(current)
+    }
+
+    /// Decides and stages every output of one file. `contents[i]` are the bytes of
+    /// `copies[i]`.
+    fn emit(&self, copies: &[Variant], contents: &[&[u8]]) -> Result<Vec<Produced>, String> {
+        let mut records = |copy: &Variant| {
+            let index = copies.iter().position(|c| c.key == copy.key)?;
+            self.compressor.record(&copy.key, contents[index]).ok()
+        };
+        // Surface a compression-cache failure as an error, not as "no compressed copies".
+        for (copy, bytes) in copies.iter().zip(contents) {
+            if compress::should_compress(&copy.name) && !encodings(&self.options.codecs).is_empty()
+            {
+                self.compressor.record(&copy.key, bytes)?;
+            }
+        }
+        let wanted = desired(copies, &mut records, &self.options.codecs)
+            .ok_or_else(|| "compression decision missing".to_string())?;
+        let mut out = Vec::with_capacity(wanted.len());
+        for desired in wanted {
+            let current = self.current(&desired.path);
+            let action = decide(
+                self.previous.outputs.get(&desired.path),
+                current,
+                &desired.key,
+                self.options.force,
+            );
+            let bytes = || -> Result<Vec<u8>, String> {
+                let original = contents[desired.copy];
+                match desired.kind {
+                    Kind::Encoded(encoding) => self
+                        .compressor
+                        .bytes(&copies[desired.copy].key, encoding, original)
+                        .map_err(|e| format!("compression cache: {e}")),
+                    _ => Ok(original.to_vec()),
+                }
+            };
+            let outcome = match action {
+                Action::Keep => Outcome::Kept(current.map(|c| c.meta).unwrap_or(FileMeta {
+                    len: 0,
+                    mtime_ns: 0,
+                    ino: 0,
+                })),
+                Action::Write => {
+                    let data = bytes()?;
+                    self.staging
+                        .write(&desired.path, &data)
+                        .map_err(|e| format!("cannot stage {}: {e}", desired.path))?;
+                    Outcome::Staged
+                }
+                Action::AdoptIfIdentical => {
+                    let data = bytes()?;
+                    let path = output_path(self.output, &desired.path);
+                    if fs::read(&path).is_ok_and(|existing| existing == data) {
+                        Outcome::Adopted(current.map(|c| c.meta).unwrap_or(FileMeta {
+                            len: 0,
+                            mtime_ns: 0,
+                            ino: 0,
+                        }))
+                    } else {
+                        Outcome::Conflict
+                    }
+                }
+                Action::Conflict => Outcome::Conflict,
+            };
+            out.push(Produced { desired, outcome });
+        }
+        Ok(out)
+    }
+}
+
+/// A source file read in this build.
+struct Read {
+    logical: String,
+    key: String,
+    /// Kept for `*.css`/`*.js` files (planned later); dropped for the others.
+    bytes: Option<Vec<u8>>,
+}
+
+fn read_source(file: &SourceFile) -> Result<Vec<u8>, FileError> {
+    fs::read(&file.path).map_err(|e| FileError {
+        path: file.path.clone(),
+        message: match e.kind() {
+            io::ErrorKind::NotFound => "vanished while building".to_string(),
+            _ => e.to_string(),
+        },
+    })
+}
+
+/// Runs one build: see the module documentation.
+pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, BuildError> {
+    let started = Instant::now();
+    let options = job.options;
+    if options.keep_only_hashed && !options.hash {
+        return Err(sluice_core::Error::config(
+            "--keep-only-hashed needs hashing; it cannot be combined with --no-hash",
+        )
+        .into());
+    }
+    check_layout(job.roots, job.output)?;
+    let output = job.output;
+    let static_url = runtime_static_url(job.static_url);
+    let mut previous = BuildState::load(job.state_dir, output);
+    let mut report = BuildReport::default();
+
+    if options.clean {
+        for (path, record) in std::mem::take(&mut previous.outputs) {
+            let file = output_path(output, &path);
+            if lstat(&file).is_some_and(|now| now.meta == record.meta()) {
+                remove_and_prune(&file, output)
+                    .map_err(|e| sluice_core::Error::io("remove", &file, e))?;
+            }
+        }
+        previous = BuildState {
+            version: STATE_VERSION,
+            output: output.to_path_buf(),
+            ..BuildState::default()
+        };
+        previous.save(job.state_dir)?;
+    }
+    let plan_valid = options.hash && previous.static_url == static_url;
+    if !plan_valid {
+        previous.plan.clear();
+    }
+    let codecs = codecs_key(&options.codecs);
+    let known = if previous.codecs == codecs {
+        std::mem::take(&mut previous.contents)
+    } else {
+        BTreeMap::new()
+    };
+
+    // The sources, as Django's finders see them.
+    let mut index = scan(job.roots, job.ignore);
+    let files = std::mem::take(&mut index.files);
+    let problems: Vec<FileError> = index
+        .problems
+        .iter()
+        .filter(|p| p.kind != ProblemKind::SymlinkLoop)
+        .map(|p| FileError {
+            path: p.path.clone(),
+            message: p.detail.clone(),
+        })
+        .collect();
+    if !problems.is_empty() {
+        return Err(BuildError::Files(problems));
+    }
+
+    let ctx = Context {
+        output,
+        options,
+        previous: &previous,
+        compressor: Compressor {
+            dir: job.state_dir.join("compress"),
+            codecs: options.codecs,
+            known,
+            memo: Mutex::new(HashMap::new()),
+            compressed: AtomicUsize::new(0),
+        },
+        staging: Staging::beside(output),
+    };
+    ctx.staging.remove_abandoned();
+    let result = run(job, &ctx, &files, &static_url, progress, &mut report);
+    let produced = match result {
+        Ok(produced) => produced,
+        Err(error) => {
+            ctx.staging.remove();
+            return Err(error);
+        }
+    };
+    let (state, commit_errors) = commit(&ctx, produced, &static_url, &codecs, &mut report);
+    ctx.staging.remove();
+    state.save(job.state_dir)?;
+    if !commit_errors.is_empty() {
+        return Err(BuildError::Commit(commit_errors));
+    }
+    report.files = files.len();
+    report.compressed = ctx.compressor.compressed.load(Ordering::Relaxed);
+    report.index = index;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Everything the build produces, by output path, with what the state should say of each
+/// source and planned file.
+struct Produce {
+    outputs: BTreeMap<String, Produced>,
+    sources: BTreeMap<String, SourceRecord>,
+    plan: BTreeMap<String, PlanRecord>,
+    contents: BTreeMap<String, ContentRecord>,
+}
+
+fn run(
+    job: &BuildJob,
+    ctx: &Context,
+    files: &BTreeMap<String, SourceFile>,
+    static_url: &str,
+    progress: &dyn Progress,
+    report: &mut BuildReport,
+) -> Result<Produce, BuildError> {
+    let options = ctx.options;
+    let previous = ctx.previous;
+    let hashing = options.hash;
+
+    // 1. Which files are clean: known fingerprint, known plan, every output intact.
+    type Clean = (String, Vec<Desired>);
+    let classified: Vec<(&String, Option<Clean>)> = files
+        .par_iter()
+        .map(|(logical, file)| {
+            let clean = (|| {
+                let record = previous.sources.get(logical)?;
+                if record.meta() != file.meta {
+                    return None;
+                }
+                let key = &record.3;
+                let hashed = if !hashing {
+                    None
+                } else if adjustable(logical).is_some() {
+                    let PlanRecord(name, hkey, len, _) = previous.plan.get(logical)?;
+                    Some((name.clone(), hkey.clone(), *len))
+                } else {
+                    Some((hashed_name(logical, &key[..12]), key.clone(), file.meta.len))
+                };
+                let copies = copies(logical, (key, file.meta.len), hashed, &options);
+                let wanted = desired(
+                    &copies,
+                    &mut |copy| ctx.compressor.known.get(&copy.key).copied(),
+                    &options.codecs,
+                )?;
+                let intact = wanted.iter().all(|d| {
+                    decide(
+                        previous.outputs.get(&d.path),
+                        ctx.current(&d.path),
+                        &d.key,
+                        options.force,
+                    ) == Action::Keep
+                });
+                intact.then(|| (key.clone(), wanted))
+            })();
+            (logical, clean)
+        })
+        .collect();
+    let mut clean: BTreeMap<&str, Clean> = BTreeMap::new();
+    let mut dirty: Vec<&String> = Vec::new();
+    for (logical, state) in classified {
+        match state {
+            Some(c) => {
+                clean.insert(logical, c);
+            }
+            None => dirty.push(logical),
+        }
+    }
+    progress.start(dirty.len() as u64);
+    let dirty_set: std::collections::HashSet<&str> = dirty.iter().map(|l| l.as_str()).collect();
+
+    // 2. Read what is dirty (largest first, for an even load): hash it, and finish the
+    //    files whose names depend only on their own bytes.
+    dirty.sort_by_key(|l| std::cmp::Reverse(files[*l].meta.len));
+    let results: Vec<Result<(Read, Vec<Produced>), FileError>> = dirty
+        .par_iter()
+        .map(|logical| {
+            let file = &files[*logical];
+            let bytes = read_source(file)?;
+            let key = md5_hex(&bytes);
+            if hashing && adjustable(logical).is_some() {
+                return Ok((
+                    Read {
+                        logical: (*logical).clone(),
+                        key,
+                        bytes: Some(bytes),
+                    },
+                    Vec::new(),
+                ));
+            }
+            let hashed = hashing.then(|| {
+                (
+                    hashed_name(logical, &key[..12]),
+                    key.clone(),
+                    bytes.len() as u64,
+                )
+            });
+            let copies = copies(logical, (&key, bytes.len() as u64), hashed, &options);
+            let contents: Vec<&[u8]> = copies.iter().map(|_| bytes.as_slice()).collect();
+            let produced = ctx.emit(&copies, &contents).map_err(|message| FileError {
+                path: file.path.clone(),
+                message,
+            })?;
+            progress.advance();
+            Ok((
+                Read {
+                    logical: (*logical).clone(),
+                    key,
+                    bytes: None,
+                },
+                produced,
+            ))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut read: BTreeMap<String, Read> = BTreeMap::new();
+    let mut outputs: BTreeMap<String, Produced> = BTreeMap::new();
+    for result in results {
+        match result {
+            Ok((r, produced)) => {
+                for p in produced {
+                    outputs.insert(p.desired.path.clone(), p);
+                }
+                read.insert(r.logical.clone(), r);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    if !errors.is_empty() {
+        progress.finish();
+        return Err(BuildError::Files(errors));
+    }
+    report.read = read.len();
+
+    // Every file's md5: known or just computed.
+    let key_of = |read: &BTreeMap<String, Read>, logical: &str| -> String {
+        read.get(logical).map_or_else(
+            || {
+                clean
+                    .get(logical)
+                    .map(|c| c.0.clone())
+                    .or_else(|| previous.sources.get(logical).map(|r| r.3.clone()))
+                    .unwrap_or_default()
+            },
+            |r| r.key.clone(),
+        )
+    };
+
+    // 3. Plan the Django names: re-plan only the dirty *.css/*.js files and those whose
+    //    names depend on what changed.
+    let mut plan = ManifestPlan::default();
+    let mut replanned: BTreeSet<String> = BTreeSet::new();
+    if hashing {
+        let prev_plan = previous.manifest_plan();
+        let mut changed: BTreeSet<String> = read
+            .values()
+            .filter(|r| {
+                previous
+                    .sources
+                    .get(&r.logical)
+                    .is_none_or(|s| s.3 != r.key)
+            })
+            .map(|r| r.logical.clone())
+            .collect();
+        let removed: Vec<&String> = previous
+            .sources
+            .keys()
+            .filter(|l| !files.contains_key(*l))
+            .collect();
+        let names_changed =
+            !removed.is_empty() || read.keys().any(|l| !previous.sources.contains_key(l));
+        changed.extend(removed.into_iter().cloned());
+        let mut affected = prev_plan.affected_by(changed.iter().map(String::as_str));
+        if names_changed {
+            affected.extend(
+                prev_plan
+                    .files
+                    .iter()
+                    .filter(|(_, f)| {
+                        f.references
+                            .iter()
+                            .any(|r| r.kind == ReferenceKind::Directory)
+                    })
+                    .map(|(n, _)| n.clone()),
+            );
+        }
+        replanned = read
+            .iter()
+            .filter(|(_, r)| r.bytes.is_some())
+            .map(|(l, _)| l.clone())
+            .collect();
+        let extra: Vec<&String> = affected
+            .iter()
+            .filter(|l| {
+                adjustable(l).is_some() && files.contains_key(*l) && !replanned.contains(*l)
+            })
+            .collect();
+        let extra_read: Vec<Result<Read, FileError>> = extra
+            .par_iter()
+            .map(|logical| {
+                let bytes = read_source(&files[*logical])?;
+                Ok(Read {
+                    logical: (*logical).clone(),
+                    key: md5_hex(&bytes),
+                    bytes: Some(bytes),
+                })
+            })
+            .collect();
+        for r in extra_read {
+            match r {
+                Ok(r) => {
+                    replanned.insert(r.logical.clone());
+                    read.insert(r.logical.clone(), r);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            progress.finish();
+            return Err(BuildError::Files(errors));
+        }
+        report.read = read.len();
+        let hashes: HashMap<String, String> = files
+            .keys()
+            .map(|l| (l.clone(), key_of(&read, l)[..12].to_string()))
+            .collect();
+        let contents: BTreeMap<&str, &[u8]> = replanned
+            .iter()
+            .filter_map(|l| Some((l.as_str(), read.get(l)?.bytes.as_deref()?)))
+            .collect();
+        let manifest_options = ManifestOptions {
+            static_url: static_url.to_string(),
+        };
+        plan = django_manifest::replan(hashes, &contents, &prev_plan, &manifest_options).map_err(
+            |error| {
+                progress.finish();
+                let mut sources = BTreeMap::new();
+                for e in error.errors() {
+                    let names: Vec<&str> = match e {
+                        crate::Error::NotUtf8 { file, .. }
+                        | crate::Error::MissingReference { file, .. } => vec![file.as_str()],
+                        crate::Error::ReferenceCycle { files } => {
+                            files.iter().map(String::as_str).collect()
+                        }
+                        _ => Vec::new(),
+                    };
+                    for name in names {
+                        if let Some(file) = files.get(name) {
+                            sources.insert(name.to_string(), file.path.clone());
+                        }
+                    }
+                }
+                BuildError::Manifest {
+                    error: Box::new(error),
+                    sources,
+                }
+            },
+        )?;
+        report.replanned = replanned.len();
+
+        // 4. The re-planned *.css/*.js files: both copies, compressed.
+        let emitted: Vec<Result<Vec<Produced>, FileError>> = replanned
+            .par_iter()
+            .map(|logical| {
+                let r = &read[logical];
+                let original = r.bytes.as_deref().unwrap_or_default();
+                let planned = &plan.files[logical];
+                let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
+                let hashed_key = if planned.rewritten.is_some() {
+                    md5_hex(hashed_bytes)
+                } else {
+                    r.key.clone()
+                };
+                let copies = copies(
+                    logical,
+                    (&r.key, original.len() as u64),
+                    Some((
+                        planned.hashed_name.clone(),
+                        hashed_key,
+                        hashed_bytes.len() as u64,
+                    )),
+                    &options,
+                );
+                let contents: Vec<&[u8]> = copies
+                    .iter()
+                    .map(|c| if c.rewritten { hashed_bytes } else { original })
+                    .collect();
+                let produced = ctx.emit(&copies, &contents).map_err(|message| FileError {
+                    path: files[logical].path.clone(),
+                    message,
+                })?;
+                if dirty_set.contains(logical.as_str()) {
+                    progress.advance();
+                }
+                Ok(produced)
+            })
+            .collect();
+        for result in emitted {
+            match result {
+                Ok(produced) => {
+                    for p in produced {
+                        outputs.insert(p.desired.path.clone(), p);
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    progress.finish();
+    if !errors.is_empty() {
+        return Err(BuildError::Files(errors));
+    }
+
+    // The clean files' outputs stay as they are.
+    for (logical, (_, wanted)) in &clean {
+        if replanned.contains(*logical) {
+            continue; // re-planned because something it references changed
+        }
+        for d in wanted {
+            let meta = previous.outputs.get(&d.path).map(OutputRecord::meta);
+            if let Some(meta) = meta {
+                outputs.insert(
+                    d.path.clone(),
+                    Produced {
+                        desired: d.clone(),
+                        outcome: Outcome::Kept(meta),
+                    },
+                );
+            }
+        }
+    }
+
+    // 5. staticfiles.json.
+    if hashing {
+        let json = plan.staticfiles_json();
+        let key = md5_hex(json.as_bytes());
+        let path = django_manifest::MANIFEST_NAME.to_string();
+        let action = decide(
+            previous.outputs.get(&path),
+            ctx.current(&path),
+            &key,
+            options.force,
+        );
+        let desired = Desired {
+            path: path.clone(),
+            key,
+            len: json.len() as u64,
+            kind: Kind::Manifest,
+            copy: 0,
+        };
+        let outcome = match action {
+            Action::Keep => Outcome::Kept(
+                previous
+                    .outputs
+                    .get(&path)
+                    .map(OutputRecord::meta)
+                    .unwrap_or(FileMeta {
+                        len: 0,
+                        mtime_ns: 0,
+                        ino: 0,
+                    }),
+            ),
+            Action::Write => {
+                ctx.staging.write(&path, json.as_bytes()).map_err(|e| {
+                    BuildError::Files(vec![FileError {
+                        path: ctx.staging.path(&path),
+                        message: e.to_string(),
+                    }])
+                })?;
+                Outcome::Staged
+            }
+            Action::AdoptIfIdentical => match fs::read(output_path(ctx.output, &path)) {
+                Ok(existing) if existing == json.as_bytes() => {
+                    Outcome::Adopted(ctx.current(&path).map(|c| c.meta).unwrap_or(FileMeta {
+                        len: 0,
+                        mtime_ns: 0,
+                        ino: 0,
+                    }))
+                }
+                _ => Outcome::Conflict,
+            },
+            Action::Conflict => Outcome::Conflict,
+        };
+        outputs.insert(path, Produced { desired, outcome });
+    }
+
+    let conflicts: Vec<PathBuf> = outputs
+        .values()
+        .filter(|p| matches!(p.outcome, Outcome::Conflict))
+        .map(|p| output_path(job.output, &p.desired.path))
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(BuildError::Conflicts(conflicts));
+    }
+
+    // What the next build needs to know.
+    let sources: BTreeMap<String, SourceRecord> = files
+        .iter()
+        .map(|(l, f)| {
+            let m = f.meta;
+            (
+                l.clone(),
+                SourceRecord(m.len, m.mtime_ns, m.ino, key_of(&read, l)),
+            )
+        })
+        .collect();
+    let mut plan_records = BTreeMap::new();
+    if hashing {
+        for (logical, planned) in &plan.files {
+            if adjustable(logical).is_none() {
+                continue;
+            }
+            let (key, len) = if replanned.contains(logical) {
+                let r = &read[logical];
+                match &planned.rewritten {
+                    Some(bytes) => (md5_hex(bytes), bytes.len() as u64),
+                    None => (
+                        r.key.clone(),
+                        r.bytes.as_ref().map_or(0, |b| b.len() as u64),
+                    ),
+                }
+            } else {
+                match previous.plan.get(logical) {
+                    Some(PlanRecord(_, key, len, _)) => (key.clone(), *len),
+                    None => continue,
+                }
+            };
+            let refs = planned
+                .references
+                .iter()
+                .map(|r| (r.target.clone(), kind_to_u8(r.kind)))
+                .collect();
+            plan_records.insert(
+                logical.clone(),
+                PlanRecord(planned.hashed_name.clone(), key, len, refs),
+            );
+        }
+    }
+    // The compression decisions of every content in the output (also those with no
+    // effective encoding: the next build must know that without compressing again).
+    let mut contents = BTreeMap::new();
+    let memo = ctx
+        .compressor
+        .memo
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    for p in outputs.values() {
+        if !matches!(p.desired.kind, Kind::Raw { .. }) {
+            continue;
+        }
+        let key = &p.desired.key;
+        let record = ctx.compressor.known.get(key).copied().or_else(|| {
+            memo.get(key)
+                .and_then(|cell| cell.get())
+                .and_then(|r| r.clone().ok())
+        });
+        if let Some(record) = record {
+            contents.insert(key.clone(), record);
+        }
+    }
+    drop(memo);
+    Ok(Produce {
+        outputs,
+        sources,
+        plan: plan_records,
+        contents,
+    })
+}
+
+/// Moves the staged outputs into place, removes what is no longer produced, and returns the
+/// new state (with whatever could not be moved left out of it).
+fn commit(
+    ctx: &Context,
+    produce: Produce,
+    static_url: &str,
+    codecs: &str,
+    report: &mut BuildReport,
+) -> (BuildState, Vec<FileError>) {
+    let output = ctx.output;
+    let previous = ctx.previous;
+    let mut state = BuildState {
+        version: STATE_VERSION,
+        output: output.to_path_buf(),
+        static_url: static_url.to_string(),
+        codecs: codecs.to_string(),
+        sources: produce.sources,
+        plan: produce.plan,
+        contents: produce.contents,
+        outputs: BTreeMap::new(),
+    };
+    let mut errors = Vec::new();
+    let folders = Folders::default();
+    // First the outputs of the previous build that are no longer produced, so a file
+    // replaced by a folder of the same name (or the reverse) makes room.
+    for (path, record) in &previous.outputs {
+        if produce.outputs.contains_key(path) {
+            continue;
+        }
+        let file = output_path(output, path);
+        match lstat(&file) {
+            None => {}
+            Some(now) if now.meta == record.meta() => match remove_and_prune(&file, output) {
+                Ok(()) => report.removed += 1,
+                Err(e) => {
+                    state.outputs.insert(path.clone(), record.clone());
+                    errors.push(FileError {
+                        path: file,
+                        message: format!("could not remove: {e}"),
+                    });
+                }
+            },
+            Some(_) => report.kept_modified.push(file),
+        }
+    }
+    let moved: Vec<(String, Result<FileMeta, FileError>)> = produce
+        .outputs
+        .values()
+        .filter(|p| matches!(p.outcome, Outcome::Staged))
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|p| {
+            let path = &p.desired.path;
+            let from = ctx.staging.path(path);
+            let to = output_path(output, path);
+            let result = (|| {
+                if let Some(parent) = to.parent() {
+                    folders.ensure(parent)?;
+                }
+                fs::rename(&from, &to)?;
+                fs::symlink_metadata(&to).map(|m| FileMeta::of(&m))
+            })()
+            .map_err(|e| FileError {
+                path: to.clone(),
+                message: format!("could not move into place: {e}"),
+            });
+            (path.clone(), result)
+        })
+        .collect();
+    let mut moved_meta: HashMap<String, FileMeta> = HashMap::new();
+    for (path, result) in moved {
+        match result {
+            Ok(meta) => {
+                moved_meta.insert(path, meta);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut sizes: BTreeMap<String, (u64, Option<u64>, Option<u64>)> = BTreeMap::new();
+    for (path, p) in &produce.outputs {
+        let meta = match &p.outcome {
+            Outcome::Kept(meta) => {
+                report.unchanged += 1;
+                Some(*meta)
+            }
+            Outcome::Adopted(meta) => {
+                report.adopted += 1;
+                Some(*meta)
+            }
+            Outcome::Staged => {
+                let meta = moved_meta.get(path).copied();
+                if meta.is_some() {
+                    report.written += 1;
+                }
+                meta
+            }
+            Outcome::Conflict => None,
+        };
+        let Some(meta) = meta else { continue };
+        state
+            .outputs
+            .insert(path.clone(), OutputRecord::new(meta, &p.desired.key));
+        report.outputs += 1;
+        match p.desired.kind {
+            Kind::Raw { hashed } => {
+                report.bytes.raw += p.desired.len;
+                if hashed || !ctx.options.hash {
+                    sizes.entry(path.clone()).or_default().0 = p.desired.len;
+                }
+            }
+            Kind::Manifest => {
+                report.bytes.raw += p.desired.len;
+                report.manifest = Some(output_path(output, path));
+            }
+            Kind::Encoded(encoding) => {
+                let base = path[..path.len() - encoding.suffix().len()].to_string();
+                match encoding {
+                    Encoding::Brotli => {
+                        report.bytes.brotli += p.desired.len;
+                        if let Some(entry) = sizes.get_mut(&base) {
+                            entry.2 = Some(p.desired.len);
+                        }
+                    }
+                    Encoding::Gzip => {
+                        report.bytes.gzip += p.desired.len;
+                        if let Some(entry) = sizes.get_mut(&base) {
+                            entry.1 = Some(p.desired.len);
+                        }
+                    }
+                    #[cfg(feature = "zstd")]
+                    Encoding::Zstd => report.bytes.zstd += p.desired.len,
+                }
+            }
+        }
+    }
+    let mut largest: Vec<Largest> = sizes
+        .into_iter()
+        .map(|(name, (raw, gzip, brotli))| Largest {
+            name,
+            raw,
+            gzip,
+            brotli,
+        })
+        .collect();
+    largest.sort_by(|a, b| b.raw.cmp(&a.raw).then_with(|| a.name.cmp(&b.name)));
+    largest.truncate(10);
+    report.largest = largest;
+
+    (state, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: FileMeta = FileMeta {
+        len: 3,
+        mtime_ns: 5,
+        ino: 9,
+    };
+
+    fn file(meta: FileMeta) -> Option<Current> {
+        Some(Current {
+            meta,
+            regular: true,
+            ours_inside: false,
+        })
+    }
+
+    #[test]
+    fn output_decisions() {
+        let ours = OutputRecord::new(M, "k1");
+        assert_eq!(decide(None, None, "k1", false), Action::Write);
+        assert_eq!(decide(Some(&ours), file(M), "k1", false), Action::Keep);
+        assert_eq!(decide(Some(&ours), file(M), "k2", false), Action::Write);
+        let touched = FileMeta { mtime_ns: 6, ..M };
+        assert_eq!(
+            decide(Some(&ours), file(touched), "k1", false),
+            Action::AdoptIfIdentical
+        );
+        assert_eq!(decide(None, file(M), "k1", false), Action::AdoptIfIdentical);
+        assert_eq!(decide(None, file(M), "k1", true), Action::Write);
+        let link = Some(Current {
+            meta: M,
+            regular: false,
+            ours_inside: false,
+        });
+        assert_eq!(decide(None, link, "k1", false), Action::Conflict);
+        // A folder holding outputs of the previous build makes way for a file.
+        let our_folder = Some(Current {
+            meta: M,
+            regular: false,
+            ours_inside: true,
+        });
+        assert_eq!(decide(None, our_folder, "k1", false), Action::Write);
+    }
+
+    #[test]
+    fn static_url_as_django_uses_it() {
+        assert_eq!(runtime_static_url("static/"), "/static/");
+        assert_eq!(runtime_static_url("/static/"), "/static/");
+        assert_eq!(runtime_static_url("/s"), "/s/");
+        assert_eq!(
+            runtime_static_url("https://cdn.example/s/"),
+            "https://cdn.example/s/"
+        );
+    }
+
+    #[test]
+    fn keep_only_hashed_drops_the_original_copy() {
+        let options = BuildOptions {
+            keep_only_hashed: true,
+            ..BuildOptions::default()
+        };
+        let c = copies(
+            "a.css",
+            ("k", 1),
+            Some(("a.123.css".into(), "k".into(), 1)),
+            &options,
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].name, "a.123.css");
+        let c = copies(
+            "a.css",
+            ("k", 1),
+            Some(("a.123.css".into(), "k2".into(), 1)),
+            &BuildOptions::default(),
+        );
+        assert_eq!(
+            c.iter().map(|c| c.rewritten).collect::<Vec<_>>(),
+            [false, true]
+        );
+    }
+}
