@@ -7,9 +7,10 @@
 //! root, against a folder's name only. Symlinks are followed; loops are reported, not walked.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fs;
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::Mutex;
 
 use crate::fnmatch::Pattern;
 
@@ -191,12 +192,6 @@ struct RootScan {
     problems: Vec<Problem>,
 }
 
-enum Found {
-    File(String, PathBuf, FileMeta),
-    Dir(PathBuf),
-    Problem(Problem),
-}
-
 /// Walks every root (in parallel within each root) and builds the index, first root winning.
 pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
     let mut index = SourceIndex::default();
@@ -255,80 +250,182 @@ pub fn scan_subtree(root: &SourceRoot, start: &Path, ignore: &IgnoreRules) -> Su
 }
 
 fn scan_tree(root: &Path, start: &Path, ignore: &IgnoreRules) -> RootScan {
-    let rules = Arc::new(ignore.clone());
-    let filter_root = root.to_path_buf();
-    let walker = ignore::WalkBuilder::new(start)
-        .standard_filters(false)
-        .follow_links(true)
-        .threads(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-        )
-        .filter_entry(move |entry| keep_entry(entry, &filter_root, &rules))
-        .build_parallel();
-    let (tx, rx) = mpsc::channel::<Vec<Found>>();
-    walker.run(|| {
-        let root = root.to_path_buf();
-        let mut batch = Batch {
-            tx: tx.clone(),
-            found: Vec::new(),
-        };
-        Box::new(move |entry| {
-            batch.found.push(classify(entry, &root));
-            if batch.found.len() >= 512 {
-                batch.flush();
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    drop(tx);
-    let mut scan = RootScan::default();
-    for found in rx.into_iter().flatten() {
-        match found {
-            Found::File(rel, path, meta) => scan.files.push((rel, path, meta)),
-            Found::Dir(path) => scan.dirs.push(path),
-            Found::Problem(problem) => scan.problems.push(problem),
+    let found = Mutex::new(RootScan::default());
+    let Some(rel) = relative(start, root) else {
+        return RootScan::default();
+    };
+    match fs::metadata(start) {
+        Ok(meta) if meta.is_dir() => {
+            let walk = Walk {
+                ignore,
+                found: &found,
+            };
+            let ancestors = vec![dir_id(&meta)];
+            rayon::scope(|scope| walk.dir(scope, start.to_path_buf(), rel, ancestors));
         }
+        Ok(_) => {}
+        Err(err) => found
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .problems
+            .push(Problem {
+                kind: ProblemKind::Unreadable,
+                detail: err.to_string(),
+                path: start.to_path_buf(),
+            }),
     }
+    let mut scan = found.into_inner().unwrap_or_else(|e| e.into_inner());
     scan.files.sort_by(|a, b| a.0.cmp(&b.0));
     scan.dirs.sort();
     scan
 }
 
-/// A walker thread's findings, sent in batches and once more when the thread is done.
-struct Batch {
-    tx: mpsc::Sender<Vec<Found>>,
-    found: Vec<Found>,
+/// A folder's identity, to tell a symlink that leads back to an ancestor.
+#[cfg(unix)]
+fn dir_id(meta: &Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
 }
 
-impl Batch {
-    fn flush(&mut self) {
-        if !self.found.is_empty() {
-            let _ = self.tx.send(std::mem::take(&mut self.found));
+#[cfg(not(unix))]
+fn dir_id(_meta: &Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+/// A parallel walk: one rayon task per folder. Entries are stat'ed relative to their open
+/// folder (`DirEntry::metadata` is `fstatat` on Linux), which costs a fraction of a stat by full
+/// path on deep trees; only symlinks are followed by path.
+struct Walk<'a> {
+    ignore: &'a IgnoreRules,
+    found: &'a Mutex<RootScan>,
+}
+
+impl<'a> Walk<'a> {
+    fn dir<'s>(
+        &'s self,
+        scope: &rayon::Scope<'s>,
+        dir: PathBuf,
+        rel: String,
+        ancestors: Vec<(u64, u64)>,
+    ) {
+        let mut local = RootScan::default();
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) => {
+                local.problems.push(Problem {
+                    kind: ProblemKind::Unreadable,
+                    detail: describe_walk_error(&err),
+                    path: dir,
+                });
+                self.merge(local);
+                return;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(err) => {
+                    local.problems.push(Problem {
+                        kind: ProblemKind::Unreadable,
+                        detail: describe_walk_error(&err),
+                        path: dir.clone(),
+                    });
+                    continue;
+                }
+            };
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                local.problems.push(Problem {
+                    kind: ProblemKind::NonUtf8Name,
+                    detail: "the name is not valid UTF-8, so no URL can name it; skipped".into(),
+                    path,
+                });
+                continue;
+            };
+            let child_rel = if rel.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let Ok(file_type) = entry.file_type() else {
+                continue;
+            };
+            // Follow symlinks (as Django's finders do); everything else is stat'ed in place.
+            let meta = if file_type.is_symlink() {
+                fs::metadata(&path)
+            } else if file_type.is_dir() {
+                if self.ignore.ignores_dir(&name) {
+                    continue;
+                }
+                entry.metadata()
+            } else {
+                if self.ignore.ignores_file(&name, &child_rel) {
+                    continue;
+                }
+                entry.metadata()
+            };
+            let meta = match meta {
+                Ok(meta) => meta,
+                Err(err) => {
+                    let detail =
+                        if file_type.is_symlink() && err.kind() == std::io::ErrorKind::NotFound {
+                            "broken symlink; skipped".to_owned()
+                        } else {
+                            describe_walk_error(&err)
+                        };
+                    local.problems.push(Problem {
+                        kind: ProblemKind::Unreadable,
+                        detail,
+                        path,
+                    });
+                    continue;
+                }
+            };
+            if meta.is_dir() {
+                if file_type.is_symlink() && self.ignore.ignores_dir(&name) {
+                    continue;
+                }
+                let id = dir_id(&meta);
+                if let Some(ancestor) = ancestors.iter().position(|a| *a == id) {
+                    let mut up = dir.clone();
+                    for _ in ancestor + 1..ancestors.len() {
+                        up.pop();
+                    }
+                    local.problems.push(Problem {
+                        kind: ProblemKind::SymlinkLoop,
+                        detail: format!(
+                            "symlink loop: it leads back to {}; not followed",
+                            up.display()
+                        ),
+                        path,
+                    });
+                    continue;
+                }
+                let mut chain = ancestors.clone();
+                chain.push(id);
+                scope.spawn(move |scope| self.dir(scope, path, child_rel, chain));
+            } else if meta.is_file() {
+                if file_type.is_symlink() && self.ignore.ignores_file(&name, &child_rel) {
+                    continue;
+                }
+                local.files.push((child_rel, path, FileMeta::of(&meta)));
+            } else {
+                local.problems.push(Problem {
+                    kind: ProblemKind::Unreadable,
+                    detail: "not a regular file; skipped".into(),
+                    path,
+                });
+            }
         }
+        local.dirs.push(dir);
+        self.merge(local);
     }
-}
 
-impl Drop for Batch {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
-fn keep_entry(entry: &ignore::DirEntry, root: &Path, rules: &IgnoreRules) -> bool {
-    if entry.depth() == 0 {
-        return true;
-    }
-    let Some(name) = entry.file_name().to_str() else {
-        return true; // reported by `classify`
-    };
-    if entry.file_type().is_some_and(|t| t.is_dir()) {
-        return !rules.ignores_dir(name);
-    }
-    match relative(entry.path(), root) {
-        Some(rel) => !rules.ignores_file(name, &rel),
-        None => true,
+    fn merge(&self, local: RootScan) {
+        let mut found = self.found.lock().unwrap_or_else(|e| e.into_inner());
+        found.files.extend(local.files);
+        found.dirs.extend(local.dirs);
+        found.problems.extend(local.problems);
     }
 }
 
@@ -339,65 +436,10 @@ pub fn relative(path: &Path, root: &Path) -> Option<String> {
     Some(parts?.join("/"))
 }
 
-fn classify(entry: Result<ignore::DirEntry, ignore::Error>, root: &Path) -> Found {
-    let entry = match entry {
-        Ok(entry) => entry,
-        Err(err) => return Found::Problem(walk_problem(err, root)),
-    };
-    let path = entry.path().to_path_buf();
-    if entry.file_type().is_some_and(|t| t.is_dir()) {
-        return Found::Dir(path);
-    }
-    let Some(rel) = relative(&path, root) else {
-        return Found::Problem(Problem {
-            kind: ProblemKind::NonUtf8Name,
-            detail: "the name is not valid UTF-8, so no URL can name it; skipped".into(),
-            path,
-        });
-    };
-    match entry.metadata() {
-        Ok(meta) if meta.is_file() => Found::File(rel, path, FileMeta::of(&meta)),
-        Ok(_) => Found::Problem(Problem {
-            kind: ProblemKind::Unreadable,
-            detail: "not a regular file; skipped".into(),
-            path,
-        }),
-        Err(err) => Found::Problem(Problem {
-            kind: ProblemKind::Unreadable,
-            detail: err.to_string(),
-            path,
-        }),
-    }
-}
-
-fn walk_problem(err: ignore::Error, root: &Path) -> Problem {
-    match err {
-        ignore::Error::WithDepth { err, .. } => walk_problem(*err, root),
-        ignore::Error::WithPath { path, err } => {
-            let mut problem = walk_problem(*err, root);
-            if problem.path.as_os_str().is_empty() || problem.path == root {
-                problem.path = path;
-            }
-            problem
-        }
-        ignore::Error::Loop { ancestor, child } => Problem {
-            kind: ProblemKind::SymlinkLoop,
-            detail: format!(
-                "symlink loop: it leads back to {}; not followed",
-                ancestor.display()
-            ),
-            path: child,
-        },
-        ignore::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => Problem {
-            kind: ProblemKind::Unreadable,
-            detail: "broken symlink or vanished file; skipped".into(),
-            path: PathBuf::new(),
-        },
-        other => Problem {
-            kind: ProblemKind::Unreadable,
-            detail: other.to_string(),
-            path: PathBuf::new(),
-        },
+fn describe_walk_error(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::PermissionDenied => format!("permission denied ({err})"),
+        _ => err.to_string(),
     }
 }
 

@@ -61,13 +61,21 @@ impl From<Entry> for EntryRepr {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SyncState {
     version: u32,
     /// The output root the entries describe.
     pub output: PathBuf,
     /// Logical path → what was written there.
     pub entries: BTreeMap<String, Entry>,
+    /// Output folder (relative, `/`-separated, `""` for the root) → its mtime when the state was
+    /// saved. A folder whose mtime is unchanged (and older than the state file, so no change can
+    /// hide in the same clock tick) has had no file added, removed or renamed since.
+    #[serde(default)]
+    pub dirs: BTreeMap<String, i64>,
+    /// The state file's own mtime when it was loaded (not stored).
+    #[serde(skip)]
+    pub loaded_mtime_ns: Option<i64>,
 }
 
 impl SyncState {
@@ -76,6 +84,8 @@ impl SyncState {
             version: VERSION,
             output: output.to_path_buf(),
             entries: BTreeMap::new(),
+            dirs: BTreeMap::new(),
+            loaded_mtime_ns: None,
         }
     }
 
@@ -89,15 +99,51 @@ impl SyncState {
     /// written yet", which is always safe: sluice then treats existing output files as foreign.
     pub fn load(state_dir: &Path, output: &Path) -> SyncState {
         let path = SyncState::file(state_dir, output);
+        let mtime = std::fs::metadata(&path)
+            .ok()
+            .map(|m| FileMeta::of(&m).mtime_ns);
         std::fs::read(&path)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<SyncState>(&bytes).ok())
             .filter(|state| state.version == VERSION && state.output == output)
+            .map(|state| SyncState {
+                loaded_mtime_ns: mtime,
+                ..state
+            })
             .unwrap_or_else(|| SyncState::new(output))
     }
 
-    pub fn save(&self, state_dir: &Path) -> Result<()> {
+    /// Output folders whose contents cannot have changed since the state was saved.
+    pub fn untouched_dirs(&self) -> std::collections::HashSet<&str> {
+        let Some(saved) = self.loaded_mtime_ns else {
+            return Default::default();
+        };
+        self.dirs
+            .iter()
+            .filter(|&(dir, &mtime)| {
+                mtime < saved
+                    && std::fs::metadata(self.output.join(dir))
+                        .is_ok_and(|m| m.is_dir() && FileMeta::of(&m).mtime_ns == mtime)
+            })
+            .map(|(dir, _)| dir.as_str())
+            .collect()
+    }
+
+    /// Saves the state, with the current mtime of every output folder that holds an entry.
+    pub fn save(&mut self, state_dir: &Path) -> Result<()> {
         let path = SyncState::file(state_dir, &self.output);
+        let dirs: std::collections::BTreeSet<&str> = self
+            .entries
+            .keys()
+            .map(|logical| parent_dir(logical))
+            .collect();
+        self.dirs = dirs
+            .into_iter()
+            .filter_map(|dir| {
+                let meta = std::fs::metadata(self.output.join(dir)).ok()?;
+                Some((dir.to_owned(), FileMeta::of(&meta).mtime_ns))
+            })
+            .collect();
         let bytes = serde_json::to_vec(self).map_err(|e| Error::io("encode", &path, e.into()))?;
         write_atomic(&path, &bytes).map_err(|e| Error::io("write", &path, e))?;
         let gitignore = state_dir.join(".gitignore");
@@ -107,6 +153,11 @@ impl SyncState {
         }
         Ok(())
     }
+}
+
+/// The folder part of a logical path (`""` at the top).
+pub fn parent_dir(logical: &str) -> &str {
+    logical.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 #[cfg(test)]
@@ -131,7 +182,8 @@ mod tests {
             },
         );
         state.save(dir.path()).unwrap();
-        assert_eq!(SyncState::load(dir.path(), Path::new("/srv/static")), state);
+        let loaded = SyncState::load(dir.path(), Path::new("/srv/static"));
+        assert_eq!(loaded.entries, state.entries);
         assert!(
             SyncState::load(dir.path(), Path::new("/srv/other"))
                 .entries

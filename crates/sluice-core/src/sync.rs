@@ -5,7 +5,7 @@
 //! around it, in parallel. Nothing in the output that sluice has no record of is deleted or
 //! overwritten; an output whose bytes would not change is not rewritten.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use crate::sources::{
     FileMeta, IgnoreRules, ProblemKind, SourceFile, SourceIndex, SourceRoot, case_collisions,
     relative, scan, scan_subtree,
 };
-use crate::state::{Entry, SyncState};
+use crate::state::{Entry, SyncState, parent_dir};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SyncOptions {
@@ -381,7 +381,17 @@ impl Mirror {
         }
 
         let logicals: Vec<String> = self.files.keys().cloned().collect();
-        let applied = self.apply(&logicals, progress);
+        let untouched: HashSet<String> = if self.options.clean {
+            HashSet::new()
+        } else {
+            self.state
+                .untouched_dirs()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        };
+        let untouched: HashSet<&str> = untouched.iter().map(String::as_str).collect();
+        let applied = self.apply(&logicals, &untouched, progress);
         report.copied = applied.copied;
         report.unchanged = applied.unchanged;
         report.adopted = applied.adopted;
@@ -405,12 +415,26 @@ impl Mirror {
     }
 
     /// Brings the given logical paths up to date: write what `decide` says, record it.
-    fn apply(&mut self, logicals: &[String], progress: &dyn Progress) -> Applied {
+    /// In `untouched` output folders, an unchanged source's output is known intact without a
+    /// stat (see [`SyncState::untouched_dirs`]).
+    fn apply(
+        &mut self,
+        logicals: &[String],
+        untouched: &HashSet<&str>,
+        progress: &dyn Progress,
+    ) -> Applied {
         let planned: Vec<(&String, Decision, PathBuf)> = logicals
             .par_iter()
             .filter_map(|logical| {
                 let file = self.files.get(logical)?;
                 let dest = output_path(&self.output, logical);
+                if let Some(entry) = self.state.entries.get(logical)
+                    && entry.source == file.meta
+                    && entry.link == self.options.link
+                    && untouched.contains(parent_dir(logical))
+                {
+                    return Some((logical, Decision::Keep, dest));
+                }
                 let current = lstat(&dest);
                 let decision = decide(
                     &file.meta,
@@ -632,7 +656,7 @@ impl Mirror {
                 Err(error) => report.errors.push(error),
             }
         }
-        let applied = self.apply(&present, &Silent);
+        let applied = self.apply(&present, &HashSet::new(), &Silent);
         report.copied = applied.copied;
         report.changed.extend(applied.written);
         report.changed.sort();
