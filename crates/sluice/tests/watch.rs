@@ -135,6 +135,34 @@ impl Drop for Watching {
     }
 }
 
+/// Like `tree_files`, but `None` when the tree changes under the reader (sluice is still busy).
+fn try_tree(dir: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) -> Option<()> {
+        for entry in fs::read_dir(dir).ok()? {
+            let entry = entry.ok()?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let key = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let path = entry.path();
+            let meta = fs::metadata(&path).ok()?;
+            if meta.is_dir() {
+                walk(&path, &key, out)?;
+            } else {
+                out.insert(key, fs::read(&path).ok()?);
+            }
+        }
+        Some(())
+    }
+    let mut out = BTreeMap::new();
+    if dir.is_dir() {
+        walk(dir, "", &mut out)?;
+    }
+    Some(out)
+}
+
 /// The files sluice must mirror: everything under media/ that Django's default ignores keep.
 fn expected(root: &Path) -> BTreeMap<String, Vec<u8>> {
     tree_files(&root.join("media"))
@@ -146,12 +174,8 @@ fn expected(root: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-fn output(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    if root.join("static").is_dir() {
-        tree_files(&root.join("static"))
-    } else {
-        BTreeMap::new()
-    }
+fn output(root: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
+    try_tree(&root.join("static"))
 }
 
 /// Waits until the output mirrors the sources exactly; panics with the difference otherwise.
@@ -159,10 +183,11 @@ fn converges(root: &Path) {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let (want, have) = (expected(root), output(root));
-        if want == have {
+        if have.as_ref() == Some(&want) {
             return;
         }
         if Instant::now() > deadline {
+            let have = have.unwrap_or_else(|| tree_files(&root.join("static")));
             support::assert_same_tree("media", &want, "static", &have);
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -424,7 +449,12 @@ fn converge_after(ops: &[Op], args: &[&str]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, max_shrink_iters: 16, ..ProptestConfig::default() })]
+    // 12 cases per mode in CI; PROPTEST_CASES=200 for a deeper local run.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(12),
+        max_shrink_iters: 16,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_edits_converge_natively(ops in proptest::collection::vec(op(), 1..40)) {

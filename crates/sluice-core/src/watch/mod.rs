@@ -12,14 +12,14 @@
 pub mod coalesce;
 pub mod poll;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use notify::event::{AccessKind, AccessMode, CreateKind, EventKind};
+use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, RenameMode};
 use notify::{EventKindMask, RecursiveMode, Watcher};
 
 use crate::error::Result;
@@ -160,7 +160,7 @@ impl Watch {
         notice: &mut dyn FnMut(Notice),
     ) -> Result<()> {
         let started = Instant::now();
-        let mut watched: HashSet<PathBuf> = HashSet::new();
+        let mut watched: HashMap<PathBuf, u64> = HashMap::new();
         let mut source = match options.poll {
             Some(interval) => self.start_polling(mirror, interval),
             None => match self.start_native(&initial.index.dirs, &mut watched) {
@@ -187,6 +187,7 @@ impl Watch {
         let mut coalescer = Coalescer::new(options.timing);
         let mut missing: HashSet<PathBuf> = HashSet::new();
         let mut save_at: Option<Instant> = None;
+        let mut forgotten: HashSet<PathBuf> = HashSet::new();
         let ignore = mirror.ignore().clone();
         loop {
             let now = Instant::now();
@@ -225,6 +226,16 @@ impl Watch {
                             continue;
                         }
                         let settled = settles(&event.kind);
+                        // Whatever watch this path had is dead or about to be, even if a new
+                        // folder appears there with the same inode number (ext4 reuses them).
+                        let from = match event.kind {
+                            EventKind::Remove(_) => event.paths.len(),
+                            EventKind::Modify(notify::event::ModifyKind::Name(
+                                RenameMode::From | RenameMode::Both | RenameMode::Any,
+                            )) => 1,
+                            _ => 0,
+                        };
+                        forgotten.extend(event.paths.iter().take(from).cloned());
                         for path in event.paths {
                             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
                             if ignore.ignores_dir(name) {
@@ -270,7 +281,15 @@ impl Watch {
                 }
                 continue;
             }
-            let mut report = self.apply(mirror, &mut source, &mut watched, &changed, notice);
+            let mut report = self.apply(
+                mirror,
+                &mut source,
+                &mut watched,
+                &changed,
+                &forgotten,
+                notice,
+            );
+            forgotten.clear();
             for root in std::mem::take(&mut report.missing_roots) {
                 if missing.insert(root.clone()) {
                     notice(Notice::RootMissing(&root));
@@ -303,21 +322,19 @@ impl Watch {
         &self,
         mirror: &mut Mirror,
         source: &mut Source,
-        watched: &mut HashSet<PathBuf>,
+        watched: &mut HashMap<PathBuf, u64>,
         changed: &[PathBuf],
+        forgotten: &HashSet<PathBuf>,
         notice: &mut dyn FnMut(Notice),
     ) -> ChangeReport {
         let started = Instant::now();
         if let Source::Native(watcher) = source {
+            // Unwatch what is gone first: a folder renamed away shares its kernel watch with
+            // its new path, and removing it afterwards would silence the new one.
             for path in changed {
-                if path.is_dir() {
-                    if watched.insert(path.clone()) {
-                        let _ = watcher.watch(path, RecursiveMode::NonRecursive);
-                    }
-                } else if watched.contains(path) {
-                    // A folder that is gone (or renamed away): forget it and its subfolders.
+                if watched.contains_key(path) && (forgotten.contains(path) || !path.is_dir()) {
                     let gone: Vec<PathBuf> = watched
-                        .iter()
+                        .keys()
                         .filter(|w| w.starts_with(path))
                         .cloned()
                         .collect();
@@ -327,35 +344,25 @@ impl Watch {
                     }
                 }
             }
+            for path in changed {
+                self.ensure_watched(watcher, watched, path, notice);
+            }
         }
         let mut report = mirror.update(changed);
         if let Source::Native(watcher) = source {
             let mut fresh: Vec<PathBuf> = report
                 .new_dirs
                 .iter()
-                .filter(|d| !watched.contains(*d))
+                .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
                 .cloned()
                 .collect();
             while !fresh.is_empty() {
-                for dir in &fresh {
-                    watched.insert(dir.clone());
-                    if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-                        if matches!(error.kind, notify::ErrorKind::MaxFilesWatch) {
-                            let _ = self.tx.send(Msg::Fs(Err(error)));
-                        } else if dir.is_dir() {
-                            notice(Notice::Warning(format!(
-                                "cannot watch {}: {error}",
-                                dir.display()
-                            )));
-                        }
-                    }
-                }
                 // Files created in those folders before their watch existed.
                 let again = mirror.update(&fresh);
                 fresh = again
                     .new_dirs
                     .iter()
-                    .filter(|d| !watched.contains(*d))
+                    .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
                     .cloned()
                     .collect();
                 report.merge(again);
@@ -365,10 +372,45 @@ impl Watch {
         report
     }
 
+    /// Watches the folder `path` unless it is watched already (the same folder: a folder
+    /// deleted or renamed away and recreated under the same name is a new one). Returns whether
+    /// a watch was added.
+    fn ensure_watched(
+        &self,
+        watcher: &mut notify::RecommendedWatcher,
+        watched: &mut HashMap<PathBuf, u64>,
+        path: &Path,
+        notice: &mut dyn FnMut(Notice),
+    ) -> bool {
+        let Some(id) = folder_id(path) else {
+            return false;
+        };
+        if watched.get(path) == Some(&id) {
+            return false;
+        }
+        watched.insert(path.to_path_buf(), id);
+        match watcher.watch(path, RecursiveMode::NonRecursive) {
+            Ok(()) => true,
+            Err(error) if matches!(error.kind, notify::ErrorKind::MaxFilesWatch) => {
+                let _ = self.tx.send(Msg::Fs(Err(error)));
+                false
+            }
+            Err(error) => {
+                if path.is_dir() {
+                    notice(Notice::Warning(format!(
+                        "cannot watch {}: {error}",
+                        path.display()
+                    )));
+                }
+                false
+            }
+        }
+    }
+
     fn start_native(
         &self,
         dirs: &[PathBuf],
-        watched: &mut HashSet<PathBuf>,
+        watched: &mut HashMap<PathBuf, u64>,
     ) -> std::result::Result<notify::RecommendedWatcher, String> {
         let tx = self.tx.clone();
         let config = notify::Config::default()
@@ -392,7 +434,7 @@ impl Watch {
             .collect();
         match watcher.update_paths(ops) {
             Ok(()) => {
-                watched.extend(dirs.iter().cloned());
+                watched.extend(dirs.iter().filter_map(|d| Some((d.clone(), folder_id(d)?))));
                 Ok(watcher)
             }
             Err(error) if matches!(error.source.kind, notify::ErrorKind::MaxFilesWatch) => {
@@ -405,7 +447,9 @@ impl Watch {
                 for dir in dirs {
                     match watcher.watch(dir, RecursiveMode::NonRecursive) {
                         Ok(()) => {
-                            watched.insert(dir.clone());
+                            if let Some(id) = folder_id(dir) {
+                                watched.insert(dir.clone(), id);
+                            }
                         }
                         Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
                             return Err(watch_limit_reason());
@@ -439,6 +483,12 @@ impl Watch {
             interval: base,
         }
     }
+}
+
+/// A folder's inode, or `None` when `path` is not a folder (any more).
+fn folder_id(path: &Path) -> Option<u64> {
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_dir())?;
+    Some(crate::sources::FileMeta::of(&meta).ino)
 }
 
 fn watch_limit_reason() -> String {
