@@ -44,8 +44,7 @@ impl Pattern {
 
     /// Whether `name` matches the whole pattern.
     pub fn matches(&self, name: &str) -> bool {
-        let text: Vec<char> = name.chars().collect();
-        match_tokens(&self.tokens, &text)
+        match_tokens(&self.tokens, name)
     }
 }
 
@@ -180,21 +179,23 @@ fn token_matches(token: &Token, c: char) -> bool {
     }
 }
 
-/// Wildcard matching with single-star backtracking: linear for the patterns people write.
-fn match_tokens(tokens: &[Token], text: &[char]) -> bool {
+/// Wildcard matching with single-star backtracking: linear for the patterns people write,
+/// and without allocating (it runs for every file of every walk).
+fn match_tokens(tokens: &[Token], text: &str) -> bool {
     let (mut t, mut s) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;
-    while s < text.len() {
+    while let Some(c) = text[s..].chars().next() {
         if t < tokens.len() && tokens[t] == Token::Star {
             backtrack = Some((t, s));
             t += 1;
-        } else if t < tokens.len() && token_matches(&tokens[t], text[s]) {
+        } else if t < tokens.len() && token_matches(&tokens[t], c) {
             t += 1;
-            s += 1;
+            s += c.len_utf8();
         } else if let Some((star_t, star_s)) = backtrack {
+            let skipped = text[star_s..].chars().next().map_or(1, char::len_utf8);
             t = star_t + 1;
-            s = star_s + 1;
-            backtrack = Some((star_t, star_s + 1));
+            s = star_s + skipped;
+            backtrack = Some((star_t, s));
         } else {
             return false;
         }
@@ -229,6 +230,9 @@ mod tests {
         assert!(fnmatchcase("aaab", "*a*b"));
         assert!(!fnmatchcase("aaabc", "*a*b"));
         assert!(fnmatchcase("a\nb", "a*b"), "DOTALL");
+        assert!(fnmatchcase("çà~", "*~"), "multi-byte text");
+        assert!(fnmatchcase("ü", "?"));
+        assert!(fnmatchcase("αβγ.css", "*β*.css"));
         assert!(fnmatchcase("x{a,b}", "x{a,b}"), "no brace expansion");
     }
 

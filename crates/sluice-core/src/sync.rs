@@ -380,7 +380,6 @@ impl Mirror {
             }
         }
 
-        let logicals: Vec<String> = self.files.keys().cloned().collect();
         let untouched: HashSet<String> = if self.options.clean {
             HashSet::new()
         } else {
@@ -391,7 +390,7 @@ impl Mirror {
                 .collect()
         };
         let untouched: HashSet<&str> = untouched.iter().map(String::as_str).collect();
-        let applied = self.apply(&logicals, &untouched, progress);
+        let applied = self.apply(Selection::All, &untouched, progress);
         report.copied = applied.copied;
         report.unchanged = applied.unchanged;
         report.adopted = applied.adopted;
@@ -419,55 +418,66 @@ impl Mirror {
     /// stat (see [`SyncState::untouched_dirs`]).
     fn apply(
         &mut self,
-        logicals: &[String],
+        logicals: Selection,
         untouched: &HashSet<&str>,
         progress: &dyn Progress,
     ) -> Applied {
-        let planned: Vec<(&String, Decision, PathBuf)> = logicals
-            .par_iter()
-            .filter_map(|logical| {
-                let file = self.files.get(logical)?;
-                let dest = output_path(&self.output, logical);
-                if let Some(entry) = self.state.entries.get(logical)
-                    && entry.source == file.meta
-                    && entry.link == self.options.link
-                    && untouched.contains(parent_dir(logical))
-                {
-                    return Some((logical, Decision::Keep, dest));
-                }
-                let current = lstat(&dest);
-                let decision = decide(
-                    &file.meta,
-                    self.state.entries.get(logical),
-                    current.as_ref(),
-                    &self.options,
-                );
-                Some((logical, decision, dest))
-            })
-            .collect();
-        let busy = planned.iter().filter(|p| p.1 != Decision::Keep).count();
+        // (logical, source, record), without a map lookup per file on a full pass: the index
+        // and the state are both sorted by logical path, so one merge walk pairs them.
+        let items: Vec<(&String, &SourceFile, Option<&Entry>)> = match logicals {
+            Selection::All => {
+                let mut records = self.state.entries.iter().peekable();
+                self.files
+                    .iter()
+                    .map(|(logical, file)| {
+                        while records.next_if(|(k, _)| *k < logical).is_some() {}
+                        let record = records.next_if(|(k, _)| *k == logical).map(|(_, e)| e);
+                        (logical, file, record)
+                    })
+                    .collect()
+            }
+            Selection::Some(list) => list
+                .iter()
+                .filter_map(|l| Some((l, self.files.get(l)?, self.state.entries.get(l))))
+                .collect(),
+        };
+        let (options, output) = (&self.options, &self.output);
+        let plan = |&(logical, file, record): &(&String, &SourceFile, Option<&Entry>)| {
+            if let Some(entry) = record
+                && entry.source == file.meta
+                && entry.link == options.link
+                && untouched.contains(parent_dir(logical))
+            {
+                return Decision::Keep;
+            }
+            let current = lstat(&output_path(output, logical));
+            decide(&file.meta, record, current.as_ref(), options)
+        };
+        let planned: Vec<Decision> = items.par_iter().map(plan).collect();
+        let busy = planned.iter().filter(|d| **d != Decision::Keep).count();
         progress.start(busy as u64);
-        let outcomes: Vec<(&String, Outcome)> = planned
+        let mut applied = Applied::default();
+        // Only what changes leaves this parallel section with an owned name.
+        let outcomes: Vec<(String, Outcome)> = items
             .par_iter()
-            .map(|(logical, decision, dest)| {
-                let file = &self.files[*logical];
-                let outcome = carry_out(
-                    *decision,
-                    file,
-                    dest,
-                    self.state.entries.get(*logical),
-                    &self.options,
-                );
-                if *decision != Decision::Keep {
+            .zip(planned.par_iter())
+            .filter_map(|(&(logical, file, record), &decision)| {
+                if decision == Decision::Keep
+                    && let Some(entry) = record
+                    && entry.source == file.meta
+                {
+                    return None; // intact and recorded as it is: nothing to do
+                }
+                let dest = output_path(output, logical);
+                let outcome = carry_out(decision, file, &dest, record, options);
+                if decision != Decision::Keep {
                     progress.advance();
                 }
-                (*logical, outcome)
+                Some((logical.clone(), outcome))
             })
             .collect();
         progress.finish();
-        let mut applied = Applied::default();
-        let outcomes: Vec<(String, Outcome)> =
-            outcomes.into_iter().map(|(l, o)| (l.clone(), o)).collect();
+        applied.unchanged = items.len() - outcomes.len();
         for (logical, outcome) in outcomes {
             match outcome {
                 Outcome::Kept(entry) => {
@@ -656,7 +666,7 @@ impl Mirror {
                 Err(error) => report.errors.push(error),
             }
         }
-        let applied = self.apply(&present, &HashSet::new(), &Silent);
+        let applied = self.apply(Selection::Some(&present), &HashSet::new(), &Silent);
         report.copied = applied.copied;
         report.changed.extend(applied.written);
         report.changed.sort();
@@ -669,6 +679,12 @@ impl Mirror {
         report.elapsed = started.elapsed();
         report
     }
+}
+
+/// Which indexed files a pass looks at.
+enum Selection<'a> {
+    All,
+    Some(&'a [String]),
 }
 
 #[derive(Default)]
