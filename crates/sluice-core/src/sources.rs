@@ -199,6 +199,24 @@ pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
         let found = scan_tree(&root.path, &root.path, ignore);
         index.problems.extend(found.problems);
         index.dirs.extend(found.dirs);
+        if index.files.is_empty() {
+            // The first root: its files are sorted and unique, so the map is built in bulk.
+            index.files = found
+                .files
+                .into_iter()
+                .map(|(rel, path, meta)| {
+                    (
+                        root.logical(&rel),
+                        SourceFile {
+                            root: i,
+                            path,
+                            meta,
+                        },
+                    )
+                })
+                .collect();
+            continue;
+        }
         for (rel, path, meta) in found.files {
             let logical = root.logical(&rel);
             match index.files.get(&logical) {

@@ -424,7 +424,16 @@ impl Mirror {
     ) -> Applied {
         // (logical, source, record), without a map lookup per file on a full pass: the index
         // and the state are both sorted by logical path, so one merge walk pairs them.
-        let items: Vec<(&String, &SourceFile, Option<&Entry>)> = match logicals {
+        // The fourth field: whether the output's folder is untouched, decided once per folder.
+        let mut folder: (String, bool) = ("\0".into(), false);
+        let mut trusted = |logical: &str| {
+            let dir = parent_dir(logical);
+            if dir != folder.0 {
+                folder = (dir.to_owned(), untouched.contains(dir));
+            }
+            folder.1
+        };
+        let items: Vec<(&String, &SourceFile, Option<&Entry>, bool)> = match logicals {
             Selection::All => {
                 let mut records = self.state.entries.iter().peekable();
                 self.files
@@ -432,27 +441,30 @@ impl Mirror {
                     .map(|(logical, file)| {
                         while records.next_if(|(k, _)| *k < logical).is_some() {}
                         let record = records.next_if(|(k, _)| *k == logical).map(|(_, e)| e);
-                        (logical, file, record)
+                        (logical, file, record, trusted(logical))
                     })
                     .collect()
             }
             Selection::Some(list) => list
                 .iter()
-                .filter_map(|l| Some((l, self.files.get(l)?, self.state.entries.get(l))))
+                .filter_map(|l| {
+                    Some((l, self.files.get(l)?, self.state.entries.get(l), trusted(l)))
+                })
                 .collect(),
         };
         let (options, output) = (&self.options, &self.output);
-        let plan = |&(logical, file, record): &(&String, &SourceFile, Option<&Entry>)| {
-            if let Some(entry) = record
-                && entry.source == file.meta
-                && entry.link == options.link
-                && untouched.contains(parent_dir(logical))
-            {
-                return Decision::Keep;
-            }
-            let current = lstat(&output_path(output, logical));
-            decide(&file.meta, record, current.as_ref(), options)
-        };
+        let plan =
+            |&(logical, file, record, trusted): &(&String, &SourceFile, Option<&Entry>, bool)| {
+                if let Some(entry) = record
+                    && entry.source == file.meta
+                    && entry.link == options.link
+                    && trusted
+                {
+                    return Decision::Keep;
+                }
+                let current = lstat(&output_path(output, logical));
+                decide(&file.meta, record, current.as_ref(), options)
+            };
         let planned: Vec<Decision> = items.par_iter().map(plan).collect();
         let busy = planned.iter().filter(|d| **d != Decision::Keep).count();
         progress.start(busy as u64);
@@ -461,7 +473,7 @@ impl Mirror {
         let outcomes: Vec<(String, Outcome)> = items
             .par_iter()
             .zip(planned.par_iter())
-            .filter_map(|(&(logical, file, record), &decision)| {
+            .filter_map(|(&(logical, file, record, _), &decision)| {
                 if decision == Decision::Keep
                     && let Some(entry) = record
                     && entry.source == file.meta
