@@ -133,22 +133,7 @@ impl Printer {
             }));
             return;
         }
-        self.list_warnings(
-            &report.index.shadowed,
-            |n| {
-                format!(
-                    "{n} shadowed by an earlier source folder (first found wins, as in Django):"
-                )
-            },
-            |s| {
-                format!(
-                    "{} from {} (using {})",
-                    s.logical,
-                    shown(&s.ignored, base),
-                    shown(&s.used, base)
-                )
-            },
-        );
+        self.shadowed(&report.index.shadowed, base);
         self.list_warnings(
             &report.case_collisions,
             |n| format!("{n} would collide on a case-insensitive filesystem (macOS, Windows):"),
@@ -233,6 +218,26 @@ impl Printer {
         anstream::eprintln!(
             "{status} {line} → {}",
             shown(&config.output.value, base).bold()
+        );
+    }
+
+    /// Files that lost to an earlier source folder with the same path.
+    fn shadowed(&self, shadowed: &[sluice_core::sources::Shadowed], base: &Path) {
+        self.list_warnings(
+            shadowed,
+            |n| {
+                format!(
+                    "{n} shadowed by an earlier source folder (first found wins, as in Django):"
+                )
+            },
+            |s| {
+                format!(
+                    "{} from {} (using {})",
+                    s.logical,
+                    shown(&s.ignored, base),
+                    shown(&s.used, base)
+                )
+            },
         );
     }
 
@@ -516,22 +521,7 @@ impl Printer {
             }));
             return;
         }
-        self.list_warnings(
-            &report.index.shadowed,
-            |n| {
-                format!(
-                    "{n} shadowed by an earlier source folder (first found wins, as in Django):"
-                )
-            },
-            |s| {
-                format!(
-                    "{} from {} (using {})",
-                    s.logical,
-                    shown(&s.ignored, base),
-                    shown(&s.used, base)
-                )
-            },
-        );
+        self.shadowed(&report.index.shadowed, base);
         for path in &report.kept_modified {
             self.warn(&format!(
                 "{}: no longer built, but changed since sluice wrote it; left in place",

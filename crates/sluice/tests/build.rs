@@ -243,23 +243,12 @@ fn second_run_reads_and_writes_nothing() {
     let p = site();
     p.build_ok(&[]);
     let before = p.snapshot();
-    let trace = p.path("trace.txt");
-    let status = Command::new("strace")
-        .args(["-f", "-e", "trace=open,openat,openat2", "-o"])
-        .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_sluice"))
-        .args(["build", "-q"])
-        .current_dir(&p.root)
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .status()
-        .expect("strace runs (Debian package strace)");
-    assert!(status.success());
-    let trace = fs::read_to_string(trace).unwrap();
-    let opened: Vec<&str> = trace
-        .lines()
-        .filter(|l| !l.contains("O_DIRECTORY") && !l.contains("ENOENT"))
-        .filter(|l| l.contains("/media/") || l.contains("/static/") || l.contains("/compress/"))
-        .collect();
+    // Trace the no-op run: no source or output file may be opened.
+    let opened = support::files_opened(
+        &p.root,
+        &["build", "-q"],
+        &["/media/", "/static/", "/compress/"],
+    );
     assert!(opened.is_empty(), "a no-op build opened files: {opened:#?}");
     assert_eq!(p.snapshot(), before, "a no-op build changed the output");
     let event = p.build_ok(&[]);

@@ -118,23 +118,7 @@ fn second_run_reads_and_writes_nothing() {
     let before = (mtime(&p.path("static/css/a.css")), mtime(&state));
 
     // Trace the no-op run: no source or output file may be opened.
-    let trace = p.path("trace.txt");
-    let status = std::process::Command::new("strace")
-        .args(["-f", "-e", "trace=open,openat,openat2", "-o"])
-        .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_sluice"))
-        .args(["sync", "-q"])
-        .current_dir(&p.root)
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .status()
-        .expect("strace runs (Debian package strace)");
-    assert!(status.success());
-    let trace = fs::read_to_string(trace).unwrap();
-    let opened: Vec<&str> = trace
-        .lines()
-        .filter(|l| !l.contains("O_DIRECTORY") && !l.contains("ENOENT"))
-        .filter(|l| l.contains("/media/") || l.contains("/static/"))
-        .collect();
+    let opened = support::files_opened(&p.root, &["sync", "-q"], &["/media/", "/static/"]);
     assert!(opened.is_empty(), "a no-op sync opened files: {opened:#?}");
     assert_eq!(before, (mtime(&p.path("static/css/a.css")), mtime(&state)));
 

@@ -389,3 +389,27 @@ pub fn assert_same_tree(
     );
     panic!("{report}");
 }
+
+/// Runs sluice with `args` in `dir` under `strace` and returns the files it opened (not
+/// folders, not failed opens) whose path contains one of `parts`: how the tests prove that a
+/// no-op run reads nothing.
+pub fn files_opened(dir: &Path, args: &[&str], parts: &[&str]) -> Vec<String> {
+    let trace = dir.join(".strace-opened.txt");
+    let status = Command::new("strace")
+        .args(["-f", "-e", "trace=open,openat,openat2", "-o"])
+        .arg(&trace)
+        .arg(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .status()
+        .expect("strace runs (Debian package strace)");
+    assert!(status.success(), "sluice {args:?} failed under strace");
+    let text = fs::read_to_string(&trace).unwrap();
+    let _ = fs::remove_file(&trace);
+    text.lines()
+        .filter(|l| !l.contains("O_DIRECTORY") && !l.contains("ENOENT"))
+        .filter(|l| parts.iter().any(|p| l.contains(p)))
+        .map(str::to_owned)
+        .collect()
+}
