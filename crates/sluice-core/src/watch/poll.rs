@@ -25,13 +25,26 @@ pub struct Poller {
     ignore: IgnoreRules,
     dirs: HashMap<PathBuf, DirSnap>,
     files: HashMap<PathBuf, FileMeta>,
+    racy_ns: i64,
 }
 
-fn dir_mtime(path: &Path) -> Option<i64> {
-    fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_dir())
-        .map(|m| FileMeta::of(&m).mtime_ns)
+/// An mtime younger than this may be shared by a later change in the same clock tick (the
+/// kernel stamps with a coarse clock), so it is not trusted yet.
+const RACY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Stands for an mtime too recent to trust: no stat returns it, so the entry is looked at
+/// again every round until it settles ("racy" entries, as git calls them).
+const UNSETTLED: i64 = i64::MIN;
+
+fn settle(mtime_ns: i64, racy_ns: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(i64::MAX, |d| d.as_nanos() as i64);
+    if now.saturating_sub(mtime_ns) < racy_ns {
+        UNSETTLED
+    } else {
+        mtime_ns
+    }
 }
 
 impl Poller {
@@ -42,11 +55,46 @@ impl Poller {
             ignore: ignore.clone(),
             dirs: HashMap::new(),
             files: HashMap::new(),
+            racy_ns: RACY.as_nanos() as i64,
         };
         for (i, root) in roots.iter().enumerate() {
             poller.take_in(i, &root.path);
         }
         poller
+    }
+
+    /// Trusts mtimes younger than [`RACY`] (tests that control every write use zero).
+    pub fn with_racy_window(mut self, window: std::time::Duration) -> Poller {
+        self.racy_ns = window.as_nanos() as i64;
+        self
+    }
+
+    /// `mtime_ns`, or [`UNSETTLED`] when it is too recent to be trusted.
+    fn settled(&self, mtime_ns: i64) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(i64::MAX, |d| d.as_nanos() as i64);
+        if now.saturating_sub(mtime_ns) < self.racy_ns {
+            UNSETTLED
+        } else {
+            mtime_ns
+        }
+    }
+
+    fn dir_mtime(&self, path: &Path) -> Option<i64> {
+        fs::metadata(path)
+            .ok()
+            .filter(|m| m.is_dir())
+            .map(|m| self.settled(FileMeta::of(&m).mtime_ns))
+    }
+
+    /// A file's fingerprint as the snapshot keeps it.
+    fn file_meta(&self, meta: &fs::Metadata) -> FileMeta {
+        let meta = FileMeta::of(meta);
+        FileMeta {
+            mtime_ns: self.settled(meta.mtime_ns),
+            ..meta
+        }
     }
 
     /// How many paths each round stats.
@@ -56,12 +104,12 @@ impl Poller {
 
     /// Adds the folder `start` of root `i` and everything kept below it to the snapshot.
     fn take_in(&mut self, i: usize, start: &Path) {
-        if dir_mtime(start).is_none() {
+        if self.dir_mtime(start).is_none() {
             return;
         }
         let found = scan_subtree(&self.roots[i], start, &self.ignore);
         for dir in found.dirs {
-            let mtime_ns = dir_mtime(&dir).unwrap_or_default();
+            let mtime_ns = self.dir_mtime(&dir).unwrap_or_default();
             self.dirs.insert(
                 dir,
                 DirSnap {
@@ -72,6 +120,10 @@ impl Poller {
             );
         }
         for (_, path, meta) in found.files {
+            let meta = FileMeta {
+                mtime_ns: self.settled(meta.mtime_ns),
+                ..meta
+            };
             self.files.insert(path, meta);
         }
         // Each folder's kept names, as a later `read_dir` will see them.
@@ -125,7 +177,7 @@ impl Poller {
     fn revisit_roots(&mut self, changed: &mut Vec<PathBuf>) {
         for i in 0..self.roots.len() {
             let root = self.roots[i].path.clone();
-            if !self.dirs.contains_key(&root) && dir_mtime(&root).is_some() {
+            if !self.dirs.contains_key(&root) && self.dir_mtime(&root).is_some() {
                 self.take_in(i, &root);
                 changed.push(root);
             }
@@ -143,12 +195,12 @@ impl Poller {
                 continue; // under a folder that went away this round
             };
             let (root, old_mtime) = (snap.root, snap.mtime_ns);
-            match dir_mtime(&dir) {
+            match self.dir_mtime(&dir) {
                 None => {
                     self.forget(&dir);
                     changed.push(dir);
                 }
-                Some(mtime) if mtime != old_mtime => {
+                Some(mtime) if mtime != old_mtime || old_mtime == UNSETTLED => {
                     let now = self.kept_names(root, &dir);
                     let before = self
                         .dirs
@@ -165,7 +217,7 @@ impl Poller {
                         match fs::metadata(&path) {
                             Ok(m) if m.is_dir() => self.take_in(root, &path),
                             Ok(m) => {
-                                self.files.insert(path.clone(), FileMeta::of(&m));
+                                self.files.insert(path.clone(), self.file_meta(&m));
                             }
                             Err(_) => {}
                         }
@@ -180,11 +232,18 @@ impl Poller {
             }
         }
         let mut gone = Vec::new();
+        let racy_ns = self.racy_ns;
         for (path, meta) in self.files.iter_mut() {
             match fs::metadata(path) {
                 Ok(m) if m.is_file() => {
                     let now = FileMeta::of(&m);
+                    let now = FileMeta {
+                        mtime_ns: settle(now.mtime_ns, racy_ns),
+                        ..now
+                    };
                     if now != *meta {
+                        // An unsettled entry is reported once more when it settles: a spurious
+                        // change costs a comparison, a missed one a stale output.
                         *meta = now;
                         changed.push(path.clone());
                     }
@@ -208,6 +267,31 @@ impl Poller {
 mod tests {
     use super::*;
     use crate::sources::DEFAULT_IGNORE;
+
+    #[test]
+    fn recent_entries_are_looked_at_again_until_they_settle() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("media");
+        fs::create_dir_all(root.join("new")).unwrap();
+        let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
+        // Everything here is younger than an hour: all of it is unsettled.
+        let mut poller = Poller::new(
+            &[SourceRoot {
+                path: root.clone(),
+                prefix: None,
+            }],
+            &rules,
+        )
+        .with_racy_window(std::time::Duration::from_secs(3600));
+        // A file created in the same clock tick as the folder's snapshot leaves the folder's
+        // mtime unchanged; an unsettled folder is read again anyway.
+        fs::write(root.join("new/a.txt"), "a").unwrap();
+        assert_eq!(poller.poll_once(), [root.join("new/a.txt")]);
+        assert!(
+            poller.poll_once().is_empty(),
+            "reported once, not every round"
+        );
+    }
 
     #[test]
     fn sees_creates_modifies_deletes_and_new_folders() {
