@@ -716,14 +716,6 @@ enum Removal {
     Failed(FileError),
 }
 
-/// Runs one sync pass and saves the state.
-pub fn sync(job: &SyncJob, progress: &dyn Progress) -> Result<SyncReport> {
-    let mut mirror = Mirror::new(job)?;
-    let report = mirror.full_pass(progress)?;
-    mirror.save()?;
-    Ok(report)
-}
-
 fn carry_out(
     decision: Decision,
     file: &SourceFile,
