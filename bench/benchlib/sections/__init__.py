@@ -6,13 +6,14 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, sync
+from . import build, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
     "sync": (sync.run, "cold/warm `sluice sync` vs `cp -a` and `collectstatic`"),
-    # Planned (issues to come); listed so `--only` and `--help` name them already.
-    "watch": (None, "change-to-output latency of `sluice watch` vs gulp-watch / chokidar"),
+    "watch": (watch.run, "`sluice watch` (native, --poll) vs gulp-watch / chokidar: ready, "
+                         "edit latency, RSS, idle CPU"),
     "build": (build.run, "cold/warm `sluice build` vs ManifestStaticFilesStorage and whitenoise"),
+    # Planned (issues to come); listed so `--only` and `--help` name them already.
     "minify": (None, "CSS/JS minification vs esbuild"),
 }
