@@ -6,69 +6,27 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::SystemTime;
 
 use serde_json::Value;
 use support::{
-    DjangoLine, assert_same_tree, python_for_django, run_or_panic, sluice, tree_files, venv,
-    venv_env,
+    DjangoLine, Project, assert_same_tree, python_for_django, run_or_panic, sluice, tree_files,
+    venv, venv_env,
 };
 
-/// A project folder with `media/` as its source and `static/` as its output.
-struct Project {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
 impl Project {
-    fn new(files: &[(&str, &[u8])]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        fs::write(
-            root.join("sluice.toml"),
-            "sources = [\"media\"]\noutput = \"static\"\n",
-        )
-        .unwrap();
-        let project = Project { _dir: dir, root };
-        for (path, bytes) in files {
-            project.write(&format!("media/{path}"), bytes);
-        }
-        project
-    }
-
-    fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
-        let path = self.root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        sluice()
-            .args(args)
-            .current_dir(&self.root)
-            .env_remove("DJANGO_SETTINGS_MODULE")
-            .env_remove("VIRTUAL_ENV")
-            .output()
-            .unwrap()
-    }
-
     /// `sluice build <args> --format json`: exit code and the build event (Null on failure).
     fn build(&self, args: &[&str]) -> (i32, Value, String) {
-        let out = self.run(&[&["build", "--format", "json"], args].concat());
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let event = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["event"] == "build")
-            .unwrap_or(Value::Null);
-        (out.status.code().unwrap(), event, stdout)
+        let (code, event, out) = self.event("build", args);
+        (
+            code,
+            event,
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     }
 
     fn build_ok(&self, args: &[&str]) -> Value {
@@ -146,7 +104,7 @@ fn site() -> Project {
         "@import \"base.css\";\n.logo {{ background: url('../img/logo.png'); }}\n{}",
         big_css(1)
     );
-    Project::new(&[
+    Project::with_bytes(&[
         ("css/site.css", site.as_bytes()),
         ("css/base.css", big_css(2).as_bytes()),
         ("css/small.css", b"a{color:red}\n"),
@@ -271,7 +229,7 @@ fn second_run_reads_and_writes_nothing() {
 
 #[test]
 fn a_changed_image_rehashes_the_css_that_references_it() {
-    let p = Project::new(&[
+    let p = Project::with_bytes(&[
         ("img/a.png", &noise(500, 3)),
         ("css/a.css", b".a { background: url(../img/a.png); }\n"),
         ("css/b.css", b"@import \"a.css\";\n"),
@@ -584,25 +542,6 @@ fn run_python(python: &Path, project: &Path, args: &[&str], env: &[(&str, &Path)
     run_or_panic(&mut cmd, &format!("{args:?}"));
 }
 
-fn collectstatic(python: &Path, project: &Path, root: &Path, storage: &str) {
-    let mut cmd = Command::new(python);
-    cmd.args([
-        "manage.py",
-        "collectstatic",
-        "--noinput",
-        "--verbosity",
-        "0",
-    ])
-    .current_dir(project)
-    .envs(venv_env(python))
-    .env("PYTHONDONTWRITEBYTECODE", "1")
-    .env_remove("DJANGO_SETTINGS_MODULE")
-    .env_remove("PYTHONPATH")
-    .env("TEST_STATIC_ROOT", root)
-    .env("TEST_STORAGE", storage);
-    run_or_panic(&mut cmd, "collectstatic");
-}
-
 fn sluice_build(python: &Path, project: &Path, output: &Path, args: &[&str]) {
     let mut cmd = sluice();
     cmd.arg("build")
@@ -637,11 +576,17 @@ fn build_matches_django_and_whitenoise() {
 
     // ManifestStaticFilesStorage vs `sluice build --no-compress`.
     let django = tmp.path().join("django-manifest");
-    collectstatic(
+    support::collectstatic(
         &python,
         &project,
-        &django,
-        "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+        &[],
+        &[
+            ("TEST_STATIC_ROOT", django.as_os_str()),
+            (
+                "TEST_STORAGE",
+                OsStr::new("django.contrib.staticfiles.storage.ManifestStaticFilesStorage"),
+            ),
+        ],
     );
     let ours = tmp.path().join("sluice-manifest");
     sluice_build(&python, &project, &ours, &["--no-compress"]);
@@ -666,11 +611,17 @@ fn build_matches_django_and_whitenoise() {
     // whitenoise's CompressedManifestStaticFilesStorage vs `sluice build`: the same files,
     // and every .gz/.br of sluice's decompresses to its original.
     let whitenoise = tmp.path().join("django-whitenoise");
-    collectstatic(
+    support::collectstatic(
         &python,
         &project,
-        &whitenoise,
-        "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        &[],
+        &[
+            ("TEST_STATIC_ROOT", whitenoise.as_os_str()),
+            (
+                "TEST_STORAGE",
+                OsStr::new("whitenoise.storage.CompressedManifestStaticFilesStorage"),
+            ),
+        ],
     );
     let ours = tmp.path().join("sluice-compressed");
     sluice_build(&python, &project, &ours, &[]);
@@ -743,7 +694,7 @@ print(checked)
 
 #[test]
 fn a_file_replaced_by_a_folder_of_the_same_name() {
-    let p = Project::new(&[("x", b"file"), ("keep.txt", b"k")]);
+    let p = Project::with_bytes(&[("x", b"file"), ("keep.txt", b"k")]);
     p.build_ok(&["--no-hash"]);
     fs::remove_file(p.path("media/x")).unwrap();
     p.write("media/x/inner.txt", "now a folder");

@@ -8,14 +8,11 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use support::{
-    assert_same_tree, copy_tree, python_for_django, run_or_panic, sluice, tree_files, venv,
-    venv_env,
-};
+use support::{assert_same_tree, copy_tree, python_for_django, sluice, tree_files, venv, venv_env};
 
 /// Settings and environment variables that must not leak from the developer's
 /// shell into the child processes.
@@ -156,26 +153,6 @@ fn make_project(root: &Path) {
     );
 }
 
-/// `python manage.py collectstatic --noinput` in `project` with `env` added.
-fn collectstatic(python: &Path, project: &Path, env: &[(&str, &str)]) {
-    let mut cmd = Command::new(python);
-    cmd.args([
-        "manage.py",
-        "collectstatic",
-        "--noinput",
-        "--verbosity",
-        "0",
-    ])
-    .current_dir(project)
-    .envs(venv_env(python))
-    .env("PYTHONDONTWRITEBYTECODE", "1");
-    for name in SCRUBBED_ENV {
-        cmd.env_remove(name);
-    }
-    cmd.envs(env.iter().copied());
-    run_or_panic(&mut cmd, "collectstatic");
-}
-
 /// `sluice sync` in `project`, with `python`'s venv active.
 fn sluice_sync(python: &Path, project: &Path) {
     let mut cmd = sluice();
@@ -202,7 +179,7 @@ fn sync_matches_collectstatic_on_a_tricky_project() {
     copy_tree(&source, &django);
     copy_tree(&source, &ours);
 
-    collectstatic(&python, &django, &[]);
+    support::collectstatic(&python, &django, SCRUBBED_ENV, &[]);
     sluice_sync(&python, &ours);
 
     let expected = tree_files(&django.join("static"));
@@ -276,7 +253,12 @@ fn sync_matches_collectstatic_on_the_example_site() {
     // Django with plain storage: copy every found file, no pipeline packing,
     // no hashing. sluice runs with the site's own settings (pipeline storage),
     // as a developer would.
-    collectstatic(&python, &django, &[("EXAMPLE_PLAIN_STORAGE", "1")]);
+    support::collectstatic(
+        &python,
+        &django,
+        SCRUBBED_ENV,
+        &[("EXAMPLE_PLAIN_STORAGE", OsStr::new("1"))],
+    );
     sluice_sync(&python, &ours);
 
     let expected = tree_files(&django.join("static"));

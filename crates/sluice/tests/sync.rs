@@ -4,71 +4,22 @@
 mod support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
 use serde_json::Value;
-use support::{sluice, tree_files};
+use support::{Project, tree_files};
 
-/// A project folder with `media/` as its default source and `static/` as its default output.
-struct Project {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
-}
-
+/// `sluice sync --format json <args>`: the exit code and the sync event.
 impl Project {
-    fn new(files: &[(&str, &str)]) -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        // An explicit sluice.toml keeps a stray DJANGO_SETTINGS_MODULE or manage.py above the
-        // temp folder out of these tests.
-        fs::write(
-            root.join("sluice.toml"),
-            "sources = [\"media\"]\noutput = \"static\"\n",
-        )
-        .unwrap();
-        let project = Project { _dir: dir, root };
-        for (path, text) in files {
-            project.write(&format!("media/{path}"), text);
-        }
-        project
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let path = self.root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
-    }
-
-    /// Runs `sluice <args> --format json` and returns the exit code and the sync event.
     fn sync(&self, args: &[&str]) -> (i32, Value) {
-        let out = self.run(&[&["sync", "--format", "json"], args].concat());
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let event = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["event"] == "sync")
-            .unwrap_or_else(|| {
-                panic!(
-                    "no sync event in {stdout:?}, stderr {:?}",
-                    String::from_utf8_lossy(&out.stderr)
-                )
-            });
-        (out.status.code().unwrap(), event)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        sluice()
-            .args(args)
-            .current_dir(&self.root)
-            .env_remove("DJANGO_SETTINGS_MODULE")
-            .env_remove("VIRTUAL_ENV")
-            .output()
-            .unwrap()
+        let (code, event, out) = self.event("sync", args);
+        assert!(
+            !event.is_null(),
+            "no sync event in {:?}, stderr {:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (code, event)
     }
 }
 

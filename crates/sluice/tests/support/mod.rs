@@ -14,7 +14,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
 use std::fs;
 use std::io;
@@ -412,4 +412,95 @@ pub fn files_opened(dir: &Path, args: &[&str], parts: &[&str]) -> Vec<String> {
         .filter(|l| parts.iter().any(|p| l.contains(p)))
         .map(str::to_owned)
         .collect()
+}
+
+/// A project folder with `media/` as its source and `static/` as its output, configured by an
+/// explicit `sluice.toml` (which keeps a stray `DJANGO_SETTINGS_MODULE` or a `manage.py` above
+/// the temp folder out of the tests).
+pub struct Project {
+    _dir: tempfile::TempDir,
+    pub root: PathBuf,
+}
+
+impl Project {
+    /// With `media/<path>` files of the given text.
+    pub fn new(files: &[(&str, &str)]) -> Project {
+        let files: Vec<(&str, &[u8])> = files.iter().map(|(p, t)| (*p, t.as_bytes())).collect();
+        Project::with_bytes(&files)
+    }
+
+    /// With `media/<path>` files of the given bytes.
+    pub fn with_bytes(files: &[(&str, &[u8])]) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        fs::write(
+            root.join("sluice.toml"),
+            "sources = [\"media\"]\noutput = \"static\"\n",
+        )
+        .unwrap();
+        let project = Project { _dir: dir, root };
+        for (path, bytes) in files {
+            project.write(&format!("media/{path}"), bytes);
+        }
+        project
+    }
+
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let path = self.root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// Runs `sluice <args>` in the project, outside any virtualenv or Django settings.
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        sluice()
+            .args(args)
+            .current_dir(&self.root)
+            .env_remove("DJANGO_SETTINGS_MODULE")
+            .env_remove("VIRTUAL_ENV")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `sluice <command> --format json <args>`: the exit code, the JSON event named after
+    /// the command (`Null` when there is none, e.g. on a failure) and the process output.
+    pub fn event(
+        &self,
+        command: &str,
+        args: &[&str],
+    ) -> (i32, serde_json::Value, std::process::Output) {
+        let out = self.run(&[&[command, "--format", "json"], args].concat());
+        let event = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["event"] == command)
+            .unwrap_or(serde_json::Value::Null);
+        (out.status.code().unwrap(), event, out)
+    }
+}
+
+/// `python manage.py collectstatic --noinput` in `project` with `python`'s virtualenv active,
+/// without the caller's `DJANGO_SETTINGS_MODULE`, `PYTHONPATH` and the `unset` variables, with
+/// `env` added.
+pub fn collectstatic(python: &Path, project: &Path, unset: &[&str], env: &[(&str, &OsStr)]) {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "manage.py",
+        "collectstatic",
+        "--noinput",
+        "--verbosity",
+        "0",
+    ])
+    .current_dir(project)
+    .envs(venv_env(python))
+    .env("PYTHONDONTWRITEBYTECODE", "1");
+    for name in ["DJANGO_SETTINGS_MODULE", "PYTHONPATH"].iter().chain(unset) {
+        cmd.env_remove(name);
+    }
+    cmd.envs(env.iter().copied());
+    run_or_panic(&mut cmd, "collectstatic");
 }
