@@ -143,6 +143,20 @@ impl Poller {
         }
     }
 
+    /// The root `path` is in (the first, as the walk would have it).
+    fn root_of(&self, path: &Path) -> Option<usize> {
+        self.roots.iter().position(|r| path.starts_with(&r.path))
+    }
+
+    /// Whether the walk would keep the file `path` of root `root`.
+    fn kept_file(&self, root: usize, path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str());
+        match (name, relative(path, &self.roots[root].path)) {
+            (Some(name), Some(rel)) => !self.ignore.ignores_file(name, &rel),
+            _ => true,
+        }
+    }
+
     /// Drops `path` and everything below it from the snapshot.
     fn forget(&mut self, path: &Path) {
         self.dirs.retain(|p, _| !p.starts_with(path));
@@ -198,6 +212,15 @@ impl Poller {
             match self.dir_mtime(&dir) {
                 None => {
                     self.forget(&dir);
+                    // A folder replaced by a file of the same name: its parent's names did not
+                    // change, so the file is taken in here.
+                    if let Ok(meta) = fs::metadata(&dir)
+                        && meta.is_file()
+                        && self.kept_file(root, &dir)
+                    {
+                        let meta = self.file_meta(&meta);
+                        self.files.insert(dir.clone(), meta);
+                    }
                     changed.push(dir);
                 }
                 Some(mtime) if mtime != old_mtime || old_mtime == UNSETTLED => {
@@ -256,6 +279,17 @@ impl Poller {
         }
         for path in gone {
             self.files.remove(&path);
+            // A file replaced by a folder of the same name: take the folder in, or whatever is
+            // written into it later goes unseen.
+            if let Some(root) = self.root_of(&path)
+                && self.dir_mtime(&path).is_some()
+                && path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| !self.ignore.ignores_dir(n))
+            {
+                self.take_in(root, &path);
+            }
         }
         changed.sort();
         changed.dedup();
@@ -291,6 +325,34 @@ mod tests {
             poller.poll_once().is_empty(),
             "reported once, not every round"
         );
+    }
+
+    #[test]
+    fn a_file_replaced_by_a_folder_and_back_stays_watched() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("media");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("swap"), "file").unwrap();
+        let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
+        let mut poller = Poller::new(
+            &[SourceRoot {
+                path: root.clone(),
+                prefix: None,
+            }],
+            &rules,
+        )
+        .with_racy_window(std::time::Duration::ZERO);
+        fs::remove_file(root.join("swap")).unwrap();
+        fs::create_dir(root.join("swap")).unwrap();
+        assert_eq!(poller.poll_once(), [root.join("swap")]);
+        // Written after the round that saw the folder appear.
+        fs::write(root.join("swap/inner.txt"), "inner").unwrap();
+        assert_eq!(poller.poll_once(), [root.join("swap/inner.txt")]);
+        fs::remove_dir_all(root.join("swap")).unwrap();
+        fs::write(root.join("swap"), "file again").unwrap();
+        assert!(poller.poll_once().contains(&root.join("swap")));
+        fs::write(root.join("swap"), "edited later").unwrap();
+        assert_eq!(poller.poll_once(), [root.join("swap")]);
     }
 
     #[test]
