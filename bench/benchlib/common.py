@@ -139,6 +139,20 @@ def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def sample_table(samples):
+    """Logs one row per case: median, min and max wall time, median CPU, every sample."""
+    log("")
+    log(f"  {'case':<30} {'median':>8} {'min':>8} {'max':>8} {'cpu u+s':>8}   all wall (s)")
+    for name, xs in samples.items():
+        wall = [x.wall for x in xs]
+        cpu = median([x.user + x.sys for x in xs])
+        log(f"  {name:<30} {fmt_time(median(wall), 8)} {fmt_time(min(wall), 8)} "
+            f"{fmt_time(max(wall), 8)} {fmt_time(cpu, 8)}   "
+            + " ".join(f"{x:.3f}" for x in wall))
+    log("  (cpu u+s: median user+system CPU of the process and its children)")
+    log("")
+
+
 def fmt_time(seconds, width=7):
     """812 ms / 4.1 s, right-aligned in width."""
     text = f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"

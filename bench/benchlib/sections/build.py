@@ -21,7 +21,7 @@ import os
 import subprocess
 
 from ..common import (BenchError, fmt_time, interleave, log, median, retire, run_checked,
-                      timed)
+                      sample_table, timed)
 
 WHITENOISE = "whitenoise==6.12.0"
 BROTLI = "brotli==1.2.1"
@@ -166,7 +166,7 @@ def run(ctx):
         "¹ no output and no build state, the compression cache in .sluice/compress/ kept",
         "² DJANGO_SETTINGS_MODULE=benchsite.settings exported in the environment",
     ]
-    _table(samples)
+    sample_table(samples)
 
 
 def _check(ctx, out, out_plain):
@@ -195,16 +195,3 @@ def _check(ctx, out, out_plain):
         raise BenchError(f"a warm sluice build was not a no-op: {report}")
     ctx.results["checks"]["warm_build_report"] = {
         k: report[k] for k in ("files", "outputs", "unchanged", "bytes", "elapsed_ms")}
-
-
-def _table(samples):
-    log("")
-    log(f"  {'case':<30} {'median':>8} {'min':>8} {'max':>8} {'cpu u+s':>8}   all wall (s)")
-    for name, xs in samples.items():
-        wall = [x.wall for x in xs]
-        cpu = median([x.user + x.sys for x in xs])
-        log(f"  {name:<30} {fmt_time(median(wall), 8)} {fmt_time(min(wall), 8)} "
-            f"{fmt_time(max(wall), 8)} {fmt_time(cpu, 8)}   "
-            + " ".join(f"{x:.3f}" for x in wall))
-    log("")
-

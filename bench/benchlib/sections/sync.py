@@ -16,7 +16,7 @@ import json
 import os
 
 from ..common import (BenchError, fmt_time, free_bytes, interleave, log, median, retire,
-                      run_checked, timed)
+                      run_checked, sample_table, timed)
 
 
 def warm_target_ms(files):
@@ -155,7 +155,7 @@ def run(ctx):
         "¹ cold sync with .sluice/sync-*.json and the output removed, the cached Django answer kept",
         "² DJANGO_SETTINGS_MODULE=benchsite.settings exported in the environment",
     ]
-    _table(samples)
+    sample_table(samples)
 
 
 def _check(ctx, static, cp_out, cs_root):
@@ -175,16 +175,3 @@ def _check(ctx, static, cp_out, cs_root):
         raise BenchError(f"a warm sluice pass was not a no-op: {report}")
     ctx.results.setdefault("checks", {})["warm_sync_report"] = {
         k: report[k] for k in ("files", "copied", "unchanged", "elapsed_ms")}
-
-
-def _table(samples):
-    log("")
-    log(f"  {'case':<30} {'median':>8} {'min':>8} {'max':>8} {'cpu u+s':>8}   all wall (s)")
-    for name, xs in samples.items():
-        wall = [x.wall for x in xs]
-        cpu = median([x.user + x.sys for x in xs])
-        log(f"  {name:<30} {fmt_time(median(wall), 8)} {fmt_time(min(wall), 8)} "
-            f"{fmt_time(max(wall), 8)} {fmt_time(cpu, 8)}   "
-            + " ".join(f"{x:.3f}" for x in wall))
-    log("  (cpu u+s: median user+system CPU of the process and its children)")
-    log("")
