@@ -23,5 +23,6 @@ mod django_fixture;
 pub mod django_manifest;
 mod error;
 mod python;
+pub mod sourcemap;
 
 pub use error::Error;
