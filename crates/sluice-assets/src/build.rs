@@ -721,7 +721,27 @@ impl Staging {
         }
     }
 
-    fn write(&self, rel: &str, bytes: &[u8]) -> io::Result<()> {
+    /// Writes one staged file and returns its metadata, which a rename into place keeps.
+    fn write(&self, rel: &str, bytes: &[u8]) -> io::Result<FileMeta> {
+        let path = self.prepare(rel)?;
+        let mut file = fs::File::create(path)?;
+        io::Write::write_all(&mut file, bytes)?;
+        Ok(FileMeta::of(&file.metadata()?))
+    }
+
+    /// Stages `rel` as a second name of the already staged `existing` (same bytes: the
+    /// unhashed and hashed copies of a file Django does not rewrite, and their compressed
+    /// copies), so the content is written once. Falls back to writing where the file system
+    /// has no hard links.
+    fn link_or_write(&self, existing: &str, rel: &str, bytes: &[u8]) -> io::Result<FileMeta> {
+        let path = self.prepare(rel)?;
+        match fs::hard_link(self.path(existing), &path) {
+            Ok(()) => Ok(FileMeta::of(&fs::symlink_metadata(&path)?)),
+            Err(_) => self.write(rel, bytes),
+        }
+    }
+
+    fn prepare(&self, rel: &str) -> io::Result<PathBuf> {
         if let Err(e) = self.created.get_or_init(|| fs::create_dir_all(&self.root)) {
             return Err(io::Error::new(e.kind(), e.to_string()));
         }
@@ -729,7 +749,7 @@ impl Staging {
         if let Some(parent) = path.parent() {
             self.folders.ensure(parent)?;
         }
-        fs::write(path, bytes)
+        Ok(path)
     }
 
     fn remove(&self) {
@@ -743,7 +763,8 @@ impl Staging {
 #[derive(Debug, Clone)]
 enum Outcome {
     Kept(FileMeta),
-    Staged,
+    /// Written into the staging folder; the metadata survives the rename into place.
+    Staged(FileMeta),
     Adopted(FileMeta),
     Conflict,
 }
@@ -761,10 +782,16 @@ struct Context<'a> {
     previous: &'a BuildState,
     compressor: Compressor,
     staging: Staging,
+    /// The output root did not exist when the build started: nothing in it to look at, and
+    /// the staging folder becomes the output root in one rename.
+    output_missing: bool,
 }
 
 impl Context<'_> {
     fn current(&self, path: &str) -> Option<Current> {
+        if self.output_missing {
+            return None;
+        }
         let mut current = lstat(&output_path(self.output, path))?;
         if !current.regular {
             let inside = format!("{path}/");
@@ -795,6 +822,8 @@ impl Context<'_> {
         let wanted = desired(copies, &mut records, &self.options.codecs)
             .ok_or_else(|| "compression decision missing".to_string())?;
         let mut out = Vec::with_capacity(wanted.len());
+        // Content key → the first path staged with it in this call.
+        let mut staged: Vec<(String, String)> = Vec::new();
         for desired in wanted {
             let current = self.current(&desired.path);
             let action = decide(
@@ -821,10 +850,18 @@ impl Context<'_> {
                 })),
                 Action::Write => {
                     let data = bytes()?;
-                    self.staging
-                        .write(&desired.path, &data)
-                        .map_err(|e| format!("cannot stage {}: {e}", desired.path))?;
-                    Outcome::Staged
+                    let first = staged.iter().find(|(key, _)| *key == desired.key);
+                    let meta = match first {
+                        Some((_, existing)) => {
+                            self.staging.link_or_write(existing, &desired.path, &data)
+                        }
+                        None => self.staging.write(&desired.path, &data),
+                    }
+                    .map_err(|e| format!("cannot stage {}: {e}", desired.path))?;
+                    if first.is_none() {
+                        staged.push((desired.key.clone(), desired.path.clone()));
+                    }
+                    Outcome::Staged(meta)
                 }
                 Action::AdoptIfIdentical => {
                     let data = bytes()?;
@@ -935,6 +972,7 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
             compressed: AtomicUsize::new(0),
         },
         staging: Staging::beside(output),
+        output_missing: fs::symlink_metadata(output).is_err(),
     };
     ctx.staging.remove_abandoned();
     let result = run(job, &ctx, &files, &static_url, progress, &mut report);
@@ -1322,13 +1360,13 @@ fn run(
                     }),
             ),
             Action::Write => {
-                ctx.staging.write(&path, json.as_bytes()).map_err(|e| {
+                let meta = ctx.staging.write(&path, json.as_bytes()).map_err(|e| {
                     BuildError::Files(vec![FileError {
                         path: ctx.staging.path(&path),
                         message: e.to_string(),
                     }])
                 })?;
-                Outcome::Staged
+                Outcome::Staged(meta)
             }
             Action::AdoptIfIdentical => match fs::read(output_path(ctx.output, &path)) {
                 Ok(existing) if existing == json.as_bytes() => {
@@ -1430,6 +1468,34 @@ fn run(
 
 /// Moves the staged outputs into place, removes what is no longer produced, and returns the
 /// new state (with whatever could not be moved left out of it).
+/// What to rename to move the staged `paths` (sorted) into the output: the topmost folder
+/// of each path that the output lacks (`is_dir` answers for the output), moved whole, else
+/// the file itself. Paths under one folder are contiguous in sorted order, so each folder
+/// is found once.
+fn move_units(paths: &[&str], mut is_dir: impl FnMut(&str) -> bool) -> Vec<String> {
+    let mut known: HashMap<String, bool> = HashMap::new();
+    let mut units: Vec<String> = Vec::new();
+    for path in paths {
+        if let Some(last) = units.last()
+            && path
+                .strip_prefix(last.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+        {
+            continue;
+        }
+        let missing = path
+            .match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .find(|dir| {
+                !*known
+                    .entry((*dir).to_string())
+                    .or_insert_with(|| is_dir(dir))
+            });
+        units.push(missing.unwrap_or(path).to_string());
+    }
+    units
+}
+
 fn commit(
     ctx: &Context,
     produce: Produce,
@@ -1450,7 +1516,6 @@ fn commit(
         outputs: BTreeMap::new(),
     };
     let mut errors = Vec::new();
-    let folders = Folders::default();
     // First the outputs of the previous build that are no longer produced, so a file
     // replaced by a folder of the same name (or the reverse) makes room.
     for (path, record) in &previous.outputs {
@@ -1473,37 +1538,51 @@ fn commit(
             Some(_) => report.kept_modified.push(file),
         }
     }
-    let moved: Vec<(String, Result<FileMeta, FileError>)> = produce
+    // Into place: a folder the output does not have yet moves whole, in one rename (a
+    // cold build into a missing output root is a single rename).
+    let staged: Vec<&str> = produce
         .outputs
         .values()
-        .filter(|p| matches!(p.outcome, Outcome::Staged))
-        .collect::<Vec<_>>()
+        .filter(|p| matches!(p.outcome, Outcome::Staged(_)))
+        .map(|p| p.desired.path.as_str())
+        .collect();
+    let units = if ctx.output_missing {
+        vec![String::new()]
+    } else {
+        move_units(&staged, |dir| output_path(output, dir).is_dir())
+    };
+    let failed: Vec<(String, io::Error)> = units
         .par_iter()
-        .map(|p| {
-            let path = &p.desired.path;
-            let from = ctx.staging.path(path);
-            let to = output_path(output, path);
-            let result = (|| {
-                if let Some(parent) = to.parent() {
-                    folders.ensure(parent)?;
-                }
-                fs::rename(&from, &to)?;
-                fs::symlink_metadata(&to).map(|m| FileMeta::of(&m))
-            })()
-            .map_err(|e| FileError {
-                path: to.clone(),
-                message: format!("could not move into place: {e}"),
-            });
-            (path.clone(), result)
+        .filter_map(|unit| {
+            let (from, to) = if unit.is_empty() {
+                (ctx.staging.root.clone(), output.to_path_buf())
+            } else {
+                (ctx.staging.path(unit), output_path(output, unit))
+            };
+            fs::rename(&from, &to).err().map(|e| (unit.clone(), e))
         })
         .collect();
     let mut moved_meta: HashMap<String, FileMeta> = HashMap::new();
-    for (path, result) in moved {
-        match result {
-            Ok(meta) => {
-                moved_meta.insert(path, meta);
+    for p in produce.outputs.values() {
+        let Outcome::Staged(meta) = p.outcome else {
+            continue;
+        };
+        let path = &p.desired.path;
+        let under = |unit: &str| {
+            unit.is_empty()
+                || path == unit
+                || path
+                    .strip_prefix(unit)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        match failed.iter().find(|(unit, _)| under(unit)) {
+            None => {
+                moved_meta.insert(path.clone(), meta);
             }
-            Err(e) => errors.push(e),
+            Some((_, e)) => errors.push(FileError {
+                path: output_path(output, path),
+                message: format!("could not move into place: {e}"),
+            }),
         }
     }
     let mut sizes: BTreeMap<String, (u64, Option<u64>, Option<u64>)> = BTreeMap::new();
@@ -1517,7 +1596,7 @@ fn commit(
                 report.adopted += 1;
                 Some(*meta)
             }
-            Outcome::Staged => {
+            Outcome::Staged(_) => {
                 let meta = moved_meta.get(path).copied();
                 if meta.is_some() {
                     report.written += 1;
@@ -1595,6 +1674,38 @@ mod tests {
             regular: true,
             ours_inside: false,
         })
+    }
+
+    #[test]
+    fn new_folders_move_whole() {
+        let existing = ["css", "img"];
+        let units = move_units(
+            &[
+                "app.js",
+                "css/a.css",
+                "css/new/b.css",
+                "css/new/c/d.css",
+                "css/new2/e.css",
+                "fonts/x.woff",
+                "fonts/y/z.woff",
+                "img/p.png",
+            ],
+            |dir| existing.contains(&dir),
+        );
+        assert_eq!(
+            units,
+            [
+                "app.js",
+                "css/a.css",
+                "css/new",
+                "css/new2",
+                "fonts",
+                "img/p.png"
+            ]
+        );
+        // A name that only starts like a moved folder is not inside it.
+        let units = move_units(&["a/x", "a.b/y", "ab"], |_| false);
+        assert_eq!(units, ["a", "a.b", "ab"]);
     }
 
     #[test]

@@ -267,6 +267,56 @@ fn a_changed_image_rehashes_the_css_that_references_it() {
 }
 
 #[test]
+fn identical_copies_share_their_bytes_and_new_folders_move_in() {
+    use std::os::unix::fs::MetadataExt;
+    let js = "var greeting = 'hello';\n".repeat(40);
+    let p = Project::with_bytes(&[
+        ("img/a.png", &noise(500, 1)),
+        ("js/app.js", js.as_bytes()),
+        ("css/a.css", b".a { background: url(../img/a.png); }\n"),
+    ]);
+    p.build_ok(&[]);
+    let m = p.manifest();
+    let ino = |rel: &str| {
+        fs::metadata(p.path(&format!("static/{rel}")))
+            .unwrap()
+            .ino()
+    };
+    // A file Django does not rewrite: its two names (and their compressed copies) are one
+    // file on disk; a rewritten CSS file's copies are two.
+    assert_eq!(ino("img/a.png"), ino(&m["img/a.png"]));
+    assert_eq!(ino("js/app.js"), ino(&m["js/app.js"]));
+    assert_eq!(ino("js/app.js.gz"), ino(&format!("{}.gz", m["js/app.js"])));
+    assert_ne!(ino("css/a.css"), ino(&m["css/a.css"]));
+
+    // New folders (nested, and beside existing ones) move into the existing output.
+    p.write("media/img/icons/deep/b.png", noise(300, 2));
+    p.write("media/fonts/f.woff2", noise(200, 3));
+    p.write("media/js/app.js", "var greeting = 'bye';\n".repeat(40));
+    p.build_ok(&[]);
+    let after = p.manifest();
+    for name in ["img/icons/deep/b.png", "fonts/f.woff2", "js/app.js"] {
+        assert!(p.path(&format!("static/{name}")).is_file(), "{name}");
+        assert!(
+            p.path(&format!("static/{}", after[name])).is_file(),
+            "{name}"
+        );
+    }
+    // The changed file's both names got the new bytes; the old hashed name is gone.
+    assert!(!p.path(&format!("static/{}", m["js/app.js"])).exists());
+    let bytes = |rel: &str| fs::read(p.path(&format!("static/{rel}"))).unwrap();
+    assert_eq!(bytes("js/app.js"), bytes(&after["js/app.js"]));
+    assert!(
+        String::from_utf8(bytes("js/app.js"))
+            .unwrap()
+            .contains("bye")
+    );
+    p.assert_no_staging();
+    let event = p.build_ok(&[]);
+    assert_eq!(event["written"], 0);
+}
+
+#[test]
 fn errors_leave_the_previous_output_intact() {
     let p = site();
     p.build_ok(&[]);
