@@ -483,6 +483,56 @@ impl Compressor {
     }
 }
 
+/// How long an unused cache entry is kept: a build running at the same time for another
+/// output may have just written it, before its state names it.
+const CACHE_GRACE: Duration = Duration::from_secs(3600);
+
+/// Removes compressed copies from the cache that no build state in `state_dir` uses any
+/// more (their content left every output), once they are older than [`CACHE_GRACE`].
+/// Returns how many files were removed.
+fn prune_cache(cache: &Path, state_dir: &Path, current: &BuildState) -> usize {
+    let current_file = BuildState::file(state_dir, &current.output);
+    let mut others: Vec<BuildState> = Vec::new();
+    for entry in fs::read_dir(state_dir).into_iter().flatten().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("build-")
+            && name.ends_with(".json")
+            && entry.path() != current_file
+            && let Some(state) = fs::read(entry.path())
+                .ok()
+                .and_then(|b| serde_json::from_slice::<BuildState>(&b).ok())
+        {
+            others.push(state);
+        }
+    }
+    let live = |key: &str| {
+        current.contents.contains_key(key) || others.iter().any(|s| s.contents.contains_key(key))
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for folder in fs::read_dir(cache).into_iter().flatten().flatten() {
+        for entry in fs::read_dir(folder.path()).into_iter().flatten().flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let key = name.split('.').next().unwrap_or_default();
+            if live(key) {
+                continue;
+            }
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= CACHE_GRACE));
+            if old && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        // Empty folders go too (fails harmlessly when not empty).
+        let _ = fs::remove_dir(folder.path());
+    }
+    removed
+}
+
 fn none_marker(file: &Path) -> PathBuf {
     let mut name = file.file_name().unwrap_or_default().to_os_string();
     name.push(".none");
@@ -741,6 +791,14 @@ impl Staging {
         }
     }
 
+    /// Stages `rel` as a hard link to `file` outside the staging folder (the compression
+    /// cache), or `None` when that cannot be done (no such file, another file system).
+    fn link_or_none(&self, file: &Path, rel: &str) -> Option<FileMeta> {
+        let path = self.prepare(rel).ok()?;
+        fs::hard_link(file, &path).ok()?;
+        Some(FileMeta::of(&fs::symlink_metadata(&path).ok()?))
+    }
+
     fn prepare(&self, rel: &str) -> io::Result<PathBuf> {
         if let Err(e) = self.created.get_or_init(|| fs::create_dir_all(&self.root)) {
             return Err(io::Error::new(e.kind(), e.to_string()));
@@ -848,6 +906,28 @@ impl Context<'_> {
                     mtime_ns: 0,
                     ino: 0,
                 })),
+                Action::Write
+                    if matches!(desired.kind, Kind::Encoded(_))
+                        && !staged.iter().any(|(key, _)| *key == desired.key) =>
+                {
+                    // A compressed copy is in the cache already: link it rather than write
+                    // its bytes a second time.
+                    let Kind::Encoded(encoding) = desired.kind else {
+                        unreachable!()
+                    };
+                    let cached = self
+                        .compressor
+                        .cache_file(&copies[desired.copy].key, encoding);
+                    let meta = match self.staging.link_or_none(&cached, &desired.path) {
+                        Some(meta) => meta,
+                        None => self
+                            .staging
+                            .write(&desired.path, &bytes()?)
+                            .map_err(|e| format!("cannot stage {}: {e}", desired.path))?,
+                    };
+                    staged.push((desired.key.clone(), desired.path.clone()));
+                    Outcome::Staged(meta)
+                }
                 Action::Write => {
                     let data = bytes()?;
                     let first = staged.iter().find(|(key, _)| *key == desired.key);
@@ -986,6 +1066,10 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
     let (state, commit_errors) = commit(&ctx, produced, &static_url, &codecs, &mut report);
     ctx.staging.remove();
     state.save(job.state_dir)?;
+    // Only a build that changed the output can have left cache entries unused.
+    if report.written > 0 || report.removed > 0 {
+        prune_cache(&ctx.compressor.dir, job.state_dir, &state);
+    }
     if !commit_errors.is_empty() {
         return Err(BuildError::Commit(commit_errors));
     }
@@ -1674,6 +1758,40 @@ mod tests {
             regular: true,
             ours_inside: false,
         })
+    }
+
+    #[test]
+    fn cache_entries_no_state_uses_are_pruned_after_the_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join(".sluice");
+        let cache = state_dir.join("compress");
+        let entry = |key: &str, suffix: &str, age: u64| {
+            let file = cache.join(&key[..2]).join(format!("{key}.{suffix}"));
+            fs::create_dir_all(file.parent().unwrap()).unwrap();
+            fs::write(&file, b"x").unwrap();
+            let then = std::time::SystemTime::now() - Duration::from_secs(age);
+            filetime::set_file_mtime(&file, filetime::FileTime::from_system_time(then)).unwrap();
+            file
+        };
+        let state = |output: &str, keys: &[&str]| BuildState {
+            version: STATE_VERSION,
+            output: dir.path().join(output),
+            contents: keys
+                .iter()
+                .map(|k| (k.to_string(), ContentRecord::default()))
+                .collect(),
+            ..BuildState::default()
+        };
+        let current = state("static", &["aa11"]);
+        state("other", &["dd44"]).save(&state_dir).unwrap();
+        let live = entry("aa11", "br", 7200);
+        let live_none = entry("aa11", "gz.none", 7200);
+        let other = entry("dd44", "gz", 7200);
+        let dead = entry("bb22", "gz", 7200);
+        let young = entry("cc33", "br", 60);
+        assert_eq!(prune_cache(&cache, &state_dir, &current), 1);
+        assert!(live.exists() && live_none.exists() && other.exists() && young.exists());
+        assert!(!dead.exists() && !cache.join("bb").exists());
     }
 
     #[test]

@@ -110,8 +110,8 @@ pub struct BuildArgs {
     /// Keep only the hashed copies (like WHITENOISE_KEEP_ONLY_HASHED_FILES).
     #[arg(long, conflicts_with = "no_hash")]
     pub keep_only_hashed: bool,
-    /// Compressed copies to add, comma-separated: gzip, br (zstd in builds with the zstd
-    /// feature of sluice-assets).
+    /// Compressed copies to add, comma-separated: gzip, br, zstd (`.zst`, level 19; not a
+    /// whitenoise format, so not in the default).
     #[arg(
         long,
         value_name = "LIST",

@@ -437,6 +437,17 @@ fn no_hash_keep_only_hashed_and_compress_choices() {
     assert_eq!(event["written"], event["outputs"]);
     assert!(p.path("static/css/site.css.br").exists());
 
+    // zstd, on request: beside .br and .gz, decompressing to the original.
+    let event = p.build_ok(&["--compress", "gzip,br,zstd"]);
+    assert!(event["bytes"]["zstd"].as_u64().unwrap() > 0);
+    let out = tree_files(&p.path("static"));
+    let site_css = &out["css/site.css"];
+    let zst = &out["css/site.css.zst"];
+    assert!(zst.len() * 100 <= site_css.len() * 95);
+    assert_eq!(&zstd::decode_all(zst.as_slice()).unwrap(), site_css);
+    assert!(out.contains_key(&format!("{}.zst", p.manifest()["css/site.css"])));
+    assert!(out.contains_key("css/site.css.br") && out.contains_key("css/site.css.gz"));
+
     let (code, _, _) = p.build(&["--compress", "lzma"]);
     assert_eq!(code, 2, "an unknown codec is a usage error");
 }
