@@ -175,6 +175,72 @@ def plan(n, seed):
     return files
 
 
+# The "refs" shape: the tree the issue's Django and whitenoise figures were measured on
+# (DESIGN reference notes, "Timing"): text-heavy, every stylesheet full of references, which
+# is where ManifestStaticFilesStorage's passes spend their time. Per 5 000 files: 1 500 CSS
+# with 2–25 url() each (60 % also @import a base sheet, so depth ≤ 2), 1 200 JS of which 300
+# have a source map beside them, 2 000 images and fonts; sizes log-uniform 1–50 KB.
+REFS_MIX = [("css", 0.30), ("js", 0.30), ("png", 0.20), ("jpg", 0.10), ("font", 0.10)]
+REFS_MAPPED_JS = 0.25          # of the JS files (300 of 1 200): a `.js.map` beside them
+
+
+def _size_refs(rng):
+    return int(math.exp(rng.uniform(math.log(1000), math.log(50000))))
+
+
+def plan_refs(n, seed):
+    """[(relative path, kind, ext, size)] for the "refs" shape; maps are added by the writer."""
+    rng = random.Random(seed)
+    files = []
+    counts = {kind: int(share * n) for kind, share in REFS_MIX}
+    counts["png"] += n - sum(counts.values()) - round(counts["js"] * REFS_MAPPED_JS)
+    for kind, count in counts.items():
+        leaves = max(1, round(count / LEAF_FILES))
+        for i in range(count):
+            leaf = i % leaves
+            folder = (f"{TOP[kind]}/{SECTIONS[leaf % len(SECTIONS)]}/"
+                      f"{WORDS[leaf % len(WORDS)]}-{leaf:04d}")
+            ext = _weighted(rng, FONT_EXTS) if kind == "font" else kind
+            files.append((f"{folder}/{rng.choice(WORDS)}-{i:05d}.{ext}", kind, ext,
+                          _size_refs(rng)))
+    files.sort()
+    return files
+
+
+def _css_refs(rng, rel, size, images, fonts, bases):
+    """A stylesheet with 2–25 url() references; 60 % @import a base sheet (which imports
+    nothing)."""
+    here = posixpath.dirname(rel)
+
+    def ref(target):
+        return posixpath.relpath(target, here)
+
+    head = []
+    if bases and rel not in bases and rng.random() < 0.6:
+        head.append(f'@import "{ref(rng.choice(bases))}";')
+    refs = rng.randint(2, 25)
+    targets = images + fonts
+
+    def plain(r):
+        return (f".{r.choice(WORDS)}-{r.choice(WORDS)} {{\n  margin: {r.randint(0, 40)}px;\n"
+                f"  color: #{r.randrange(0x1000000):06x};\n}}")
+
+    body = []
+    total = sum(len(h) + 1 for h in head)
+    for _ in range(refs):
+        target = ref(rng.choice(targets))
+        url = (f"url({target})", f"url('{target}')", f'url("{target}")')[rng.randrange(3)]
+        body.append(f".{rng.choice(WORDS)}-{rng.choice(WORDS)} {{\n  background: {url} "
+                    "no-repeat;\n}")
+        total += len(body[-1]) + 1
+    while total < size:
+        # Plain rules, the references spread among them.
+        rule = plain(rng)
+        body.insert(rng.randrange(len(body) + 1), rule)
+        total += len(rule) + 1
+    return "\n".join(head + body) + "\n"
+
+
 def _filler_text(rng, size, line):
     """Text of about `size` bytes made of lines from `line(rng)`."""
     out, total = [], 0
@@ -277,12 +343,18 @@ def _write_project(project):
             f.write(text)
 
 
-def ensure_tree(out_dir, n, seed=DEFAULT_SEED, log=print):
-    """The project for n files under out_dir/trees/<n>/, generated unless already complete.
-    Returns (project dir, summary dict)."""
-    project = os.path.join(out_dir, "trees", str(n))
+SHAPES = ("bedrock", "refs")
+
+
+def ensure_tree(out_dir, n, seed=DEFAULT_SEED, log=print, shape="bedrock"):
+    """The project for n files under out_dir/trees/<n>/ (`refs-<n>` for the "refs" shape),
+    generated unless already complete. Returns (project dir, summary dict)."""
+    name = str(n) if shape == "bedrock" else f"{shape}-{n}"
+    project = os.path.join(out_dir, "trees", name)
     marker = os.path.join(project, ".complete")
     want = {"generator": GENERATOR_VERSION, "seed": seed, "files": n}
+    if shape != "bedrock":
+        want["shape"] = shape
     try:
         with open(marker, encoding="utf-8") as f:
             have = json.load(f)
@@ -297,18 +369,31 @@ def ensure_tree(out_dir, n, seed=DEFAULT_SEED, log=print):
     if os.path.exists(project):
         shutil.rmtree(project)
         note_deletes()
-    files = plan(n, seed)
+    files = plan(n, seed) if shape == "bedrock" else plan_refs(n, seed)
     images = [p for p, kind, _, _ in files if kind in ("png", "jpg", "svg")]
     fonts = [p for p, _, ext, _ in files if ext in ("woff2", "woff")]
     sheets = [p for p, _, ext, _ in files if ext == "css"]
+    bases = set(sheets[::5])   # "refs": a fifth of the sheets are imported, and import nothing
+    base_list = sorted(bases)
+    scripts = [p for p, _, ext, _ in files if ext == "js"]
+    mapped = set(scripts[::round(1 / REFS_MAPPED_JS)]) if shape == "refs" else set()
     media = os.path.join(project, "media")
     made = set()
     total = 0
     by_ext = {}
+    files_extra = []
     for i, (rel, kind, ext, size) in enumerate(files):
         rng = random.Random(f"{seed}:{rel}")  # per file: content independent of the others
-        if kind == "css":
+        if kind == "css" and shape == "refs":
+            data = _css_refs(rng, rel, size, images, fonts, base_list).encode()
+        elif kind == "css":
             data = _css(rng, rel, size, images, fonts, sheets).encode()
+        elif kind == "js" and rel in mapped:
+            name = posixpath.basename(rel)
+            data = (_js(rng, rel, size) + f"//# sourceMappingURL={name}.map\n").encode()
+            files_extra.append((rel + ".map", json.dumps({
+                "version": 3, "file": name, "sources": [name], "names": [],
+                "mappings": ";".join("AAAA" for _ in range(max(1, size // 60)))}).encode()))
         elif kind == "less":
             data = _less(rng, rel, size, images, fonts, sheets).encode()
         elif kind == "js":
@@ -328,6 +413,12 @@ def ensure_tree(out_dir, n, seed=DEFAULT_SEED, log=print):
             f.write(data)
         total += len(data)
         by_ext[ext] = by_ext.get(ext, 0) + 1
+        for extra_rel, extra in files_extra:
+            with open(os.path.join(media, *extra_rel.split("/")), "wb") as f:
+                f.write(extra)
+            total += len(extra)
+            by_ext["map"] = by_ext.get("map", 0) + 1
+        files_extra.clear()
         if (i + 1) % 10000 == 0:
             log(f"  {i + 1}/{n} files, {total / 1e6:.0f} MB")
     _write_project(project)

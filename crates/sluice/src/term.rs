@@ -503,6 +503,7 @@ impl Printer {
                 "read": report.read,
                 "replanned": report.replanned,
                 "compressed": report.compressed,
+                "compress_cpu_ms": report.compress_cpu.as_secs_f64() * 1000.0,
                 "bytes": {
                     "raw": report.bytes.raw,
                     "gzip": report.bytes.gzip,
