@@ -254,26 +254,38 @@ impl Poller {
                 Some(_) => {}
             }
         }
+        // Each file is stat'ed relative to its folder's descriptor: a full-path stat walks
+        // the path again for every file, which is most of a round's cost in a deep tree.
         let mut gone = Vec::new();
         let racy_ns = self.racy_ns;
-        for (path, meta) in self.files.iter_mut() {
-            match fs::metadata(path) {
-                Ok(m) if m.is_file() => {
-                    let now = FileMeta::of(&m);
-                    let now = FileMeta {
-                        mtime_ns: settle(now.mtime_ns, racy_ns),
-                        ..now
-                    };
-                    if now != *meta {
-                        // An unsettled entry is reported once more when it settles: a spurious
-                        // change costs a comparison, a missed one a stale output.
-                        *meta = now;
-                        changed.push(path.clone());
-                    }
-                }
-                _ => {
-                    gone.push(path.clone());
-                    changed.push(path.clone());
+        let mut seen = 0;
+        for (dir, snap) in &self.dirs {
+            let folder = DirFd::open(dir);
+            for name in &snap.names {
+                let path = dir.join(name);
+                let Some(meta) = self.files.get_mut(&path) else {
+                    continue;
+                };
+                seen += 1;
+                let stat = match &folder {
+                    Some(folder) => folder.stat(name),
+                    None => stat_path(&path),
+                };
+                compare(path, meta, stat, racy_ns, &mut changed, &mut gone);
+            }
+        }
+        if seen != self.files.len() {
+            // A file not listed under a known folder (the snapshot keeps every file's name in
+            // its folder, so this is a safety net): stat every file by its path instead.
+            let listed: HashSet<PathBuf> = self
+                .dirs
+                .iter()
+                .flat_map(|(dir, snap)| snap.names.iter().map(|n| dir.join(n)))
+                .collect();
+            for (path, meta) in self.files.iter_mut() {
+                if !listed.contains(path) {
+                    let stat = stat_path(path);
+                    compare(path.clone(), meta, stat, racy_ns, &mut changed, &mut gone);
                 }
             }
         }
@@ -294,6 +306,78 @@ impl Poller {
         changed.sort();
         changed.dedup();
         changed
+    }
+}
+
+/// Takes one file's new `stat` into the snapshot, noting the path as changed or gone.
+fn compare(
+    path: PathBuf,
+    meta: &mut FileMeta,
+    stat: Option<(FileMeta, bool)>,
+    racy_ns: i64,
+    changed: &mut Vec<PathBuf>,
+    gone: &mut Vec<PathBuf>,
+) {
+    match stat {
+        Some((now, true)) => {
+            let now = FileMeta {
+                mtime_ns: settle(now.mtime_ns, racy_ns),
+                ..now
+            };
+            if now != *meta {
+                // An unsettled entry is reported once more when it settles: a spurious change
+                // costs a comparison, a missed one a stale output.
+                *meta = now;
+                changed.push(path);
+            }
+        }
+        _ => {
+            gone.push(path.clone());
+            changed.push(path);
+        }
+    }
+}
+
+/// A file's fingerprint and whether it is a regular file (symlinks followed), by path.
+fn stat_path(path: &Path) -> Option<(FileMeta, bool)> {
+    fs::metadata(path)
+        .ok()
+        .map(|m| (FileMeta::of(&m), m.is_file()))
+}
+
+/// An open folder, to stat its entries with `fstatat` (no path walk per file).
+struct DirFd(std::os::fd::OwnedFd);
+
+impl DirFd {
+    fn open(dir: &Path) -> Option<DirFd> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY)
+            .open(dir)
+            .ok()?;
+        Some(DirFd(file.into()))
+    }
+
+    /// Like [`stat_path`] for the entry `name` of this folder.
+    fn stat(&self, name: &std::ffi::OsStr) -> Option<(FileMeta, bool)> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::CString::new(name.as_bytes()).ok()?;
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: a valid descriptor, a NUL-terminated name and room for one `stat`.
+        let rc = unsafe { libc::fstatat(self.0.as_raw_fd(), name.as_ptr(), st.as_mut_ptr(), 0) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: fstatat succeeded, so it filled `st`.
+        let st = unsafe { st.assume_init() };
+        let meta = FileMeta {
+            len: st.st_size as u64,
+            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec,
+            ino: st.st_ino,
+        };
+        Some((meta, st.st_mode & libc::S_IFMT == libc::S_IFREG))
     }
 }
 
