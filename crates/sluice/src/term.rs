@@ -846,6 +846,7 @@ impl Printer {
                     "the backend exited with code {code}; restarting in {}",
                     duration(*delay)
                 )),
+                None if *code == 0 => info("the backend exited (code 0)".into()),
                 None => self.warn(&format!("the backend exited with code {code}")),
             },
             Event::SpawnFailed { message } => self.error(message, None, None),
