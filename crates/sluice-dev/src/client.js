@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   if (window.__sluiceClient) return;
-  window.__sluiceClient = true;
+  // Public status, for people debugging a page (and for tests): connected once sluice said hello.
+  var status = window.__sluiceClient = { connected: false };
 
   var instance = null;
   var errors = [];
@@ -76,6 +77,7 @@
         return;
       }
       instance = id;
+      status.connected = true;
       errors = []; // the stream replays the errors in force right after `hello`
       render();
     });

@@ -228,8 +228,27 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Ht
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).unwrap();
+    // Read to the end, or to Content-Length when the server keeps the connection open anyway
+    // (DevTools does).
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|len| raw.len() >= end + 4 + len) || method == "HEAD" {
+                break;
+            }
+        }
+    }
     parse_response(&raw, method == "HEAD")
 }
 

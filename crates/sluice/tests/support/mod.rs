@@ -13,6 +13,7 @@
 //! the venv is never moved after it is built (venvs are not relocatable).
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod dev;
 
 use std::collections::BTreeMap;
