@@ -174,7 +174,7 @@ impl DevServer {
             });
         }
 
-        let input = options.stdin.then(stdin_forwarder);
+        let input = (options.stdin && stdin_is_ours()).then(stdin_forwarder);
         let ending = options.backend.map(|spec| {
             let (report, on_stop) = (report.clone(), on_stop.clone());
             runtime.spawn(async move {
@@ -207,7 +207,14 @@ impl DevServer {
     /// Stops the backend if it still runs, waits until its whole group is gone, and says why
     /// it ended.
     pub fn finish(mut self) -> Result<Ending> {
-        self.stop();
+        // A stop already asked for (a signal) is not asked again: that would hurry it.
+        self.stop.send_if_modified(|n| {
+            let first = *n == 0;
+            if first {
+                *n = 1;
+            }
+            first
+        });
         let ending = match self.ending.take() {
             Some(task) => match self.runtime.block_on(task) {
                 Ok(ending) => ending,
@@ -222,6 +229,17 @@ impl DevServer {
         self.runtime.shutdown_timeout(Duration::from_millis(100));
         ending
     }
+}
+
+/// Whether reading stdin is safe: not a terminal, or a terminal whose foreground is sluice
+/// (reading it from the background, `sluice dev &`, would stop sluice with SIGTTIN).
+fn stdin_is_ours() -> bool {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return true;
+    }
+    rustix::termios::tcgetpgrp(&stdin).is_ok_and(|pgrp| pgrp == rustix::process::getpgrp())
 }
 
 /// sluice's stdin, chunk by chunk, on a channel (a plain thread: a blocking read must not hold

@@ -123,9 +123,10 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     }
 }
 
-/// The problems of a change set, as the browser overlay shows them.
+/// The problems of a pass or change set, as the browser overlay shows them.
 fn overlay_errors(
-    report: &sluice_core::sync::ChangeReport,
+    errors: &[sluice_core::sync::FileError],
+    conflicts: &[sluice_core::sync::OutputConflict],
     config: &Config,
 ) -> Vec<sluice_dev::BuildError> {
     let shown = |p: &std::path::Path| {
@@ -134,13 +135,13 @@ fn overlay_errors(
             .display()
             .to_string()
     };
-    let errors = report.errors.iter().map(|e| sluice_dev::BuildError {
+    let errors = errors.iter().map(|e| sluice_dev::BuildError {
         message: e.message.clone(),
         file: Some(shown(&e.path)),
         line: None,
         column: None,
     });
-    let conflicts = report.conflicts.iter().map(|c| sluice_dev::BuildError {
+    let conflicts = conflicts.iter().map(|c| sluice_dev::BuildError {
         message: "in the way: a file sluice did not write is there; left untouched (move it away, or restart with --force)".into(),
         file: Some(shown(&c.output)),
         line: None,
@@ -228,6 +229,11 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
         let progress = printer.progress("sync");
         let report = mirror.full_pass(&progress)?;
         printer.sync_report(&report, config);
+        // Problems of the first pass show in the browser from its first page on.
+        hub.changed(
+            &[],
+            overlay_errors(&report.errors, &report.conflicts, config),
+        );
         let options = WatchOptions {
             poll: poll_interval(args.watch.poll),
             ..WatchOptions::default()
@@ -235,7 +241,8 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
         watch.run(&mut mirror, &report, &options, &mut |notice| {
             printer.watch_notice(&notice, config);
             if let sluice_core::watch::Notice::Changed(report) = &notice {
-                let sent = hub.changed(&report.changed, overlay_errors(report, config));
+                let errors = overlay_errors(&report.errors, &report.conflicts, config);
+                let sent = hub.changed(&report.changed, errors);
                 printer.reload_sent(&sent);
             }
         })

@@ -407,3 +407,37 @@ fn no_backend_and_a_taken_port_are_configuration_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot start the backend"));
     let _ = Duration::ZERO;
 }
+
+#[test]
+fn a_backend_deaf_to_sigint_and_sigterm_is_killed_and_ctrl_c_again_hurries() {
+    // The backend and a child of its own both ignore SIGINT and SIGTERM.
+    let project = Project::new(&[("a.txt", "a")]);
+    project.write(
+        "deaf.py",
+        "import signal, subprocess, sys, time\n\
+         signal.signal(signal.SIGINT, signal.SIG_IGN)\n\
+         signal.signal(signal.SIGTERM, signal.SIG_IGN)\n\
+         if len(sys.argv) == 1:\n\
+         \x20   subprocess.Popen([sys.executable, 'deaf.py', 'child'])\n\
+         \x20   time.sleep(0.3)\n\
+         \x20   print('deaf and ready', flush=True)\n\
+         time.sleep(600)\n",
+    );
+    let mut run = DevRun::start(&project.root, &["--", "python3", "deaf.py"], &[]);
+    run.wait_for("the backend's ready line", |e| {
+        e["line"] == "deaf and ready"
+    });
+    assert!(
+        leftovers(&run.marker).len() >= 3,
+        "sluice, the backend and its child"
+    );
+    run.signal("-INT");
+    run.wait_event("stopping");
+    // Ctrl-C again: no 5 s wait for SIGTERM, then again: SIGKILL.
+    run.signal("-INT");
+    assert_eq!(run.wait_event("escalated")["signal"], "SIGTERM");
+    run.signal("-INT");
+    assert_eq!(run.wait_event("escalated")["signal"], "SIGKILL");
+    assert_eq!(run.wait_exit().code(), Some(0), "{:#?}", run.seen);
+    assert_nothing_left(&run);
+}
