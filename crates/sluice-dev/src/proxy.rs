@@ -245,6 +245,20 @@ impl Proxy {
             }
             return resp.map(|_| empty());
         }
+        if head && injectable(&resp) {
+            // The GET answer will be longer by the script.
+            let length = resp
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            if let Some(length) = length {
+                resp.headers_mut().insert(
+                    header::CONTENT_LENGTH,
+                    HeaderValue::from(length + SCRIPT_TAG.len()),
+                );
+            }
+        }
         if head || !injectable(&resp) {
             return resp.map(|b| b.map_err(BoxError::from).boxed());
         }

@@ -46,14 +46,27 @@ impl ReloadEvent {
 }
 
 /// The event for a set of changed logical paths: `css` when every one of them is a stylesheet
-/// (data: their URLs under `static_url`), `reload` otherwise; `None` for nothing.
+/// (data: their URLs under `static_url`), `reload` otherwise; `None` for nothing. A source map
+/// written with its stylesheet (`site.css.map` beside `site.css`, as a compile step does)
+/// does not turn a stylesheet swap into a reload.
 pub fn classify(static_url: &str, changed: &[String]) -> Option<ReloadEvent> {
     if changed.is_empty() {
         return None;
     }
-    if changed.iter().all(|p| p.ends_with(".css")) {
+    let with_its_css = |p: &String| {
+        p.strip_suffix(".map")
+            .is_some_and(|css| css.ends_with(".css") && changed.iter().any(|c| c == css))
+    };
+    if changed
+        .iter()
+        .all(|p| p.ends_with(".css") || with_its_css(p))
+    {
         let base = static_url.trim_end_matches('/');
-        let urls = changed.iter().map(|p| format!("{base}/{p}")).collect();
+        let urls = changed
+            .iter()
+            .filter(|p| p.ends_with(".css"))
+            .map(|p| format!("{base}/{p}"))
+            .collect();
         Some(ReloadEvent::Css(urls))
     } else {
         Some(ReloadEvent::Reload)
@@ -155,6 +168,14 @@ mod tests {
         );
         assert_eq!(
             classify("/static/", &paths(&["css/a.css.map"])),
+            Some(ReloadEvent::Reload)
+        );
+        assert_eq!(
+            classify("/static/", &paths(&["css/a.css", "css/a.css.map"])),
+            Some(ReloadEvent::Css(paths(&["/static/css/a.css"])))
+        );
+        assert_eq!(
+            classify("/static/", &paths(&["css/a.css", "css/b.css.map"])),
             Some(ReloadEvent::Reload)
         );
         assert_eq!(classify("/static/", &[]), None);

@@ -388,6 +388,38 @@ fn one_terminal_prefixed_lines_and_pdb_through_stdin() {
 }
 
 #[test]
+fn sluice_config_shows_the_dev_keys_and_where_they_come_from() {
+    let project = Project::new(&[("a.txt", "a")]);
+    project.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\n[dev]\nport = 8111\ncommand = [\"gunicorn\", \"-b\", \"127.0.0.1:{port}\", \"app\"]\n",
+    );
+    let out = project.run(&["config", "--format", "json"]);
+    assert!(out.status.success());
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dev = &config["dev"];
+    assert_eq!(dev["command"]["value"][0], "gunicorn");
+    assert_eq!(dev["command"]["shell"], false);
+    assert!(
+        dev["command"]["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("sluice.toml:6"),
+        "{dev}"
+    );
+    assert_eq!(dev["port"]["value"], 8111);
+    assert!(
+        dev["port"]["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("sluice.toml:5"),
+        "{dev}"
+    );
+    assert_eq!(dev["host"]["value"], "127.0.0.1");
+    assert_eq!(dev["host"]["origin"], "default");
+}
+
+#[test]
 fn no_backend_and_a_taken_port_are_configuration_errors() {
     let project = Project::new(&[("a.txt", "a")]);
     let out = project.run(&["dev", "--port", "0"]);
