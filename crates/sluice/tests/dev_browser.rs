@@ -1,7 +1,8 @@
 //! `sluice dev` in a real browser (Debian's chromium, headless, over the DevTools protocol) on
 //! the example site's real `runserver`: a stylesheet edit changes the computed style without a
 //! reload (a variable set before survives), a build problem shows the overlay and the next good
-//! change clears it, and a script edit reloads the page.
+//! change clears it, a script edit reloads the page, and a page whose sluice was restarted
+//! reconnects and reloads.
 
 mod support;
 
@@ -20,7 +21,13 @@ fn css_is_swapped_in_place_errors_overlay_and_scripts_reload() {
     copy_example_site(root);
     let mut env: Vec<(&str, OsString)> = venv_env(&python);
     env.push(("PYTHONDONTWRITEBYTECODE", "1".into()));
-    let mut run = DevRun::start(root, &[], &env);
+    // A fixed port, so that a second sluice can take over the page's origin below.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut run = DevRun::start_on(port, root, &[], &env);
     run.wait_event("ready");
     run.wait_event("backend_up");
 
@@ -87,9 +94,24 @@ fn css_is_swapped_in_place_errors_overlay_and_scripts_reload() {
         "document.readyState === 'complete' && window.__marker === undefined && window.__edited === 'yes'",
     );
 
-    drop(browser);
+    // sluice stops and starts again: the page reconnects by itself, sees a new sluice, and
+    // reloads (whatever changed meanwhile is only in a fresh page).
+    browser.eval("window.__marker = 'before restart'; true");
     run.signal("-INT");
     assert_eq!(run.wait_exit().code(), Some(0), "{:#?}", run.seen);
     let left = leftovers(&run.marker);
+    assert!(left.is_empty(), "processes left behind: {left:#?}");
+    let mut again = DevRun::start_on(port, root, &[], &env);
+    again.wait_event("backend_up");
+    browser.wait_until(
+        "the page reloads from the new sluice",
+        "document.readyState === 'complete' && window.__marker === undefined && \
+         !!window.__sluiceClient && window.__sluiceClient.connected",
+    );
+
+    drop(browser);
+    again.signal("-INT");
+    assert_eq!(again.wait_exit().code(), Some(0), "{:#?}", again.seen);
+    let left = leftovers(&again.marker);
     assert!(left.is_empty(), "processes left behind: {left:#?}");
 }

@@ -45,9 +45,14 @@ impl DevRun {
     /// Starts `sluice dev --format json --port 0 <args>` in `dir` with `env` added, and waits
     /// until it listens.
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, OsString)]) -> DevRun {
+        DevRun::start_on(0, dir, args, env)
+    }
+
+    /// [`DevRun::start`] on a given public port.
+    pub fn start_on(port: u16, dir: &Path, args: &[&str], env: &[(&str, OsString)]) -> DevRun {
         let marker = unique_marker();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
-        cmd.args(["dev", "--format", "json", "--port", "0"])
+        cmd.args(["dev", "--format", "json", "--port", &port.to_string()])
             .args(args)
             .current_dir(dir)
             .env_remove("DJANGO_SETTINGS_MODULE")
