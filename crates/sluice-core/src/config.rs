@@ -278,7 +278,15 @@ pub struct DevConfig {
 /// The port `sluice dev` listens on when neither flag nor file says: `$PORT`, else 8000.
 pub const DEFAULT_DEV_PORT: u16 = 8000;
 
-fn resolve_dev(layers: &[Layer], project_dir: &Path, python: &Value<String>) -> Result<DevConfig> {
+/// The `[dev]` table. Without a `command`: `manage.py runserver` when the project has a
+/// `manage.py`, else `python -m django runserver --settings=MODULE` when a settings module is
+/// known, else none.
+fn resolve_dev(
+    layers: &[Layer],
+    project_dir: &Path,
+    python: &Value<String>,
+    settings_module: Option<&str>,
+) -> Result<DevConfig> {
     let dev_pick = |key: &str, has: &dyn Fn(&DevKeys) -> bool| {
         layers
             .iter()
@@ -335,7 +343,17 @@ fn resolve_dev(layers: &[Layer], project_dir: &Path, python: &Value<String>) -> 
             ]),
             origin: Origin::Default,
         }),
-        None => None,
+        None => settings_module.map(|module| Value {
+            value: DevCommand::Argv(vec![
+                python.value.clone(),
+                "-m".into(),
+                "django".into(),
+                "runserver".into(),
+                format!("--settings={module}"),
+                "127.0.0.1:{port}".into(),
+            ]),
+            origin: Origin::Default,
+        }),
     };
     let port = if let Some((keys, origin)) = dev_pick("port", &|d| d.port.is_some()) {
         Value {
@@ -486,6 +504,7 @@ impl Config {
                     origin: Origin::File(manage, None),
                 })
         };
+        let settings_module = module.as_ref().map(|m| m.value.clone());
         let explicit_django = overrides.django_settings.is_some()
             || layers.iter().any(|l| l.keys.django_settings.is_some());
         let needs_django = overrides.sources.is_empty()
@@ -658,7 +677,7 @@ impl Config {
             });
         }
 
-        let dev = resolve_dev(&layers, &project_dir, &python)?;
+        let dev = resolve_dev(&layers, &project_dir, &python, settings_module.as_deref())?;
 
         Ok(Config {
             dev,
@@ -809,12 +828,26 @@ mod tests {
             "output = \"o\"\nsources = [\"m\"]\npython = \"/opt/py/bin/python\"\n",
         )
         .unwrap();
-        assert!(
-            Config::load(root, &Overrides::default())
-                .unwrap()
-                .dev
-                .command
-                .is_none()
+        if std::env::var_os("DJANGO_SETTINGS_MODULE").is_none() {
+            let config = Config::load(root, &Overrides::default()).unwrap();
+            assert!(config.dev.command.is_none());
+        }
+        // A settings module but no manage.py: Django's own runner.
+        let python = Value {
+            value: "py".to_string(),
+            origin: Origin::Default,
+        };
+        let dev = resolve_dev(&[], root, &python, Some("mysite.settings")).unwrap();
+        assert_eq!(
+            dev.command.unwrap().value,
+            DevCommand::Argv(vec![
+                "py".into(),
+                "-m".into(),
+                "django".into(),
+                "runserver".into(),
+                "--settings=mysite.settings".into(),
+                "127.0.0.1:{port}".into()
+            ])
         );
         std::fs::write(root.join("manage.py"), "").unwrap();
         let command = Config::load(root, &Overrides::default())

@@ -100,8 +100,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Watch, run the backend, and serve both with live reload, in one terminal, until Ctrl-C.
     ///
-    /// The backend (default in a Django project: `python manage.py runserver 127.0.0.1:{port}`
-    /// with the project's Python; else `[dev] command`, or the command after `--`) runs in its
+    /// The backend (the command after `--`, else `[dev] command`, else in a Django project
+    /// `python manage.py runserver 127.0.0.1:{port}` with the project's Python) runs in its
     /// own process group on a free loopback port, given to it as $PORT and `{port}`. sluice
     /// listens on --port, serves STATIC_URL straight from the output, forwards everything else
     /// (websockets too), and injects a script into HTML pages: stylesheet changes are swapped

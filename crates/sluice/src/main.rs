@@ -170,7 +170,7 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
             },
             None => {
                 return Err(Error::config(
-                    "no backend to run: there is no manage.py here and no [dev] command",
+                    "no backend to run: no manage.py here, no Django settings module known, no [dev] command",
                 )
                 .with_hint(
                     "pass it after `--` (sluice dev -- gunicorn -b 127.0.0.1:{port} app), or set [dev] command in sluice.toml",
