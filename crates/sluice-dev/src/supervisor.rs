@@ -272,6 +272,17 @@ async fn stop_group(
     status
 }
 
+/// Lets the output readers pass on what is left in the pipes. A process that left the group
+/// (`setsid`) may still hold them open: it gets a second, then its output is not followed.
+async fn drain(pumps: Vec<tokio::task::JoinHandle<()>>) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    for mut pump in pumps {
+        if tokio::time::timeout_at(deadline, &mut pump).await.is_err() {
+            pump.abort();
+        }
+    }
+}
+
 /// Waits until the backend accepts connections on its port (or `stop` says give up).
 async fn wait_until_up(port: u16, started: Instant, report: Reporter) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
@@ -365,9 +376,7 @@ pub(crate) async fn supervise(
         match outcome {
             Err(()) => {
                 let status = stop_group(&mut child, pgid, true, &mut stop, &report).await;
-                for pump in pumps {
-                    let _ = pump.await;
-                }
+                drain(pumps).await;
                 report(Event::BackendStopped {
                     code: status.as_ref().map(exit_code),
                 });
@@ -376,9 +385,7 @@ pub(crate) async fn supervise(
             Ok(status) => {
                 // The leader is gone; whatever it started in its group goes too.
                 let _ = stop_group(&mut child, pgid, false, &mut stop, &report).await;
-                for pump in pumps {
-                    let _ = pump.await;
-                }
+                drain(pumps).await;
                 let code = status.as_ref().map_or(1, exit_code);
                 if !spec.restart || *stop.borrow() > 0 {
                     report(Event::BackendExited {

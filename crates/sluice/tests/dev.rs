@@ -473,3 +473,33 @@ fn a_backend_deaf_to_sigint_and_sigterm_is_killed_and_ctrl_c_again_hurries() {
     assert_eq!(run.wait_exit().code(), Some(0), "{:#?}", run.seen);
     assert_nothing_left(&run);
 }
+
+#[test]
+fn a_process_that_left_the_group_does_not_hold_sluice_up() {
+    // `setsid` takes the sleeper out of the backend's group (and out of sluice's reach), with
+    // the backend's stdout still open: sluice must not wait for that pipe forever.
+    let project = Project::new(&[("a.txt", "a")]);
+    let mut run = DevRun::start(
+        &project.root,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "setsid sleep 600 & echo escaped; exec sleep 600",
+        ],
+        &[],
+    );
+    run.wait_for("the backend's line", |e| e["line"] == "escaped");
+    run.signal("-INT");
+    let status = run.wait_exit();
+    let left = leftovers(&run.marker);
+    for (pid, _) in &left {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    assert_eq!(status.code(), Some(0), "{:#?}", run.seen);
+    // Only the process that left the group is left: it is documented as out of reach.
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert!(left[0].1.starts_with("sleep 600"), "{left:#?}");
+}
