@@ -206,6 +206,9 @@ while True:
         if not chunk:
             break
         data += chunk
+    if not data:  # a connection test (sluice's probe): nothing to answer
+        conn.close()
+        continue
     head = data.decode("latin-1").lower()
     if "upgrade: websocket" in head:
         conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
@@ -215,13 +218,38 @@ while True:
                 break
             conn.sendall(chunk)
     else:
-        encoding = [l for l in head.split("\r\n") if l.startswith("accept-encoding:")]
-        body = ("<html><body><p>unbuffered=%s</p><p>%s</p></body></html>"
-                % (os.environ.get("PYTHONUNBUFFERED"), encoding)).encode()
+        lines = head.split("\r\n")
+        encoding = [l for l in lines if l.startswith("accept-encoding:")]
+        length = [int(l.split(":")[1]) for l in lines if l.startswith("content-length:")]
+        received = len(data.split(b"\r\n\r\n", 1)[1])
+        while length and received < length[0]:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            received += len(chunk)
+        posted = "post %d" % received if lines[0].startswith("post ") else "no body"
+        body = ("<html><body><p>unbuffered=%s</p><p>%s</p><p>%s</p></body></html>"
+                % (os.environ.get("PYTHONUNBUFFERED"), encoding, posted)).encode()
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+                     + (b"" if lines[0].startswith("head ") else body))
     conn.close()
 "#;
+
+/// POSTs `body` and returns the answer's text.
+fn post(port: u16, path: &str, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
 
 #[test]
 fn down_page_then_proxying_and_websocket_tunnel() {
@@ -255,6 +283,13 @@ fn down_page_then_proxying_and_websocket_tunnel() {
         page.header("content-length"),
         Some(page.body.len().to_string().as_str())
     );
+    // HEAD announces the length GET will have, script included.
+    let head = http(run.port, "HEAD", "/some/page", &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), page.header("content-length"));
+    // A request body goes through whole.
+    let posted = post(run.port, "/form", &vec![b'x'; 300_000]);
+    assert!(posted.contains("post 300000"), "{posted}");
 
     // A websocket upgrade is tunnelled both ways.
     let mut ws = TcpStream::connect(("127.0.0.1", run.port)).unwrap();
