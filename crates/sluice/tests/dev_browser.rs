@@ -109,7 +109,10 @@ fn css_is_swapped_in_place_errors_overlay_and_scripts_reload() {
          !!window.__sluiceClient && window.__sluiceClient.connected",
     );
 
+    let profile = browser.profile();
     drop(browser);
+    let chromium_left = support::browser::processes_mentioning(&profile);
+    assert!(chromium_left.is_empty(), "chromium left {chromium_left:?}");
     again.signal("-INT");
     assert_eq!(again.wait_exit().code(), Some(0), "{:#?}", again.seen);
     let left = leftovers(&again.marker);

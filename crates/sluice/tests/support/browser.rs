@@ -43,9 +43,22 @@ pub fn chromium() -> &'static str {
     "chromium"
 }
 
+/// chromium and every process it started: its own process group, killed as a whole on drop
+/// (also when a test panics half-way through the launch).
+struct Chromium(Child);
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A headless chromium with one page, and a DevTools session on that page.
 pub struct Browser {
-    child: Child,
+    _chromium: Chromium,
     _profile: tempfile::TempDir,
     socket: TcpStream,
     next_id: u64,
@@ -54,24 +67,29 @@ pub struct Browser {
 impl Browser {
     pub fn launch() -> Browser {
         let profile = tempfile::tempdir().unwrap();
-        let mut child = Command::new(chromium())
+        use std::os::unix::process::CommandExt;
+        let child = Command::new(chromium())
             .args([
                 "--headless=new",
                 "--no-sandbox",
                 "--disable-gpu",
+                "--disable-crash-reporter",
+                "--disable-breakpad",
                 "--no-first-run",
                 "--no-default-browser-check",
                 "--remote-debugging-port=0",
             ])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("chromium starts");
+        let mut chromium = Chromium(child);
         // "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID" on stderr.
-        let stderr = child.stderr.take().unwrap();
+        let stderr = chromium.0.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -121,7 +139,7 @@ impl Browser {
             String::from_utf8_lossy(&head)
         );
         Browser {
-            child,
+            _chromium: chromium,
             _profile: profile,
             socket,
             next_id: 0,
@@ -221,9 +239,28 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The processes whose command line mentions `needle` (e.g. a browser's profile folder).
+pub fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+impl Browser {
+    /// The profile folder, which every chromium process names on its command line.
+    pub fn profile(&self) -> String {
+        self._profile.path().display().to_string()
     }
 }
