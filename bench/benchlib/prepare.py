@@ -12,7 +12,8 @@ VENV_ROOT = os.path.expanduser("~/.cache/sluice-bench")
 
 def build_sluice(skip=False):
     """`cargo build --release -p sluice` from the repository root; returns the binary."""
-    binary = os.path.join(REPO_ROOT, "target", "release", "sluice")
+    target = os.environ.get("CARGO_TARGET_DIR") or "target"
+    binary = os.path.join(REPO_ROOT, target, "release", "sluice")   # joins to target if absolute
     if not skip:
         log("building sluice (cargo build --release -p sluice) …")
         run_checked(["cargo", "build", "--release", "-p", "sluice"], cwd=REPO_ROOT,

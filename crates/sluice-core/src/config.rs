@@ -78,16 +78,34 @@ struct FileConfig {
     default_ignore: Option<bool>,
     django_settings: Option<String>,
     python: Option<String>,
-    // Tables of later stages (bundles, dev, build): accepted so one file serves them all, not
-    // yet read by `sync`.
+    // Tables of later stages (bundles, build): accepted so one file serves them all, not yet
+    // read.
     #[serde(rename = "static_bundles")]
     _static_bundles: Option<String>,
     #[serde(rename = "bundles")]
     _bundles: Option<toml::Table>,
-    #[serde(rename = "dev")]
-    _dev: Option<toml::Table>,
+    dev: Option<DevKeys>,
     #[serde(rename = "build")]
     _build: Option<toml::Table>,
+}
+
+/// `command = ["python", "manage.py", "runserver", "127.0.0.1:{port}"]`, or a string with
+/// `shell = true`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum CommandSpec {
+    Argv(Vec<String>),
+    Line(String),
+}
+
+/// The keys of the `[dev]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevKeys {
+    command: Option<CommandSpec>,
+    shell: Option<bool>,
+    port: Option<u16>,
+    host: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -113,6 +131,15 @@ struct Layer {
 impl Layer {
     fn origin(&self, key: &str) -> Origin {
         Origin::File(self.path.clone(), key_line(&self.text, self.section, key))
+    }
+
+    /// Where a key of the `[dev]` table is set.
+    fn dev_origin(&self, key: &str) -> Origin {
+        let section = match self.section {
+            None => "[dev]",
+            Some(_) => "[tool.sluice.dev]",
+        };
+        Origin::File(self.path.clone(), key_line(&self.text, Some(section), key))
     }
 
     fn dir(&self) -> &Path {
@@ -229,6 +256,142 @@ fn pick<'a, T>(
         .find_map(|l| get(&l.keys).map(|v| (v, l.origin(key), l)))
 }
 
+/// How `sluice dev` starts the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevCommand {
+    /// Program and arguments, run without a shell; `{port}` is replaced by the backend's port.
+    Argv(Vec<String>),
+    /// A command line for `/bin/sh -c` (`command = "..."` with `shell = true`).
+    Shell(String),
+}
+
+/// The `[dev]` table, resolved.
+#[derive(Debug, Clone)]
+pub struct DevConfig {
+    /// `None` when nothing is configured and the project has no `manage.py`.
+    pub command: Option<Value<DevCommand>>,
+    /// The public port of `sluice dev` (the backend gets a free one of its own).
+    pub port: Value<u16>,
+    pub host: Value<String>,
+}
+
+/// The port `sluice dev` listens on when neither flag nor file says: `$PORT`, else 8000.
+pub const DEFAULT_DEV_PORT: u16 = 8000;
+
+/// The `[dev]` table. Without a `command`: `manage.py runserver` when the project has a
+/// `manage.py`, else `python -m django runserver --settings=MODULE` when a settings module is
+/// known, else none.
+fn resolve_dev(
+    layers: &[Layer],
+    project_dir: &Path,
+    python: &Value<String>,
+    settings_module: Option<&str>,
+) -> Result<DevConfig> {
+    let dev_pick = |key: &str, has: &dyn Fn(&DevKeys) -> bool| {
+        layers
+            .iter()
+            .find(|l| l.keys.dev.as_ref().is_some_and(has))
+            .map(|l| {
+                (
+                    l.keys.dev.as_ref().cloned().unwrap_or_default(),
+                    l.dev_origin(key),
+                )
+            })
+    };
+    let command = match dev_pick("command", &|d| d.command.is_some()) {
+        Some((keys, origin)) => {
+            let shell = keys.shell.unwrap_or(false);
+            let command = match (keys.command, shell) {
+                (Some(CommandSpec::Argv(argv)), false) if !argv.is_empty() => {
+                    DevCommand::Argv(argv)
+                }
+                (Some(CommandSpec::Argv(_)), false) => {
+                    return Err(
+                        Error::config("[dev] command is empty").with_location(origin.to_string())
+                    );
+                }
+                (Some(CommandSpec::Line(line)), true) if !line.trim().is_empty() => {
+                    DevCommand::Shell(line)
+                }
+                (Some(CommandSpec::Line(_)), false) => {
+                    return Err(Error::config(
+                        "[dev] command is a string, which would need a shell to run",
+                    )
+                    .with_location(origin.to_string())
+                    .with_hint(
+                        "give the program and its arguments as a list, or add `shell = true` to run the string with /bin/sh",
+                    ));
+                }
+                _ => {
+                    return Err(
+                        Error::config("[dev] shell = true needs `command` as one string")
+                            .with_location(origin.to_string()),
+                    );
+                }
+            };
+            Some(Value {
+                value: command,
+                origin,
+            })
+        }
+        None if project_dir.join("manage.py").is_file() => Some(Value {
+            value: DevCommand::Argv(vec![
+                python.value.clone(),
+                "manage.py".into(),
+                "runserver".into(),
+                "127.0.0.1:{port}".into(),
+            ]),
+            origin: Origin::Default,
+        }),
+        None => settings_module.map(|module| Value {
+            value: DevCommand::Argv(vec![
+                python.value.clone(),
+                "-m".into(),
+                "django".into(),
+                "runserver".into(),
+                format!("--settings={module}"),
+                "127.0.0.1:{port}".into(),
+            ]),
+            origin: Origin::Default,
+        }),
+    };
+    let port = if let Some((keys, origin)) = dev_pick("port", &|d| d.port.is_some()) {
+        Value {
+            value: keys.port.unwrap_or(DEFAULT_DEV_PORT),
+            origin,
+        }
+    } else if let Ok(text) = std::env::var("PORT") {
+        let value = text.trim().parse::<u16>().map_err(|_| {
+            Error::config(format!("$PORT is `{text}`, not a port number"))
+                .with_hint("unset PORT, or pass --port N")
+        })?;
+        Value {
+            value,
+            origin: Origin::Env("PORT"),
+        }
+    } else {
+        Value {
+            value: DEFAULT_DEV_PORT,
+            origin: Origin::Default,
+        }
+    };
+    let host = match dev_pick("host", &|d| d.host.is_some()) {
+        Some((keys, origin)) => Value {
+            value: keys.host.unwrap_or_default(),
+            origin,
+        },
+        None => Value {
+            value: "127.0.0.1".into(),
+            origin: Origin::Default,
+        },
+    };
+    Ok(DevConfig {
+        command,
+        port,
+        host,
+    })
+}
+
 /// The Django project behind the configuration, when there is one.
 #[derive(Debug, Clone)]
 pub struct DjangoProject {
@@ -249,6 +412,7 @@ pub struct Config {
     pub ignore: Value<Vec<String>>,
     pub python: Value<String>,
     pub django: Option<DjangoProject>,
+    pub dev: DevConfig,
 }
 
 fn check_prefix(prefix: &str, origin: &Origin) -> Result<()> {
@@ -340,6 +504,7 @@ impl Config {
                     origin: Origin::File(manage, None),
                 })
         };
+        let settings_module = module.as_ref().map(|m| m.value.clone());
         let explicit_django = overrides.django_settings.is_some()
             || layers.iter().any(|l| l.keys.django_settings.is_some());
         let needs_django = overrides.sources.is_empty()
@@ -512,7 +677,10 @@ impl Config {
             });
         }
 
+        let dev = resolve_dev(&layers, &project_dir, &python, settings_module.as_deref())?;
+
         Ok(Config {
+            dev,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,
             state_dir,
@@ -591,6 +759,112 @@ mod tests {
         let config = Config::load(&sub, &flags).unwrap();
         assert_eq!(config.output.value, sub.join("x"));
         assert!(config.ignore.value.is_empty());
+    }
+
+    #[test]
+    fn dev_keys_with_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[tool.sluice]\noutput = \"o\"\n\n[tool.sluice.dev]\nport = 8100\ncommand = [\"gunicorn\", \"-b\", \"127.0.0.1:{port}\", \"app\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        let command = config.dev.command.unwrap();
+        assert_eq!(
+            command.value,
+            DevCommand::Argv(vec![
+                "gunicorn".into(),
+                "-b".into(),
+                "127.0.0.1:{port}".into(),
+                "app".into()
+            ])
+        );
+        assert_eq!(
+            command.origin,
+            Origin::File(root.join("pyproject.toml"), Some(6))
+        );
+        assert_eq!(config.dev.port.value, 8100);
+        assert_eq!(config.dev.host.value, "127.0.0.1");
+        assert_eq!(config.dev.host.origin, Origin::Default);
+
+        // A string runs through a shell only when asked to.
+        std::fs::write(
+            root.join("sluice.toml"),
+            "output = \"o\"\n[dev]\ncommand = \"gunicorn app\"\n",
+        )
+        .unwrap();
+        let Err(Error::Config { location, hint, .. }) = Config::load(root, &Overrides::default())
+        else {
+            panic!("a command string without shell = true must be refused");
+        };
+        assert_eq!(
+            location.unwrap(),
+            format!("{}:3", root.join("sluice.toml").display())
+        );
+        assert!(hint.unwrap().contains("shell = true"));
+        std::fs::write(
+            root.join("sluice.toml"),
+            "output = \"o\"\n[dev]\ncommand = \"gunicorn -b :$PORT app\"\nshell = true\nhost = \"0.0.0.0\"\n",
+        )
+        .unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        assert_eq!(
+            config.dev.command.unwrap().value,
+            DevCommand::Shell("gunicorn -b :$PORT app".into())
+        );
+        assert_eq!(config.dev.host.value, "0.0.0.0");
+        // sluice.toml's [dev] has no port: pyproject's still counts.
+        assert_eq!(config.dev.port.value, 8100);
+    }
+
+    #[test]
+    fn django_projects_get_runserver_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("sluice.toml"),
+            "output = \"o\"\nsources = [\"m\"]\npython = \"/opt/py/bin/python\"\n",
+        )
+        .unwrap();
+        if std::env::var_os("DJANGO_SETTINGS_MODULE").is_none() {
+            let config = Config::load(root, &Overrides::default()).unwrap();
+            assert!(config.dev.command.is_none());
+        }
+        // A settings module but no manage.py: Django's own runner.
+        let python = Value {
+            value: "py".to_string(),
+            origin: Origin::Default,
+        };
+        let dev = resolve_dev(&[], root, &python, Some("mysite.settings")).unwrap();
+        assert_eq!(
+            dev.command.unwrap().value,
+            DevCommand::Argv(vec![
+                "py".into(),
+                "-m".into(),
+                "django".into(),
+                "runserver".into(),
+                "--settings=mysite.settings".into(),
+                "127.0.0.1:{port}".into()
+            ])
+        );
+        std::fs::write(root.join("manage.py"), "").unwrap();
+        let command = Config::load(root, &Overrides::default())
+            .unwrap()
+            .dev
+            .command
+            .unwrap();
+        assert_eq!(command.origin, Origin::Default);
+        assert_eq!(
+            command.value,
+            DevCommand::Argv(vec![
+                "/opt/py/bin/python".into(),
+                "manage.py".into(),
+                "runserver".into(),
+                "127.0.0.1:{port}".into()
+            ])
+        );
     }
 
     #[test]

@@ -98,8 +98,40 @@ pub enum Command {
     /// compressed copies are cached in .sluice/. On any error (a missing reference, a cycle,
     /// non-UTF-8 CSS/JS, a file in the way) the output is left exactly as it was.
     Build(BuildArgs),
+    /// Watch, run the backend, and serve both with live reload, in one terminal, until Ctrl-C.
+    ///
+    /// The backend (the command after `--`, else `[dev] command`, else in a Django project
+    /// `python manage.py runserver 127.0.0.1:{port}` with the project's Python) runs in its
+    /// own process group on a free loopback port, given to it as $PORT and `{port}`. sluice
+    /// listens on --port, serves STATIC_URL straight from the output, forwards everything else
+    /// (websockets too), and injects a script into HTML pages: stylesheet changes are swapped
+    /// in place, any other change reloads the page, errors show as an overlay. The backend's
+    /// lines are prefixed `web │`, sluice's `sluice │`. A backend that exits is restarted with
+    /// backoff. Ctrl-C stops the backend's whole group (SIGINT, then SIGTERM, then SIGKILL).
+    /// sluice's stdin goes to the backend, so `breakpoint()` (pdb) works in a view.
+    Dev(DevArgs),
     /// Print the resolved configuration and where each value came from.
     Config,
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub watch: WatchArgs,
+    /// The port to serve on (default: [dev] port, else $PORT, else 8000; 0 picks a free one).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// The address to serve on (default: [dev] host, else 127.0.0.1). Anything but loopback
+    /// shows your development site to the network.
+    #[arg(long, value_name = "ADDR")]
+    pub host: Option<String>,
+    /// When the backend exits, stop (with its exit code) instead of restarting it.
+    #[arg(long)]
+    pub no_restart: bool,
+    /// The backend command and its arguments (no shell; `{port}` is replaced by its port),
+    /// instead of [dev] command and the runserver default.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

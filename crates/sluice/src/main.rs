@@ -11,7 +11,7 @@ use sluice_core::sync::{Mirror, SyncJob, SyncOptions};
 use sluice_core::watch::{DEFAULT_POLL, Watch, WatchOptions};
 use sluice_core::{Error, sources::IgnoreRules};
 
-use cli::{BuildArgs, Cli, Command, GlobalArgs, SyncArgs};
+use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, SyncArgs};
 use term::Printer;
 
 fn overrides(global: &GlobalArgs) -> Overrides {
@@ -96,6 +96,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             })
         }
         Command::Build(args) => build(&config, args, printer),
+        Command::Dev(args) => dev(&config, args, printer),
         Command::Watch(args) => {
             let ignore = IgnoreRules::new(&config.ignore.value);
             let job = sync_job(&config, &ignore, &args.sync);
@@ -119,6 +120,141 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             printer.stopped();
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The problems of a pass or change set, as the browser overlay shows them.
+fn overlay_errors(
+    errors: &[sluice_core::sync::FileError],
+    conflicts: &[sluice_core::sync::OutputConflict],
+    config: &Config,
+) -> Vec<sluice_dev::BuildError> {
+    let shown = |p: &std::path::Path| {
+        p.strip_prefix(&config.project_dir)
+            .unwrap_or(p)
+            .display()
+            .to_string()
+    };
+    let errors = errors.iter().map(|e| sluice_dev::BuildError {
+        message: e.message.clone(),
+        file: Some(shown(&e.path)),
+        line: None,
+        column: None,
+    });
+    let conflicts = conflicts.iter().map(|c| sluice_dev::BuildError {
+        message: "in the way: a file sluice did not write is there; left untouched (move it away, or restart with --force)".into(),
+        file: Some(shown(&c.output)),
+        line: None,
+        column: None,
+    });
+    errors.chain(conflicts).collect()
+}
+
+/// `sluice dev`: `watch` plus the backend and the live-reload proxy.
+fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, Error> {
+    use sluice_core::config::DevCommand;
+    use sluice_dev::{BackendCommand, BackendSpec, DevOptions, DevServer, Ending};
+    use std::io::IsTerminal;
+    use std::sync::Arc;
+
+    let (command, default) = if !args.command.is_empty() {
+        (BackendCommand::Argv(args.command.clone()), false)
+    } else {
+        match &config.dev.command {
+            Some(c) => match &c.value {
+                DevCommand::Argv(argv) => (
+                    BackendCommand::Argv(argv.clone()),
+                    c.origin == sluice_core::config::Origin::Default,
+                ),
+                DevCommand::Shell(line) => (BackendCommand::Shell(line.clone()), false),
+            },
+            None => {
+                return Err(Error::config(
+                    "no backend to run: no manage.py here, no Django settings module known, no [dev] command",
+                )
+                .with_hint(
+                    "pass it after `--` (sluice dev -- gunicorn -b 127.0.0.1:{port} app), or set [dev] command in sluice.toml",
+                ));
+            }
+        }
+    };
+    let color = printer.text() && std::io::stderr().is_terminal();
+    let command = match command {
+        // runserver colours its log only on a terminal unless told to.
+        BackendCommand::Argv(mut argv) if default && color => {
+            argv.push("--force-color".into());
+            BackendCommand::Argv(argv)
+        }
+        other => other,
+    };
+    let to_error = |e: sluice_dev::Error| match e {
+        sluice_dev::Error::Listen { .. } => Error::config(e.to_string())
+            .with_hint("choose another port with --port (0 picks a free one)"),
+        sluice_dev::Error::Spawn { .. } => Error::config(e.to_string()).with_hint(
+            "check [dev] command (sluice config shows it), or pass the command after `--`",
+        ),
+        sluice_dev::Error::Io { .. } => Error::config(e.to_string()),
+    };
+    let backend = BackendSpec {
+        command,
+        cwd: config.project_dir.clone(),
+        env: Vec::new(),
+        port: sluice_dev::supervisor::free_port().map_err(to_error)?,
+        restart: !args.no_restart,
+        color,
+    };
+    let options = DevOptions {
+        backend: Some(backend),
+        host: args.host.clone().unwrap_or(config.dev.host.value.clone()),
+        port: args.port.unwrap_or(config.dev.port.value),
+        static_url: config.static_url.value.clone(),
+        output: config.output.value.clone(),
+        stdin: true,
+    };
+
+    let ignore = IgnoreRules::new(&config.ignore.value);
+    let job = sync_job(config, &ignore, &args.watch.sync);
+    let mut mirror = Mirror::new(&job)?;
+    let watch = Watch::new();
+    let stopper = watch.stopper();
+    let reporter = {
+        let (printer, config) = (*printer, config.clone());
+        Arc::new(move |event: sluice_dev::Event| printer.dev_event(&event, &config))
+    };
+    let server =
+        DevServer::start(options, reporter, Arc::new(move || stopper.stop())).map_err(to_error)?;
+    let hub = server.hub();
+
+    let watched = (|| -> Result<(), Error> {
+        let progress = printer.progress("sync");
+        let report = mirror.full_pass(&progress)?;
+        printer.sync_report(&report, config);
+        // Problems of the first pass show in the browser from its first page on.
+        hub.changed(
+            &[],
+            overlay_errors(&report.errors, &report.conflicts, config),
+        );
+        let options = WatchOptions {
+            poll: poll_interval(args.watch.poll),
+            ..WatchOptions::default()
+        };
+        watch.run(&mut mirror, &report, &options, &mut |notice| {
+            printer.watch_notice(&notice, config);
+            if let sluice_core::watch::Notice::Changed(report) = &notice {
+                let errors = overlay_errors(&report.errors, &report.conflicts, config);
+                let sent = hub.changed(&report.changed, errors);
+                printer.reload_sent(&sent);
+            }
+        })
+    })();
+    // Whatever happened to the watch, the backend goes down with it.
+    let ending = server.finish();
+    watched?;
+    printer.stopped();
+    match ending {
+        Ok(Ending::Stopped) => Ok(ExitCode::SUCCESS),
+        Ok(Ending::Exited(code)) => Ok(ExitCode::from(code.clamp(0, 255) as u8)),
+        Err(e) => Err(to_error(e)),
     }
 }
 
@@ -166,6 +302,7 @@ fn main() -> ExitCode {
         format: cli.global.format,
         quiet: cli.global.quiet,
         verbose: cli.global.verbose,
+        prefixed: matches!(cli.command, Command::Dev(_)),
     };
     match run(&cli, &printer) {
         Ok(code) => code,

@@ -9,17 +9,33 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use owo_colors::OwoColorize;
 use serde_json::json;
-use sluice_core::config::Config;
+use sluice_core::config::{Config, DevCommand};
 use sluice_core::sync::{Progress, SyncReport};
 use sluice_core::watch::{BackendKind, Notice};
 
 use crate::cli::Format;
 
+/// A line on stderr, through [`Printer::say`] (which prefixes it in `sluice dev`).
+macro_rules! say {
+    ($printer:expr, $($arg:tt)*) => {
+        $printer.say(format_args!($($arg)*))
+    };
+}
+
+#[derive(Clone, Copy)]
 pub struct Printer {
     pub format: Format,
     pub quiet: bool,
     pub verbose: bool,
+    /// `sluice dev`: sluice's lines are prefixed `sluice │`, the backend's `web │`, so both
+    /// can share one terminal.
+    pub prefixed: bool,
 }
+
+/// The name shown before the backend's lines.
+const BACKEND_TAG: &str = "web";
+/// The width both tags are padded to.
+const TAG_WIDTH: usize = 6;
 
 /// `20000` → `20 000`.
 pub fn count(n: usize) -> String {
@@ -64,8 +80,22 @@ fn lossy(path: &Path) -> String {
 const SHORT_LIST: usize = 5;
 
 impl Printer {
-    fn text(&self) -> bool {
+    pub fn text(&self) -> bool {
         self.format == Format::Text
+    }
+
+    /// Writes `args` to stderr as whole lines, each prefixed in `sluice dev`.
+    pub fn say(&self, args: std::fmt::Arguments) {
+        let text = args.to_string();
+        let mut err = anstream::stderr().lock();
+        if !self.prefixed {
+            let _ = writeln!(err, "{text}");
+            return;
+        }
+        let tag = format!("{:>TAG_WIDTH$} │", "sluice");
+        for line in text.lines() {
+            let _ = writeln!(err, "{} {line}", tag.cyan());
+        }
     }
 
     pub fn json(&self, value: &serde_json::Value) {
@@ -75,7 +105,7 @@ impl Printer {
 
     pub fn warn(&self, message: &str) {
         if self.text() {
-            anstream::eprintln!("{} {message}", "warning:".yellow().bold());
+            say!(self, "{} {message}", "warning:".yellow().bold());
         } else {
             self.json(&json!({"event": "warning", "message": message}));
         }
@@ -84,12 +114,12 @@ impl Printer {
     /// An error with an optional location (`file:line:col`) and hint.
     pub fn error(&self, message: &str, location: Option<&str>, hint: Option<&str>) {
         if self.text() {
-            anstream::eprintln!("{} {message}", "error:".red().bold());
+            say!(self, "{} {message}", "error:".red().bold());
             if let Some(location) = location {
-                anstream::eprintln!("  {} {location}", "-->".blue().bold());
+                say!(self, "  {} {location}", "-->".blue().bold());
             }
             if let Some(hint) = hint {
-                anstream::eprintln!("  {} {hint}", "hint:".cyan().bold());
+                say!(self, "  {} {hint}", "hint:".cyan().bold());
             }
         } else {
             self.json(
@@ -215,7 +245,8 @@ impl Printer {
         } else {
             "✗".red().bold().to_string()
         };
-        anstream::eprintln!(
+        say!(
+            self,
             "{status} {line} → {}",
             shown(&config.output.value, base).bold()
         );
@@ -282,6 +313,18 @@ impl Printer {
                 "static_url": {"value": config.static_url.value, "origin": origin(&config.static_url.origin)},
                 "ignore": {"value": config.ignore.value, "origin": origin(&config.ignore.origin)},
                 "python": {"value": config.python.value, "origin": origin(&config.python.origin)},
+                "dev": {
+                    "command": config.dev.command.as_ref().map(|c| json!({
+                        "value": match &c.value {
+                            DevCommand::Argv(argv) => json!(argv),
+                            DevCommand::Shell(line) => json!(line),
+                        },
+                        "shell": matches!(c.value, DevCommand::Shell(_)),
+                        "origin": origin(&c.origin),
+                    })),
+                    "port": {"value": config.dev.port.value, "origin": origin(&config.dev.port.origin)},
+                    "host": {"value": config.dev.host.value, "origin": origin(&config.dev.host.origin)},
+                },
                 "django": config.django.as_ref().map(|d| json!({
                     "settings": {"value": d.module.value, "origin": origin(&d.module.origin)},
                     "version": d.settings.django_version,
@@ -363,6 +406,22 @@ impl Printer {
             config.ignore.value.join(" "),
             config.ignore.origin.to_string(),
         );
+        if let Some(command) = &config.dev.command {
+            let text = match &command.value {
+                DevCommand::Argv(argv) => argv.join(" "),
+                DevCommand::Shell(line) => format!("sh -c {line:?}"),
+            };
+            row("dev", text, command.origin.to_string());
+        }
+        row(
+            "dev.listen",
+            format!("{}:{}", config.dev.host.value, config.dev.port.value),
+            if config.dev.port.origin == config.dev.host.origin {
+                config.dev.port.origin.to_string()
+            } else {
+                format!("{}; {}", config.dev.host.origin, config.dev.port.origin)
+            },
+        );
         anstream::println!("{:<11} {}", "state".bold(), shown(&config.state_dir, base));
     }
 }
@@ -383,7 +442,8 @@ impl Printer {
                 };
                 if self.text() {
                     if !self.quiet {
-                        anstream::eprintln!(
+                        say!(
+                            self,
                             "{} watching ({how}), ready in {} — Ctrl-C to stop",
                             "●".cyan().bold(),
                             duration(*elapsed)
@@ -435,7 +495,8 @@ impl Printer {
                 } else {
                     format!("{} changed", count(report.changed.len()))
                 };
-                anstream::eprintln!(
+                say!(
+                    self,
                     "{} {what} → {out} in {}",
                     "✓".green().bold(),
                     duration(report.elapsed)
@@ -452,7 +513,8 @@ impl Printer {
             )),
             Notice::RootBack(root) => {
                 if self.text() && !self.quiet {
-                    anstream::eprintln!(
+                    say!(
+                        self,
                         "{} source folder {} is back",
                         "●".cyan().bold(),
                         shown(root, base)
@@ -466,7 +528,7 @@ impl Printer {
 
     pub fn stopped(&self) {
         if self.text() && !self.quiet {
-            anstream::eprintln!("{} stopped, state saved", "●".cyan().bold());
+            say!(self, "{} stopped, state saved", "●".cyan().bold());
         } else if !self.text() {
             self.json(&json!({"event": "stopped"}));
         }
@@ -540,7 +602,8 @@ impl Printer {
             parts.push(format!("{} already identical", count(report.adopted)));
         }
         parts.push(format!("{} removed", count(report.removed)));
-        anstream::eprintln!(
+        say!(
+            self,
             "{} {} → {} outputs: {} in {} → {}",
             "✓".green().bold(),
             plural(report.files, "file", "files"),
@@ -559,7 +622,8 @@ impl Printer {
                 bytes.push_str(&format!(", {label} {}", size(n)));
             }
         }
-        anstream::eprintln!(
+        say!(
+            self,
             "  {bytes} · {} read, {} css/js rewritten, {} compressed",
             count(report.read),
             count(report.replanned),
@@ -568,7 +632,7 @@ impl Printer {
         if report.largest.is_empty() {
             return;
         }
-        anstream::eprintln!("  {}", "largest:".dimmed());
+        say!(self, "  {}", "largest:".dimmed());
         let width = report
             .largest
             .iter()
@@ -583,7 +647,7 @@ impl Printer {
             if let Some(n) = l.gzip {
                 line.push_str(&format!("  gz {}", size(n)));
             }
-            anstream::eprintln!("{line}");
+            say!(self, "{line}");
         }
     }
 
@@ -714,6 +778,103 @@ impl Progress for Bar {
     fn finish(&self) {
         if let Some(bar) = self.bar.get() {
             bar.finish_and_clear();
+        }
+    }
+}
+
+impl Printer {
+    /// What the dev server reports: the backend's lines (prefixed `web │`) and its life cycle.
+    pub fn dev_event(&self, event: &sluice_dev::Event, config: &Config) {
+        use sluice_dev::{Event, Stream};
+        if !self.text() {
+            let value = match event {
+                Event::Listening { addr } => json!({
+                    "event": "listening",
+                    "url": format!("http://{addr}/"),
+                    "port": addr.port(),
+                }),
+                Event::BackendStarted { pid, port, argv } => {
+                    json!({"event": "backend_started", "pid": pid, "port": port, "argv": argv})
+                }
+                Event::BackendUp { port, after } => json!({
+                    "event": "backend_up", "port": port, "elapsed_ms": after.as_secs_f64() * 1000.0,
+                }),
+                Event::Line { stream, text } => json!({
+                    "event": "output",
+                    "stream": if *stream == Stream::Stdout { "stdout" } else { "stderr" },
+                    "line": String::from_utf8_lossy(text),
+                }),
+                Event::BackendExited { code, restart_in } => json!({
+                    "event": "backend_exited",
+                    "code": code,
+                    "restart_in_ms": restart_in.map(|d| d.as_millis() as u64),
+                }),
+                Event::SpawnFailed { message } => json!({"event": "error", "message": message}),
+                Event::Stopping { signal } => json!({"event": "stopping", "signal": signal}),
+                Event::Escalated { signal } => json!({"event": "escalated", "signal": signal}),
+                Event::BackendStopped { code } => json!({"event": "backend_stopped", "code": code}),
+            };
+            self.json(&value);
+            return;
+        }
+        let info = |text: String| {
+            if !self.quiet {
+                say!(self, "{} {text}", "●".cyan().bold());
+            }
+        };
+        match event {
+            Event::Listening { addr } => info(format!(
+                "{} — {} served from {}, everything else from the backend",
+                format!("http://{addr}/").bold(),
+                config.static_url.value,
+                shown(&config.output.value, &config.project_dir)
+            )),
+            Event::BackendStarted { pid, port, argv } => info(format!(
+                "started {} (pid {pid}, port {port})",
+                argv.join(" ").bold()
+            )),
+            Event::BackendUp { after, .. } => {
+                info(format!("backend is up after {}", duration(*after)))
+            }
+            Event::Line { text, .. } => {
+                let tag = format!("{BACKEND_TAG:>TAG_WIDTH$} │");
+                let line = String::from_utf8_lossy(text);
+                let mut err = anstream::stderr().lock();
+                let _ = writeln!(err, "{} {line}", tag.magenta());
+            }
+            Event::BackendExited { code, restart_in } => match restart_in {
+                Some(delay) => self.warn(&format!(
+                    "the backend exited with code {code}; restarting in {}",
+                    duration(*delay)
+                )),
+                None if *code == 0 => info("the backend exited (code 0)".into()),
+                None => self.warn(&format!("the backend exited with code {code}")),
+            },
+            Event::SpawnFailed { message } => self.error(message, None, None),
+            Event::Stopping { signal } => info(format!(
+                "{signal}: stopping the backend (again to hurry it)"
+            )),
+            Event::Escalated { signal } => self.warn(&format!(
+                "the backend's processes did not stop in time: {signal} to its process group"
+            )),
+            Event::BackendStopped { .. } => info("backend stopped".into()),
+        }
+    }
+
+    /// Live-reload events sent to the browsers (JSON always, text with `-v`).
+    pub fn reload_sent(&self, sent: &[sluice_dev::ReloadEvent]) {
+        use sluice_dev::ReloadEvent;
+        for event in sent {
+            let (kind, detail) = match event {
+                ReloadEvent::Css(urls) => ("css", json!(urls)),
+                ReloadEvent::Reload => ("reload", json!(null)),
+                ReloadEvent::Error(e) => ("error", json!(e.message)),
+            };
+            if !self.text() {
+                self.json(&json!({"event": "browser", "kind": kind, "detail": detail}));
+            } else if self.verbose && !self.quiet {
+                say!(self, "{} browser: {kind} {detail}", "↻".cyan());
+            }
         }
     }
 }

@@ -10,9 +10,12 @@ mod support;
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use support::{assert_same_tree, copy_tree, python_for_django, sluice, tree_files, venv, venv_env};
+use support::{
+    assert_same_tree, copy_example_site, copy_tree, example_requirements, python_for_django,
+    sluice, tree_files, venv, venv_env,
+};
 
 /// Settings and environment variables that must not leak from the developer's
 /// shell into the child processes.
@@ -207,33 +210,6 @@ fn sync_matches_collectstatic_on_a_tricky_project() {
         "sluice sync",
         &tree_files(&ours.join("static")),
     );
-}
-
-fn example_site() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site")
-}
-
-/// The example site's requirements.txt, as pip requirement strings.
-fn example_requirements() -> Vec<String> {
-    let text = fs::read_to_string(example_site().join("requirements.txt")).unwrap();
-    text.lines()
-        .map(|line| line.split('#').next().unwrap_or("").trim())
-        .filter(|line| !line.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// Copies the example site's sources, leaving out a developer's `.venv` and
-/// `static/` from `scripts/example`.
-fn copy_example_site(to: &Path) {
-    let site = example_site();
-    for entry in ["manage.py", "requirements.txt"] {
-        fs::create_dir_all(to).unwrap();
-        fs::copy(site.join(entry), to.join(entry)).unwrap();
-    }
-    for dir in ["examplesite", "pages", "media"] {
-        copy_tree(&site.join(dir), &to.join(dir));
-    }
 }
 
 #[test]

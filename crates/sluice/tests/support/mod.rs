@@ -13,6 +13,9 @@
 //! the venv is never moved after it is built (venvs are not relocatable).
 #![allow(dead_code)]
 
+pub mod browser;
+pub mod dev;
+
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -503,4 +506,42 @@ pub fn collectstatic(python: &Path, project: &Path, unset: &[&str], env: &[(&str
     }
     cmd.envs(env.iter().copied());
     run_or_panic(&mut cmd, "collectstatic");
+}
+
+/// The example Django site shipped in `examples/site`.
+pub fn example_site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site")
+}
+
+/// The example site's requirements.txt, as pip requirement strings.
+pub fn example_requirements() -> Vec<String> {
+    let text = fs::read_to_string(example_site().join("requirements.txt")).unwrap();
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `python` of a cached virtualenv with the example site's requirements (and the Django
+/// line [`python_for_django`] chose).
+pub fn example_venv() -> PathBuf {
+    let (_, line) = python_for_django();
+    let mut requirements = example_requirements();
+    requirements.push(line.requirement().to_owned());
+    let requirements: Vec<&str> = requirements.iter().map(String::as_str).collect();
+    venv(&requirements)
+}
+
+/// Copies the example site's sources, leaving out a developer's `.venv` and
+/// `static/` from `scripts/example`.
+pub fn copy_example_site(to: &Path) {
+    let site = example_site();
+    for entry in ["manage.py", "requirements.txt"] {
+        fs::create_dir_all(to).unwrap();
+        fs::copy(site.join(entry), to.join(entry)).unwrap();
+    }
+    for dir in ["examplesite", "pages", "media"] {
+        copy_tree(&site.join(dir), &to.join(dir));
+    }
 }
