@@ -166,7 +166,16 @@ impl DevServer {
                     });
                 }
                 drop(tx);
+                // One request can arrive twice at once (`timeout` signals its child and then
+                // the child's whole group): a repeat within this window is the same request.
+                const SAME_REQUEST: std::time::Duration = std::time::Duration::from_millis(300);
+                let mut last: Option<tokio::time::Instant> = None;
                 while let Some(name) = rx.recv().await {
+                    let now = tokio::time::Instant::now();
+                    if last.is_some_and(|t| now - t < SAME_REQUEST) {
+                        continue;
+                    }
+                    last = Some(now);
                     report(Event::Stopping { signal: name });
                     stop.send_modify(|n| *n += 1);
                     on_stop();
