@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, sync, watch
+from . import build, minify, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -14,6 +14,5 @@ SECTIONS = {
     "watch": (watch.run, "`sluice watch` (native, --poll) vs gulp-watch / chokidar: ready, "
                          "edit latency, RSS, idle CPU"),
     "build": (build.run, "cold/warm `sluice build` vs ManifestStaticFilesStorage and whitenoise"),
-    # Planned (issues to come); listed so `--only` and `--help` name them already.
-    "minify": (None, "CSS/JS minification vs esbuild"),
+    "minify": (minify.run, "JS/CSS minification (oxc, lightningcss) vs esbuild: time, gzip size"),
 }

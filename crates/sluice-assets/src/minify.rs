@@ -255,10 +255,10 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 
 /// Move mappings `(dst_line, dst_col) -> (bundle_line, col)` onto the members and write
 /// the map. Mappings whose bundle line is outside every member (separators) are dropped.
-fn compose(
-    file: &str,
-    members: &[MemberSpan],
-    mappings: impl Iterator<Item = (u32, u32, u32, u32)>,
+fn compose<'n>(
+    file: &'n str,
+    members: &'n [MemberSpan],
+    mappings: impl Iterator<Item = (u32, u32, u32, u32, Option<&'n str>)>,
 ) -> String {
     let mut builder = oxc_sourcemap::SourceMapBuilder::default();
     builder.set_file(file);
@@ -278,9 +278,10 @@ fn compose(
     for m in members {
         builder.add_source_and_content(&m.source, m.content.as_deref().unwrap_or(""));
     }
-    for (dst_line, dst_col, src_line, src_col) in mappings {
+    for (dst_line, dst_col, src_line, src_col, name) in mappings {
         if let Some((i, line)) = locate(members, src_line) {
-            builder.add_token(dst_line, dst_col, line, src_col, Some(i as u32), None);
+            let name = name.map(|n| builder.add_name(n));
+            builder.add_token(dst_line, dst_col, line, src_col, Some(i as u32), name);
         }
     }
     let mut map = builder.into_sourcemap();
@@ -454,6 +455,7 @@ pub fn minify_css(
                     m.generated_column,
                     o.original_line,
                     o.original_column,
+                    None,
                 )
             })
         }),
@@ -524,6 +526,7 @@ pub fn minify_js_for(
                     t.get_dst_col(),
                     t.get_src_line(),
                     t.get_src_col(),
+                    t.get_name_id().and_then(|id| map.get_name(id)),
                 )
             }),
         ),

@@ -181,6 +181,13 @@ fn js_map_leads_back_to_member_and_line() {
     let map = DecodedMap::parse(&out.map);
     assert_eq!(map.sources, vec!["../js/underscore.js", "../js/moment.js"]);
     assert_eq!(map.json["file"], "site.min.js");
+    // Mangled identifiers carry their original names.
+    let names = map.json["names"].as_array().expect("names");
+    assert!(
+        names.iter().any(|n| n == "createLocal"),
+        "{} names",
+        names.len()
+    );
     // Tokens that survive minification verbatim, each unique in its member.
     for (member, token) in [
         (1, "Invalid date"),
