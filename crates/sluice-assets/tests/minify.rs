@@ -301,6 +301,7 @@ fn css_map_leads_back_to_member_and_line() {
         map.sources,
         vec!["../css/normalize.css", "../css/bootstrap.css"]
     );
+    // A rule's selector maps to its member, line and exact column.
     for (member, selector) in [
         (0, "\nsummary {"),
         (1, "\n.text-truncate {"),
@@ -312,7 +313,7 @@ fn css_map_leads_back_to_member_and_line() {
         let min_sel = selector.trim_start_matches('\n').replace(" {", "{");
         let (gline, gcol) = position_of(&out.code, &format!("}}{min_sel}"));
         let found = map.lookup(gline, gcol + 1).expect("a mapping");
-        assert_eq!((found.0, found.1), (*name, line + 1), "{selector}");
+        assert_eq!(found, (*name, line + 1, 0), "{selector}");
     }
 }
 
