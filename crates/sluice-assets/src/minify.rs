@@ -323,6 +323,20 @@ pub(crate) fn unbalanced(css: &str) -> Option<(usize, String)> {
                     return Some((start, "unclosed string".into()));
                 }
             }
+            // An unquoted url(…) is one token: quotes, `/*` and `{` inside are not syntax.
+            b'(' if i >= 3
+                && css.is_char_boundary(i - 3)
+                && css[i - 3..i].eq_ignore_ascii_case("url")
+                && !matches!(
+                    css[i + 1..].trim_start().as_bytes().first(),
+                    Some(b'"' | b'\'')
+                ) =>
+            {
+                match css[i..].find(')') {
+                    Some(end) => i += end,
+                    None => return Some((i, "'(' is never closed".into())),
+                }
+            }
             c @ (b'{' | b'(' | b'[') => open.push((c, i)),
             c @ (b'}' | b')' | b']') => {
                 let want = match c {
@@ -631,6 +645,8 @@ mod tests {
             Some((5, "'(' is closed by '}'".into()))
         );
         assert_eq!(unbalanced("a{} /* x"), Some((4, "unclosed comment".into())));
+        assert_eq!(unbalanced("a{b:url(http://x/*.png'{)}"), None);
+        assert_eq!(unbalanced("a{b:URL( 'x)' )}"), None);
         assert_eq!(
             unbalanced("a{content:'x}\n"),
             Some((10, "unclosed string".into()))
