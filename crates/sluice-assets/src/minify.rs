@@ -630,6 +630,31 @@ mod tests {
     }
 
     #[test]
+    fn maps_carry_member_contents_when_given() {
+        let a = "var one = 1;\n";
+        let b = "window.two = one + 1;\n";
+        let members = [
+            MemberSpan {
+                source: "a.js".into(),
+                first_line: 0,
+                line_count: 1,
+                content: Some(a.into()),
+            },
+            MemberSpan {
+                source: "b.js".into(),
+                first_line: 2,
+                line_count: 1,
+                content: Some(b.into()),
+            },
+        ];
+        let out = minify_js(&format!("{a};\n{b}"), "ab.js", &members).unwrap();
+        let map: serde_json::Value = serde_json::from_str(&out.map).unwrap();
+        assert_eq!(map["sources"], serde_json::json!(["a.js", "b.js"]));
+        assert_eq!(map["sourcesContent"], serde_json::json!([a, b]));
+        assert_eq!(map["file"], "ab.js");
+    }
+
+    #[test]
     fn unbalanced_css() {
         assert_eq!(unbalanced("a{b:c}/* { */ d{content:\"}\"}"), None);
         assert_eq!(
