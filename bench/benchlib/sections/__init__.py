@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, dev, sync, watch
+from . import build, dev, minify, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -16,6 +16,5 @@ SECTIONS = {
     "build": (build.run, "cold/warm `sluice build` vs ManifestStaticFilesStorage and whitenoise"),
     "dev": (dev.run, "`sluice dev`: write → live-reload event latency, proxy overhead per page "
                      "request vs runserver direct"),
-    # Planned (issues to come); listed so `--only` and `--help` name them already.
-    "minify": (None, "CSS/JS minification vs esbuild"),
+    "minify": (minify.run, "JS/CSS minification (oxc, lightningcss) vs esbuild: time, gzip size"),
 }

@@ -881,7 +881,11 @@ fn error_file(error: &Error) -> &str {
     match error {
         Error::NotUtf8 { file, .. } | Error::MissingReference { file, .. } => file,
         Error::ReferenceCycle { files } => files.first().map_or("", String::as_str),
-        Error::Several(_) | Error::Internal(_) => "",
+        Error::Syntax { file, .. }
+        | Error::ToolMissing { file, .. }
+        | Error::ToolFailed { file, .. }
+        | Error::Read { file, .. } => file,
+        Error::Several(_) | Error::Internal(_) | Error::Browserslist { .. } => "",
     }
 }
 

@@ -45,6 +45,57 @@ pub enum Error {
         /// The files in the cycle, sorted.
         files: Vec<String>,
     },
+    /// A syntax error in CSS, JS, SCSS, TypeScript or LESS, at a position in a member
+    /// file (a bundle's error names the member and the member's own line).
+    #[error("{file}:{line}:{column}: {message}{}", crate::error::show_line(.source_line, *.column))]
+    Syntax {
+        /// The file (a bundle member's `source`, or the compiled file's path).
+        file: String,
+        /// 1-based line in `file`.
+        line: u32,
+        /// 1-based column (in characters).
+        column: u32,
+        /// What is wrong.
+        message: String,
+        /// The text of that line (empty when unknown).
+        source_line: String,
+    },
+    /// The project's browserslist queries could not be resolved.
+    #[error("browserslist from {origin}: {message}")]
+    Browserslist {
+        /// Where the queries came from (config key, `.browserslistrc`, `package.json`).
+        origin: String,
+        /// The resolver's complaint.
+        message: String,
+    },
+    /// An external compiler (e.g. `lessc`) is not installed.
+    #[error("{file}: needs `{program}`, which was not found on PATH; install it with `{install}`")]
+    ToolMissing {
+        /// The file that needs it.
+        file: String,
+        /// The program's name.
+        program: String,
+        /// How to install it.
+        install: String,
+    },
+    /// An external compiler failed without a position we could read.
+    #[error("{file}: {program} failed: {message}")]
+    ToolFailed {
+        /// The file being compiled.
+        file: String,
+        /// The program's name.
+        program: String,
+        /// Its error output.
+        message: String,
+    },
+    /// A source file could not be read.
+    #[error("{file}: {message}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        message: String,
+    },
     /// More than one of the above, sorted by file.
     #[error("{} errors:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Several(Vec<Error>),
@@ -69,4 +120,18 @@ impl Error {
             _ => Some(Error::Several(errors)),
         }
     }
+}
+
+/// The source line under an error message, with a caret under the 1-based `column`.
+pub(crate) fn show_line(source_line: &str, column: u32) -> String {
+    if source_line.is_empty() {
+        return String::new();
+    }
+    // Keep tabs so the caret lines up however the terminal renders them.
+    let pad: String = source_line
+        .chars()
+        .take(column.saturating_sub(1) as usize)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    format!("\n  {source_line}\n  {pad}^")
 }

@@ -8,6 +8,11 @@
 //! - [`compress`]: whitenoise 6.12's compression rules (which files, which encodings,
 //!   when a compressed copy is worth keeping).
 //!
+//! - [`minify`]: CSS (lightningcss) and JS (oxc) minification of bundles, with source
+//!   maps that point into the member files.
+//! - [`compile`]: SCSS/Sass (grass), TypeScript/TSX/JSX (oxc) and LESS (external `lessc`)
+//!   to CSS/JS, with the list of files each compile read.
+//!
 //! - [`build`]: `sluice build`, which applies these rules to a whole project incrementally:
 //!   sources from `sluice-core`, a staging folder so an error leaves the output untouched,
 //!   and caches in `.sluice/` so unchanged content is never re-read, re-hashed or
@@ -17,11 +22,13 @@
 //! [`build`] is the thin layer that reads and writes files.
 
 pub mod build;
+pub mod compile;
 pub mod compress;
 #[cfg(test)]
 mod django_fixture;
 pub mod django_manifest;
 mod error;
+pub mod minify;
 mod python;
 pub mod sourcemap;
 

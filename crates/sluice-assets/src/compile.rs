@@ -1,0 +1,404 @@
+//! Compilers: a source file in a language browsers don't read → CSS or JS.
+//!
+//! - SCSS / Sass with grass (cargo feature `scss`, on by default), in-process;
+//! - TypeScript, TSX and JSX with oxc's transformer (types stripped, JSX compiled to
+//!   `React.createElement` calls, no type checking), with a source map;
+//! - LESS through the external `lessc` (run with an argv, never a shell).
+//!
+//! Every compile returns the list of files it read (`@import` / `@use` partials included)
+//! so the caller can recompile when any of them changes. Errors carry file, line and column.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use oxc::allocator::Allocator;
+use oxc::codegen::{Codegen, CodegenOptions};
+use oxc::parser::Parser;
+use oxc::semantic::SemanticBuilder;
+use oxc::span::SourceType;
+use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
+
+use crate::Error;
+use crate::minify::js_error;
+
+/// A language sluice compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compiler {
+    /// `.scss` (grass).
+    Scss,
+    /// `.sass`, the indented syntax (grass).
+    Sass,
+    /// `.ts`, `.mts`, `.cts` (oxc).
+    TypeScript,
+    /// `.tsx` (oxc).
+    Tsx,
+    /// `.jsx` (oxc).
+    Jsx,
+    /// `.less` (external `lessc`).
+    Less,
+}
+
+impl Compiler {
+    /// The compiler for a file, by extension; `None` for files that are copied as they are.
+    /// `.d.ts` files (declarations only) are not compiled.
+    pub fn for_path(path: &Path) -> Option<Compiler> {
+        let name = path.file_name()?.to_str()?;
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "scss" => Some(Compiler::Scss),
+            "sass" => Some(Compiler::Sass),
+            "ts" | "mts" | "cts" if !name.to_ascii_lowercase().contains(".d.") => {
+                Some(Compiler::TypeScript)
+            }
+            "tsx" => Some(Compiler::Tsx),
+            "jsx" => Some(Compiler::Jsx),
+            "less" => Some(Compiler::Less),
+            _ => None,
+        }
+    }
+
+    /// The extension of the output (`"css"` or `"js"`).
+    pub fn output_extension(self) -> &'static str {
+        match self {
+            Compiler::Scss | Compiler::Sass | Compiler::Less => "css",
+            Compiler::TypeScript | Compiler::Tsx | Compiler::Jsx => "js",
+        }
+    }
+
+    /// SCSS/Sass partials (`_name.scss`) are only ever imported, never compiled alone.
+    pub fn is_partial(path: &Path) -> bool {
+        matches!(
+            Compiler::for_path(path),
+            Some(Compiler::Scss | Compiler::Sass)
+        ) && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('_'))
+    }
+}
+
+/// A compiled file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiled {
+    /// The CSS or JS.
+    pub code: String,
+    /// A v3 source map (JSON) whose single source is the file name (TypeScript/TSX/JSX);
+    /// `None` for SCSS (grass writes none) and LESS.
+    pub map: Option<String>,
+    /// Every file read: the file itself first, then partials and imports.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Compile `path` with `compiler`. `load_paths` are searched for SCSS `@use`/`@import`
+/// and LESS `@import` (after the importing file's folder).
+pub fn compile(compiler: Compiler, path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
+    match compiler {
+        Compiler::Scss | Compiler::Sass => compile_sass(path, load_paths),
+        Compiler::TypeScript | Compiler::Tsx | Compiler::Jsx => compile_script(compiler, path),
+        Compiler::Less => compile_less(path, load_paths, &find_lessc(path)),
+    }
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|e| Error::Read {
+        file: path.display().to_string(),
+        message: e.to_string(),
+    })
+}
+
+#[cfg(feature = "scss")]
+fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
+    use std::cell::RefCell;
+
+    /// grass's file system, noting every file it reads.
+    #[derive(Debug, Default)]
+    struct Recording(RefCell<Vec<PathBuf>>);
+    impl grass::Fs for Recording {
+        fn is_dir(&self, path: &Path) -> bool {
+            path.is_dir()
+        }
+        fn is_file(&self, path: &Path) -> bool {
+            path.is_file()
+        }
+        fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+            let bytes = std::fs::read(path)?;
+            let mut seen = self.0.borrow_mut();
+            if !seen.iter().any(|p| p == path) {
+                seen.push(path.to_path_buf());
+            }
+            Ok(bytes)
+        }
+    }
+
+    let fs = Recording::default();
+    let syntax = if Compiler::for_path(path) == Some(Compiler::Sass) {
+        grass::InputSyntax::Sass
+    } else {
+        grass::InputSyntax::Scss
+    };
+    let options = grass::Options::default()
+        .fs(&fs)
+        .load_paths(load_paths)
+        .input_syntax(syntax)
+        .quiet(true)
+        .style(grass::OutputStyle::Expanded);
+    let result = grass::from_path(path, &options);
+    let inputs = fs.0.into_inner();
+    match result {
+        Ok(code) => Ok(Compiled {
+            code,
+            map: None,
+            inputs,
+        }),
+        Err(e) => Err(match e.kind() {
+            grass::ErrorKind::ParseError { message, loc, .. } => {
+                let source_line = loc
+                    .file
+                    .source_line(loc.begin.line)
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string();
+                let column = source_line
+                    .get(..loc.begin.column)
+                    .map_or(loc.begin.column, |s| s.chars().count());
+                Error::Syntax {
+                    file: loc.file.name().to_string(),
+                    line: loc.begin.line as u32 + 1,
+                    column: column as u32 + 1,
+                    message,
+                    source_line,
+                }
+            }
+            grass::ErrorKind::IoError(io) => Error::Read {
+                file: path.display().to_string(),
+                message: io.to_string(),
+            },
+            grass::ErrorKind::FromUtf8Error(message) => Error::Read {
+                file: path.display().to_string(),
+                message,
+            },
+            other => Error::Read {
+                file: path.display().to_string(),
+                message: format!("{other:?}"),
+            },
+        }),
+    }
+}
+
+#[cfg(not(feature = "scss"))]
+fn compile_sass(path: &Path, _load_paths: &[PathBuf]) -> Result<Compiled, Error> {
+    Err(Error::ToolMissing {
+        file: path.display().to_string(),
+        program: "grass (sluice's `scss` feature)".into(),
+        install: "cargo install sluice --features scss".into(),
+    })
+}
+
+fn compile_script(compiler: Compiler, path: &Path) -> Result<Compiled, Error> {
+    let code = read(path)?;
+    let file = path.display().to_string();
+    let source_type = match compiler {
+        Compiler::Tsx => SourceType::tsx(),
+        Compiler::Jsx => SourceType::jsx(),
+        _ => SourceType::from_path(path).unwrap_or_else(|_| SourceType::ts()),
+    };
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, &code, source_type).parse();
+    if let Some(first) = parsed.diagnostics.errors().next() {
+        return Err(js_error(&code, &file, &[], first));
+    }
+    let mut program = parsed.program;
+    let semantic = SemanticBuilder::new().with_enum_eval(true).build(&program);
+    if let Some(first) = semantic.diagnostics.errors().next() {
+        return Err(js_error(&code, &file, &[], first));
+    }
+    let scoping = semantic.semantic.into_scoping();
+    let mut options = TransformOptions::default();
+    // Classic runtime: `React.createElement`, which works in a plain <script> (the
+    // automatic runtime adds an `import` from `react/jsx-runtime`, which needs a bundler).
+    options.jsx.runtime = JsxRuntime::Classic;
+    let ret =
+        Transformer::new(&allocator, path, &options).build_with_scoping(scoping, &mut program);
+    if let Some(first) = ret.diagnostics.errors().next() {
+        return Err(js_error(&code, &file, &[], first));
+    }
+    let source_name = path
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| path.to_path_buf());
+    let out = Codegen::new()
+        .with_options(CodegenOptions {
+            source_map_path: Some(source_name),
+            ..CodegenOptions::default()
+        })
+        .with_source_text(&code)
+        .build(&program);
+    Ok(Compiled {
+        code: out.code,
+        map: out.map.map(|m| m.to_json_string()),
+        inputs: vec![path.to_path_buf()],
+    })
+}
+
+/// The `lessc` to run for `file`: `node_modules/.bin/lessc` in the file's folder or one
+/// above it (a project's own install), else `lessc` from PATH.
+pub fn find_lessc(file: &Path) -> PathBuf {
+    let start = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    start
+        .ancestors()
+        .skip(1)
+        .map(|dir| dir.join("node_modules/.bin/lessc"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("lessc"))
+}
+
+/// Compile a LESS file with the given `lessc` program.
+pub fn compile_less(path: &Path, load_paths: &[PathBuf], lessc: &Path) -> Result<Compiled, Error> {
+    let file = path.display().to_string();
+    let mut base = Command::new(lessc);
+    base.arg("--no-color");
+    if !load_paths.is_empty() {
+        let joined = std::env::join_paths(load_paths).map_err(|e| Error::ToolFailed {
+            file: file.clone(),
+            program: "lessc".into(),
+            message: e.to_string(),
+        })?;
+        let mut arg = std::ffi::OsString::from("--include-path=");
+        arg.push(joined);
+        base.arg(arg);
+    }
+    let run = |extra: &[&str], output: Option<&str>| -> Result<std::process::Output, Error> {
+        let mut cmd = Command::new(base.get_program());
+        cmd.args(base.get_args()).args(extra).arg(path).args(output);
+        cmd.output().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::ToolMissing {
+                file: file.clone(),
+                program: lessc.display().to_string(),
+                install: "npm install -g less (or: apt-get install node-less)".into(),
+            },
+            _ => Error::ToolFailed {
+                file: file.clone(),
+                program: lessc.display().to_string(),
+                message: e.to_string(),
+            },
+        })
+    };
+    let out = run(&[], None)?;
+    if !out.status.success() {
+        return Err(less_error(
+            &file,
+            &String::from_utf8_lossy(&out.stderr),
+            &String::from_utf8_lossy(&out.stdout),
+        ));
+    }
+    let code = String::from_utf8(out.stdout).map_err(|e| Error::ToolFailed {
+        file: file.clone(),
+        program: "lessc".into(),
+        message: e.to_string(),
+    })?;
+    // `lessc --depends FILE OUT` prints `OUT: dep dep …` (the files it imported) and
+    // writes nothing.
+    let deps = run(&["--depends"], Some("deps.css"))?;
+    let mut inputs = vec![path.to_path_buf()];
+    if deps.status.success() {
+        let text = String::from_utf8_lossy(&deps.stdout);
+        if let Some((_, list)) = text.split_once(": ") {
+            inputs.extend(list.split_whitespace().map(PathBuf::from));
+        }
+    }
+    Ok(Compiled {
+        code,
+        map: None,
+        inputs,
+    })
+}
+
+/// lessc's `NameError: message in /path/file.less on line 3, column 5:` followed by
+/// numbered context lines, as an [`Error::Syntax`].
+pub fn less_error(file: &str, stderr: &str, stdout: &str) -> Error {
+    let text = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    let re =
+        regex::Regex::new(r"(?m)^(\w*Error): (.*?)(?: in (.+?))? on line (\d+), column (\d+):")
+            .ok();
+    if let Some(c) = re.as_ref().and_then(|re| re.captures(text)) {
+        let line: u32 = c[4].parse().unwrap_or(1);
+        let column: u32 = c[5].parse().unwrap_or(0);
+        let at = c.get(3).map_or(file, |m| m.as_str()).to_string();
+        let prefix = format!("{line} ");
+        let source_line = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or("")
+            .to_string();
+        return Error::Syntax {
+            file: at,
+            line,
+            column: column + 1,
+            message: format!("{}: {}", &c[1], c[2].trim_end_matches('.')),
+            source_line,
+        };
+    }
+    Error::ToolFailed {
+        file: file.to_string(),
+        program: "lessc".into(),
+        message: text.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compilers_by_extension() {
+        assert_eq!(
+            Compiler::for_path(Path::new("a/b.scss")),
+            Some(Compiler::Scss)
+        );
+        assert_eq!(
+            Compiler::for_path(Path::new("b.SASS")),
+            Some(Compiler::Sass)
+        );
+        assert_eq!(
+            Compiler::for_path(Path::new("b.ts")),
+            Some(Compiler::TypeScript)
+        );
+        assert_eq!(Compiler::for_path(Path::new("b.d.ts")), None);
+        assert_eq!(Compiler::for_path(Path::new("b.tsx")), Some(Compiler::Tsx));
+        assert_eq!(Compiler::for_path(Path::new("b.jsx")), Some(Compiler::Jsx));
+        assert_eq!(
+            Compiler::for_path(Path::new("b.less")),
+            Some(Compiler::Less)
+        );
+        assert_eq!(Compiler::for_path(Path::new("b.js")), None);
+        assert_eq!(Compiler::Less.output_extension(), "css");
+        assert_eq!(Compiler::Tsx.output_extension(), "js");
+        assert!(Compiler::is_partial(Path::new("x/_vars.scss")));
+        assert!(!Compiler::is_partial(Path::new("x/_vars.js")));
+    }
+
+    #[test]
+    fn lessc_error_is_parsed() {
+        let stderr = "ParseError: Unrecognised input. Possibly missing something in /p/site.less on line 3, column 5:\n2 a {\n3   b: ;;}\n4 \n";
+        match less_error("site.less", stderr, "") {
+            Error::Syntax {
+                file,
+                line,
+                column,
+                message,
+                source_line,
+            } => {
+                assert_eq!((file.as_str(), line, column), ("/p/site.less", 3, 6));
+                assert!(
+                    message.starts_with("ParseError: Unrecognised input"),
+                    "{message}"
+                );
+                assert_eq!(source_line, "  b: ;;}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
