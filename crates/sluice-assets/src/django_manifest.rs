@@ -881,7 +881,7 @@ fn error_file(error: &Error) -> &str {
     match error {
         Error::NotUtf8 { file, .. } | Error::MissingReference { file, .. } => file,
         Error::ReferenceCycle { files } => files.first().map_or("", String::as_str),
-        Error::Several(_) | Error::Internal(_) => "",
+        Error::Several(_) | Error::Internal(_) | Error::Bundle { .. } => "",
     }
 }
 

@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-/// What can go wrong while computing Django manifest names.
+/// What can go wrong while computing Django manifest names or joining bundles.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// A `*.css` / `*.js` file is not valid UTF-8 (Django raises `UnicodeDecodeError`).
@@ -44,6 +44,16 @@ pub enum Error {
     ReferenceCycle {
         /// The files in the cycle, sorted.
         files: Vec<String>,
+    },
+    /// A bundle could not be built: a pattern that finds nothing, a member that cannot be
+    /// read or is not UTF-8, an invalid setting.
+    #[error("{bundle} ({origin}): {message}")]
+    Bundle {
+        /// `css bundle "site"`.
+        bundle: String,
+        /// Where the bundle is defined.
+        origin: String,
+        message: String,
     },
     /// More than one of the above, sorted by file.
     #[error("{} errors:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
