@@ -35,6 +35,9 @@ use sluice_core::sources::{
 };
 use sluice_core::sync::{FileError, Progress, check_layout, output_path};
 
+use sluice_core::bundles::{BundleDef, CompilerKind, PipelineSettings};
+
+use crate::bundle::{self, Minifier};
 use crate::compress::{self, Codecs, Encoding};
 use crate::django_manifest::{
     self, ManifestOptions, ManifestPlan, PlannedFile, Reference, ReferenceKind, adjustable,
@@ -81,6 +84,29 @@ pub struct BuildJob<'a> {
     /// Django's `STATIC_URL` (`static/` is taken as `/static/`, as Django's script prefix does).
     pub static_url: &'a str,
     pub options: BuildOptions,
+    /// Bundles to build; they join the output (and the manifest) like any file.
+    pub bundles: BundleJob<'a>,
+}
+
+/// The bundles of a build and what shapes them.
+#[derive(Clone, Copy, Default)]
+pub struct BundleJob<'a> {
+    pub defs: &'a [BundleDef],
+    pub settings: Option<&'a PipelineSettings>,
+    /// Compilers in effect: a member they take is read under its compiled name.
+    pub compilers: &'a [CompilerKind],
+    /// `None`: bundles are written as django-pipeline writes them with no compressor.
+    pub minifier: Option<&'a dyn Minifier>,
+}
+
+impl std::fmt::Debug for BundleJob<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleJob")
+            .field("defs", &self.defs.len())
+            .field("compilers", &self.compilers)
+            .field("minify", &self.minifier.is_some())
+            .finish()
+    }
 }
 
 /// One of the largest outputs, with the sizes of its compressed copies.
@@ -129,6 +155,10 @@ pub struct BuildReport {
     pub manifest: Option<PathBuf>,
     /// Outputs of an earlier build changed by someone since, no longer produced: left alone.
     pub kept_modified: Vec<PathBuf>,
+    /// The bundles' outputs (bundle files and their source maps), in definition order.
+    pub bundles: Vec<String>,
+    /// Whether the bundles were minified.
+    pub minified: bool,
     /// The walk's findings besides the files (shadowed files).
     pub index: SourceIndex,
     pub elapsed: Duration,
@@ -148,6 +178,9 @@ pub enum BuildError {
         error: Box<crate::Error>,
         sources: BTreeMap<String, PathBuf>,
     },
+    /// A bundle could not be built (a pattern that finds nothing, an unreadable member…).
+    #[error("{0}")]
+    Bundles(Box<crate::Error>),
     /// Files in the output that sluice did not write are in the way.
     #[error("{} output files not written by sluice are in the way", .0.len())]
     Conflicts(Vec<PathBuf>),
@@ -909,7 +942,7 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
 
     // The sources, as Django's finders see them.
     let mut index = scan(job.roots, job.ignore);
-    let files = std::mem::take(&mut index.files);
+    let mut files = std::mem::take(&mut index.files);
     let problems: Vec<FileError> = index
         .problems
         .iter()
@@ -922,6 +955,11 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
     if !problems.is_empty() {
         return Err(BuildError::Files(problems));
     }
+
+    // Bundles become files like the sources (after them: an output overwrites a source of
+    // the same name, as django-pipeline's storage does).
+    report.bundles = add_bundles(job, &mut files)?;
+    report.minified = job.bundles.minifier.is_some() && !report.bundles.is_empty();
 
     let ctx = Context {
         output,
@@ -956,6 +994,94 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
     report.index = index;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Builds every bundle from the collected `files` and adds its outputs to them. Each output
+/// is kept in `.sluice/bundles/` (rewritten only when its bytes change), so the rest of the
+/// build treats it as any source: unchanged bundles are neither re-read nor re-hashed.
+fn add_bundles(
+    job: &BuildJob,
+    files: &mut BTreeMap<String, SourceFile>,
+) -> Result<Vec<String>, BuildError> {
+    let bundles = job.bundles;
+    if bundles.defs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let defaults = PipelineSettings::default();
+    let settings = bundles.settings.unwrap_or(&defaults);
+    let tree = bundle::Tree::new(files.keys().map(String::as_str));
+    let read = |logical: &str| -> Result<Vec<u8>, String> {
+        match files.get(logical) {
+            Some(file) => read_source(file).map_err(|e| e.message),
+            None if bundles
+                .compilers
+                .iter()
+                .any(|k| k.output_extension() == logical.rsplit('.').next().unwrap_or("")) =>
+            {
+                Err(
+                    "not among the collected files; `sluice build` does not compile yet \
+                     (set `compile = false`, or compile it beside its source)"
+                        .to_string(),
+                )
+            }
+            None => Err("not among the collected files".to_string()),
+        }
+    };
+    let size = |logical: &str| files.get(logical).map(|f| f.meta.len);
+    let root = job.output.to_string_lossy();
+    let ctx = bundle::Context {
+        settings,
+        compilers: bundles.compilers,
+        root: &root,
+        tree: &tree,
+        read: &read,
+        size: &size,
+    };
+    let results: Vec<Result<Vec<bundle::OutputFile>, crate::Error>> = bundles
+        .defs
+        .par_iter()
+        .map(|def| {
+            let assembled = bundle::assemble(def, &ctx)?;
+            bundle::finish(&assembled, bundles.minifier, &|p| read(p).ok()).map_err(|message| {
+                crate::Error::Bundle {
+                    bundle: def.label(),
+                    origin: def.origin.to_string(),
+                    message: format!("minification failed: {message}"),
+                }
+            })
+        })
+        .collect();
+    let mut outputs = Vec::new();
+    let mut errors = Vec::new();
+    for result in results {
+        match result {
+            Ok(files) => outputs.extend(files),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(error) = crate::Error::from_list(errors) {
+        return Err(BuildError::Bundles(Box::new(error)));
+    }
+    let dir = job.state_dir.join("bundles");
+    let mut names = Vec::with_capacity(outputs.len());
+    for (logical, bytes) in outputs {
+        let path = output_path(&dir, &logical);
+        let io_error = |e| sluice_core::Error::io("write", &path, e);
+        if fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+            write_atomic(&path, &bytes).map_err(io_error)?;
+        }
+        let meta = fs::symlink_metadata(&path).map_err(io_error)?;
+        files.insert(
+            logical.clone(),
+            SourceFile {
+                root: job.roots.len(),
+                path,
+                meta: FileMeta::of(&meta),
+            },
+        );
+        names.push(logical);
+    }
+    Ok(names)
 }
 
 /// Everything the build produces, by output path, with what the state should say of each

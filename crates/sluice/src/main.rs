@@ -124,7 +124,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
 
 /// `sluice build`: production output through `sluice_assets::build`.
 fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCode, Error> {
-    use sluice_assets::build::{BuildJob, BuildOptions, build};
+    use sluice_assets::build::{BuildJob, BuildOptions, BundleJob, build};
     use sluice_assets::compress::Codecs;
     let codecs = if args.no_compress {
         Codecs::NONE
@@ -145,7 +145,16 @@ fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCod
             force: args.force,
             clean: args.clean,
         },
+        bundles: BundleJob {
+            defs: &config.bundles,
+            settings: Some(&config.pipeline),
+            compilers: &config.compilers.value,
+            // Minification plugs in here (`sluice_assets::bundle::Minifier`); until it
+            // exists, bundles are written unminified whatever `--no-minify` / `minify` say.
+            minifier: None,
+        },
     };
+    let _minify = !args.no_minify && config.minify.value;
     let progress = printer.progress("build");
     match build(&job, &progress) {
         Ok(report) => {

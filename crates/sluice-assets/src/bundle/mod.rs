@@ -261,13 +261,16 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
     })
 }
 
+/// A file a bundle becomes: its logical path and bytes.
+pub type OutputFile = (String, Vec<u8>);
+
 /// The files a bundle becomes: the bundle itself and, when minified, its `.map` beside it
 /// (linked by a `sourceMappingURL` comment). `read` gives the bytes of files to embed.
 pub fn finish(
     bundle: &Assembled,
     minifier: Option<&dyn Minifier>,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
-) -> Result<Vec<(String, Vec<u8>)>, String> {
+) -> Result<Vec<OutputFile>, String> {
     let (mut code, map) = match minifier {
         Some(m) => {
             let Minified { code, map } = m.minify(bundle.kind, &bundle.code, &bundle.spans)?;

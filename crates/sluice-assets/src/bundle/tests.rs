@@ -207,8 +207,10 @@ impl Minifier for Upper {
 #[test]
 fn minified_bundles_get_a_map_beside_them() {
     let files = Files::new(&[("js/a.js", "a()")]);
-    let mut settings = PipelineSettings::default();
-    settings.disable_wrapper = true;
+    let settings = PipelineSettings {
+        disable_wrapper: true,
+        ..PipelineSettings::default()
+    };
     let a = files
         .assemble(
             &def(BundleKind::Js, &["js/a.js"], "js/all.min.js"),
