@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, sync, watch
+from . import build, pipeline, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -14,6 +14,8 @@ SECTIONS = {
     "watch": (watch.run, "`sluice watch` (native, --poll) vs gulp-watch / chokidar: ready, "
                          "edit latency, RSS, idle CPU"),
     "build": (build.run, "cold/warm `sluice build` vs ManifestStaticFilesStorage and whitenoise"),
+    "pipeline": (pipeline.run, "cold/warm `sluice build --no-minify` vs collectstatic with "
+                               "django-pipeline (no compressor, pure-Python compressors)"),
     # Planned (issues to come); listed so `--only` and `--help` name them already.
     "minify": (None, "CSS/JS minification vs esbuild"),
 }

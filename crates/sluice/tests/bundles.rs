@@ -475,3 +475,157 @@ fn bad_bundles_fail_without_touching_the_output() {
     assert!(stderr.contains("sluice.toml:6:1"), "{stderr}");
     assert_eq!(tree_files(&p.path("static")), before);
 }
+
+/// sluice's port of django-pipeline's path rewriting (Python patterns with a back-reference
+/// and a conditional group, matched by hand) against django-pipeline's own
+/// `Compressor.concatenate`, on thousands of generated CSS and JS texts made of the tokens
+/// that matter: `url(`, quotes, whitespace of every kind, newlines, comment openers and
+/// closers, skipped schemes, queries and fragments.
+#[test]
+fn path_rewriting_matches_django_pipeline_on_generated_texts() {
+    use sluice_assets::bundle::{Context, Tree, assemble};
+    use sluice_core::bundles::{BundleDef, BundleKind, PipelineSettings};
+
+    const TOKENS: &[&str] = &[
+        "url(",
+        "url(",
+        ")",
+        ")",
+        "'",
+        "\"",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "\r\n",
+        "\x0b",
+        "\x1c",
+        "\u{a0}",
+        "\u{2028}",
+        "a.png",
+        "../",
+        "img/",
+        "/abs.png",
+        "#frag",
+        "?v=1",
+        "http://x/",
+        "https:",
+        "data:",
+        "//cdn/",
+        "/*# sourceMappingURL=",
+        "//# sourceMappingURL=",
+        "//@ sourceURL=",
+        "/*@ sourceMappingURL=",
+        "*/",
+        "x.map",
+        "→",
+        ";",
+        "/",
+        "*",
+        "#",
+        "@",
+        "sourceMappingURL=",
+        "u",
+        "rl(",
+        "x",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let cases: Vec<(String, bool)> = (0..4000)
+        .map(|i| {
+            let n = 1 + next() % 14;
+            let text: String = (0..n)
+                .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+                .collect();
+            (text, i % 3 != 0)
+        })
+        .collect();
+
+    let (_, line) = python_for_django();
+    let python = venv(&[line.requirement(), DJANGO_PIPELINE]);
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("cases.json");
+    fs::write(&input, serde_json::to_vec(&cases).unwrap()).unwrap();
+    let script = r#"
+import json, sys
+from django.conf import settings
+settings.configure(STATIC_ROOT="/srv/static", STATIC_URL="/static/",
+                   INSTALLED_APPS=["django.contrib.staticfiles"], PIPELINE={})
+import django
+django.setup()
+from pipeline.compressors import Compressor, CSS_REWRITE_PATH_RE, JS_REWRITE_PATH_RE
+c = Compressor()
+out = []
+for text, css in json.load(open(sys.argv[1], encoding="utf-8")):
+    c.read_text = lambda path: text
+    out.append(c.concatenate(["css/sub/m.css"], file_sep="" if css else ";",
+                             output_filename="out/deep/x.css",
+                             rewrite_path_re=CSS_REWRITE_PATH_RE if css else JS_REWRITE_PATH_RE))
+sys.stdout.write(json.dumps(out))
+"#;
+    let out = run_or_panic(
+        python_cmd(&python, tmp.path(), &[])
+            .args(["-c", script])
+            .arg(&input),
+        "django-pipeline's concatenate",
+    );
+    let expected: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(expected.len(), cases.len());
+    // The generator reaches the rewriting: many texts come back changed.
+    let changed = cases
+        .iter()
+        .zip(&expected)
+        .filter(|((t, _), e)| t != *e)
+        .count();
+    assert!(changed > 400, "only {changed} texts were rewritten");
+
+    let settings = PipelineSettings {
+        disable_wrapper: true,
+        ..PipelineSettings::default()
+    };
+    let tree = Tree::new(["css/sub/m.css"]);
+    let size = |_: &str| None;
+    let mut mismatches = Vec::new();
+    for ((text, css), expected) in cases.iter().zip(&expected) {
+        let read = |_: &str| Ok(text.clone().into_bytes());
+        let ctx = Context {
+            settings: &settings,
+            compilers: &[],
+            root: "/srv/static",
+            tree: &tree,
+            read: &read,
+            size: &size,
+        };
+        let def = BundleDef {
+            kind: if *css {
+                BundleKind::Css
+            } else {
+                BundleKind::Js
+            },
+            name: "x".into(),
+            files: vec!["css/sub/m.css".into()],
+            output: "out/deep/x.css".into(),
+            datauri: false,
+            origin: sluice_core::config::Origin::Default,
+        };
+        let ours = assemble(&def, &ctx).unwrap().code;
+        if &ours != expected {
+            mismatches.push(format!(
+                "{} {text:?}\n  pipeline: {expected:?}\n  sluice:   {ours:?}",
+                if *css { "css" } else { "js" }
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} texts differ:\n{}",
+        mismatches.len(),
+        cases.len(),
+        mismatches[..mismatches.len().min(10)].join("\n")
+    );
+}
