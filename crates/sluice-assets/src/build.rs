@@ -888,7 +888,7 @@ struct Read {
     bytes: Option<Vec<u8>>,
 }
 
-fn read_source(file: &SourceFile) -> Result<Vec<u8>, FileError> {
+pub(crate) fn read_source(file: &SourceFile) -> Result<Vec<u8>, FileError> {
     fs::read(&file.path).map_err(|e| FileError {
         path: file.path.clone(),
         message: match e.kind() {
@@ -958,7 +958,7 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
 
     // Bundles become files like the sources (after them: an output overwrites a source of
     // the same name, as django-pipeline's storage does).
-    report.bundles = add_bundles(job, &mut files)?;
+    report.bundles = bundle::store::add_bundles(job, &mut files)?;
     report.minified = job.bundles.minifier.is_some() && !report.bundles.is_empty();
 
     let ctx = Context {
@@ -994,94 +994,6 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
     report.index = index;
     report.elapsed = started.elapsed();
     Ok(report)
-}
-
-/// Builds every bundle from the collected `files` and adds its outputs to them. Each output
-/// is kept in `.sluice/bundles/` (rewritten only when its bytes change), so the rest of the
-/// build treats it as any source: unchanged bundles are neither re-read nor re-hashed.
-fn add_bundles(
-    job: &BuildJob,
-    files: &mut BTreeMap<String, SourceFile>,
-) -> Result<Vec<String>, BuildError> {
-    let bundles = job.bundles;
-    if bundles.defs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let defaults = PipelineSettings::default();
-    let settings = bundles.settings.unwrap_or(&defaults);
-    let tree = bundle::Tree::new(files.keys().map(String::as_str));
-    let read = |logical: &str| -> Result<Vec<u8>, String> {
-        match files.get(logical) {
-            Some(file) => read_source(file).map_err(|e| e.message),
-            None if bundles
-                .compilers
-                .iter()
-                .any(|k| k.output_extension() == logical.rsplit('.').next().unwrap_or("")) =>
-            {
-                Err(
-                    "not among the collected files; `sluice build` does not compile yet \
-                     (set `compile = false`, or compile it beside its source)"
-                        .to_string(),
-                )
-            }
-            None => Err("not among the collected files".to_string()),
-        }
-    };
-    let size = |logical: &str| files.get(logical).map(|f| f.meta.len);
-    let root = job.output.to_string_lossy();
-    let ctx = bundle::Context {
-        settings,
-        compilers: bundles.compilers,
-        root: &root,
-        tree: &tree,
-        read: &read,
-        size: &size,
-    };
-    let results: Vec<Result<Vec<bundle::OutputFile>, crate::Error>> = bundles
-        .defs
-        .par_iter()
-        .map(|def| {
-            let assembled = bundle::assemble(def, &ctx)?;
-            bundle::finish(&assembled, bundles.minifier, &|p| read(p).ok()).map_err(|message| {
-                crate::Error::Bundle {
-                    bundle: def.label(),
-                    origin: def.origin.to_string(),
-                    message: format!("minification failed: {message}"),
-                }
-            })
-        })
-        .collect();
-    let mut outputs = Vec::new();
-    let mut errors = Vec::new();
-    for result in results {
-        match result {
-            Ok(files) => outputs.extend(files),
-            Err(e) => errors.push(e),
-        }
-    }
-    if let Some(error) = crate::Error::from_list(errors) {
-        return Err(BuildError::Bundles(Box::new(error)));
-    }
-    let dir = job.state_dir.join("bundles");
-    let mut names = Vec::with_capacity(outputs.len());
-    for (logical, bytes) in outputs {
-        let path = output_path(&dir, &logical);
-        let io_error = |e| sluice_core::Error::io("write", &path, e);
-        if fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
-            write_atomic(&path, &bytes).map_err(io_error)?;
-        }
-        let meta = fs::symlink_metadata(&path).map_err(io_error)?;
-        files.insert(
-            logical.clone(),
-            SourceFile {
-                root: job.roots.len(),
-                path,
-                meta: FileMeta::of(&meta),
-            },
-        );
-        names.push(logical);
-    }
-    Ok(names)
 }
 
 /// Everything the build produces, by output path, with what the state should say of each

@@ -328,12 +328,11 @@ fn json_name_line(text: &str, name: &str) -> Option<usize> {
     let quoted = serde_json::to_string(name).ok()?;
     text.lines()
         .position(|l| {
-            l.find("\"name\"").is_some_and(|i| {
+            l.match_indices("\"name\"").any(|(i, _)| {
                 l[i + 6..]
                     .trim_start()
-                    .trim_start_matches(':')
-                    .trim_start()
-                    .starts_with(&quoted)
+                    .strip_prefix(':')
+                    .is_some_and(|v| v.trim_start().starts_with(&quoted))
             })
         })
         .map(|i| i + 1)

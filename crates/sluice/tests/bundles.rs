@@ -406,6 +406,13 @@ fn static_bundles_json_and_bundle_tables() {
     assert_eq!(event["written"], 0, "{event}");
     assert_eq!(event["bundles"].as_array().unwrap().len(), 3);
     assert_eq!(event["minified"], false);
+    // …and reads no member (only the configuration): unchanged bundles are not assembled again.
+    let opened = support::files_opened(
+        &p.root,
+        &["build", "--no-minify", "--no-compress"],
+        &["/media/css", "/media/js", "/media/img"],
+    );
+    assert!(opened.is_empty(), "a no-op build opened {opened:#?}");
 
     // A member changes: the bundle (and only what depends on it) is rewritten.
     p.write("media/js/a.js", "var a = 3");
@@ -417,6 +424,24 @@ fn static_bundles_json_and_bundle_tables() {
     );
     // js/a.js and js/plain.js, js/BUNDLES/app.js: both copies each, and the manifest.
     assert_eq!(event["written"], 7, "{event}");
+
+    // A new file a glob matches joins its bundle.
+    p.write("media/css/c.css", ".c {}");
+    let out = p.run(&["build", "--no-minify", "--no-compress"]);
+    assert!(out.status.success());
+    assert!(read("css/BUNDLES/home.css").ends_with(".b {}\n.c {}"));
+    // A member named without a glob disappears: an error, the output stays as it was.
+    let before = tree_files(&p.path("static"));
+    fs::remove_file(p.path("media/js/b.js")).unwrap();
+    let out = p.run(&["build", "--no-minify", "--no-compress"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("js bundle \"app\": pattern \"js/b.js\" names a file that does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("static-bundles.json:1"), "{stderr}");
+    assert_eq!(tree_files(&p.path("static")), before);
 }
 
 #[test]

@@ -12,6 +12,7 @@ pub mod datauri;
 pub mod glob;
 pub mod jst;
 pub mod rewrite;
+pub(crate) mod store;
 
 use regex::Regex;
 use sluice_core::bundles::{BundleDef, BundleKind, CompilerKind, PipelineSettings, compiled_name};
