@@ -4,8 +4,10 @@
 //! step knows where each member starts and hands that to the minifier as [`MemberSpan`]s,
 //! so a minified bundle's map points into the member files, not into the joined text.
 //! Joining never adds or removes newlines inside a member, so a member's line `n` is the
-//! bundle's line `first_line + n`; columns are unchanged except where a CSS `url()` was
-//! rewritten on that line.
+//! bundle's line `first_line + n`; columns are unchanged except where a CSS `url()` (or a
+//! `sourceMappingURL`) was rewritten on that line, and — in a JS bundle — on the first line of
+//! every member after the first, which starts after the `;` of the `"\n;"` separator (one
+//! column to the right).
 
 /// Where one member file sits inside a joined bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -224,7 +224,15 @@ pub fn from_pipeline(
     let s = &mut out.settings;
     let get = |key: &str| map.get(key);
     if let Some(v) = get("DISABLE_WRAPPER") {
-        s.disable_wrapper = v.as_bool().unwrap_or(!v.is_null());
+        // Python truthiness of what the setting holds.
+        s.disable_wrapper = match v {
+            serde_json::Value::Null => false,
+            serde_json::Value::Bool(b) => *b,
+            serde_json::Value::Number(n) => n.as_f64() != Some(0.0),
+            serde_json::Value::String(t) => !t.is_empty(),
+            serde_json::Value::Array(a) => !a.is_empty(),
+            serde_json::Value::Object(o) => !o.is_empty(),
+        };
     }
     if let Some(v) = get("JS_WRAPPER").and_then(str_of) {
         s.js_wrapper = v;
