@@ -3,8 +3,9 @@ PipelineManifestStorage, on the generated tree with bedrock-shaped bundles.
 
 The bundles: the tree's `.css` and `.js` files grouped by folder into bundles of up to 12
 members (bedrock had 131 CSS + 83 JS bundles of up to 12 files), output beside their members
-(`<folder>/bundle-<n>.css`), so `@import`s keep working (django-pipeline rewrites `url()`, not
-`@import`). A few bundles use a glob (`<folder>/*.js`), as projects do.
+(`<folder>/bundle-<n>.css`). CSS files with an `@import` are left out: django-pipeline does
+not rewrite `@import` paths, and a bundle on top of an import chain can exceed Django's 5
+post-process passes (sluice has no such limit). A few bundles use a glob (`<folder>/*.js`).
 
 Cases, one of each per round, interleaved:
 - pipeline cold: `collectstatic` with `CSS_COMPRESSOR`/`JS_COMPRESSOR = None` into an empty
@@ -71,6 +72,11 @@ def _bundles(media):
         by_folder = {}
         for path in sorted(globmod.glob(os.path.join(media, "**", f"*.{kind}"), recursive=True)):
             rel = os.path.relpath(path, media).replace(os.sep, "/")
+            with open(path, encoding="utf-8") as f:
+                if "@import" in f.read():
+                    # A bundle would sit on top of the member's import chain, and Django
+                    # gives up on chains deeper than its 5 post-process passes.
+                    continue
             by_folder.setdefault(os.path.dirname(rel), []).append(rel)
         n = 0
         for folder, files in sorted(by_folder.items()):

@@ -654,3 +654,51 @@ sys.stdout.write(json.dumps(out))
         mismatches[..mismatches.len().min(10)].join("\n")
     );
 }
+
+/// A member a compiler takes is read under its compiled name (`x.scss` → `x.css`, as
+/// django-pipeline's compilers write it beside the source); with `compile = false` (or
+/// django-pipeline with no `COMPILERS`) the source is joined as it is.
+#[test]
+fn compiled_members_and_compile_false() {
+    let p = Project::new(&[
+        ("css/x.scss", "$c: red;\n.x { color: $c; }"),
+        ("css/y.css", ".y {}"),
+    ]);
+    let config = |compile: &str| {
+        format!(
+            "sources = [\"media\"]\noutput = \"static\"\n{compile}\n[bundles.css.s]\nfiles = [\"css/x.scss\", \"css/y.css\"]\noutput = \"s.css\"\n"
+        )
+    };
+    p.write("sluice.toml", config(""));
+    let out = p.run(&["build", "--no-minify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("member \"css/x.css\": not among the collected files; `sluice build` does not compile yet"),
+        "{stderr}"
+    );
+    assert!(!p.path("static").exists());
+    // The compiled file beside its source is used.
+    p.write("media/css/x.css", ".x { color: red; }");
+    let out = p.run(&["build", "--no-minify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("static/s.css")).unwrap(),
+        ".x { color: red; }\n.y {}"
+    );
+    p.write("sluice.toml", config("compile = false"));
+    let out = p.run(&["build", "--no-minify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("static/s.css")).unwrap(),
+        "$c: red;\n.x { color: $c; }\n.y {}"
+    );
+}
