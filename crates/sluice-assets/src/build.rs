@@ -35,6 +35,9 @@ use sluice_core::sources::{
 };
 use sluice_core::sync::{FileError, Progress, check_layout, output_path};
 
+use sluice_core::bundles::{BundleDef, CompilerKind, PipelineSettings};
+
+use crate::bundle::{self, Minifier};
 use crate::compress::{self, Codecs, Encoding};
 use crate::django_manifest::{
     self, ManifestOptions, ManifestPlan, PlannedFile, Reference, ReferenceKind, adjustable,
@@ -81,6 +84,29 @@ pub struct BuildJob<'a> {
     /// Django's `STATIC_URL` (`static/` is taken as `/static/`, as Django's script prefix does).
     pub static_url: &'a str,
     pub options: BuildOptions,
+    /// Bundles to build; they join the output (and the manifest) like any file.
+    pub bundles: BundleJob<'a>,
+}
+
+/// The bundles of a build and what shapes them.
+#[derive(Clone, Copy, Default)]
+pub struct BundleJob<'a> {
+    pub defs: &'a [BundleDef],
+    pub settings: Option<&'a PipelineSettings>,
+    /// Compilers in effect: a member they take is read under its compiled name.
+    pub compilers: &'a [CompilerKind],
+    /// `None`: bundles are written as django-pipeline writes them with no compressor.
+    pub minifier: Option<&'a dyn Minifier>,
+}
+
+impl std::fmt::Debug for BundleJob<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleJob")
+            .field("defs", &self.defs.len())
+            .field("compilers", &self.compilers)
+            .field("minify", &self.minifier.is_some())
+            .finish()
+    }
 }
 
 /// One of the largest outputs, with the sizes of its compressed copies.
@@ -132,6 +158,10 @@ pub struct BuildReport {
     pub manifest: Option<PathBuf>,
     /// Outputs of an earlier build changed by someone since, no longer produced: left alone.
     pub kept_modified: Vec<PathBuf>,
+    /// The bundles' outputs (bundle files and their source maps), in definition order.
+    pub bundles: Vec<String>,
+    /// Whether the bundles were minified.
+    pub minified: bool,
     /// The walk's findings besides the files (shadowed files).
     pub index: SourceIndex,
     pub elapsed: Duration,
@@ -151,6 +181,9 @@ pub enum BuildError {
         error: Box<crate::Error>,
         sources: BTreeMap<String, PathBuf>,
     },
+    /// A bundle could not be built (a pattern that finds nothing, an unreadable member…).
+    #[error("{0}")]
+    Bundles(Box<crate::Error>),
     /// Files in the output that sluice did not write are in the way.
     #[error("{} output files not written by sluice are in the way", .0.len())]
     Conflicts(Vec<PathBuf>),
@@ -1000,7 +1033,7 @@ struct Read {
     bytes: Option<Vec<u8>>,
 }
 
-fn read_source(file: &SourceFile) -> Result<Vec<u8>, FileError> {
+pub(crate) fn read_source(file: &SourceFile) -> Result<Vec<u8>, FileError> {
     fs::read(&file.path).map_err(|e| FileError {
         path: file.path.clone(),
         message: match e.kind() {
@@ -1054,7 +1087,7 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
 
     // The sources, as Django's finders see them.
     let mut index = scan(job.roots, job.ignore);
-    let files = std::mem::take(&mut index.files);
+    let mut files = std::mem::take(&mut index.files);
     let problems: Vec<FileError> = index
         .problems
         .iter()
@@ -1067,6 +1100,11 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
     if !problems.is_empty() {
         return Err(BuildError::Files(problems));
     }
+
+    // Bundles become files like the sources (after them: an output overwrites a source of
+    // the same name, as django-pipeline's storage does).
+    report.bundles = bundle::store::add_bundles(job, &mut files)?;
+    report.minified = job.bundles.minifier.is_some() && !report.bundles.is_empty();
 
     let ctx = Context {
         output,

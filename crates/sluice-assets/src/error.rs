@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-/// What can go wrong while computing Django manifest names.
+/// What can go wrong while computing Django manifest names or joining bundles.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// A `*.css` / `*.js` file is not valid UTF-8 (Django raises `UnicodeDecodeError`).
@@ -94,6 +94,16 @@ pub enum Error {
         /// The file.
         file: String,
         /// The I/O error.
+        message: String,
+    },
+    /// A bundle could not be built: a pattern that finds nothing, a member that cannot be
+    /// read or is not UTF-8, an invalid setting.
+    #[error("{bundle} ({origin}): {message}")]
+    Bundle {
+        /// `css bundle "site"`.
+        bundle: String,
+        /// Where the bundle is defined.
+        origin: String,
         message: String,
     },
     /// More than one of the above, sorted by file.

@@ -5,6 +5,8 @@
 //! - [`django_manifest`]: Django 6.1's `ManifestStaticFilesStorage` — hashed names, the
 //!   rewriting of `url()`, `@import` and `sourceMappingURL` references in `*.css` / `*.js`,
 //!   the dependency order that replaces Django's repeated passes, and `staticfiles.json`.
+//! - [`bundle`]: django-pipeline's bundles (glob, joining, url rewriting, templates,
+//!   data URIs) and the seam where minification plugs in;
 //! - [`compress`]: whitenoise 6.12's compression rules (which files, which encodings,
 //!   when a compressed copy is worth keeping).
 //!
@@ -22,6 +24,7 @@
 //! [`build`] is the thin layer that reads and writes files.
 
 pub mod build;
+pub mod bundle;
 pub mod compile;
 pub mod compress;
 #[cfg(test)]

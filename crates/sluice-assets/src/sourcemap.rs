@@ -4,8 +4,10 @@
 //! step knows where each member starts and hands that to the minifier as [`MemberSpan`]s,
 //! so a minified bundle's map points into the member files, not into the joined text.
 //! Joining never adds or removes newlines inside a member, so a member's line `n` is the
-//! bundle's line `first_line + n`; columns are unchanged except where a CSS `url()` was
-//! rewritten on that line.
+//! bundle's line `first_line + n`; columns are unchanged except where a CSS `url()` (or a
+//! `sourceMappingURL`) was rewritten on that line, and — in a JS bundle — on the first line of
+//! every member after the first, which starts after the `;` of the `"\n;"` separator (one
+//! column to the right).
 
 /// Where one member file sits inside a joined bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,4 +22,127 @@ pub struct MemberSpan {
     /// The member's own text, for the map's `sourcesContent` (dev maps carry it so the
     /// browser shows sources without fetching them).
     pub content: Option<String>,
+}
+
+/// Base64 VLQ of one number, as source maps encode segment fields.
+fn vlq(out: &mut String, value: i64) {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut v = if value < 0 {
+        ((-value) << 1) | 1
+    } else {
+        value << 1
+    } as u64;
+    loop {
+        let mut digit = (v & 31) as usize;
+        v >>= 5;
+        if v > 0 {
+            digit |= 32;
+        }
+        out.push(B64[digit] as char);
+        if v == 0 {
+            break;
+        }
+    }
+}
+
+/// The v3 source map of an unminified bundle (the dev profile's): line-level, each line of
+/// a member mapped from its first column to the same line of the member, lines outside any
+/// member (a wrapper, templates) unmapped. `file` is the bundle's file name; `lines` the
+/// bundle's line count. `sourcesContent` is given when every member carries its text.
+pub fn concat_map(file: &str, spans: &[MemberSpan], lines: u32) -> String {
+    let mut mappings = String::new();
+    let (mut prev_source, mut prev_line) = (0i64, 0i64);
+    let mut spans_sorted: Vec<(usize, &MemberSpan)> = spans.iter().enumerate().collect();
+    spans_sorted.sort_by_key(|(_, s)| s.first_line);
+    let mut next = spans_sorted.iter().peekable();
+    let mut current: Option<(usize, &MemberSpan)> = None;
+    for line in 0..lines {
+        if line > 0 {
+            mappings.push(';');
+        }
+        while let Some((i, s)) = next.peek() {
+            if s.first_line <= line {
+                current = Some((*i, s));
+                next.next();
+            } else {
+                break;
+            }
+        }
+        let Some((index, span)) = current else {
+            continue;
+        };
+        if line >= span.first_line + span.line_count.max(1) {
+            continue;
+        }
+        let orig = i64::from(line - span.first_line);
+        vlq(&mut mappings, 0);
+        vlq(&mut mappings, index as i64 - prev_source);
+        vlq(&mut mappings, orig - prev_line);
+        vlq(&mut mappings, 0);
+        prev_source = index as i64;
+        prev_line = orig;
+    }
+    let mut map = serde_json::json!({
+        "version": 3,
+        "file": file,
+        "sources": spans.iter().map(|s| s.source.as_str()).collect::<Vec<_>>(),
+        "names": [],
+        "mappings": mappings,
+    });
+    if spans.iter().all(|s| s.content.is_some()) && !spans.is_empty() {
+        map["sourcesContent"] = spans.iter().map(|s| s.content.clone()).collect();
+    }
+    map.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(source: &str, first_line: u32, line_count: u32) -> MemberSpan {
+        MemberSpan {
+            source: source.into(),
+            first_line,
+            line_count,
+            content: None,
+        }
+    }
+
+    #[test]
+    fn vlq_encoding() {
+        let enc = |v| {
+            let mut s = String::new();
+            vlq(&mut s, v);
+            s
+        };
+        assert_eq!(enc(0), "A");
+        assert_eq!(enc(1), "C");
+        assert_eq!(enc(-1), "D");
+        assert_eq!(enc(15), "e");
+        assert_eq!(enc(16), "gB");
+        assert_eq!(enc(-17), "jB");
+        assert_eq!(enc(1000), "w+B");
+    }
+
+    #[test]
+    fn line_level_map_of_a_wrapped_bundle() {
+        // "(function() {" / a.js (2 lines) / ";" + b.js (1 line) / "}).call(this);"
+        let spans = [span("../a.js", 1, 2), span("../b.js", 3, 1)];
+        let map: serde_json::Value =
+            serde_json::from_str(&concat_map("all.js", &spans, 5)).unwrap();
+        assert_eq!(map["version"], 3);
+        assert_eq!(map["file"], "all.js");
+        assert_eq!(map["sources"], serde_json::json!(["../a.js", "../b.js"]));
+        // line 0 unmapped; a.js lines 0, 1; b.js line 0; last line unmapped.
+        assert_eq!(map["mappings"], ";AAAA;AACA;ACDA;");
+        assert!(map.get("sourcesContent").is_none());
+        let with_text = [MemberSpan {
+            content: Some("x".into()),
+            ..span("a.css", 0, 1)
+        }];
+        let map: serde_json::Value =
+            serde_json::from_str(&concat_map("s.css", &with_text, 1)).unwrap();
+        assert_eq!(map["sourcesContent"], serde_json::json!(["x"]));
+        assert_eq!(map["mappings"], "AAAA");
+    }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bundles::{self, BundleDef, BundleTables, CompilerKind, PipelineSettings};
 use crate::django::{self, DjangoSettings, Freshness};
 use crate::error::{Error, Result};
 use crate::sources::{DEFAULT_IGNORE, SourceRoot};
@@ -78,12 +79,11 @@ struct FileConfig {
     default_ignore: Option<bool>,
     django_settings: Option<String>,
     python: Option<String>,
-    // Tables of later stages (bundles, build): accepted so one file serves them all, not yet
-    // read.
-    #[serde(rename = "static_bundles")]
-    _static_bundles: Option<String>,
-    #[serde(rename = "bundles")]
-    _bundles: Option<toml::Table>,
+    /// A bedrock-style `static-bundles.json`, relative to the file.
+    static_bundles: Option<String>,
+    bundles: Option<BundleTables>,
+    /// Compile `.scss`/`.less`/`.ts` sources (default on; off: members are joined as they are).
+    compile: Option<bool>,
     dev: Option<DevKeys>,
     #[serde(rename = "build")]
     _build: Option<toml::Table>,
@@ -413,6 +413,16 @@ pub struct Config {
     pub python: Value<String>,
     pub django: Option<DjangoProject>,
     pub dev: DevConfig,
+    /// Every bundle, each with where it was defined.
+    pub bundles: Vec<BundleDef>,
+    /// django-pipeline's settings (defaults outside django-pipeline).
+    pub pipeline: PipelineSettings,
+    /// The compilers in effect (`PIPELINE["COMPILERS"]`, `compile = false`, or all).
+    pub compilers: Value<Vec<CompilerKind>>,
+    /// Compiler classes in `PIPELINE["COMPILERS"]` that sluice does not know.
+    pub unknown_compilers: Vec<String>,
+    /// `[build] minify` (default on).
+    pub minify: Value<bool>,
 }
 
 fn check_prefix(prefix: &str, origin: &Origin) -> Result<()> {
@@ -679,8 +689,90 @@ impl Config {
 
         let dev = resolve_dev(&layers, &project_dir, &python, settings_module.as_deref())?;
 
+        // Bundles: django-pipeline's PIPELINE, static-bundles.json, [bundles.*] tables.
+        let mut bundle_defs = Vec::new();
+        let mut pipeline = PipelineSettings::default();
+        let mut pipeline_compilers = None;
+        let mut unknown_compilers = Vec::new();
+        if let Some(d) = &django
+            && let Some(value) = d.settings.pipeline.as_ref().filter(|v| !v.is_null())
+        {
+            let parsed = bundles::from_pipeline(value, d.settings.debug, &d.module.value)?;
+            bundle_defs.extend(parsed.bundles);
+            pipeline = parsed.settings;
+            pipeline_compilers = Some(parsed.compilers);
+            unknown_compilers = parsed.unknown_compilers;
+        }
+        if let Some((file, _, layer)) =
+            pick(&layers, "static_bundles", |k| k.static_bundles.as_ref())
+        {
+            bundle_defs.extend(bundles::from_static_bundles(&layer.dir().join(file))?);
+        }
+        if let Some(layer) = layers.iter().find(|l| l.keys.bundles.is_some())
+            && let Some(tables) = &layer.keys.bundles
+        {
+            bundle_defs.extend(tables.defs(&layer.path, &layer.text, layer.section)?);
+        }
+        bundles::check_unique(&bundle_defs)?;
+        let compilers =
+            if let Some((on, origin, _)) = pick(&layers, "compile", |k| k.compile.as_ref()) {
+                Value {
+                    value: if *on {
+                        CompilerKind::DEFAULT.to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                    origin,
+                }
+            } else if let Some(kinds) = pipeline_compilers {
+                Value {
+                    value: kinds,
+                    origin: django_origin(),
+                }
+            } else {
+                Value {
+                    value: CompilerKind::DEFAULT.to_vec(),
+                    origin: Origin::Default,
+                }
+            };
+        let minify = layers
+            .iter()
+            .find_map(|l| {
+                let on = l.keys._build.as_ref()?.get("minify")?;
+                Some(on.as_bool().map(|on| (on, l)).ok_or_else(|| {
+                    Error::config("`minify` in [build] must be true or false")
+                        .with_location(l.path.display().to_string())
+                }))
+            })
+            .transpose()?
+            .map_or(
+                Value {
+                    value: true,
+                    origin: Origin::Default,
+                },
+                |(on, l)| Value {
+                    value: on,
+                    origin: Origin::File(
+                        l.path.clone(),
+                        key_line(
+                            &l.text,
+                            Some(match l.section {
+                                Some(_) => "[tool.sluice.build]",
+                                None => "[build]",
+                            }),
+                            "minify",
+                        ),
+                    ),
+                },
+            );
+
         Ok(Config {
             dev,
+            bundles: bundle_defs,
+            pipeline,
+            compilers,
+            unknown_compilers,
+            minify,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,
             state_dir,

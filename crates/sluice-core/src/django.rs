@@ -35,6 +35,9 @@ pub struct DjangoSettings {
     pub ignore_patterns: Vec<String>,
     pub pipeline: Option<serde_json::Value>,
     pub installed_apps: Vec<String>,
+    /// `DEBUG` (django-pipeline's `PIPELINE_ENABLED` defaults to `not DEBUG`).
+    #[serde(default)]
+    pub debug: Option<bool>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -111,6 +111,7 @@ answer = {
     "ignore_patterns": ignore_patterns,
     "pipeline": json_safe(getattr(settings, "PIPELINE", None)),
     "installed_apps": [c.name for c in apps.get_app_configs()],
+    "debug": bool(getattr(settings, "DEBUG", False)),
 }
 # sluice sets DJANGO_SETTINGS_MODULE itself, and the module is part of the cache key already.
 env_seen.pop("DJANGO_SETTINGS_MODULE", None)

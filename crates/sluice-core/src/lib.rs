@@ -10,8 +10,11 @@
 //! - [`sync`]: one incremental pass (the dev profile), recorded in [`state`];
 //! - [`watch`]: keeping the output in step as files change (native events or polling);
 //! - [`output`]: atomic writes into the output root;
+//! - [`bundles`]: bundle definitions (django-pipeline's `PIPELINE`, `static-bundles.json`,
+//!   `[bundles.*]` tables) and the django-pipeline settings that shape them;
 //! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with.
 
+pub mod bundles;
 pub mod config;
 pub mod django;
 pub mod error;

@@ -89,9 +89,11 @@ pub enum Command {
     /// Uses the kernel's file events (inotify) and falls back to polling, with a warning, when
     /// they are unavailable or the kernel's watch limit is reached.
     Watch(WatchArgs),
-    /// Production output: Django manifest names, staticfiles.json, compressed copies.
+    /// Production output: bundles, Django manifest names, staticfiles.json, compressed copies.
     ///
-    /// Collects every source into the output as collectstatic does, writes a hashed copy of
+    /// Builds the bundles (django-pipeline's PIPELINE, static-bundles.json or [bundles.*]
+    /// tables) as django-pipeline joins them, collects every source into the output as
+    /// collectstatic does, writes a hashed copy of
     /// each file with *.css/*.js references rewritten as Django's ManifestStaticFilesStorage
     /// does (byte-identical, both copies kept) and staticfiles.json, then .br/.gz copies with
     /// whitenoise's rules. Incremental: unchanged files are neither read nor rewritten, and
@@ -160,6 +162,11 @@ pub struct BuildArgs {
     /// Remove everything an earlier build wrote and start from scratch.
     #[arg(long)]
     pub clean: bool,
+    /// Write bundles as django-pipeline does with no compressor (CSS_COMPRESSOR and
+    /// JS_COMPRESSOR = None): joined, not minified, no source map. Same as
+    /// `[build] minify = false`.
+    #[arg(long)]
+    pub no_minify: bool,
 }
 
 #[derive(Debug, Args)]

@@ -260,7 +260,7 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
 
 /// `sluice build`: production output through `sluice_assets::build`.
 fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCode, Error> {
-    use sluice_assets::build::{BuildJob, BuildOptions, build};
+    use sluice_assets::build::{BuildJob, BuildOptions, BundleJob, build};
     use sluice_assets::compress::Codecs;
     let codecs = if args.no_compress {
         Codecs::NONE
@@ -281,7 +281,16 @@ fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCod
             force: args.force,
             clean: args.clean,
         },
+        bundles: BundleJob {
+            defs: &config.bundles,
+            settings: Some(&config.pipeline),
+            compilers: &config.compilers.value,
+            // Minification plugs in here (`sluice_assets::bundle::Minifier`); until it
+            // exists, bundles are written unminified whatever `--no-minify` / `minify` say.
+            minifier: None,
+        },
     };
+    let _minify = !args.no_minify && config.minify.value;
     let progress = printer.progress("build");
     match build(&job, &progress) {
         Ok(report) => {

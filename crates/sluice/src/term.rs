@@ -333,6 +333,16 @@ impl Printer {
                     "pipeline": d.settings.pipeline.is_some(),
                     "cached": d.freshness == sluice_core::django::Freshness::Cached,
                 })),
+                "bundles": config.bundles.iter().map(|b| json!({
+                    "kind": b.kind.as_str(), "name": b.name, "files": b.files,
+                    "output": b.output, "datauri": b.datauri, "origin": origin(&b.origin),
+                })).collect::<Vec<_>>(),
+                "compilers": {
+                    "value": config.compilers.value.iter().map(|k| k.name()).collect::<Vec<_>>(),
+                    "origin": origin(&config.compilers.origin),
+                    "unknown": config.unknown_compilers,
+                },
+                "minify": {"value": config.minify.value, "origin": origin(&config.minify.origin)},
             }));
             return;
         }
@@ -422,6 +432,34 @@ impl Printer {
                 format!("{}; {}", config.dev.host.origin, config.dev.port.origin)
             },
         );
+        let kinds: Vec<&str> = config.compilers.value.iter().map(|k| k.name()).collect();
+        let mut compilers = if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join(" ")
+        };
+        if !config.unknown_compilers.is_empty() {
+            compilers.push_str(&format!(
+                " (not supported: {})",
+                config.unknown_compilers.join(", ")
+            ));
+        }
+        row("compilers", compilers, config.compilers.origin.to_string());
+        row(
+            "minify",
+            config.minify.value.to_string(),
+            config.minify.origin.to_string(),
+        );
+        anstream::println!("{:<11} {}", "bundles".bold(), config.bundles.len());
+        for b in &config.bundles {
+            anstream::println!(
+                "  {} {} → {}  {}",
+                b.kind,
+                b.name,
+                b.output,
+                format!("({})", b.origin).dimmed()
+            );
+        }
         anstream::println!("{:<11} {}", "state".bold(), shown(&config.state_dir, base));
     }
 }
@@ -580,6 +618,10 @@ impl Printer {
                     "path": s.logical, "used": lossy(&s.used), "ignored": lossy(&s.ignored),
                 })).collect::<Vec<_>>(),
                 "kept_modified": report.kept_modified.iter().map(|p| lossy(p)).collect::<Vec<_>>(),
+                "bundles": report.bundles,
+                "minified": report.minified,
+                "bundles": report.bundles,
+                "minified": report.minified,
                 "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
             }));
             return;
@@ -629,6 +671,17 @@ impl Printer {
             count(report.replanned),
             count(report.compressed)
         );
+        if !report.bundles.is_empty() {
+            anstream::eprintln!(
+                "  {} ({})",
+                plural(report.bundles.len(), "bundle output", "bundle outputs"),
+                if report.minified {
+                    "minified, with source maps"
+                } else {
+                    "not minified"
+                }
+            );
+        }
         if report.largest.is_empty() {
             return;
         }
@@ -694,6 +747,22 @@ impl Printer {
                                     .join(", "),
                             ),
                             Some(untouched),
+                        ),
+                        other => self.error(&other.to_string(), None, Some(untouched)),
+                    }
+                }
+            }
+            BuildError::Bundles(error) => {
+                for e in error.errors() {
+                    match e {
+                        sluice_assets::Error::Bundle {
+                            bundle,
+                            origin,
+                            message,
+                        } => self.error(
+                            &format!("{bundle}: {message}"),
+                            Some(origin),
+                            Some(&format!("fix the bundle's files; {untouched}")),
                         ),
                         other => self.error(&other.to_string(), None, Some(untouched)),
                     }

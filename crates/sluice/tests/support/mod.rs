@@ -45,6 +45,10 @@ impl DjangoLine {
     }
 }
 
+/// django-pipeline's current release, for the bundle tests: 4.1.0 declares Django up to 5.2
+/// and has no Django pin; it installs and runs with Django 6.1 (proven by `tests/bundles.rs`).
+pub const DJANGO_PIPELINE: &str = "django-pipeline==4.1.0";
+
 /// The sluice binary built for this test run.
 pub fn sluice() -> assert_cmd::Command {
     assert_cmd::Command::new(env!("CARGO_BIN_EXE_sluice"))

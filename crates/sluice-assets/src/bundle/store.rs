@@ -1,0 +1,206 @@
+//! The I/O side of bundling in `sluice build`: every bundle is assembled from the collected
+//! files and its outputs are kept in `.sluice/bundles/` (rewritten only when their bytes
+//! change), then added to the collected files, so the rest of the build treats them as any
+//! source: hashed, rewritten, compressed, cached, listed in `staticfiles.json`.
+//!
+//! `.sluice/bundles/index.json` remembers, per bundle, its members and the fingerprint of
+//! every file it read: a bundle whose members and inputs are unchanged is not assembled
+//! again (no member is read). `datauri` bundles are always assembled (whether an image is
+//! embedded depends on files that may appear).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sluice_core::bundles::{BundleDef, PipelineSettings};
+use sluice_core::output::write_atomic;
+use sluice_core::sources::{FileMeta, SourceFile};
+use sluice_core::sync::output_path;
+
+use super::{Context, Tree, assemble, finish, members};
+use crate::build::{BuildError, BuildJob, read_source};
+
+const INDEX_VERSION: u32 = 1;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Index {
+    version: u32,
+    /// What every bundle was made with (settings, compilers, minifier, output root).
+    key: String,
+    bundles: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    members: Vec<String>,
+    inputs: Vec<(String, FileMeta)>,
+    outputs: Vec<String>,
+}
+
+fn def_key(def: &BundleDef) -> String {
+    format!(
+        "{}\0{}\0{}\0{}\0{}",
+        def.kind,
+        def.name,
+        def.output,
+        def.files.join("\0"),
+        def.datauri
+    )
+}
+
+enum Built {
+    Reused(Entry),
+    New(Entry, Vec<super::OutputFile>),
+}
+
+/// Builds every bundle of `job` from the collected `files` and adds its outputs to them
+/// (after the sources: an output replaces a source of the same name, as django-pipeline's
+/// storage overwrites it). Returns the outputs' names.
+pub(crate) fn add_bundles(
+    job: &BuildJob,
+    files: &mut BTreeMap<String, SourceFile>,
+) -> Result<Vec<String>, BuildError> {
+    let bundles = job.bundles;
+    if bundles.defs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let defaults = PipelineSettings::default();
+    let settings = bundles.settings.unwrap_or(&defaults);
+    let root = job.output.to_string_lossy();
+    let dir = job.state_dir.join("bundles");
+    let index_file = dir.join("index.json");
+    let key = format!(
+        "{settings:?}\0{:?}\0{}\0{root}",
+        bundles.compilers,
+        bundles.minifier.is_some()
+    );
+    let previous: Index = fs::read(&index_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
+        .filter(|i| i.version == INDEX_VERSION && i.key == key)
+        .unwrap_or_default();
+
+    let tree = Tree::new(files.keys().map(String::as_str));
+    let read = |logical: &str| -> Result<Vec<u8>, String> {
+        match files.get(logical) {
+            Some(file) => read_source(file).map_err(|e| e.message),
+            None if bundles
+                .compilers
+                .iter()
+                .any(|k| logical.ends_with(&format!(".{}", k.output_extension()))) =>
+            {
+                Err(
+                    "not among the collected files; `sluice build` does not compile yet \
+                     (set `compile = false`, or compile it beside its source)"
+                        .to_string(),
+                )
+            }
+            None => Err("not among the collected files".to_string()),
+        }
+    };
+    let size = |logical: &str| files.get(logical).map(|f| f.meta.len);
+    let ctx = Context {
+        settings,
+        compilers: bundles.compilers,
+        root: &root,
+        tree: &tree,
+        read: &read,
+        size: &size,
+    };
+    let cached = |def: &BundleDef| -> Option<Entry> {
+        let entry = previous.bundles.get(&def_key(def))?;
+        let unchanged = !def.datauri
+            && members(def, &tree).ok()? == entry.members
+            && entry
+                .inputs
+                .iter()
+                .all(|(path, meta)| files.get(path).is_some_and(|f| f.meta == *meta))
+            && entry.outputs.iter().all(|o| output_path(&dir, o).is_file());
+        unchanged.then(|| entry.clone())
+    };
+    let results: Vec<Result<Built, crate::Error>> = bundles
+        .defs
+        .par_iter()
+        .map(|def| {
+            if let Some(entry) = cached(def) {
+                return Ok(Built::Reused(entry));
+            }
+            let assembled = assemble(def, &ctx)?;
+            let outputs =
+                finish(&assembled, bundles.minifier, &|p| read(p).ok()).map_err(|message| {
+                    crate::Error::Bundle {
+                        bundle: def.label(),
+                        origin: def.origin.to_string(),
+                        message: format!("minification failed: {message}"),
+                    }
+                })?;
+            let inputs = assembled
+                .inputs
+                .iter()
+                .filter_map(|p| Some((p.clone(), files.get(p)?.meta)))
+                .collect();
+            let entry = Entry {
+                members: members(def, &tree)?,
+                inputs,
+                outputs: outputs.iter().map(|(name, _)| name.clone()).collect(),
+            };
+            Ok(Built::New(entry, outputs))
+        })
+        .collect();
+
+    let mut errors = Vec::new();
+    let mut index = Index {
+        version: INDEX_VERSION,
+        key,
+        bundles: BTreeMap::new(),
+    };
+    let mut names = Vec::new();
+    let mut metas: HashMap<String, FileMeta> = HashMap::new();
+    for (def, result) in bundles.defs.iter().zip(results) {
+        let entry = match result {
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+            Ok(Built::Reused(entry)) => entry,
+            Ok(Built::New(entry, outputs)) => {
+                for (logical, bytes) in outputs {
+                    let path = output_path(&dir, &logical);
+                    let io_error = |e| sluice_core::Error::io("write", &path, e);
+                    if fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
+                        write_atomic(&path, &bytes).map_err(io_error)?;
+                    }
+                }
+                entry
+            }
+        };
+        for logical in &entry.outputs {
+            let path = output_path(&dir, logical);
+            let meta = fs::symlink_metadata(&path)
+                .map_err(|e| sluice_core::Error::io("read", &path, e))?;
+            metas.insert(logical.clone(), FileMeta::of(&meta));
+            names.push(logical.clone());
+        }
+        index.bundles.insert(def_key(def), entry);
+    }
+    if let Some(error) = crate::Error::from_list(errors) {
+        return Err(BuildError::Bundles(Box::new(error)));
+    }
+    for logical in &names {
+        files.insert(
+            logical.clone(),
+            SourceFile {
+                root: job.roots.len(),
+                path: output_path(&dir, logical),
+                meta: metas[logical],
+            },
+        );
+    }
+    let bytes = serde_json::to_vec(&index).unwrap_or_default();
+    if fs::read(&index_file).ok().as_deref() != Some(bytes.as_slice()) {
+        write_atomic(&index_file, &bytes)
+            .map_err(|e| sluice_core::Error::io("write", &index_file, e))?;
+    }
+    Ok(names)
+}
