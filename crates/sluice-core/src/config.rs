@@ -960,6 +960,56 @@ mod tests {
     }
 
     #[test]
+    fn bundles_compile_and_minify_from_pyproject() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let pyproject = root.join("pyproject.toml");
+        std::fs::write(
+            &pyproject,
+            "[tool.sluice]\nsources = [\"media\"]\ncompile = false\n\n\
+             [tool.sluice.bundles.js.app]\nfiles = [\"js/*.js\"]\noutput = \"js/app.js\"\n\n\
+             [tool.sluice.build]\nminify = false\n",
+        )
+        .unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        assert_eq!(config.bundles.len(), 1);
+        let app = &config.bundles[0];
+        assert_eq!(
+            (app.kind, app.name.as_str(), app.output.as_str()),
+            (crate::bundles::BundleKind::Js, "app", "js/app.js")
+        );
+        assert_eq!(app.origin, Origin::File(pyproject.clone(), Some(5)));
+        assert!(config.compilers.value.is_empty());
+        assert_eq!(
+            config.compilers.origin,
+            Origin::File(pyproject.clone(), Some(3))
+        );
+        assert!(!config.minify.value);
+        assert_eq!(
+            config.minify.origin,
+            Origin::File(pyproject.clone(), Some(10))
+        );
+        // Defaults: every compiler, minify on, no bundles.
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::write(empty.path().join("sluice.toml"), "").unwrap();
+        let config = Config::load(empty.path(), &Overrides::default()).unwrap();
+        assert!(config.bundles.is_empty());
+        assert_eq!(config.compilers.value, CompilerKind::DEFAULT);
+        assert!(config.minify.value);
+        // Two bundles writing one output.
+        std::fs::write(
+            empty.path().join("sluice.toml"),
+            "[bundles.css.a]\nfiles = []\noutput = \"x.css\"\n[bundles.css.b]\nfiles = []\noutput = \"x.css\"\n",
+        )
+        .unwrap();
+        let Err(Error::Config { message, .. }) = Config::load(empty.path(), &Overrides::default())
+        else {
+            panic!("expected a config error");
+        };
+        assert!(message.contains("both write x.css"), "{message}");
+    }
+
+    #[test]
     fn bad_prefix_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
