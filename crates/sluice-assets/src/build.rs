@@ -162,6 +162,16 @@ pub struct BuildReport {
     pub bundles: Vec<String>,
     /// Whether the bundles were minified.
     pub minified: bool,
+    /// Bundles assembled (and minified when minifying) by this build; the others were
+    /// unchanged since the last one.
+    pub bundles_built: usize,
+    /// Sources compiled by this build (the others were unchanged since the last one).
+    pub compiled: usize,
+    /// The compiled outputs that joined the collected files (`x.scss` → `x.css`).
+    pub compiled_outputs: Vec<String>,
+    /// Problems worth showing that did not stop the build (CSS a minifier dropped; a
+    /// compiled output shadowed by a source), each naming its file.
+    pub warnings: Vec<crate::Error>,
     /// The walk's findings besides the files (shadowed files).
     pub index: SourceIndex,
     pub elapsed: Duration,
@@ -184,6 +194,9 @@ pub enum BuildError {
     /// A bundle could not be built (a pattern that finds nothing, an unreadable member…).
     #[error("{0}")]
     Bundles(Box<crate::Error>),
+    /// A source could not be compiled (a syntax error, a missing `lessc`…).
+    #[error("{0}")]
+    Compile(Box<crate::Error>),
     /// Files in the output that sluice did not write are in the way.
     #[error("{} output files not written by sluice are in the way", .0.len())]
     Conflicts(Vec<PathBuf>),
@@ -1103,7 +1116,15 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
 
     // Bundles become files like the sources (after them: an output overwrites a source of
     // the same name, as django-pipeline's storage does).
-    report.bundles = bundle::store::add_bundles(job, &mut files)?;
+    // Compiled sources join them beside their sources, before bundling reads them.
+    let compiled = crate::compile_store::add_compiled(job, &mut files)?;
+    report.compiled = compiled.compiled;
+    report.compiled_outputs = compiled.names;
+    report.warnings.extend(compiled.warnings);
+    let added = bundle::store::add_bundles(job, &mut files)?;
+    report.bundles = added.names;
+    report.bundles_built = added.built;
+    report.warnings.extend(added.warnings);
     report.minified = job.bundles.minifier.is_some() && !report.bundles.is_empty();
 
     let ctx = Context {

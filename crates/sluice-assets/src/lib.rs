@@ -26,6 +26,7 @@
 pub mod build;
 pub mod bundle;
 pub mod compile;
+mod compile_store;
 pub mod compress;
 #[cfg(test)]
 mod django_fixture;

@@ -423,6 +423,9 @@ pub struct Config {
     pub unknown_compilers: Vec<String>,
     /// `[build] minify` (default on).
     pub minify: Value<bool>,
+    /// `[build] browserslist`: the browsers minified bundles must support. `None`: not
+    /// configured (`.browserslistrc`, `package.json`, else browserslist's `defaults`).
+    pub browserslist: Option<Value<Vec<String>>>,
 }
 
 fn check_prefix(prefix: &str, origin: &Origin) -> Result<()> {
@@ -735,6 +738,19 @@ impl Config {
                     origin: Origin::Default,
                 }
             };
+        let build_origin = |l: &Layer, key: &str| {
+            Origin::File(
+                l.path.clone(),
+                key_line(
+                    &l.text,
+                    Some(match l.section {
+                        Some(_) => "[tool.sluice.build]",
+                        None => "[build]",
+                    }),
+                    key,
+                ),
+            )
+        };
         let minify = layers
             .iter()
             .find_map(|l| {
@@ -752,19 +768,35 @@ impl Config {
                 },
                 |(on, l)| Value {
                     value: on,
-                    origin: Origin::File(
-                        l.path.clone(),
-                        key_line(
-                            &l.text,
-                            Some(match l.section {
-                                Some(_) => "[tool.sluice.build]",
-                                None => "[build]",
-                            }),
-                            "minify",
-                        ),
-                    ),
+                    origin: build_origin(l, "minify"),
                 },
             );
+        let browserslist = layers
+            .iter()
+            .find_map(|l| {
+                let list = l.keys._build.as_ref()?.get("browserslist")?;
+                let origin = build_origin(l, "browserslist");
+                let queries = list.as_array().and_then(|items| {
+                    items
+                        .iter()
+                        .map(|q| q.as_str().map(str::to_string))
+                        .collect::<Option<Vec<String>>>()
+                });
+                Some(
+                    queries
+                        .map(|value| Value {
+                            value,
+                            origin: origin.clone(),
+                        })
+                        .ok_or_else(|| {
+                            Error::config(
+                                "`browserslist` in [build] must be a list of browserslist queries (strings)",
+                            )
+                            .with_location(origin.to_string())
+                        }),
+                )
+            })
+            .transpose()?;
 
         Ok(Config {
             dev,
@@ -773,6 +805,7 @@ impl Config {
             compilers,
             unknown_compilers,
             minify,
+            browserslist,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,
             state_dir,
