@@ -6,7 +6,6 @@
 
 mod support;
 
-#[allow(dead_code)]
 #[path = "../../sluice-assets/tests/support/mod.rs"]
 mod asset_support;
 
