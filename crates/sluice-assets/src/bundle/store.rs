@@ -3,7 +3,8 @@
 //! change), then added to the collected files, so the rest of the build treats them as any
 //! source: hashed, rewritten, compressed, cached, listed in `staticfiles.json`.
 //!
-//! `.sluice/bundles/index.json` remembers, per bundle, its members and the fingerprint of
+//! `.sluice/bundles/<key>/index.json` (one folder per settings, compilers, minifier and
+//! output root) remembers, per bundle, its members and the fingerprint of
 //! every file it read: a bundle whose members and inputs are unchanged is not assembled
 //! again (no member is read). `datauri` bundles are always assembled (whether an image is
 //! embedded depends on files that may appear).
@@ -11,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 
+use md5::Digest;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sluice_core::bundles::{BundleDef, PipelineSettings};
@@ -118,13 +120,16 @@ pub(crate) fn add_bundles(
     let defaults = PipelineSettings::default();
     let settings = bundles.settings.unwrap_or(&defaults);
     let root = job.output.to_string_lossy();
-    let dir = job.state_dir.join("bundles");
-    let index_file = dir.join("index.json");
     let key = format!(
         "{settings:?}\0{:?}\0{:?}\0{root}",
         bundles.compilers,
         bundles.minifier.map(|m| m.key())
     );
+    // One folder per key: minified and unminified bundles (or two output roots) each keep
+    // their cache when builds alternate between them.
+    let folder = format!("{:x}", md5::Md5::digest(key.as_bytes()));
+    let dir = job.state_dir.join("bundles").join(&folder[..16]);
+    let index_file = dir.join("index.json");
     let previous: Index = fs::read(&index_file)
         .ok()
         .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
