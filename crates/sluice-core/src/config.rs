@@ -1001,10 +1001,13 @@ mod tests {
             &pyproject,
             "[tool.sluice]\nsources = [\"media\"]\ncompile = false\n\n\
              [tool.sluice.bundles.js.app]\nfiles = [\"js/*.js\"]\noutput = \"js/app.js\"\n\n\
-             [tool.sluice.build]\nminify = false\n",
+             [tool.sluice.build]\nminify = false\nbrowserslist = [\"chrome 100\", \"> 1%\"]\n",
         )
         .unwrap();
         let config = Config::load(root, &Overrides::default()).unwrap();
+        let browsers = config.browserslist.as_ref().expect("browserslist");
+        assert_eq!(browsers.value, ["chrome 100", "> 1%"]);
+        assert_eq!(browsers.origin, Origin::File(pyproject.clone(), Some(11)));
         assert_eq!(config.bundles.len(), 1);
         let app = &config.bundles[0];
         assert_eq!(
@@ -1029,6 +1032,21 @@ mod tests {
         assert!(config.bundles.is_empty());
         assert_eq!(config.compilers.value, CompilerKind::DEFAULT);
         assert!(config.minify.value);
+        assert!(config.browserslist.is_none());
+        // Not a list of strings: an error at its line.
+        std::fs::write(
+            empty.path().join("sluice.toml"),
+            "[build]\nbrowserslist = \"defaults\"\n",
+        )
+        .unwrap();
+        let error = Config::load(empty.path(), &Overrides::default()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`browserslist` in [build] must be a list"),
+            "{error}"
+        );
+        std::fs::write(empty.path().join("sluice.toml"), "").unwrap();
         // Two bundles writing one output.
         std::fs::write(
             empty.path().join("sluice.toml"),

@@ -454,9 +454,9 @@ impl Printer {
             config.minify.origin.to_string(),
         );
         match &config.browserslist {
-            Some(b) => row("browsers", b.value.join(", "), b.origin.to_string()),
+            Some(b) => row("browserslist", b.value.join(", "), b.origin.to_string()),
             None => row(
-                "browsers",
+                "browserslist",
                 "not set: .browserslistrc, else package.json, else defaults".to_string(),
                 "default".to_string(),
             ),
