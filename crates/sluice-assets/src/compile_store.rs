@@ -1,5 +1,6 @@
-//! Compilers in `sluice build`: every source a compiler in effect takes (partials aside) is
-//! compiled and its output (`x.scss` → `x.css`, `x.ts` → `x.js`) joins the collected files
+//! Compilers in `sluice build`: every source a compiler in effect takes (partials aside;
+//! only bundle members when the compilers are sluice's default rather than the project's
+//! choice, see [`crate::build::BundleJob::compile_all`]) is compiled and its output (`x.scss` → `x.css`, `x.ts` → `x.js`) joins the collected files
 //! beside its source, as django-pipeline's collectstatic leaves it in `STATIC_ROOT`: bundles
 //! read it, the manifest names and lists it, whitenoise's rules compress it.
 //!
@@ -8,7 +9,7 @@
 //! included). A source whose inputs are all unchanged is not compiled again and no input is
 //! opened; a change to a partial recompiles exactly the sources that imported it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ use sluice_core::sync::output_path;
 
 use crate::Error;
 use crate::build::{BuildError, BuildJob};
+use crate::bundle::{Tree, members};
 use crate::compile::{Compiler, compile};
 
 const INDEX_VERSION: u32 = 1;
@@ -88,12 +90,26 @@ pub(crate) fn add_compiled(
         .filter(|i| i.version == INDEX_VERSION && i.key == key)
         .unwrap_or_default();
 
+    // Unless told to compile everything, only what bundles name (a pattern that finds
+    // nothing is reported by bundling).
+    let wanted: Option<HashSet<String>> = (!job.bundles.compile_all).then(|| {
+        let tree = Tree::new(files.keys().map(String::as_str));
+        job.bundles
+            .defs
+            .iter()
+            .filter_map(|def| members(def, &tree).ok())
+            .flatten()
+            .collect()
+    });
     let mut jobs = Vec::new();
     let mut errors = Vec::new();
     for (logical, file) in files.iter() {
         let Some((kind, output)) = compiled_name(logical, kinds) else {
             continue;
         };
+        if wanted.as_ref().is_some_and(|w| !w.contains(logical)) {
+            continue;
+        }
         let path = Path::new(logical);
         if Compiler::is_partial(path) {
             continue;

@@ -320,6 +320,9 @@ fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCod
             settings: Some(&config.pipeline),
             compilers: &config.compilers.value,
             minifier: minifier.as_ref().map(|m| m as &dyn Minifier),
+            // Compilers the project chose compile every source they take; by default only
+            // bundle members are compiled.
+            compile_all: config.compilers.origin != sluice_core::config::Origin::Default,
         },
     };
     let progress = printer.progress("build");

@@ -275,3 +275,39 @@ fn syntax_errors_name_the_place_and_leave_the_output() {
     );
     assert_eq!(tree_files(&p.path("static")), before);
 }
+
+/// With sluice's default compilers only bundle members are compiled (a project that bundles
+/// nothing keeps its output as collectstatic makes it); `compile = true` compiles every
+/// source a compiler takes.
+#[test]
+fn default_compilers_compile_bundle_members_only() {
+    let p = Project::new(&[
+        ("css/alone.scss", "$c: red;\n.alone { color: $c; }\n"),
+        ("js/alone.ts", "const n: number = 1;\n"),
+        ("css/plain.css", ".p {}\n"),
+    ]);
+    let (code, event, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(event["compiled_outputs"], serde_json::json!([]), "{event}");
+    assert!(!p.path("static/css/alone.css").exists());
+
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\ncompile = true\n",
+    );
+    let (code, event, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        event["compiled_outputs"],
+        serde_json::json!(["css/alone.css", "js/alone.js"]),
+        "{event}"
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("static/css/alone.css")).unwrap(),
+        ".alone {\n  color: red;\n}\n"
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("static/js/alone.js")).unwrap(),
+        "const n = 1;\n"
+    );
+}
