@@ -885,7 +885,10 @@ fn error_file(error: &Error) -> &str {
         | Error::ToolMissing { file, .. }
         | Error::ToolFailed { file, .. }
         | Error::Read { file, .. } => file,
-        Error::Several(_) | Error::Internal(_) | Error::Browserslist { .. } | Error::Bundle { .. } => "",
+        Error::Several(_)
+        | Error::Internal(_)
+        | Error::Browserslist { .. }
+        | Error::Bundle { .. } => "",
     }
 }
 
