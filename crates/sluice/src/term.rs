@@ -581,7 +581,7 @@ impl Printer {
                 "changed": report.changed,
                 "compiled": report.compiled,
                 "bundled": report.bundled,
-                "errors": report.errors.iter().map(|e| derive_error_json(e)).collect::<Vec<_>>(),
+                "errors": report.errors.iter().map(derive_error_json).collect::<Vec<_>>(),
                 "conflicts": report.conflicts,
                 "warnings": report.warnings,
                 "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
