@@ -109,7 +109,7 @@ fn css_is_swapped_in_place_errors_overlay_and_scripts_reload() {
              document.getElementById('sluice-error-overlay').textContent.includes('media/css/sass/site.scss:{line}:')"
         ),
     );
-    assert_eq!(browser.eval(&header).unwrap(), "rgb(4, 5, 6)");
+    assert_eq!(browser.eval(header).unwrap(), "rgb(4, 5, 6)");
     fs::write(
         &site_scss,
         good.replace("color: $ink;", "color: $ink; margin: 0;"),
