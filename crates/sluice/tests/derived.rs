@@ -268,7 +268,7 @@ PIPELINE = {
     ],
     # sluice compiles; pipeline's compilers run a no-op instead of sass / tsc.
     "SASS_BINARY": "true",
-    "TYPESCRIPT_BINARY": "true",
+    "TYPE_SCRIPT_BINARY": "true",
     "CSS_COMPRESSOR": None,
     "JS_COMPRESSOR": None,
     "STYLESHEETS": {
