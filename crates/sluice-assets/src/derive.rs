@@ -181,6 +181,8 @@ pub struct Derived {
     defs: Vec<BundleDef>,
     settings: PipelineSettings,
     sources: BTreeSet<String>,
+    /// [`compile_targets`] of `sources`, recomputed when a source appears or goes.
+    targets: BTreeMap<String, String>,
     tree: Tree,
     state: State,
     dirty: bool,
@@ -217,6 +219,7 @@ impl Derived {
             defs: job.bundles.to_vec(),
             settings: job.settings.clone(),
             sources,
+            targets: BTreeMap::new(),
             tree: Tree::default(),
             state,
             dirty: false,
@@ -231,7 +234,7 @@ impl Derived {
         self.defs.is_empty()
             && self.state.compiled.is_empty()
             && self.state.bundles.is_empty()
-            && compile_targets(&self.sources, &self.compilers).is_empty()
+            && self.targets.is_empty()
     }
 
     /// The errors in force (for a browser overlay): one per output that failed last time.
@@ -256,7 +259,7 @@ impl Derived {
     pub fn full_pass(&mut self) -> DeriveReport {
         let started = Instant::now();
         let mut report = DeriveReport::default();
-        let targets = compile_targets(&self.sources, &self.compilers);
+        let targets = self.targets.clone();
         self.remove_stale(&targets, &mut report);
         let stale: Vec<String> = targets
             .keys()
@@ -292,7 +295,7 @@ impl Derived {
         if membership {
             self.rebuild_tree();
         }
-        let targets = compile_targets(&self.sources, &self.compilers);
+        let targets = self.targets.clone();
         self.remove_stale(&targets, &mut report);
         let set: HashSet<&str> = changed.iter().map(String::as_str).collect();
         let inputs: BTreeMap<String, Vec<String>> = self
@@ -333,13 +336,11 @@ impl Derived {
     }
 
     fn rebuild_tree(&mut self) {
-        let compiled: Vec<String> = compile_targets(&self.sources, &self.compilers)
-            .into_values()
-            .collect();
+        self.targets = compile_targets(&self.sources, &self.compilers);
         self.tree = Tree::new(
             self.sources
                 .iter()
-                .chain(compiled.iter())
+                .chain(self.targets.values())
                 .map(String::as_str),
         );
     }
