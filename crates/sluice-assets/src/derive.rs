@@ -47,6 +47,10 @@ pub struct DeriveJob<'a> {
     pub compilers: &'a [CompilerKind],
     pub bundles: &'a [BundleDef],
     pub settings: &'a PipelineSettings,
+    /// Overwrite files in the way that sluice did not write (`--force`).
+    pub force: bool,
+    /// Remove every output recorded before, then derive from scratch (`--clean`).
+    pub clean: bool,
 }
 
 /// What one pass did.
@@ -188,6 +192,9 @@ pub struct Derived {
     dirty: bool,
     /// Errors in force, by output.
     failures: BTreeMap<String, Error>,
+    force: bool,
+    /// `--clean` not yet done (the first full pass does it).
+    clean: bool,
 }
 
 impl Derived {
@@ -224,6 +231,8 @@ impl Derived {
             state,
             dirty: false,
             failures: BTreeMap::new(),
+            force: job.force,
+            clean: job.clean,
         };
         derived.rebuild_tree();
         derived
@@ -259,6 +268,12 @@ impl Derived {
     pub fn full_pass(&mut self) -> DeriveReport {
         let started = Instant::now();
         let mut report = DeriveReport::default();
+        if std::mem::take(&mut self.clean) {
+            // Nothing is a target any more, no bundle defined: every recorded output goes.
+            let defs = std::mem::take(&mut self.defs);
+            self.remove_stale(&BTreeMap::new(), &mut report);
+            self.defs = defs;
+        }
         let targets = self.targets.clone();
         self.remove_stale(&targets, &mut report);
         let stale: Vec<String> = targets
@@ -397,7 +412,7 @@ impl Derived {
                 None => Wrote::Failed("vanished while being checked".into()),
             };
         }
-        if existing.is_some() && !self.ours(logical, recorded) {
+        if existing.is_some() && !self.force && !self.ours(logical, recorded) {
             return Wrote::Conflict;
         }
         if let Err(e) = write_atomic(&path, bytes) {

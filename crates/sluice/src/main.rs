@@ -41,7 +41,7 @@ fn sync_job<'a>(config: &'a Config, ignore: &'a IgnoreRules, args: &SyncArgs) ->
     }
 }
 
-fn derive_job(config: &Config) -> sluice_assets::derive::DeriveJob<'_> {
+fn derive_job<'a>(config: &'a Config, args: &SyncArgs) -> sluice_assets::derive::DeriveJob<'a> {
     sluice_assets::derive::DeriveJob {
         roots: &config.sources.value,
         output: &config.output.value,
@@ -49,6 +49,8 @@ fn derive_job(config: &Config) -> sluice_assets::derive::DeriveJob<'_> {
         compilers: &config.compilers.value,
         bundles: &config.bundles,
         settings: &config.pipeline,
+        force: args.force,
+        clean: args.clean,
     }
 }
 
@@ -97,7 +99,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             let report = mirror.full_pass(&progress)?;
             mirror.save()?;
             printer.sync_report(&report, &config);
-            let mut derived = Derived::new(&derive_job(&config), mirror.files().keys());
+            let mut derived = Derived::new(&derive_job(&config, args), mirror.files().keys());
             let built = derived.full_pass();
             derived.save()?;
             printer.derive_report(&built, &config);
@@ -129,7 +131,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             let progress = printer.progress("sync");
             let report = mirror.full_pass(&progress)?;
             printer.sync_report(&report, &config);
-            let mut derived = Derived::new(&derive_job(&config), mirror.files().keys());
+            let mut derived = Derived::new(&derive_job(&config, &args.sync), mirror.files().keys());
             printer.derive_report(&derived.full_pass(), &config);
             derived.save()?;
             let options = WatchOptions {
@@ -303,7 +305,8 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
         let progress = printer.progress("sync");
         let report = mirror.full_pass(&progress)?;
         printer.sync_report(&report, config);
-        let mut derived = Derived::new(&derive_job(config), mirror.files().keys());
+        let mut derived =
+            Derived::new(&derive_job(config, &args.watch.sync), mirror.files().keys());
         printer.derive_report(&derived.full_pass(), config);
         derived.save()?;
         // Problems of the first pass show in the browser from its first page on.

@@ -163,6 +163,22 @@ fn a_file_sluice_did_not_write_is_never_overwritten() {
     assert_eq!(code, 1, "{event}");
     assert_eq!(event["conflicts"], serde_json::json!(["css/site.css"]));
     assert_eq!(p.read("static/css/site.css"), "mine");
+    // --force takes it over; --clean removes what the dev profile wrote, then derives again.
+    assert_eq!(p.run(&["sync", "--force"]).status.code(), Some(0));
+    assert!(p.read("static/css/site.css").contains("a {"));
+    use std::os::unix::fs::MetadataExt;
+    let inode = || {
+        let m = fs::metadata(p.path("static/css/site.css")).unwrap();
+        (m.ino(), m.mtime_nsec(), m.mtime())
+    };
+    let before = inode();
+    assert_eq!(p.run(&["sync"]).status.code(), Some(0));
+    assert_eq!(before, inode(), "same bytes: not rewritten");
+    assert_eq!(p.run(&["sync", "--clean"]).status.code(), Some(0));
+    assert!(p.read("static/css/site.css").contains("a {"));
+    assert_ne!(before, inode(), "--clean removed it and compiled it again");
+    let (code, event, _) = p.derive();
+    assert_eq!((code, event), (0, Value::Null));
 }
 
 #[test]
