@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, dev, minify, pipeline, sync, watch
+from . import build, dev, devprofile, minify, pipeline, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -16,6 +16,8 @@ SECTIONS = {
     "build": (build.run, "cold/warm `sluice build` vs ManifestStaticFilesStorage and whitenoise"),
     "dev": (dev.run, "`sluice dev`: write → live-reload event latency, proxy overhead per page "
                      "request vs runserver direct"),
+    "devprofile": (devprofile.run, "dev profile under `sluice watch`: member/partial write → "
+                                   "rebuilt bundle on disk, 100 bundles × 12 files (p50/p95)"),
     "minify": (minify.run, "JS/CSS minification (oxc, lightningcss) vs esbuild: time, gzip size"),
     "pipeline": (pipeline.run, "cold/warm `sluice build --no-minify` vs collectstatic with "
                                "django-pipeline (no compressor, pure-Python compressors)"),

@@ -299,6 +299,13 @@ struct BuildState {
     plan: BTreeMap<String, PlanRecord>,
     contents: BTreeMap<String, ContentRecord>,
     outputs: BTreeMap<String, OutputRecord>,
+    /// Output folder → its mtime when the state was saved: an untouched folder's outputs are
+    /// known intact without an `lstat` each ([`sluice_core::state::untouched_folders`]).
+    #[serde(default)]
+    dirs: BTreeMap<String, i64>,
+    /// The state file's mtime when it was loaded (not stored).
+    #[serde(skip)]
+    loaded_mtime_ns: Option<i64>,
 }
 
 impl BuildState {
@@ -309,10 +316,16 @@ impl BuildState {
 
     /// A missing or foreign state means "nothing written yet": existing outputs are foreign.
     fn load(state_dir: &Path, output: &Path) -> BuildState {
-        fs::read(BuildState::file(state_dir, output))
+        let file = BuildState::file(state_dir, output);
+        let mtime = fs::metadata(&file).ok().map(|m| FileMeta::of(&m).mtime_ns);
+        fs::read(&file)
             .ok()
             .and_then(|bytes| serde_json::from_slice::<BuildState>(&bytes).ok())
             .filter(|state| state.version == STATE_VERSION && state.output == output)
+            .map(|state| BuildState {
+                loaded_mtime_ns: mtime,
+                ..state
+            })
             .unwrap_or_else(|| BuildState {
                 version: STATE_VERSION,
                 output: output.to_path_buf(),
@@ -320,7 +333,11 @@ impl BuildState {
             })
     }
 
-    fn save(&self, state_dir: &Path) -> Result<(), sluice_core::Error> {
+    fn save(&mut self, state_dir: &Path) -> Result<(), sluice_core::Error> {
+        self.dirs = sluice_core::state::folder_mtimes(
+            &self.output,
+            self.outputs.keys().map(String::as_str),
+        );
         let path = BuildState::file(state_dir, &self.output);
         let io_error = |e| sluice_core::Error::io("write", &path, e);
         let bytes = serde_json::to_vec(self).map_err(|e| io_error(e.into()))?;
@@ -921,12 +938,25 @@ struct Context<'a> {
     /// The output root did not exist when the build started: nothing in it to look at, and
     /// the staging folder becomes the output root in one rename.
     output_missing: bool,
+    /// Output folders untouched since the previous build: their outputs are not `lstat`ed.
+    untouched: std::collections::HashSet<String>,
 }
 
 impl Context<'_> {
     fn current(&self, path: &str) -> Option<Current> {
         if self.output_missing {
             return None;
+        }
+        if let Some(record) = self.previous.outputs.get(path)
+            && self
+                .untouched
+                .contains(sluice_core::state::parent_dir(path))
+        {
+            return Some(Current {
+                meta: record.meta(),
+                regular: true,
+                ours_inside: false,
+            });
         }
         let mut current = lstat(&output_path(self.output, path))?;
         if !current.regular {
@@ -1145,6 +1175,14 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
         },
         staging: Staging::beside(output),
         output_missing: fs::symlink_metadata(output).is_err(),
+        untouched: if options.force {
+            Default::default()
+        } else {
+            sluice_core::state::untouched_folders(output, &previous.dirs, previous.loaded_mtime_ns)
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        },
     };
     ctx.staging.remove_abandoned();
     let result = run(job, &ctx, &files, &static_url, progress, &mut report);
@@ -1155,7 +1193,7 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
             return Err(error);
         }
     };
-    let (state, commit_errors) = commit(&ctx, produced, &static_url, &codecs, &mut report);
+    let (mut state, commit_errors) = commit(&ctx, produced, &static_url, &codecs, &mut report);
     ctx.staging.remove();
     state.save(job.state_dir)?;
     // Only a build that changed the output can have left cache entries unused.
@@ -1691,6 +1729,7 @@ fn commit(
         plan: produce.plan,
         contents: produce.contents,
         outputs: BTreeMap::new(),
+        ..BuildState::default()
     };
     let mut errors = Vec::new();
     // First the outputs of the previous build that are no longer produced, so a file

@@ -15,6 +15,9 @@
 //! - [`compile`]: SCSS/Sass (grass), TypeScript/TSX/JSX (oxc) and LESS (external `lessc`)
 //!   to CSS/JS, with the list of files each compile read.
 //!
+//! - [`derive`]: the dev profile's derived outputs — compiled sources beside their source and
+//!   unminified bundles with source maps, kept fresh as sources change (`sync`, `watch`, `dev`).
+//!
 //! - [`build`]: `sluice build`, which applies these rules to a whole project incrementally:
 //!   sources from `sluice-core`, a staging folder so an error leaves the output untouched,
 //!   and caches in `.sluice/` so unchanged content is never re-read, re-hashed or
@@ -28,6 +31,7 @@ pub mod bundle;
 pub mod compile;
 mod compile_store;
 pub mod compress;
+pub mod derive;
 #[cfg(test)]
 mod django_fixture;
 pub mod django_manifest;

@@ -115,35 +115,13 @@ impl SyncState {
 
     /// Output folders whose contents cannot have changed since the state was saved.
     pub fn untouched_dirs(&self) -> std::collections::HashSet<&str> {
-        let Some(saved) = self.loaded_mtime_ns else {
-            return Default::default();
-        };
-        self.dirs
-            .iter()
-            .filter(|&(dir, &mtime)| {
-                mtime < saved
-                    && std::fs::metadata(self.output.join(dir))
-                        .is_ok_and(|m| m.is_dir() && FileMeta::of(&m).mtime_ns == mtime)
-            })
-            .map(|(dir, _)| dir.as_str())
-            .collect()
+        untouched_folders(&self.output, &self.dirs, self.loaded_mtime_ns)
     }
 
     /// Saves the state, with the current mtime of every output folder that holds an entry.
     pub fn save(&mut self, state_dir: &Path) -> Result<()> {
         let path = SyncState::file(state_dir, &self.output);
-        let dirs: std::collections::BTreeSet<&str> = self
-            .entries
-            .keys()
-            .map(|logical| parent_dir(logical))
-            .collect();
-        self.dirs = dirs
-            .into_iter()
-            .filter_map(|dir| {
-                let meta = std::fs::metadata(self.output.join(dir)).ok()?;
-                Some((dir.to_owned(), FileMeta::of(&meta).mtime_ns))
-            })
-            .collect();
+        self.dirs = folder_mtimes(&self.output, self.entries.keys().map(String::as_str));
         let bytes = serde_json::to_vec(self).map_err(|e| Error::io("encode", &path, e.into()))?;
         write_atomic(&path, &bytes).map_err(|e| Error::io("write", &path, e))?;
         let gitignore = state_dir.join(".gitignore");
@@ -153,6 +131,44 @@ impl SyncState {
         }
         Ok(())
     }
+}
+
+/// The mtime of every output folder that holds one of `paths` (logical, `/`-separated), to
+/// store beside the state (see [`untouched_folders`]).
+pub fn folder_mtimes<'a>(
+    output: &Path,
+    paths: impl Iterator<Item = &'a str>,
+) -> BTreeMap<String, i64> {
+    let dirs: std::collections::BTreeSet<&str> = paths.map(parent_dir).collect();
+    dirs.into_iter()
+        .filter_map(|dir| {
+            let meta = std::fs::metadata(output.join(dir)).ok()?;
+            Some((dir.to_owned(), FileMeta::of(&meta).mtime_ns))
+        })
+        .collect()
+}
+
+/// Output folders whose contents cannot have changed since a state saved at `saved` (its
+/// file's mtime) recorded their mtimes as `dirs`: the folder's mtime is the recorded one,
+/// and older than the state file, so no change can hide in the same clock tick. In such a
+/// folder no file was added, removed or renamed (an in-place edit is not seen: sluice
+/// replaces files by rename, editors and tools mostly do too).
+pub fn untouched_folders<'a>(
+    output: &Path,
+    dirs: &'a BTreeMap<String, i64>,
+    saved: Option<i64>,
+) -> std::collections::HashSet<&'a str> {
+    let Some(saved) = saved else {
+        return Default::default();
+    };
+    dirs.iter()
+        .filter(|&(dir, &mtime)| {
+            mtime < saved
+                && std::fs::metadata(output.join(dir))
+                    .is_ok_and(|m| m.is_dir() && FileMeta::of(&m).mtime_ns == mtime)
+        })
+        .map(|(dir, _)| dir.as_str())
+        .collect()
 }
 
 /// The folder part of a logical path (`""` at the top).

@@ -6,6 +6,7 @@ mod term;
 use std::process::ExitCode;
 
 use clap::Parser;
+use sluice_assets::derive::{DeriveReport, Derived, is_compiled_source};
 use sluice_core::config::{Config, Overrides};
 use sluice_core::sync::{Mirror, SyncJob, SyncOptions};
 use sluice_core::watch::{DEFAULT_POLL, Watch, WatchOptions};
@@ -37,6 +38,19 @@ fn sync_job<'a>(config: &'a Config, ignore: &'a IgnoreRules, args: &SyncArgs) ->
             clean: args.clean,
             link: args.link,
         },
+    }
+}
+
+fn derive_job<'a>(config: &'a Config, args: &SyncArgs) -> sluice_assets::derive::DeriveJob<'a> {
+    sluice_assets::derive::DeriveJob {
+        roots: &config.sources.value,
+        output: &config.output.value,
+        state_dir: &config.state_dir,
+        compilers: &config.compilers.value,
+        bundles: &config.bundles,
+        settings: &config.pipeline,
+        force: args.force,
+        clean: args.clean,
     }
 }
 
@@ -85,7 +99,14 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             let report = mirror.full_pass(&progress)?;
             mirror.save()?;
             printer.sync_report(&report, &config);
-            let clean = report.ok() && report.conflicts.is_empty();
+            let mut derived = Derived::new(&derive_job(&config, args), mirror.files().keys());
+            let built = derived.full_pass();
+            derived.save()?;
+            printer.derive_report(&built, &config);
+            let clean = report.ok()
+                && report.conflicts.is_empty()
+                && built.errors.is_empty()
+                && built.conflicts.is_empty();
             // The process ends here: freeing a 100 000-file index and state piece by piece
             // costs tens of milliseconds the kernel saves us at exit.
             std::mem::forget(mirror);
@@ -110,12 +131,21 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             let progress = printer.progress("sync");
             let report = mirror.full_pass(&progress)?;
             printer.sync_report(&report, &config);
+            let mut derived = Derived::new(&derive_job(&config, &args.sync), mirror.files().keys());
+            printer.derive_report(&derived.full_pass(), &config);
+            derived.save()?;
             let options = WatchOptions {
                 poll: poll_interval(args.poll),
                 ..WatchOptions::default()
             };
             watch.run(&mut mirror, &report, &options, &mut |notice| {
-                printer.watch_notice(&notice, &config)
+                printer.watch_notice(&notice, &config);
+                if let sluice_core::watch::Notice::Changed(report) = &notice {
+                    printer.derive_report(&derived.update(&report.changed), &config);
+                    if let Err(e) = derived.save() {
+                        printer.warn(&e.to_string());
+                    }
+                }
             })?;
             printer.stopped();
             Ok(ExitCode::SUCCESS)
@@ -148,6 +178,52 @@ fn overlay_errors(
         column: None,
     });
     errors.chain(conflicts).collect()
+}
+
+/// The dev profile's errors in force, as the browser overlay shows them.
+fn overlay_derived(derived: &Derived, config: &Config) -> Vec<sluice_dev::BuildError> {
+    derived
+        .errors()
+        .into_iter()
+        .map(|e| match e {
+            sluice_assets::Error::Syntax {
+                file,
+                line,
+                column,
+                message,
+                ..
+            } => sluice_dev::BuildError {
+                message: message.clone(),
+                file: Some(
+                    std::path::Path::new(file)
+                        .strip_prefix(&config.project_dir)
+                        .map_or_else(|_| file.clone(), |p| p.display().to_string()),
+                ),
+                line: Some(*line),
+                column: Some(*column),
+            },
+            other => sluice_dev::BuildError {
+                message: other.to_string(),
+                file: None,
+                line: None,
+                column: None,
+            },
+        })
+        .collect()
+}
+
+/// What the browsers hear of a change set: the mirror's changes without the sources the dev
+/// profile compiles (a page loads their compiled output, not them), plus the derived outputs.
+fn browser_changes(mirrored: &[String], derived: &DeriveReport, config: &Config) -> Vec<String> {
+    let mut changed: Vec<String> = mirrored
+        .iter()
+        .filter(|p| !is_compiled_source(p, &config.compilers.value))
+        .chain(derived.changed.iter())
+        .cloned()
+        .collect();
+    changed.sort();
+    changed.dedup();
+    changed
 }
 
 /// `sluice dev`: `watch` plus the backend and the live-reload proxy.
@@ -229,11 +305,14 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
         let progress = printer.progress("sync");
         let report = mirror.full_pass(&progress)?;
         printer.sync_report(&report, config);
+        let mut derived =
+            Derived::new(&derive_job(config, &args.watch.sync), mirror.files().keys());
+        printer.derive_report(&derived.full_pass(), config);
+        derived.save()?;
         // Problems of the first pass show in the browser from its first page on.
-        hub.changed(
-            &[],
-            overlay_errors(&report.errors, &report.conflicts, config),
-        );
+        let mut errors = overlay_errors(&report.errors, &report.conflicts, config);
+        errors.extend(overlay_derived(&derived, config));
+        hub.changed(&[], errors);
         let options = WatchOptions {
             poll: poll_interval(args.watch.poll),
             ..WatchOptions::default()
@@ -241,8 +320,14 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
         watch.run(&mut mirror, &report, &options, &mut |notice| {
             printer.watch_notice(&notice, config);
             if let sluice_core::watch::Notice::Changed(report) = &notice {
-                let errors = overlay_errors(&report.errors, &report.conflicts, config);
-                let sent = hub.changed(&report.changed, errors);
+                let built = derived.update(&report.changed);
+                printer.derive_report(&built, config);
+                if let Err(e) = derived.save() {
+                    printer.warn(&e.to_string());
+                }
+                let mut errors = overlay_errors(&report.errors, &report.conflicts, config);
+                errors.extend(overlay_derived(&derived, config));
+                let sent = hub.changed(&browser_changes(&report.changed, &built, config), errors);
                 printer.reload_sent(&sent);
             }
         })

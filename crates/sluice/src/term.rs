@@ -575,6 +575,84 @@ impl Printer {
         }
     }
 
+    /// What the dev profile derived: compiled sources and bundles written, errors (with the
+    /// source line), conflicts, warnings.
+    pub fn derive_report(&self, report: &sluice_assets::derive::DeriveReport, config: &Config) {
+        let base = &config.project_dir;
+        if !self.text() {
+            if report.changed.is_empty()
+                && report.errors.is_empty()
+                && report.conflicts.is_empty()
+                && report.warnings.is_empty()
+            {
+                return;
+            }
+            self.json(&json!({
+                "event": "derived",
+                "changed": report.changed,
+                "compiled": report.compiled,
+                "bundled": report.bundled,
+                "errors": report.errors.iter().map(derive_error_json).collect::<Vec<_>>(),
+                "conflicts": report.conflicts,
+                "warnings": report.warnings,
+                "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+            }));
+            return;
+        }
+        for error in &report.errors {
+            let hint = Some("the last good output is kept");
+            match error {
+                sluice_assets::Error::Syntax {
+                    file,
+                    line,
+                    column,
+                    message,
+                    source_line,
+                } => {
+                    let mut text = format!(
+                        "{}:{line}:{column}: {message}",
+                        shown(Path::new(file), base)
+                    );
+                    if !source_line.is_empty() {
+                        let pad: String = source_line
+                            .chars()
+                            .take(column.saturating_sub(1) as usize)
+                            .map(|c| if c == '\t' { '\t' } else { ' ' })
+                            .collect();
+                        text.push_str(&format!("\n  {source_line}\n  {pad}^"));
+                    }
+                    self.error(&text, None, hint);
+                }
+                other => self.error(&other.to_string(), None, hint),
+            }
+        }
+        let out = shown(&config.output.value, base);
+        for conflict in &report.conflicts {
+            self.error(
+                &format!("{out}/{conflict}: in the way, not written by sluice; left untouched"),
+                None,
+                Some("move it away, and sluice writes it on the next change"),
+            );
+        }
+        for warning in &report.warnings {
+            self.warn(warning);
+        }
+        if self.quiet || report.changed.is_empty() {
+            return;
+        }
+        let what = if report.changed.len() <= 3 {
+            report.changed.join(", ")
+        } else {
+            format!("{} outputs", count(report.changed.len()))
+        };
+        say!(
+            self,
+            "{} derived {what} in {}",
+            "✓".green().bold(),
+            duration(report.elapsed)
+        );
+    }
+
     pub fn stopped(&self) {
         if self.text() && !self.quiet {
             say!(self, "{} stopped, state saved", "●".cyan().bold());
@@ -1068,5 +1146,20 @@ impl Printer {
                 say!(self, "{} browser: {kind} {detail}", "↻".cyan());
             }
         }
+    }
+}
+
+fn derive_error_json(error: &sluice_assets::Error) -> serde_json::Value {
+    match error {
+        sluice_assets::Error::Syntax {
+            file,
+            line,
+            column,
+            message,
+            source_line,
+        } => {
+            json!({"file": file, "line": line, "column": column, "message": message, "source_line": source_line})
+        }
+        other => json!({"message": other.to_string()}),
     }
 }

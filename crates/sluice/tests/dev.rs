@@ -96,7 +96,8 @@ fn runserver_behind_the_proxy_with_live_reload_events() {
     assert_eq!(js.status, 200);
     assert!(js.text().contains("EventSource"));
 
-    // A stylesheet edit: a `css` event with its URL; a script edit: `reload`.
+    // A stylesheet edit: a `css` event with its URL and that of the dev bundle it is a member
+    // of (rebuilt by the dev profile); a script edit: `reload`.
     let events = EventStream::open(run.port);
     fs::write(
         root.join("media/css/home/hero.css"),
@@ -105,7 +106,10 @@ fn runserver_behind_the_proxy_with_live_reload_events() {
     .unwrap();
     assert_eq!(
         events.next(),
-        ("css".into(), "[\"/static/css/home/hero.css\"]".into())
+        (
+            "css".into(),
+            "[\"/static/css/home-bundle.css\",\"/static/css/home/hero.css\"]".into()
+        )
     );
     assert_eq!(
         run.get("/static/css/home/hero.css").text(),

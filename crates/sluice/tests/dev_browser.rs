@@ -1,6 +1,8 @@
 //! `sluice dev` in a real browser (Debian's chromium, headless, over the DevTools protocol) on
 //! the example site's real `runserver`: a stylesheet edit changes the computed style without a
-//! reload (a variable set before survives), a build problem shows the overlay and the next good
+//! reload (a variable set before survives), an SCSS partial edit recompiles and swaps the
+//! compiled stylesheet django-pipeline links in DEBUG, an SCSS syntax error shows the overlay with
+//! file and line and its fix clears it (still no reload), a build problem shows the overlay and the next good
 //! change clears it, a script edit reloads the page, and a page whose sluice was restarted
 //! reconnects and reloads.
 
@@ -19,8 +21,17 @@ fn css_is_swapped_in_place_errors_overlay_and_scripts_reload() {
     let site = tempfile::tempdir().unwrap();
     let root = site.path();
     copy_example_site(root);
+    // The home page also loads the SCSS bundle; in DEBUG pipeline links its compiled member
+    // (css/sass/site.css), which sluice compiles. Pipeline's own compiler runs a no-op.
+    let home = root.join("pages/templates/pages/home.html");
+    let page = fs::read_to_string(&home).unwrap().replace(
+        "{% stylesheet 'home' %}",
+        "{% stylesheet 'home' %}{% stylesheet 'site-sass' %}",
+    );
+    fs::write(&home, page).unwrap();
     let mut env: Vec<(&str, OsString)> = venv_env(&python);
     env.push(("PYTHONDONTWRITEBYTECODE", "1".into()));
+    env.push(("EXAMPLE_SASS_BINARY", "true".into()));
     // A fixed port, so that a second sluice can take over the page's origin below.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -66,6 +77,49 @@ fn css_is_swapped_in_place_errors_overlay_and_scripts_reload() {
         1,
         "the <link> was swapped, once"
     );
+
+    // An SCSS partial edit: sluice recompiles its importer, the stylesheet is swapped.
+    let header = "getComputedStyle(document.querySelector('.site-header')).color";
+    let vars = root.join("media/css/sass/_vars.scss");
+    let text = fs::read_to_string(&vars).unwrap();
+    fs::write(&vars, text.replace("$ink: #20123a;", "$ink: rgb(4, 5, 6);")).unwrap();
+    browser.wait_until(
+        "the recompiled stylesheet applies",
+        &format!("{header} === 'rgb(4, 5, 6)'"),
+    );
+    assert_eq!(
+        browser.eval("window.__marker").unwrap(),
+        "kept",
+        "an SCSS edit is a stylesheet swap, not a reload"
+    );
+    // A syntax error: the overlay names the file and line, the last good CSS stays; the
+    // fix clears it, still without a reload.
+    let site_scss = root.join("media/css/sass/site.scss");
+    let good = fs::read_to_string(&site_scss).unwrap();
+    fs::write(&site_scss, good.replace("color: $ink;", "color: $nope;")).unwrap();
+    let line = good
+        .lines()
+        .position(|l| l.contains("color: $ink;"))
+        .unwrap()
+        + 1;
+    browser.wait_until(
+        "the error overlay names the SCSS file and line",
+        &format!(
+            "!!document.getElementById('sluice-error-overlay') && \
+             document.getElementById('sluice-error-overlay').textContent.includes('media/css/sass/site.scss:{line}:')"
+        ),
+    );
+    assert_eq!(browser.eval(header).unwrap(), "rgb(4, 5, 6)");
+    fs::write(
+        &site_scss,
+        good.replace("color: $ink;", "color: $ink; margin: 0;"),
+    )
+    .unwrap();
+    browser.wait_until(
+        "the overlay clears when the SCSS is fixed",
+        "!document.getElementById('sluice-error-overlay')",
+    );
+    assert_eq!(browser.eval("window.__marker").unwrap(), "kept");
 
     // A problem in a change set (a file in the output that sluice did not write, in the way of
     // a new source) shows the overlay; the next good change set clears it, still no reload.

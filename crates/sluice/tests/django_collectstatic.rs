@@ -245,12 +245,34 @@ fn sync_matches_collectstatic_on_the_example_site() {
     assert!(expected.contains_key("pages/css/pages.css"));
     assert!(expected.contains_key("css/sass/site.scss"));
 
-    assert_same_tree(
-        "collectstatic",
-        &expected,
-        "sluice sync",
-        &tree_files(&ours.join("static")),
-    );
+    // Besides the collected files, sluice's dev profile writes what django-pipeline makes in
+    // development: the compiled SCSS beside its source and every bundle with its map.
+    let mut actual = tree_files(&ours.join("static"));
+    let mut derived: Vec<String> = actual
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .cloned()
+        .collect();
+    derived.sort();
+    let mut want: Vec<String> = vec!["css/sass/site.css".into()];
+    for bundle in [
+        "css/common-bundle.css",
+        "css/home-bundle.css",
+        "css/about-bundle.css",
+        "css/site-sass-bundle.css",
+        "js/common-bundle.js",
+        "js/home-bundle.js",
+        "js/about-bundle.js",
+    ] {
+        want.push(bundle.into());
+        want.push(format!("{bundle}.map"));
+    }
+    want.sort();
+    assert_eq!(derived, want);
+    let site_css = String::from_utf8(actual["css/sass/site.css"].clone()).unwrap();
+    assert!(site_css.contains(".site-header"), "{site_css}");
+    actual.retain(|k, _| expected.contains_key(k));
+    assert_same_tree("collectstatic", &expected, "sluice sync", &actual);
 }
 
 /// The settings are read with one Python start, then from `.sluice/` until a file they read or

@@ -466,3 +466,109 @@ proptest! {
         converge_after(&ops, &["--poll=20"]);
     }
 }
+
+/// Waits until `path` exists and `test` holds on its text.
+fn waits_for(path: &Path, what: &str, test: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(text) = fs::read_to_string(path)
+            && test(&text)
+        {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: not {what} within {PATIENCE:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn mtime(path: &Path) -> std::time::SystemTime {
+    fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn dev_profile_follows_partials_and_bundle_members_and_survives_an_error() {
+    let (_dir, root) = project();
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\"]\noutput = \"static\"\n\
+         [bundles.css.one]\nfiles = [\"css/site.scss\", \"css/a.css\"]\noutput = \"css/one.min.css\"\n\
+         [bundles.css.two]\nfiles = [\"css/b.css\"]\noutput = \"css/two.min.css\"\n",
+    )
+    .unwrap();
+    let media = root.join("media");
+    write(&media.join("css/_vars.scss"), "$c: red;\n");
+    write(
+        &media.join("css/site.scss"),
+        "@import \"vars\";\nbody { color: $c; }\n",
+    );
+    write(&media.join("css/a.css"), "a { x: 1; }");
+    write(&media.join("css/b.css"), "b { x: 2; }");
+    let mut w = Watching::start(&root, &[]);
+    let out = root.join("static");
+    assert!(
+        fs::read_to_string(out.join("css/site.css"))
+            .unwrap()
+            .contains("red")
+    );
+    let two = mtime(&out.join("css/two.min.css"));
+
+    // A partial: its importer and the bundle the importer is in.
+    write(&media.join("css/_vars.scss"), "$c: blue;\n");
+    waits_for(&out.join("css/site.css"), "recompiled", |t| {
+        t.contains("blue")
+    });
+    waits_for(&out.join("css/one.min.css"), "rebuilt", |t| {
+        t.contains("blue")
+    });
+    // A plain member: only its bundle.
+    write(&media.join("css/a.css"), "a { x: 10; }");
+    waits_for(&out.join("css/one.min.css"), "rebuilt", |t| {
+        t.contains("x: 10")
+    });
+    assert_eq!(
+        two,
+        mtime(&out.join("css/two.min.css")),
+        "an unaffected bundle is not rewritten"
+    );
+
+    // An error: reported with its place, the last good output stays; then fixed.
+    write(
+        &media.join("css/site.scss"),
+        "@import \"vars\";\nbody { color: $c;\n",
+    );
+    let event = loop {
+        let event = w.wait_event("derived");
+        if event["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+            break event;
+        }
+    };
+    let error = &event["errors"][0];
+    assert!(
+        error["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("media/css/site.scss"),
+        "{event}"
+    );
+    assert!(error["line"].as_u64().is_some(), "{event}");
+    assert!(
+        fs::read_to_string(out.join("css/site.css"))
+            .unwrap()
+            .contains("blue")
+    );
+    write(
+        &media.join("css/site.scss"),
+        "@import \"vars\";\nbody { color: $c; margin: 0; }\n",
+    );
+    waits_for(&out.join("css/site.css"), "fixed", |t| {
+        t.contains("margin: 0")
+    });
+    waits_for(&out.join("css/one.min.css"), "rebuilt", |t| {
+        t.contains("margin: 0")
+    });
+    w.stop();
+}

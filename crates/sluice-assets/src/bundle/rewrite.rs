@@ -7,10 +7,8 @@
 //! has not, so the two patterns are matched here by hand, following Python's backtracking
 //! order (see the comments); the tests pin the cases django-pipeline's own tests pin.
 
-/// Python's `\s` for `str` patterns (`str.isspace`).
-pub(crate) fn is_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
-}
+// posixpath, as django-pipeline calls it (one implementation, shared with the manifest).
+pub use crate::python::{dirname, is_py_space as is_space, join, normpath};
 
 /// A match: byte ranges of the prefix, the path, and the suffix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,56 +181,6 @@ pub fn rewrite_paths(text: &str, css: bool, rewrite: &mut dyn FnMut(&str) -> Str
     out
 }
 
-/// `posixpath.normpath`.
-pub fn normpath(path: &str) -> String {
-    if path.is_empty() {
-        return ".".into();
-    }
-    let slashes = if path.starts_with("//") && !path.starts_with("///") {
-        2
-    } else if path.starts_with('/') {
-        1
-    } else {
-        0
-    };
-    let mut comps: Vec<&str> = Vec::new();
-    for comp in path.split('/') {
-        if comp.is_empty() || comp == "." {
-            continue;
-        }
-        if comp != ".." || (slashes == 0 && comps.is_empty()) || comps.last() == Some(&"..") {
-            comps.push(comp);
-        } else if !comps.is_empty() {
-            comps.pop();
-        }
-    }
-    let joined = format!("{}{}", "/".repeat(slashes), comps.join("/"));
-    if joined.is_empty() {
-        ".".into()
-    } else {
-        joined
-    }
-}
-
-/// `posixpath.dirname`.
-pub fn dirname(path: &str) -> &str {
-    let i = path.rfind('/').map_or(0, |i| i + 1);
-    let head = &path[..i];
-    let trimmed = head.trim_end_matches('/');
-    if trimmed.is_empty() { head } else { trimmed }
-}
-
-/// `posixpath.join(a, b)`.
-pub fn join(a: &str, b: &str) -> String {
-    if b.starts_with('/') {
-        b.to_string()
-    } else if a.is_empty() || a.ends_with('/') {
-        format!("{a}{b}")
-    } else {
-        format!("{a}/{b}")
-    }
-}
-
 /// `pipeline.utils.relpath(path, start)` for absolute `path` and `start`.
 pub fn relpath(path: &str, start: &str) -> String {
     let start = normpath(start);
@@ -342,12 +290,6 @@ mod tests {
 
     #[test]
     fn path_math() {
-        assert_eq!(normpath("css/../../x.png"), "../x.png");
-        assert_eq!(normpath("/a/./b/../c"), "/a/c");
-        assert_eq!(normpath("//a"), "//a");
-        assert_eq!(normpath(""), ".");
-        assert_eq!(dirname("a.css"), "");
-        assert_eq!(dirname("css/a.css"), "css");
         assert_eq!(public_path("../img/x.png", "css/a.css"), "img/x.png");
         assert_eq!(public_path("/static/x.png", "css/a.css"), "/static/x.png");
         let root = "/srv/static";

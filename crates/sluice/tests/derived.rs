@@ -1,0 +1,427 @@
+//! The dev profile in `sluice sync`: compiled sources beside their source (SCSS with partials,
+//! TypeScript), dependencies on partials, removals, syntax errors, and unminified bundles with
+//! source maps, on real trees.
+
+mod support;
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+use support::Project;
+
+fn mtime(path: &Path) -> std::time::SystemTime {
+    fs::symlink_metadata(path).unwrap().modified().unwrap()
+}
+
+impl Project {
+    /// `sluice sync --format json`: the exit code, the `derived` event (`Null` when there was
+    /// nothing to say) and stderr.
+    fn derive(&self) -> (i32, Value, String) {
+        let out = self.run(&["sync", "--format", "json"]);
+        let event = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["event"] == "derived")
+            .unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap(),
+            event,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap()
+    }
+}
+
+fn changed(event: &Value) -> Vec<String> {
+    event["changed"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn compiles_scss_with_partials_and_typescript_then_does_nothing_twice() {
+    let p = Project::new(&[
+        ("css/_vars.scss", "$main: #123456;\n"),
+        (
+            "css/site.scss",
+            "@import \"vars\";\nbody { color: $main; }\n",
+        ),
+        ("css/other.scss", "a { b: c; }\n"),
+        (
+            "js/app.ts",
+            "const n: number = 1;\nexport {};\nconsole.log(n);\n",
+        ),
+    ]);
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(
+        changed(&event),
+        ["css/other.css", "css/site.css", "js/app.js"],
+        "{event}"
+    );
+    assert!(p.read("static/css/site.css").contains("color: #123456"));
+    assert!(!p.read("static/js/app.js").contains(": number"));
+    // Partials are not compiled alone; sources are still mirrored as collectstatic would.
+    assert!(!p.path("static/css/_vars.css").exists());
+    assert!(p.path("static/css/site.scss").is_file());
+
+    let before = mtime(&p.path("static/css/site.css"));
+    let (code, event, _) = p.derive();
+    assert_eq!(
+        (code, event),
+        (0, Value::Null),
+        "a second sync derives nothing"
+    );
+    assert_eq!(before, mtime(&p.path("static/css/site.css")));
+
+    // A change to the partial recompiles its importer only.
+    let other = mtime(&p.path("static/css/other.css"));
+    p.write("media/css/_vars.scss", "$main: #abcdef;\n");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 0);
+    assert_eq!(changed(&event), ["css/site.css"], "{event}");
+    assert_eq!(event["compiled"], 1);
+    assert!(p.read("static/css/site.css").contains("color: #abcdef"));
+    assert_eq!(other, mtime(&p.path("static/css/other.css")));
+
+    // Removing a source removes its compiled output.
+    fs::remove_file(p.path("media/css/other.scss")).unwrap();
+    let (code, event, _) = p.derive();
+    assert_eq!(
+        (code, changed(&event)),
+        (0, vec!["css/other.css".to_string()])
+    );
+    assert!(!p.path("static/css/other.css").exists());
+}
+
+#[test]
+fn a_syntax_error_exits_1_names_the_place_and_keeps_the_last_good_output() {
+    let p = Project::new(&[
+        ("css/_mixins.scss", "@mixin m { color: red; }\n"),
+        (
+            "css/site.scss",
+            "@import \"mixins\";\nbody { @include m; }\n",
+        ),
+    ]);
+    assert_eq!(p.derive().0, 0);
+    let good = p.read("static/css/site.css");
+    p.write(
+        "media/css/_mixins.scss",
+        "@mixin m {\n  color: red;\n  width: $nope;\n}\n",
+    );
+    let out = p.run(&["sync"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("media/css/_mixins.scss:3:10"),
+        "file:line:col of the source, not its copy: {stderr}"
+    );
+    assert!(
+        stderr.contains("  width: $nope;"),
+        "the source line: {stderr}"
+    );
+    assert_eq!(p.read("static/css/site.css"), good);
+
+    // Still failing on the next run (nothing changed, the error is not forgotten) …
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    assert_eq!(event["errors"][0]["line"], 3);
+    // … and fixed.
+    p.write("media/css/_mixins.scss", "@mixin m { color: blue; }\n");
+    let (code, event, _) = p.derive();
+    assert_eq!(
+        (code, changed(&event)),
+        (0, vec!["css/site.css".to_string()])
+    );
+    assert!(p.read("static/css/site.css").contains("color: blue"));
+
+    // A TypeScript error.
+    p.write("media/js/a.ts", "let x: number = ;\n");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1);
+    let error = &event["errors"][0];
+    assert!(
+        error["file"].as_str().unwrap().ends_with("media/js/a.ts"),
+        "{event}"
+    );
+    assert_eq!(
+        (error["line"].as_u64(), error["source_line"].as_str()),
+        (Some(1), Some("let x: number = ;"))
+    );
+}
+
+#[test]
+fn a_file_sluice_did_not_write_is_never_overwritten() {
+    let p = Project::new(&[("css/site.scss", "a { b: c; }\n")]);
+    p.write("static/css/site.css", "mine");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    assert_eq!(event["conflicts"], serde_json::json!(["css/site.css"]));
+    assert_eq!(p.read("static/css/site.css"), "mine");
+    // --force takes it over; --clean removes what the dev profile wrote, then derives again.
+    assert_eq!(p.run(&["sync", "--force"]).status.code(), Some(0));
+    assert!(p.read("static/css/site.css").contains("a {"));
+    use std::os::unix::fs::MetadataExt;
+    let inode = || {
+        let m = fs::metadata(p.path("static/css/site.css")).unwrap();
+        (m.ino(), m.mtime_nsec(), m.mtime())
+    };
+    let before = inode();
+    assert_eq!(p.run(&["sync"]).status.code(), Some(0));
+    assert_eq!(before, inode(), "same bytes: not rewritten");
+    assert_eq!(p.run(&["sync", "--clean"]).status.code(), Some(0));
+    assert!(p.read("static/css/site.css").contains("a {"));
+    assert_ne!(before, inode(), "--clean removed it and compiled it again");
+    let (code, event, _) = p.derive();
+    assert_eq!((code, event), (0, Value::Null));
+}
+
+#[test]
+fn bundles_are_unminified_with_a_map_and_only_affected_ones_are_rebuilt() {
+    let p = Project::new(&[
+        ("css/a.css", "a { x: 1; }"),
+        ("css/b.scss", "$c: red;\nb { color: $c; }\n"),
+        ("css/c.css", "c { x: 3; }"),
+        ("js/one.js", "var one = 1;"),
+    ]);
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\
+         [bundles.css.ab]\nfiles = [\"css/a.css\", \"css/b.scss\"]\noutput = \"css/ab.min.css\"\n\
+         [bundles.css.c]\nfiles = [\"css/c.css\"]\noutput = \"css/c.min.css\"\n\
+         [bundles.js.one]\nfiles = [\"js/one.js\"]\noutput = \"js/one.min.js\"\n",
+    );
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(event["bundled"], 3, "{event}");
+    let ab = p.read("static/css/ab.min.css");
+    assert_eq!(
+        ab,
+        "a { x: 1; }\nb {\n  color: red;\n}\n\n/*# sourceMappingURL=ab.min.css.map */\n"
+    );
+    let map: Value = serde_json::from_str(&p.read("static/css/ab.min.css.map")).unwrap();
+    assert_eq!(map["sources"], serde_json::json!(["a.css", "b.css"]));
+    assert_eq!(map["sourcesContent"][0], "a { x: 1; }");
+    let js = p.read("static/js/one.min.js");
+    assert!(
+        js.starts_with("(function() {\nvar one = 1;\n}).call(this);"),
+        "{js}"
+    );
+    assert!(js.ends_with("//# sourceMappingURL=one.min.js.map\n"));
+
+    // A member compiled from SCSS changes: its compiled file and its bundle, nothing else.
+    let c = mtime(&p.path("static/css/c.min.css"));
+    let one = mtime(&p.path("static/js/one.min.js"));
+    p.write("media/css/b.scss", "$c: blue;\nb { color: $c; }\n");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 0);
+    assert_eq!(
+        changed(&event),
+        ["css/ab.min.css", "css/ab.min.css.map", "css/b.css"],
+        "{event}"
+    );
+    assert!(p.read("static/css/ab.min.css").contains("color: blue"));
+    assert_eq!(c, mtime(&p.path("static/css/c.min.css")));
+    assert_eq!(one, mtime(&p.path("static/js/one.min.js")));
+
+    // A bundle whose definition is gone: its outputs go too.
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\
+         [bundles.css.c]\nfiles = [\"css/c.css\"]\noutput = \"css/c.min.css\"\n",
+    );
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 0, "{event}");
+    assert!(!p.path("static/css/ab.min.css").exists());
+    assert!(!p.path("static/js/one.min.js.map").exists());
+    assert!(p.path("static/css/c.min.css").exists());
+}
+
+#[test]
+fn compile_false_compiles_nothing() {
+    let p = Project::new(&[("css/site.scss", "a { b: c; }\n")]);
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\ncompile = false\n",
+    );
+    let (code, event, _) = p.derive();
+    assert_eq!((code, event), (0, Value::Null));
+    assert!(!p.path("static/css/site.css").exists());
+    assert!(p.path("static/css/site.scss").exists());
+}
+
+const PIPELINE_SETTINGS: &str = r#"import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "test-not-secret"
+DEBUG = True
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = ["django.contrib.staticfiles", "pipeline"]
+ROOT_URLCONF = "proj.urls"
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}]
+DATABASES = {}
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "assets"]
+STATIC_ROOT = BASE_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "pipeline.storage.PipelineManifestStorage"},
+}
+PIPELINE = {
+    "PIPELINE_ENABLED": os.environ.get("TEST_PIPELINE_ENABLED") == "1",
+    "PIPELINE_COLLECTOR_ENABLED": False,
+    "COMPILERS": [
+        "pipeline.compilers.sass.SASSCompiler",
+        "pipeline.compilers.typescript.TypeScriptCompiler",
+    ],
+    # sluice compiles; pipeline's compilers run a no-op instead of sass / tsc.
+    "SASS_BINARY": "true",
+    "TYPE_SCRIPT_BINARY": "true",
+    "CSS_COMPRESSOR": None,
+    "JS_COMPRESSOR": None,
+    "STYLESHEETS": {
+        "screen": {
+            "source_filenames": ["css/base.css", "css/site.scss"],
+            "output_filename": "css/screen.css",
+        },
+    },
+    "JAVASCRIPT": {
+        "app": {
+            "source_filenames": ["js/lib/*.js", "js/app.ts"],
+            "output_filename": "js/app.min.js",
+        },
+    },
+}
+"#;
+
+/// django-pipeline's tags in development (`DEBUG`, `PIPELINE_ENABLED = False`): the member
+/// tags name compiled files, and every URL they render exists in sluice's dev output; with
+/// `PIPELINE_ENABLED = True` the bundle's URL does.
+#[test]
+fn pipeline_template_tags_resolve_in_the_dev_output() {
+    use std::ffi::OsStr;
+    use std::process::Command;
+    let (_, line) = support::python_for_django();
+    let python = support::venv(&[line.requirement(), support::DJANGO_PIPELINE]);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let put = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    put(
+        "manage.py",
+        "import os, sys\nif __name__ == '__main__':\n    os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'proj.settings')\n    from django.core.management import execute_from_command_line\n    execute_from_command_line(sys.argv)\n",
+    );
+    put("proj/__init__.py", "");
+    put("proj/settings.py", PIPELINE_SETTINGS);
+    put("proj/urls.py", "urlpatterns = []\n");
+    put("assets/css/base.css", "body { margin: 0; }\n");
+    put("assets/css/_colors.scss", "$fg: #222;\n");
+    put(
+        "assets/css/site.scss",
+        "@use \"colors\";\nh1 { color: colors.$fg; }\n",
+    );
+    put("assets/js/lib/a.js", "var a = 1;\n");
+    put(
+        "assets/js/app.ts",
+        "const b: number = 2;\nconsole.log(b);\n",
+    );
+
+    let mut sync = support::sluice();
+    sync.arg("sync")
+        .current_dir(root)
+        .envs(support::venv_env(&python))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("PYTHONPATH");
+    sync.assert().success();
+    assert!(
+        fs::read_to_string(root.join("static/css/screen.css"))
+            .unwrap()
+            .contains("color: #222")
+    );
+
+    let render = |enabled: bool| -> String {
+        let script = "import django\ndjango.setup()\nfrom django.template import engines\n\
+            t = engines['django'].from_string(\"{% load pipeline %}{% stylesheet 'screen' %}\\n{% javascript 'app' %}\")\n\
+            print(t.render({}))\n";
+        let out = support::run_or_panic(
+            Command::new(&python)
+                .current_dir(root)
+                .envs(support::venv_env(&python))
+                .env("PYTHONDONTWRITEBYTECODE", "1")
+                .env_remove("PYTHONPATH")
+                .env("DJANGO_SETTINGS_MODULE", "proj.settings")
+                .env(
+                    "TEST_PIPELINE_ENABLED",
+                    OsStr::new(if enabled { "1" } else { "0" }),
+                )
+                .args(["-c", script]),
+            "rendering django-pipeline's tags",
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let urls = |html: &str| -> Vec<String> {
+        let re = attribute_urls(html);
+        assert!(!re.is_empty(), "no URLs in {html}");
+        re
+    };
+    let html = render(false);
+    let found = urls(&html);
+    assert_eq!(
+        found,
+        [
+            "/static/css/base.css",
+            "/static/css/site.css",
+            "/static/js/lib/a.js",
+            "/static/js/app.js"
+        ],
+        "{html}"
+    );
+    for url in &found {
+        let rel = url.strip_prefix("/static/").unwrap();
+        assert!(
+            root.join("static").join(rel).is_file(),
+            "{url} is not in the output"
+        );
+    }
+    let html = render(true);
+    assert_eq!(
+        urls(&html),
+        ["/static/css/screen.css", "/static/js/app.min.js"],
+        "{html}"
+    );
+    assert!(root.join("static/js/app.min.js").is_file());
+}
+
+/// The `href="…"` and `src="…"` values of some HTML, in order.
+fn attribute_urls(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(['h', 's']) {
+        rest = &rest[i..];
+        let attr = ["href=\"", "src=\""]
+            .into_iter()
+            .find(|a| rest.starts_with(a));
+        match attr {
+            Some(a) => {
+                rest = &rest[a.len()..];
+                let end = rest.find('"').unwrap_or(rest.len());
+                out.push(rest[..end].to_string());
+                rest = &rest[end..];
+            }
+            None => rest = &rest[1..],
+        }
+    }
+    out
+}
