@@ -14,7 +14,10 @@ Cases, one of each per round, interleaved:
   (`jsmin.JSMinCompressor`, `csshtmljsminify.CssHtmlJsMinifyCompressor`);
 - sluice --no-minify cold: `sluice build --no-minify --no-compress`, no output, no state;
 - sluice --no-minify warm: nothing changed since the previous build;
-- pipeline warm: `collectstatic` into the populated STATIC_ROOT (it packs every bundle again).
+- pipeline warm: `collectstatic` into the populated STATIC_ROOT (it packs every bundle again);
+- sluice minify cold: `sluice build --no-compress` (bundles minified with source maps) into
+  an empty output with no build state and no bundle cache for it;
+- sluice minify warm: the same with nothing changed.
 """
 
 import json
@@ -122,6 +125,25 @@ def run(ctx):
                 if json.dumps(out).encode() in fh.read(4096):
                     retire(f)
 
+    out_min = os.path.join(p, "static-sluice-minify")
+
+    def sluice_min():
+        cmd = [ctx.sluice, "-q", "--django-settings", "benchsite.settings_pipeline_none",
+               "build", "--no-compress", "--output", out_min]
+        return lambda: timed(cmd, cwd=p, env=ctx.env, what="sluice build (minify)")
+
+    def sluice_min_cold():
+        retire(out_min)
+        for f in globmod.glob(os.path.join(state, "build-*.json")):
+            with open(f, "rb") as fh:
+                if json.dumps(out_min).encode() in fh.read(4096):
+                    retire(f)
+        # The minified bundles' cache (one folder per key; the --no-minify one stays).
+        for index in globmod.glob(os.path.join(state, "bundles", "*", "index.json")):
+            with open(index, "rb") as fh:
+                if out_min.encode() in fh.read():
+                    retire(os.path.dirname(index))
+
     def collectstatic(name):
         cmd = [ctx.python, "manage.py", "collectstatic", "--noinput",
                f"--settings=benchsite.settings_pipeline_{name}"]
@@ -136,6 +158,8 @@ def run(ctx):
         ("sluice --no-minify cold", sluice_cold, sluice()),
         ("sluice --no-minify warm", None, sluice()),
         ("pipeline warm", None, collectstatic("none")),
+        ("sluice minify cold", sluice_min_cold, sluice_min()),
+        ("sluice minify warm", None, sluice_min()),
     ]
     log("pipeline: untimed warm-up pass of each case …")
     interleave(1, cases, log_prefix="  warm-up ")
@@ -149,6 +173,8 @@ def run(ctx):
         "pipeline_py_cold_over_sluice_cold":
             med["pipeline+pycompress cold"] / med["sluice --no-minify cold"],
         "pipeline_warm_over_sluice_warm": med["pipeline warm"] / med["sluice --no-minify warm"],
+        "pipeline_py_cold_over_sluice_minify_cold":
+            med["pipeline+pycompress cold"] / med["sluice minify cold"],
     }
     ctx.results["pipeline"] = {
         "bundles": {"css": n_css, "js": n_js},
@@ -175,6 +201,13 @@ def run(ctx):
         row("warm   pipeline", med["pipeline warm"], sluice_label,
             med["sluice --no-minify warm"],
             f"sluice is {ratios['pipeline_warm_over_sluice_warm']:.1f}× faster"),
+        row("cold   pipeline+py-compr.", med["pipeline+pycompress cold"], "sluice build (minify)",
+            med["sluice minify cold"],
+            f"sluice is {ratios['pipeline_py_cold_over_sluice_minify_cold']:.1f}× faster "
+            "(both minify)"),
+        row("warm   pipeline", med["pipeline warm"], "sluice build (minify)",
+            med["sluice minify warm"],
+            f"sluice is {med['pipeline warm'] / med['sluice minify warm']:.1f}× faster"),
     ]
     sample_table(samples)
 

@@ -97,6 +97,10 @@ pub struct BundleJob<'a> {
     pub compilers: &'a [CompilerKind],
     /// `None`: bundles are written as django-pipeline writes them with no compressor.
     pub minifier: Option<&'a dyn Minifier>,
+    /// `true`: every source a compiler takes is compiled (compilers chosen by the project:
+    /// `PIPELINE["COMPILERS"]`, `compile = true`); `false`: only bundle members (compilers
+    /// by default, so a project that compiles nothing keeps its output as it was).
+    pub compile_all: bool,
 }
 
 impl std::fmt::Debug for BundleJob<'_> {
@@ -162,6 +166,16 @@ pub struct BuildReport {
     pub bundles: Vec<String>,
     /// Whether the bundles were minified.
     pub minified: bool,
+    /// Bundles assembled (and minified when minifying) by this build; the others were
+    /// unchanged since the last one.
+    pub bundles_built: usize,
+    /// Sources compiled by this build (the others were unchanged since the last one).
+    pub compiled: usize,
+    /// The compiled outputs that joined the collected files (`x.scss` → `x.css`).
+    pub compiled_outputs: Vec<String>,
+    /// Problems worth showing that did not stop the build (CSS a minifier dropped; a
+    /// compiled output shadowed by a source), each naming its file.
+    pub warnings: Vec<crate::Error>,
     /// The walk's findings besides the files (shadowed files).
     pub index: SourceIndex,
     pub elapsed: Duration,
@@ -184,6 +198,9 @@ pub enum BuildError {
     /// A bundle could not be built (a pattern that finds nothing, an unreadable member…).
     #[error("{0}")]
     Bundles(Box<crate::Error>),
+    /// A source could not be compiled (a syntax error, a missing `lessc`…).
+    #[error("{0}")]
+    Compile(Box<crate::Error>),
     /// Files in the output that sluice did not write are in the way.
     #[error("{} output files not written by sluice are in the way", .0.len())]
     Conflicts(Vec<PathBuf>),
@@ -1133,7 +1150,15 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
 
     // Bundles become files like the sources (after them: an output overwrites a source of
     // the same name, as django-pipeline's storage does).
-    report.bundles = bundle::store::add_bundles(job, &mut files)?;
+    // Compiled sources join them beside their sources, before bundling reads them.
+    let compiled = crate::compile_store::add_compiled(job, &mut files)?;
+    report.compiled = compiled.compiled;
+    report.compiled_outputs = compiled.names;
+    report.warnings.extend(compiled.warnings);
+    let added = bundle::store::add_bundles(job, &mut files)?;
+    report.bundles = added.names;
+    report.bundles_built = added.built;
+    report.warnings.extend(added.warnings);
     report.minified = job.bundles.minifier.is_some() && !report.bundles.is_empty();
 
     let ctx = Context {

@@ -754,7 +754,8 @@ pub fn dev_bundle(
     assembled: &bundle::Assembled,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
 ) -> Result<Vec<bundle::OutputFile>, String> {
-    let mut files = bundle::finish(assembled, None, read)?;
+    // Unminified: no minifier, so neither errors nor warnings from one.
+    let (mut files, _) = bundle::finish(assembled, None, read).map_err(|e| e.to_string())?;
     let Some((name, bytes)) = files.first_mut() else {
         return Err("nothing was assembled".into());
     };
@@ -872,6 +873,7 @@ mod tests {
                     content: Some("b{}".into()),
                 },
             ],
+            members: s(&["css/a.css", "css/b.css"]),
             inputs: s(&["css/a.css", "css/b.css"]),
         };
         let files = dev_bundle(&assembled, &|_| None).unwrap();

@@ -885,6 +885,7 @@ fn error_file(error: &Error) -> &str {
         | Error::ToolMissing { file, .. }
         | Error::ToolFailed { file, .. }
         | Error::Read { file, .. } => file,
+        Error::CompiledShadowed { output, .. } => output,
         Error::Several(_)
         | Error::Internal(_)
         | Error::Browserslist { .. }

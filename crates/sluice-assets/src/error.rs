@@ -106,6 +106,20 @@ pub enum Error {
         origin: String,
         message: String,
     },
+    /// A compiled output not used because a source file of the same logical path wins
+    /// (a warning, not an error).
+    #[error(
+        "{output}: the output of compiling {compiled_from} is not used; the source file \
+         {used} has the same name and wins (rename one of them)"
+    )]
+    CompiledShadowed {
+        /// The logical path both have.
+        output: String,
+        /// The file that was compiled.
+        compiled_from: String,
+        /// The source file that is used instead.
+        used: String,
+    },
     /// More than one of the above, sorted by file.
     #[error("{} errors:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Several(Vec<Error>),

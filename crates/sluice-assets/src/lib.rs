@@ -29,6 +29,7 @@
 pub mod build;
 pub mod bundle;
 pub mod compile;
+mod compile_store;
 pub mod compress;
 pub mod derive;
 #[cfg(test)]

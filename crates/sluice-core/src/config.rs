@@ -423,6 +423,9 @@ pub struct Config {
     pub unknown_compilers: Vec<String>,
     /// `[build] minify` (default on).
     pub minify: Value<bool>,
+    /// `[build] browserslist`: the browsers minified bundles must support. `None`: not
+    /// configured (`.browserslistrc`, `package.json`, else browserslist's `defaults`).
+    pub browserslist: Option<Value<Vec<String>>>,
 }
 
 fn check_prefix(prefix: &str, origin: &Origin) -> Result<()> {
@@ -735,6 +738,19 @@ impl Config {
                     origin: Origin::Default,
                 }
             };
+        let build_origin = |l: &Layer, key: &str| {
+            Origin::File(
+                l.path.clone(),
+                key_line(
+                    &l.text,
+                    Some(match l.section {
+                        Some(_) => "[tool.sluice.build]",
+                        None => "[build]",
+                    }),
+                    key,
+                ),
+            )
+        };
         let minify = layers
             .iter()
             .find_map(|l| {
@@ -752,19 +768,35 @@ impl Config {
                 },
                 |(on, l)| Value {
                     value: on,
-                    origin: Origin::File(
-                        l.path.clone(),
-                        key_line(
-                            &l.text,
-                            Some(match l.section {
-                                Some(_) => "[tool.sluice.build]",
-                                None => "[build]",
-                            }),
-                            "minify",
-                        ),
-                    ),
+                    origin: build_origin(l, "minify"),
                 },
             );
+        let browserslist = layers
+            .iter()
+            .find_map(|l| {
+                let list = l.keys._build.as_ref()?.get("browserslist")?;
+                let origin = build_origin(l, "browserslist");
+                let queries = list.as_array().and_then(|items| {
+                    items
+                        .iter()
+                        .map(|q| q.as_str().map(str::to_string))
+                        .collect::<Option<Vec<String>>>()
+                });
+                Some(
+                    queries
+                        .map(|value| Value {
+                            value,
+                            origin: origin.clone(),
+                        })
+                        .ok_or_else(|| {
+                            Error::config(
+                                "`browserslist` in [build] must be a list of browserslist queries (strings)",
+                            )
+                            .with_location(origin.to_string())
+                        }),
+                )
+            })
+            .transpose()?;
 
         Ok(Config {
             dev,
@@ -773,6 +805,7 @@ impl Config {
             compilers,
             unknown_compilers,
             minify,
+            browserslist,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,
             state_dir,
@@ -968,10 +1001,13 @@ mod tests {
             &pyproject,
             "[tool.sluice]\nsources = [\"media\"]\ncompile = false\n\n\
              [tool.sluice.bundles.js.app]\nfiles = [\"js/*.js\"]\noutput = \"js/app.js\"\n\n\
-             [tool.sluice.build]\nminify = false\n",
+             [tool.sluice.build]\nminify = false\nbrowserslist = [\"chrome 100\", \"> 1%\"]\n",
         )
         .unwrap();
         let config = Config::load(root, &Overrides::default()).unwrap();
+        let browsers = config.browserslist.as_ref().expect("browserslist");
+        assert_eq!(browsers.value, ["chrome 100", "> 1%"]);
+        assert_eq!(browsers.origin, Origin::File(pyproject.clone(), Some(11)));
         assert_eq!(config.bundles.len(), 1);
         let app = &config.bundles[0];
         assert_eq!(
@@ -996,6 +1032,21 @@ mod tests {
         assert!(config.bundles.is_empty());
         assert_eq!(config.compilers.value, CompilerKind::DEFAULT);
         assert!(config.minify.value);
+        assert!(config.browserslist.is_none());
+        // Not a list of strings: an error at its line.
+        std::fs::write(
+            empty.path().join("sluice.toml"),
+            "[build]\nbrowserslist = \"defaults\"\n",
+        )
+        .unwrap();
+        let error = Config::load(empty.path(), &Overrides::default()).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`browserslist` in [build] must be a list"),
+            "{error}"
+        );
+        std::fs::write(empty.path().join("sluice.toml"), "").unwrap();
         // Two bundles writing one output.
         std::fs::write(
             empty.path().join("sluice.toml"),

@@ -343,14 +343,48 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
     }
 }
 
+/// The browsers minified bundles support; a query browserslist rejects is a configuration
+/// error naming where it came from.
+fn browser_targets(config: &Config) -> Result<sluice_assets::minify::Targets, Error> {
+    let configured = config.browserslist.as_ref();
+    sluice_assets::minify::browser_targets(
+        &config.project_dir,
+        configured.map(|v| v.value.as_slice()),
+    )
+    .map_err(|e| {
+        let (origin, message) = match e {
+            sluice_assets::Error::Browserslist { origin, message } => (origin, message),
+            other => (String::new(), other.to_string()),
+        };
+        let location = match (configured, origin.as_str()) {
+            (Some(v), _) => v.origin.to_string(),
+            (None, ".browserslistrc" | "package.json") => {
+                config.project_dir.join(&origin).display().to_string()
+            }
+            (None, other) => other.to_string(),
+        };
+        Error::config(format!("invalid browserslist query: {message}"))
+            .with_location(location)
+            .with_hint("fix the query (https://browsersl.ist shows what a query selects)")
+    })
+}
+
 /// `sluice build`: production output through `sluice_assets::build`.
 fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCode, Error> {
     use sluice_assets::build::{BuildJob, BuildOptions, BundleJob, build};
+    use sluice_assets::bundle::{Minifier, TargetedMinifier};
     use sluice_assets::compress::Codecs;
     let codecs = if args.no_compress {
         Codecs::NONE
     } else {
         Codecs::from_names(args.compress.iter().map(String::as_str)).map_err(Error::config)?
+    };
+    let minifier = if !args.no_minify && config.minify.value {
+        Some(TargetedMinifier {
+            targets: browser_targets(config)?,
+        })
+    } else {
+        None
     };
     let ignore = IgnoreRules::new(&config.ignore.value);
     let job = BuildJob {
@@ -370,12 +404,12 @@ fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCod
             defs: &config.bundles,
             settings: Some(&config.pipeline),
             compilers: &config.compilers.value,
-            // Minification plugs in here (`sluice_assets::bundle::Minifier`); until it
-            // exists, bundles are written unminified whatever `--no-minify` / `minify` say.
-            minifier: None,
+            minifier: minifier.as_ref().map(|m| m as &dyn Minifier),
+            // Compilers the project chose compile every source they take; by default only
+            // bundle members are compiled.
+            compile_all: config.compilers.origin != sluice_core::config::Origin::Default,
         },
     };
-    let _minify = !args.no_minify && config.minify.value;
     let progress = printer.progress("build");
     match build(&job, &progress) {
         Ok(report) => {

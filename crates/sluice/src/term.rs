@@ -343,6 +343,9 @@ impl Printer {
                     "unknown": config.unknown_compilers,
                 },
                 "minify": {"value": config.minify.value, "origin": origin(&config.minify.origin)},
+                "browserslist": config.browserslist.as_ref().map(|b| json!({
+                    "value": b.value, "origin": origin(&b.origin),
+                })),
             }));
             return;
         }
@@ -450,6 +453,14 @@ impl Printer {
             config.minify.value.to_string(),
             config.minify.origin.to_string(),
         );
+        match &config.browserslist {
+            Some(b) => row("browserslist", b.value.join(", "), b.origin.to_string()),
+            None => row(
+                "browserslist",
+                "not set: .browserslistrc, else package.json, else defaults".to_string(),
+                "default".to_string(),
+            ),
+        }
         anstream::println!("{:<11} {}", "bundles".bold(), config.bundles.len());
         for b in &config.bundles {
             anstream::println!(
@@ -698,13 +709,16 @@ impl Printer {
                 "kept_modified": report.kept_modified.iter().map(|p| lossy(p)).collect::<Vec<_>>(),
                 "bundles": report.bundles,
                 "minified": report.minified,
-                "bundles": report.bundles,
-                "minified": report.minified,
+                "bundles_built": report.bundles_built,
+                "compiled": report.compiled,
+                "compiled_outputs": report.compiled_outputs,
+                "warnings": report.warnings.iter().map(|w| asset_error_json(w, base)).collect::<Vec<_>>(),
                 "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
             }));
             return;
         }
         self.shadowed(&report.index.shadowed, base);
+        self.asset_warnings(&report.warnings, base);
         for path in &report.kept_modified {
             self.warn(&format!(
                 "{}: no longer built, but changed since sluice wrote it; left in place",
@@ -749,15 +763,29 @@ impl Printer {
             count(report.replanned),
             count(report.compressed)
         );
+        if !report.compiled_outputs.is_empty() {
+            say!(
+                self,
+                "  {} ({} compiled now)",
+                plural(
+                    report.compiled_outputs.len(),
+                    "compiled source",
+                    "compiled sources"
+                ),
+                count(report.compiled)
+            );
+        }
         if !report.bundles.is_empty() {
-            anstream::eprintln!(
-                "  {} ({})",
+            say!(
+                self,
+                "  {} ({}; {} built now)",
                 plural(report.bundles.len(), "bundle output", "bundle outputs"),
                 if report.minified {
                     "minified, with source maps"
                 } else {
                     "not minified"
-                }
+                },
+                count(report.bundles_built)
             );
         }
         if report.largest.is_empty() {
@@ -830,9 +858,12 @@ impl Printer {
                     }
                 }
             }
-            BuildError::Bundles(error) => {
+            BuildError::Bundles(error) | BuildError::Compile(error) => {
                 for e in error.errors() {
                     match e {
+                        sluice_assets::Error::Syntax { .. } => {
+                            self.syntax_error(e, base, &format!("fix it; {untouched}"))
+                        }
                         sluice_assets::Error::Bundle {
                             bundle,
                             origin,
@@ -883,6 +914,98 @@ impl Printer {
             }
             BuildError::Core(e) => self.error(&e.to_string(), None, None),
         }
+    }
+}
+
+/// A file named in an asset error, relative to the project when inside it.
+fn shown_file(file: &str, base: &Path) -> String {
+    shown(Path::new(file), base)
+}
+
+/// An error or warning of sluice-assets for `--format json`, with its position when it has one.
+fn asset_error_json(e: &sluice_assets::Error, base: &Path) -> serde_json::Value {
+    match e {
+        sluice_assets::Error::Syntax {
+            file,
+            line,
+            column,
+            message,
+            source_line,
+        } => json!({
+            "message": message,
+            "file": shown_file(file, base),
+            "line": line,
+            "column": column,
+            "source_line": source_line,
+            "location": format!("{}:{line}:{column}", shown_file(file, base)),
+        }),
+        other => json!({"message": other.to_string()}),
+    }
+}
+
+impl Printer {
+    /// A syntax error: message, `file:line:col`, the line with a caret under the column.
+    fn syntax_error(&self, e: &sluice_assets::Error, base: &Path, hint: &str) {
+        let sluice_assets::Error::Syntax {
+            file,
+            line,
+            column,
+            message,
+            source_line,
+        } = e
+        else {
+            return self.error(&e.to_string(), None, Some(hint));
+        };
+        let location = format!("{}:{line}:{column}", shown_file(file, base));
+        if !self.text() {
+            let mut value = asset_error_json(e, base);
+            value["event"] = json!("error");
+            value["hint"] = json!(hint);
+            return self.json(&value);
+        }
+        say!(self, "{} {message}", "error:".red().bold());
+        say!(self, "  {} {location}", "-->".blue().bold());
+        if !source_line.is_empty() {
+            let pad: String = source_line
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            say!(self, "   {} {source_line}", "|".blue().bold());
+            say!(self, "   {} {pad}{}", "|".blue().bold(), "^".red().bold());
+        }
+        say!(self, "  {} {hint}", "hint:".cyan().bold());
+    }
+
+    /// Warnings of a build (CSS a minifier dropped, shadowed compiled outputs): the count and
+    /// the first few (all with `-v`), each naming its file and line.
+    fn asset_warnings(&self, warnings: &[sluice_assets::Error], base: &Path) {
+        if warnings.is_empty() || !self.text() {
+            return;
+        }
+        let n = warnings.len();
+        let shown_n = if self.verbose { n } else { n.min(SHORT_LIST) };
+        let mut lines = Vec::new();
+        for w in &warnings[..shown_n] {
+            lines.push(match w {
+                sluice_assets::Error::Syntax {
+                    file,
+                    line,
+                    column,
+                    message,
+                    ..
+                } => format!("{}:{line}:{column}: {message}", shown_file(file, base)),
+                other => other.to_string(),
+            });
+        }
+        if n > shown_n {
+            lines.push(format!("… and {} more (-v shows all)", n - shown_n));
+        }
+        self.warn(&format!(
+            "{}:\n  {}",
+            plural(n, "build warning", "build warnings"),
+            lines.join("\n  ")
+        ));
     }
 }
 

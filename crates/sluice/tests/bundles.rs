@@ -333,6 +333,45 @@ fn build_no_minify_matches_django_pipeline() {
     }
     assert!(!html.contains("screen."), "{html}");
     assert!(html.contains("window.JST['photo_list']"), "{html}");
+
+    // Minified (the default): the tags name the minified bundle's hashed name.
+    let minified = tmp.path().join("minified");
+    let mut cmd = sluice();
+    cmd.args(["build", "--no-compress", "--output"])
+        .arg(&minified)
+        .current_dir(&project)
+        .envs(venv_env(&python))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("PYTHONPATH")
+        .env("TEST_STATIC_ROOT", &minified);
+    cmd.assert().success();
+    let manifest = manifest_paths(&fs::read(minified.join("staticfiles.json")).unwrap());
+    let hashed = &manifest["js/out/app.js"];
+    let app = fs::read_to_string(minified.join(hashed)).unwrap();
+    // The map beside it, named by its hashed name (Django rewrites sourceMappingURL).
+    let map = &manifest["js/out/app.js.map"];
+    let map_base = map.rsplit('/').next().unwrap();
+    assert!(
+        app.ends_with(&format!("//# sourceMappingURL={map_base}")),
+        "{app}"
+    );
+    assert!(
+        app.len() < fs::read(ours.join("js/out/app.js")).unwrap().len(),
+        "not minified: {app}"
+    );
+    let html = render_tags(&python, &project, &minified, true);
+    assert!(
+        html.contains(&format!("src=\"/static/{hashed}\"")),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            "href=\"/static/{}\"",
+            manifest["css/out/deep/screen.css"]
+        )),
+        "{html}"
+    );
 }
 
 #[test]
@@ -655,9 +694,10 @@ sys.stdout.write(json.dumps(out))
     );
 }
 
-/// A member a compiler takes is read under its compiled name (`x.scss` → `x.css`, as
-/// django-pipeline's compilers write it beside the source); with `compile = false` (or
-/// django-pipeline with no `COMPILERS`) the source is joined as it is.
+/// A member a compiler takes is compiled and read under its compiled name (`x.scss` →
+/// `x.css`, as django-pipeline's compilers write it beside the source); a real source of
+/// that name wins, with a warning; with `compile = false` (or django-pipeline with no
+/// `COMPILERS`) the source is joined as it is.
 #[test]
 fn compiled_members_and_compile_false() {
     let p = Project::new(&[
@@ -671,16 +711,6 @@ fn compiled_members_and_compile_false() {
     };
     p.write("sluice.toml", config(""));
     let out = p.run(&["build", "--no-minify"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("member \"css/x.css\": not among the collected files; `sluice build` does not compile yet"),
-        "{stderr}"
-    );
-    assert!(!p.path("static").exists());
-    // The compiled file beside its source is used.
-    p.write("media/css/x.css", ".x { color: red; }");
-    let out = p.run(&["build", "--no-minify"]);
     assert!(
         out.status.success(),
         "{}",
@@ -688,7 +718,25 @@ fn compiled_members_and_compile_false() {
     );
     assert_eq!(
         fs::read_to_string(p.path("static/s.css")).unwrap(),
-        ".x { color: red; }\n.y {}"
+        ".x {\n  color: red;\n}\n\n.y {}"
+    );
+    // A file beside its source with the compiled name wins over the compiled output.
+    p.write("media/css/x.css", ".x { color: blue; }");
+    let out = p.run(&["build", "--no-minify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("css/x.css: the output of compiling")
+            && stderr.contains("media/css/x.css has the same name and wins"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("static/s.css")).unwrap(),
+        ".x { color: blue; }\n.y {}"
     );
     p.write("sluice.toml", config("compile = false"));
     let out = p.run(&["build", "--no-minify"]);

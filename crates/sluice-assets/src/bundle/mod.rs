@@ -21,23 +21,44 @@ use crate::Error;
 use crate::sourcemap::MemberSpan;
 pub use glob::Tree;
 
-/// What minification returns: the code and its v3 source map (JSON), which maps back to the
-/// member files named in the [`MemberSpan`]s.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Minified {
-    pub code: String,
-    pub map: String,
-}
+pub use crate::minify::Minified;
 
 /// The seam where minification plugs into bundling: a joined bundle and where its members
-/// sit in, minified code and source map out. `Err` is a message naming what failed.
+/// sit in, minified code, source map and warnings out. An error names the member file,
+/// line and column ([`Error::Syntax`]) when there is one.
 pub trait Minifier: Sync {
+    fn minify(&self, kind: BundleKind, code: &str, spans: &[MemberSpan])
+    -> Result<Minified, Error>;
+
+    /// What, besides being on, shapes the output (e.g. the browser targets): part of the
+    /// key under which minified bundles are cached.
+    fn key(&self) -> String {
+        String::new()
+    }
+}
+
+/// The [`Minifier`] of `sluice build`: lightningcss for CSS, oxc for JS, for the project's
+/// browser targets.
+pub struct TargetedMinifier {
+    pub targets: crate::minify::Targets,
+}
+
+impl Minifier for TargetedMinifier {
     fn minify(
         &self,
         kind: BundleKind,
         code: &str,
         spans: &[MemberSpan],
-    ) -> Result<Minified, String>;
+    ) -> Result<Minified, Error> {
+        match kind {
+            BundleKind::Css => crate::minify::minify_css(code, "", spans, &self.targets),
+            BundleKind::Js => crate::minify::minify_js_for(code, "", spans, &self.targets),
+        }
+    }
+
+    fn key(&self) -> String {
+        format!("{:?}", self.targets.queries)
+    }
 }
 
 /// What bundling needs to know besides the definitions.
@@ -65,6 +86,8 @@ pub struct Assembled {
     pub code: String,
     /// Where each (non-template) member sits in `code`.
     pub spans: Vec<MemberSpan>,
+    /// The collected file read for each span (compiled name when compiled).
+    pub members: Vec<String>,
     /// Every collected file read: members (source and compiled names), templates, embedded
     /// files. A change to one of them changes the bundle.
     pub inputs: Vec<String>,
@@ -184,6 +207,7 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
     let css = def.kind == BundleKind::Css;
     let mut parts: Vec<String> = Vec::with_capacity(paths.len());
     let mut spans = Vec::with_capacity(paths.len());
+    let mut read_members = Vec::with_capacity(paths.len());
     let mut line = 0u32;
     let wrapper_lines = if css || settings.disable_wrapper {
         0
@@ -233,6 +257,7 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
             content: Some(content),
         });
         line += count;
+        read_members.push(path);
         parts.push(rewritten);
     }
     let mut code = parts.join(if css { "\n" } else { "\n;" });
@@ -258,6 +283,7 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
         datauri: def.datauri,
         code,
         spans,
+        members: read_members,
         inputs,
     })
 }
@@ -266,18 +292,24 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
 pub type OutputFile = (String, Vec<u8>);
 
 /// The files a bundle becomes: the bundle itself and, when minified, its `.map` beside it
-/// (linked by a `sourceMappingURL` comment). `read` gives the bytes of files to embed.
+/// (linked by a `sourceMappingURL` comment), and the minifier's warnings. `read` gives the
+/// bytes of files to embed.
 pub fn finish(
     bundle: &Assembled,
     minifier: Option<&dyn Minifier>,
     read: &dyn Fn(&str) -> Option<Vec<u8>>,
-) -> Result<Vec<OutputFile>, String> {
-    let (mut code, map) = match minifier {
+) -> Result<(Vec<OutputFile>, Vec<Error>), Error> {
+    let base = bundle.output.rsplit('/').next().unwrap_or(&bundle.output);
+    let (mut code, map, warnings) = match minifier {
         Some(m) => {
-            let Minified { code, map } = m.minify(bundle.kind, &bundle.code, &bundle.spans)?;
-            (code, Some(map))
+            let Minified {
+                code,
+                map,
+                warnings,
+            } = m.minify(bundle.kind, &bundle.code, &bundle.spans)?;
+            (code, Some(set_map_file(&map, base)), warnings)
         }
-        None => (bundle.code.clone(), None),
+        None => (bundle.code.clone(), None, Vec::new()),
     };
     if bundle.datauri {
         code = datauri::with_data_uri(&code, &mut |p| read(p));
@@ -293,7 +325,18 @@ pub fn finish(
         out.push((map_name, map.into_bytes()));
     }
     out.insert(0, (bundle.output.clone(), code.into_bytes()));
-    Ok(out)
+    Ok((out, warnings))
+}
+
+/// The map with its `file` set to the bundle's file name (minifiers leave it empty).
+fn set_map_file(map: &str, file: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(map) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            fields.insert("file".into(), serde_json::Value::String(file.to_string()));
+            serde_json::Value::Object(fields).to_string()
+        }
+        _ => map.to_string(),
+    }
 }
 
 /// Which bundles a change to the collected file `logical` (added, changed or removed)

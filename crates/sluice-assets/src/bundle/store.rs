@@ -3,7 +3,8 @@
 //! change), then added to the collected files, so the rest of the build treats them as any
 //! source: hashed, rewritten, compressed, cached, listed in `staticfiles.json`.
 //!
-//! `.sluice/bundles/index.json` remembers, per bundle, its members and the fingerprint of
+//! `.sluice/bundles/<key>/index.json` (one folder per settings, compilers, minifier and
+//! output root) remembers, per bundle, its members and the fingerprint of
 //! every file it read: a bundle whose members and inputs are unchanged is not assembled
 //! again (no member is read). `datauri` bundles are always assembled (whether an image is
 //! embedded depends on files that may appear).
@@ -11,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 
+use md5::Digest;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sluice_core::bundles::{BundleDef, PipelineSettings};
@@ -21,7 +23,7 @@ use sluice_core::sync::output_path;
 use super::{Context, Tree, assemble, finish, members};
 use crate::build::{BuildError, BuildJob, read_source};
 
-const INDEX_VERSION: u32 = 1;
+const INDEX_VERSION: u32 = 2;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Index {
@@ -51,30 +53,83 @@ fn def_key(def: &BundleDef) -> String {
 
 enum Built {
     Reused(Entry),
-    New(Entry, Vec<super::OutputFile>),
+    New(Entry, Vec<super::OutputFile>, Vec<crate::Error>),
+}
+
+/// What [`add_bundles`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Added {
+    /// The outputs' names (bundles and their maps), in definition order.
+    pub names: Vec<String>,
+    /// Bundles assembled (and minified, when minifying) in this build; the others were
+    /// unchanged and reused from `.sluice/bundles/`.
+    pub built: usize,
+    /// The minifier's warnings (dropped CSS), each naming the member file and line.
+    pub warnings: Vec<crate::Error>,
+}
+
+/// A minifier's error or warning names a member by its `source` in the map (relative to
+/// the bundle's folder); say which file that is.
+fn member_file(
+    error: crate::Error,
+    assembled: &super::Assembled,
+    files: &BTreeMap<String, SourceFile>,
+) -> crate::Error {
+    match error {
+        crate::Error::Syntax {
+            file,
+            line,
+            column,
+            message,
+            source_line,
+        } => {
+            let found = assembled
+                .spans
+                .iter()
+                .position(|s| s.source == file)
+                .and_then(|i| files.get(assembled.members.get(i)?));
+            crate::Error::Syntax {
+                file: found.map_or(file, |f| f.path.display().to_string()),
+                line,
+                column,
+                message,
+                source_line,
+            }
+        }
+        crate::Error::Several(errors) => crate::Error::Several(
+            errors
+                .into_iter()
+                .map(|e| member_file(e, assembled, files))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Builds every bundle of `job` from the collected `files` and adds its outputs to them
 /// (after the sources: an output replaces a source of the same name, as django-pipeline's
-/// storage overwrites it). Returns the outputs' names.
+/// storage overwrites it).
 pub(crate) fn add_bundles(
     job: &BuildJob,
     files: &mut BTreeMap<String, SourceFile>,
-) -> Result<Vec<String>, BuildError> {
+) -> Result<Added, BuildError> {
     let bundles = job.bundles;
     if bundles.defs.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Added::default());
     }
     let defaults = PipelineSettings::default();
     let settings = bundles.settings.unwrap_or(&defaults);
     let root = job.output.to_string_lossy();
-    let dir = job.state_dir.join("bundles");
-    let index_file = dir.join("index.json");
     let key = format!(
-        "{settings:?}\0{:?}\0{}\0{root}",
+        "{settings:?}\0{:?}\0{:?}\0{root}",
         bundles.compilers,
-        bundles.minifier.is_some()
+        bundles.minifier.map(|m| m.key())
     );
+    // One folder per key: minified and unminified bundles (or two output roots) each keep
+    // their cache when builds alternate between them.
+    let folder = format!("{:x}", md5::Md5::digest(key.as_bytes()));
+    let dir = job.state_dir.join("bundles").join(&folder[..16]);
+    let index_file = dir.join("index.json");
     let previous: Index = fs::read(&index_file)
         .ok()
         .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
@@ -85,17 +140,6 @@ pub(crate) fn add_bundles(
     let read = |logical: &str| -> Result<Vec<u8>, String> {
         match files.get(logical) {
             Some(file) => read_source(file).map_err(|e| e.message),
-            None if bundles
-                .compilers
-                .iter()
-                .any(|k| logical.ends_with(&format!(".{}", k.output_extension()))) =>
-            {
-                Err(
-                    "not among the collected files; `sluice build` does not compile yet \
-                     (set `compile = false`, or compile it beside its source)"
-                        .to_string(),
-                )
-            }
             None => Err("not among the collected files".to_string()),
         }
     };
@@ -127,14 +171,12 @@ pub(crate) fn add_bundles(
                 return Ok(Built::Reused(entry));
             }
             let assembled = assemble(def, &ctx)?;
-            let outputs =
-                finish(&assembled, bundles.minifier, &|p| read(p).ok()).map_err(|message| {
-                    crate::Error::Bundle {
-                        bundle: def.label(),
-                        origin: def.origin.to_string(),
-                        message: format!("minification failed: {message}"),
-                    }
-                })?;
+            let (outputs, warnings) = finish(&assembled, bundles.minifier, &|p| read(p).ok())
+                .map_err(|e| member_file(e, &assembled, files))?;
+            let warnings = warnings
+                .into_iter()
+                .map(|w| member_file(w, &assembled, files))
+                .collect();
             let inputs = assembled
                 .inputs
                 .iter()
@@ -145,7 +187,7 @@ pub(crate) fn add_bundles(
                 inputs,
                 outputs: outputs.iter().map(|(name, _)| name.clone()).collect(),
             };
-            Ok(Built::New(entry, outputs))
+            Ok(Built::New(entry, outputs, warnings))
         })
         .collect();
 
@@ -155,6 +197,7 @@ pub(crate) fn add_bundles(
         key,
         bundles: BTreeMap::new(),
     };
+    let mut added = Added::default();
     let mut names = Vec::new();
     let mut metas: HashMap<String, FileMeta> = HashMap::new();
     for (def, result) in bundles.defs.iter().zip(results) {
@@ -164,7 +207,9 @@ pub(crate) fn add_bundles(
                 continue;
             }
             Ok(Built::Reused(entry)) => entry,
-            Ok(Built::New(entry, outputs)) => {
+            Ok(Built::New(entry, outputs, warnings)) => {
+                added.built += 1;
+                added.warnings.extend(warnings);
                 for (logical, bytes) in outputs {
                     let path = output_path(&dir, &logical);
                     let io_error = |e| sluice_core::Error::io("write", &path, e);
@@ -202,5 +247,6 @@ pub(crate) fn add_bundles(
         write_atomic(&index_file, &bytes)
             .map_err(|e| sluice_core::Error::io("write", &index_file, e))?;
     }
-    Ok(names)
+    added.names = names;
+    Ok(added)
 }

@@ -185,7 +185,7 @@ fn datauri_embeds_small_images_under_embed() {
     );
     assert!(a.inputs.contains(&"img/embed/dot.png".to_string()));
     let read = |p: &str| files.0.get(p).cloned();
-    let out = finish(&a, None, &read).unwrap();
+    let (out, _) = finish(&a, None, &read).unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(
         String::from_utf8(out[0].1.clone()).unwrap(),
@@ -196,10 +196,16 @@ fn datauri_embeds_small_images_under_embed() {
 struct Upper;
 
 impl Minifier for Upper {
-    fn minify(&self, _: BundleKind, code: &str, spans: &[MemberSpan]) -> Result<Minified, String> {
+    fn minify(
+        &self,
+        _: BundleKind,
+        code: &str,
+        spans: &[MemberSpan],
+    ) -> Result<Minified, crate::Error> {
         Ok(Minified {
             code: code.to_uppercase(),
             map: format!("{{\"sources\":{}}}", spans.len()),
+            warnings: Vec::new(),
         })
     }
 }
@@ -218,7 +224,7 @@ fn minified_bundles_get_a_map_beside_them() {
             &[],
         )
         .unwrap();
-    let out = finish(&a, Some(&Upper), &|_: &str| None).unwrap();
+    let (out, _) = finish(&a, Some(&Upper), &|_: &str| None).unwrap();
     assert_eq!(
         out[0],
         (
@@ -228,13 +234,16 @@ fn minified_bundles_get_a_map_beside_them() {
     );
     assert_eq!(
         out[1],
-        ("js/all.min.js.map".to_string(), b"{\"sources\":1}".to_vec())
+        (
+            "js/all.min.js.map".to_string(),
+            b"{\"file\":\"all.min.js\",\"sources\":1}".to_vec()
+        )
     );
     let files = Files::new(&[("a.css", "a{}")]);
     let a = files
         .assemble(&def(BundleKind::Css, &["a.css"], "all.css"), &settings, &[])
         .unwrap();
-    let out = finish(&a, Some(&Upper), &|_: &str| None).unwrap();
+    let (out, _) = finish(&a, Some(&Upper), &|_: &str| None).unwrap();
     assert_eq!(
         out[0].1,
         b"A{}\n/*# sourceMappingURL=all.css.map */".to_vec()

@@ -1,0 +1,228 @@
+//! Compilers in `sluice build`: every source a compiler in effect takes (partials aside;
+//! only bundle members when the compilers are sluice's default rather than the project's
+//! choice, see [`crate::build::BundleJob::compile_all`]) is compiled and its output (`x.scss` → `x.css`, `x.ts` → `x.js`) joins the collected files
+//! beside its source, as django-pipeline's collectstatic leaves it in `STATIC_ROOT`: bundles
+//! read it, the manifest names and lists it, whitenoise's rules compress it.
+//!
+//! Outputs are kept in `.sluice/compiled/`; `.sluice/compiled/index.json` remembers, per
+//! source, the fingerprint (`lstat`) of every file the compiler read (partials and imports
+//! included). A source whose inputs are all unchanged is not compiled again and no input is
+//! opened; a change to a partial recompiles exactly the sources that imported it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use sluice_core::bundles::{CompilerKind, compiled_name};
+use sluice_core::output::write_atomic;
+use sluice_core::sources::{FileMeta, SourceFile};
+use sluice_core::sync::output_path;
+
+use crate::Error;
+use crate::build::{BuildError, BuildJob};
+use crate::bundle::{Tree, members};
+use crate::compile::{Compiler, compile};
+
+const INDEX_VERSION: u32 = 1;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Index {
+    version: u32,
+    /// The compilers and load paths every output was made with.
+    key: String,
+    /// By the source's logical path.
+    sources: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    /// The source file compiled.
+    source: PathBuf,
+    /// The output's logical path.
+    output: String,
+    /// Every file the compiler read, with its fingerprint then.
+    inputs: Vec<(PathBuf, FileMeta)>,
+}
+
+/// What [`add_compiled`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Added {
+    /// The compiled outputs' logical paths, sorted.
+    pub names: Vec<String>,
+    /// Sources compiled by this build (the others were unchanged).
+    pub compiled: usize,
+    /// Compiled outputs left out because a source of the same name wins.
+    pub warnings: Vec<Error>,
+}
+
+fn fingerprint(path: &Path) -> Option<FileMeta> {
+    fs::metadata(path).ok().map(|m| FileMeta::of(&m))
+}
+
+/// A source to compile: its logical path, its output's, the compiler and the file.
+struct Job {
+    logical: String,
+    output: String,
+    compiler: Compiler,
+    path: PathBuf,
+}
+
+/// Compiles what needs compiling and adds every output to `files` (a source of the same
+/// logical path wins, with a warning). Any compile error fails the whole step.
+pub(crate) fn add_compiled(
+    job: &BuildJob,
+    files: &mut BTreeMap<String, SourceFile>,
+) -> Result<Added, BuildError> {
+    let kinds = job.bundles.compilers;
+    let mut added = Added::default();
+    if kinds.is_empty() {
+        return Ok(added);
+    }
+    let dir = job.state_dir.join("compiled");
+    let index_file = dir.join("index.json");
+    let load_paths: Vec<PathBuf> = job.roots.iter().map(|r| r.path.clone()).collect();
+    let key = format!("{kinds:?}\0{load_paths:?}");
+    let previous: Index = fs::read(&index_file)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
+        .filter(|i| i.version == INDEX_VERSION && i.key == key)
+        .unwrap_or_default();
+
+    // Unless told to compile everything, only what bundles name (a pattern that finds
+    // nothing is reported by bundling).
+    let wanted: Option<HashSet<String>> = (!job.bundles.compile_all).then(|| {
+        let tree = Tree::new(files.keys().map(String::as_str));
+        job.bundles
+            .defs
+            .iter()
+            .filter_map(|def| members(def, &tree).ok())
+            .flatten()
+            .collect()
+    });
+    let mut jobs = Vec::new();
+    let mut errors = Vec::new();
+    for (logical, file) in files.iter() {
+        let Some((kind, output)) = compiled_name(logical, kinds) else {
+            continue;
+        };
+        if wanted.as_ref().is_some_and(|w| !w.contains(logical)) {
+            continue;
+        }
+        let path = Path::new(logical);
+        if Compiler::is_partial(path) {
+            continue;
+        }
+        match Compiler::for_path(path) {
+            Some(compiler) => jobs.push(Job {
+                logical: logical.clone(),
+                output,
+                compiler,
+                path: file.path.clone(),
+            }),
+            // `.d.ts`: declarations, nothing to compile.
+            None if matches!(
+                kind,
+                CompilerKind::Sass | CompilerKind::Less | CompilerKind::TypeScript
+            ) => {}
+            None => errors.push(Error::ToolFailed {
+                file: file.path.display().to_string(),
+                program: kind.name().to_string(),
+                message: "sluice does not run this django-pipeline compiler; compile the \
+                          file beside its source and set `compile = false`"
+                    .to_string(),
+            }),
+        }
+    }
+
+    let unchanged = |j: &Job| -> Option<Entry> {
+        let entry = previous.sources.get(&j.logical)?;
+        let same = entry.source == j.path
+            && entry.output == j.output
+            && entry
+                .inputs
+                .iter()
+                .all(|(p, meta)| fingerprint(p).as_ref() == Some(meta))
+            && output_path(&dir, &entry.output).is_file();
+        same.then(|| entry.clone())
+    };
+    let results: Vec<Result<(Entry, bool), Error>> = jobs
+        .par_iter()
+        .map(|j| {
+            if let Some(entry) = unchanged(j) {
+                return Ok((entry, false));
+            }
+            let compiled = compile(j.compiler, &j.path, &load_paths)?;
+            let target = output_path(&dir, &j.output);
+            if fs::read(&target).ok().as_deref() != Some(compiled.code.as_bytes()) {
+                write_atomic(&target, compiled.code.as_bytes()).map_err(|e| Error::Read {
+                    file: target.display().to_string(),
+                    message: format!("cannot write the compiled output: {e}"),
+                })?;
+            }
+            let inputs = compiled
+                .inputs
+                .iter()
+                .filter_map(|p| Some((p.clone(), fingerprint(p)?)))
+                .collect();
+            Ok((
+                Entry {
+                    source: j.path.clone(),
+                    output: j.output.clone(),
+                    inputs,
+                },
+                true,
+            ))
+        })
+        .collect();
+
+    let mut index = Index {
+        version: INDEX_VERSION,
+        key,
+        sources: BTreeMap::new(),
+    };
+    let mut outputs = Vec::new();
+    for (j, result) in jobs.iter().zip(results) {
+        match result {
+            Err(e) => errors.push(e),
+            Ok((entry, fresh)) => {
+                added.compiled += usize::from(fresh);
+                outputs.push(entry.output.clone());
+                index.sources.insert(j.logical.clone(), entry);
+            }
+        }
+    }
+    if let Some(error) = Error::from_list(errors) {
+        return Err(BuildError::Compile(Box::new(error)));
+    }
+    for (j, output) in jobs.iter().zip(outputs) {
+        if let Some(source) = files.get(&output) {
+            added.warnings.push(Error::CompiledShadowed {
+                output: output.clone(),
+                compiled_from: j.path.display().to_string(),
+                used: source.path.display().to_string(),
+            });
+            continue;
+        }
+        let path = output_path(&dir, &output);
+        let meta =
+            fs::symlink_metadata(&path).map_err(|e| sluice_core::Error::io("read", &path, e))?;
+        files.insert(
+            output.clone(),
+            SourceFile {
+                root: job.roots.len(),
+                path,
+                meta: FileMeta::of(&meta),
+            },
+        );
+        added.names.push(output);
+    }
+    added.names.sort();
+    let bytes = serde_json::to_vec(&index).unwrap_or_default();
+    if fs::read(&index_file).ok().as_deref() != Some(bytes.as_slice()) {
+        write_atomic(&index_file, &bytes)
+            .map_err(|e| sluice_core::Error::io("write", &index_file, e))?;
+    }
+    Ok(added)
+}

@@ -1,0 +1,313 @@
+//! Minification and compilers in `sluice build`: a project with SCSS (and a partial),
+//! TypeScript, plain CSS/JS members and a `.browserslistrc`. Minified bundles with maps that
+//! lead back to the member and line, JS that node accepts and that behaves as the unminified
+//! bundle, compiled files in the manifest, no-op and partial-change builds that do only what
+//! is needed, and syntax errors that name file:line:col and leave the output untouched.
+
+mod support;
+
+#[path = "../../sluice-assets/tests/support/mod.rs"]
+mod asset_support;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use asset_support::{DecodedMap, position_of};
+use support::{Project, tree_files};
+
+const CONFIG: &str = r#"sources = ["media"]
+output = "static"
+
+[bundles.css.site]
+files = ["css/base.css", "css/theme.scss"]
+output = "css/site.min.css"
+
+[bundles.css.other]
+files = ["css/base.css"]
+output = "css/other.min.css"
+
+[bundles.js.app]
+files = ["js/lib.js", "js/app.ts"]
+output = "js/app.min.js"
+"#;
+
+const LIB_JS: &str = "var libValue = 40;\nfunction libAdd(first, second) {\n  \
+    return first + second;\n}\nwindow.libName = \"lib-marker\";\n";
+
+const APP_TS: &str = "interface Result { answer: number; message: string }\n\
+    const answer: number = libAdd(libValue, 2);\n\
+    const result: Result = { answer, message: \"answer is \" + answer };\n\
+    (window as any).result = result;\n";
+
+fn project() -> Project {
+    let p = Project::new(&[
+        ("css/_vars.scss", "$main: #123456;\n"),
+        (
+            "css/theme.scss",
+            "@import \"vars\";\n.theme {\n  color: $main;\n  .inner { margin: 0px 0px; }\n}\n",
+        ),
+        (
+            "css/base.css",
+            ".base {\n  margin: 0px 0px;\n  color: #ffffff;\n}\n",
+        ),
+        ("js/lib.js", LIB_JS),
+        ("js/app.ts", APP_TS),
+    ]);
+    p.write("sluice.toml", CONFIG);
+    p.write(".browserslistrc", "chrome 100\n");
+    p
+}
+
+/// What a JS bundle leaves on `window` when node runs it.
+fn run_in_node(bundle: &Path) -> String {
+    let script = "const vm = require('vm'); const fs = require('fs');\n\
+        const ctx = {}; ctx.window = ctx; vm.createContext(ctx);\n\
+        vm.runInContext(fs.readFileSync(process.argv[1], 'utf8'), ctx);\n\
+        console.log(JSON.stringify({result: ctx.result, libName: ctx.libName}));\n";
+    let out = Command::new("node")
+        .args(["-e", script])
+        .arg(bundle)
+        .output()
+        .expect("node runs (Debian package nodejs)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn minified_bundles_and_compiled_sources() {
+    let p = project();
+    let read = |rel: &str| fs::read_to_string(p.path(rel)).unwrap();
+
+    // Unminified first, for comparison.
+    let (code, event, out) = p.event(
+        "build",
+        &["--no-minify", "--no-compress", "--output", "plain"],
+    );
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(event["minified"], false, "{event}");
+    assert_eq!(event["compiled"], 2, "{event}");
+    assert!(!p.path("plain/js/app.min.js.map").exists());
+
+    let (code, event, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(event["minified"], true, "{event}");
+    // Compiled outputs do not depend on the output root: compiled once, reused.
+    assert_eq!(event["compiled"], 0, "{event}");
+    assert_eq!(event["bundles_built"], 3, "{event}");
+    assert_eq!(
+        event["compiled_outputs"],
+        serde_json::json!(["css/theme.css", "js/app.js"])
+    );
+
+    // CSS: minified, the partial's variable compiled in, a map beside it.
+    let css = read("static/css/site.min.css");
+    assert!(
+        css.starts_with(".base{color:#fff;margin:0}.theme{color:#123456}.theme .inner{margin:0}"),
+        "{css}"
+    );
+    assert!(
+        css.ends_with("\n/*# sourceMappingURL=site.min.css.map */"),
+        "{css}"
+    );
+    let css_map: serde_json::Value =
+        serde_json::from_str(&read("static/css/site.min.css.map")).unwrap();
+    assert_eq!(
+        css_map["sources"],
+        serde_json::json!(["base.css", "theme.css"])
+    );
+    assert_eq!(css_map["file"], "site.min.css");
+
+    // JS: node accepts it, and it does what the unminified bundle does.
+    let js = read("static/js/app.min.js");
+    assert!(
+        js.ends_with("\n//# sourceMappingURL=app.min.js.map"),
+        "{js}"
+    );
+    assert!(
+        !js.contains("interface") && !js.contains("first + second"),
+        "{js}"
+    );
+    let check = Command::new("node")
+        .arg("--check")
+        .arg(p.path("static/js/app.min.js"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let minified = run_in_node(&p.path("static/js/app.min.js"));
+    assert_eq!(minified, run_in_node(&p.path("plain/js/app.min.js")));
+    assert_eq!(
+        minified.trim(),
+        r#"{"result":{"answer":42,"message":"answer is 42"},"libName":"lib-marker"}"#
+    );
+
+    // The map leads a token back to its member and line: a plain member, a compiled one.
+    let map = DecodedMap::parse(&read("static/js/app.min.js.map"));
+    assert_eq!(map.sources, vec!["lib.js", "app.js"]);
+    let compiled_app = read("static/js/app.js");
+    for (member, text, token) in [
+        ("lib.js", LIB_JS, "lib-marker"),
+        ("app.js", compiled_app.as_str(), "answer is "),
+    ] {
+        // The string literal, quoted in the member, a template literal once minified.
+        let (line, col) = position_of(text, &format!("\"{token}\""));
+        let (gline, gcol) = position_of(&js, &format!("`{token}`"));
+        let found = map.lookup(gline, gcol).expect("a mapping");
+        assert_eq!(found, (member, line, col), "{token} in {js}");
+    }
+
+    // The manifest lists the bundles, their maps and the compiled files.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read("static/staticfiles.json")).unwrap();
+    for name in [
+        "css/site.min.css",
+        "css/site.min.css.map",
+        "js/app.min.js",
+        "js/app.min.js.map",
+        "css/theme.css",
+        "js/app.js",
+        "css/theme.scss",
+    ] {
+        assert!(manifest["paths"].get(name).is_some(), "{name}: {manifest}");
+    }
+    assert!(manifest["paths"].get("css/_vars.css").is_none());
+
+    // A second build compiles and minifies nothing and opens no source.
+    let before = tree_files(&p.path("static"));
+    let (code, event, _) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        (
+            &event["compiled"],
+            &event["bundles_built"],
+            &event["written"]
+        ),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(0),
+            &serde_json::json!(0)
+        ),
+        "{event}"
+    );
+    let opened = support::files_opened(&p.root, &["build", "--no-compress"], &["/media/"]);
+    assert!(opened.is_empty(), "a no-op build opened {opened:#?}");
+    assert_eq!(tree_files(&p.path("static")), before);
+
+    // A change to the partial recompiles its importer and rebuilds only its bundle.
+    p.write("media/css/_vars.scss", "$main: #654321;\n");
+    let (code, event, _) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0);
+    assert_eq!(event["compiled"], 1, "{event}");
+    assert_eq!(event["bundles_built"], 1, "{event}");
+    assert!(read("static/css/site.min.css").contains(".theme{color:#654321}"));
+    assert_eq!(
+        read("static/css/other.min.css"),
+        String::from_utf8(before["css/other.min.css"].clone()).unwrap()
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_place_and_leave_the_output() {
+    let p = project();
+    let out = p.run(&["build", "--no-compress"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = tree_files(&p.path("static"));
+
+    // SCSS: the compiler's error.
+    p.write(
+        "media/css/theme.scss",
+        "@import \"vars\";\n.theme {\n  color: $main;\n  .inner { margin: 0px 0px; }\n",
+    );
+    let out = p.run(&["build", "--no-compress"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--> media/css/theme.scss:4:30"), "{stderr}");
+    assert_eq!(tree_files(&p.path("static")), before);
+    p.write(
+        "media/css/theme.scss",
+        "@import \"vars\";\n.theme {\n  color: $main;\n}\n",
+    );
+
+    // JS: the minifier's error names the member file and its own line; JSON too.
+    p.write(
+        "media/js/lib.js",
+        "var libValue = 40;\nvar broken = 1 + * 2;\n",
+    );
+    let out = p.run(&["build", "--no-compress"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--> media/js/lib.js:2:18"), "{stderr}");
+    assert!(stderr.contains("var broken = 1 + * 2;"), "{stderr}");
+    assert_eq!(tree_files(&p.path("static")), before);
+    let (code, _, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 1);
+    let error: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["event"] == "error")
+        .expect("an error event");
+    assert_eq!(error["file"], "media/js/lib.js", "{error}");
+    assert_eq!(error["line"], 2, "{error}");
+    assert_eq!(error["source_line"], "var broken = 1 + * 2;", "{error}");
+    assert_eq!(tree_files(&p.path("static")), before);
+
+    // A bad browserslist query is a configuration error naming its place.
+    p.write("media/js/lib.js", LIB_JS);
+    p.write(".browserslistrc", "chrome 100\nnot a browser at all\n");
+    let out = p.run(&["build", "--no-compress"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid browserslist query") && stderr.contains(".browserslistrc"),
+        "{stderr}"
+    );
+    assert_eq!(tree_files(&p.path("static")), before);
+}
+
+/// With sluice's default compilers only bundle members are compiled (a project that bundles
+/// nothing keeps its output as collectstatic makes it); `compile = true` compiles every
+/// source a compiler takes.
+#[test]
+fn default_compilers_compile_bundle_members_only() {
+    let p = Project::new(&[
+        ("css/alone.scss", "$c: red;\n.alone { color: $c; }\n"),
+        ("js/alone.ts", "const n: number = 1;\n"),
+        ("css/plain.css", ".p {}\n"),
+    ]);
+    let (code, event, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(event["compiled_outputs"], serde_json::json!([]), "{event}");
+    assert!(!p.path("static/css/alone.css").exists());
+
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\ncompile = true\n",
+    );
+    let (code, event, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        event["compiled_outputs"],
+        serde_json::json!(["css/alone.css", "js/alone.js"]),
+        "{event}"
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("static/css/alone.css")).unwrap(),
+        ".alone {\n  color: red;\n}\n"
+    );
+    assert_eq!(
+        fs::read_to_string(p.path("static/js/alone.js")).unwrap(),
+        "const n = 1;\n"
+    );
+}
