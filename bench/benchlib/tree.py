@@ -110,8 +110,13 @@ from .settings import BASE_DIR
 STATIC_ROOT = BASE_DIR / "static-collectstatic"
 '''
 
+# The bench compares with tools that copy sources as they are: sluice compiles nothing either
+# (the tree's .less files would otherwise need lessc). Sources and output still come from Django.
+SLUICE_TOML = "compile = false\n"
+
 PROJECT_FILES = {
     "manage.py": MANAGE_PY,
+    "sluice.toml": SLUICE_TOML,
     "benchsite/__init__.py": "",
     "benchsite/settings.py": SETTINGS_PY,
     "benchsite/settings_collectstatic.py": SETTINGS_COLLECTSTATIC_PY,

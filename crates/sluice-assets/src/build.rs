@@ -97,9 +97,9 @@ pub struct BundleJob<'a> {
     pub compilers: &'a [CompilerKind],
     /// `None`: bundles are written as django-pipeline writes them with no compressor.
     pub minifier: Option<&'a dyn Minifier>,
-    /// `true`: every source a compiler takes is compiled (compilers chosen by the project:
-    /// `PIPELINE["COMPILERS"]`, `compile = true`); `false`: only bundle members (compilers
-    /// by default, so a project that compiles nothing keeps its output as it was).
+    /// `true`: every source a compiler takes is compiled (sluice's default, and `compile =
+    /// true`); `false`: only bundle members, as django-pipeline's collectstatic compiles
+    /// (`PIPELINE["COMPILERS"]`).
     pub compile_all: bool,
 }
 

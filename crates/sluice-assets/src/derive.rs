@@ -490,6 +490,14 @@ impl Derived {
         output_path(&self.output, logical)
     }
 
+    /// The source file's name for a file named by its copy in the output.
+    fn source_name(&self, file: String) -> String {
+        match logical_in(Path::new(&file), &self.output) {
+            Some(logical) => self.source_file(&logical).display().to_string(),
+            None => file,
+        }
+    }
+
     /// An error naming the source file instead of its copy in the output.
     fn located(&self, error: Error) -> Error {
         match error {
@@ -500,20 +508,32 @@ impl Derived {
                 message,
                 source_line,
             } => Error::Syntax {
-                file: match logical_in(Path::new(&file), &self.output) {
-                    Some(logical) => self.source_file(&logical).display().to_string(),
-                    None => file,
-                },
+                file: self.source_name(file),
                 line,
                 column,
                 message,
                 source_line,
             },
             Error::Read { file, message } => Error::Read {
-                file: match logical_in(Path::new(&file), &self.output) {
-                    Some(logical) => self.source_file(&logical).display().to_string(),
-                    None => file,
-                },
+                file: self.source_name(file),
+                message,
+            },
+            Error::ToolMissing {
+                file,
+                program,
+                install,
+            } => Error::ToolMissing {
+                file: self.source_name(file),
+                program,
+                install,
+            },
+            Error::ToolFailed {
+                file,
+                program,
+                message,
+            } => Error::ToolFailed {
+                file: self.source_name(file),
+                program,
                 message,
             },
             other => other,

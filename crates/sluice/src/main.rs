@@ -405,9 +405,13 @@ fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCod
             settings: Some(&config.pipeline),
             compilers: &config.compilers.value,
             minifier: minifier.as_ref().map(|m| m as &dyn Minifier),
-            // Compilers the project chose compile every source they take; by default only
-            // bundle members are compiled.
-            compile_all: config.compilers.origin != sluice_core::config::Origin::Default,
+            // django-pipeline compiles bundle members only (its collectstatic output is the
+            // reference there); elsewhere every source a compiler takes is compiled, as the
+            // dev profile does (`compile = false` turns compiling off).
+            compile_all: !matches!(
+                config.compilers.origin,
+                sluice_core::config::Origin::Django(_)
+            ),
         },
     };
     let progress = printer.progress("build");

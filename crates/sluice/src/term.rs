@@ -599,9 +599,43 @@ impl Printer {
             }));
             return;
         }
+        // A missing compiler is one message, not one per file that needs it.
+        let mut missing: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+        for error in &report.errors {
+            if let sluice_assets::Error::ToolMissing {
+                file,
+                program,
+                install,
+            } = error
+            {
+                match missing.iter_mut().find(|(p, _, _)| p == program) {
+                    Some((_, _, files)) => files.push(file),
+                    None => missing.push((program, install, vec![file])),
+                }
+            }
+        }
+        for (program, install, files) in &missing {
+            let first = shown(Path::new(files[0]), base);
+            let more = match files.len() {
+                1 => String::new(),
+                n => format!(
+                    " (and {} more file{})",
+                    n - 1,
+                    if n == 2 { "" } else { "s" }
+                ),
+            };
+            self.error(
+                &format!("{first}{more}: needs `{program}`, which was not found on PATH"),
+                None,
+                Some(&format!(
+                    "install it with `{install}`, or set `compile = false` in sluice.toml"
+                )),
+            );
+        }
         for error in &report.errors {
             let hint = Some("the last good output is kept");
             match error {
+                sluice_assets::Error::ToolMissing { .. } => {}
                 sluice_assets::Error::Syntax {
                     file,
                     line,

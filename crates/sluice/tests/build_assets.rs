@@ -276,16 +276,20 @@ fn syntax_errors_name_the_place_and_leave_the_output() {
     assert_eq!(tree_files(&p.path("static")), before);
 }
 
-/// With sluice's default compilers only bundle members are compiled (a project that bundles
-/// nothing keeps its output as collectstatic makes it); `compile = true` compiles every
-/// source a compiler takes.
+/// Outside django-pipeline every source a compiler takes is compiled (as the dev profile
+/// does, and `compile = false` turns it off); a django-pipeline project compiles bundle
+/// members only, as its collectstatic does (tested in bundles.rs).
 #[test]
-fn default_compilers_compile_bundle_members_only() {
+fn default_compilers_compile_every_compilable_source() {
     let p = Project::new(&[
         ("css/alone.scss", "$c: red;\n.alone { color: $c; }\n"),
         ("js/alone.ts", "const n: number = 1;\n"),
         ("css/plain.css", ".p {}\n"),
     ]);
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\ncompile = false\n",
+    );
     let (code, event, out) = p.event("build", &["--no-compress"]);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(event["compiled_outputs"], serde_json::json!([]), "{event}");
@@ -293,7 +297,7 @@ fn default_compilers_compile_bundle_members_only() {
 
     p.write(
         "sluice.toml",
-        "sources = [\"media\"]\noutput = \"static\"\ncompile = true\n",
+        "sources = [\"media\"]\noutput = \"static\"\n",
     );
     let (code, event, out) = p.event("build", &["--no-compress"]);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
