@@ -30,6 +30,7 @@ use sluice_core::sources::{FileMeta, SourceRoot};
 use sluice_core::sync::output_path;
 
 use crate::Error;
+use crate::bundle::store::def_key;
 use crate::bundle::{self, Context, Tree};
 use crate::compile::{Compiler, compile};
 use crate::sourcemap::concat_map;
@@ -152,17 +153,6 @@ struct State {
     key: String,
     compiled: BTreeMap<String, CompileRecord>,
     bundles: BTreeMap<String, BundleRecord>,
-}
-
-fn def_key(def: &BundleDef) -> String {
-    format!(
-        "{}\0{}\0{}\0{}\0{}",
-        def.kind,
-        def.name,
-        def.output,
-        def.files.join("\0"),
-        def.datauri
-    )
 }
 
 /// A bundle built: its members, the files it read, the files it becomes.

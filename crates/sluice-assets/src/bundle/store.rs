@@ -40,7 +40,8 @@ struct Entry {
     outputs: Vec<String>,
 }
 
-fn def_key(def: &BundleDef) -> String {
+/// What identifies a bundle definition in a state file (its change rebuilds the bundle).
+pub(crate) fn def_key(def: &BundleDef) -> String {
     format!(
         "{}\0{}\0{}\0{}\0{}",
         def.kind,
