@@ -592,7 +592,7 @@ impl Printer {
                 "changed": report.changed,
                 "compiled": report.compiled,
                 "bundled": report.bundled,
-                "errors": report.errors.iter().map(derive_error_json).collect::<Vec<_>>(),
+                "errors": report.errors.iter().map(|e| asset_error_json(e, base)).collect::<Vec<_>>(),
                 "conflicts": report.conflicts,
                 "warnings": report.warnings,
                 "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
@@ -633,31 +633,11 @@ impl Printer {
             );
         }
         for error in &report.errors {
-            let hint = Some("the last good output is kept");
+            let hint = "the last good output is kept";
             match error {
                 sluice_assets::Error::ToolMissing { .. } => {}
-                sluice_assets::Error::Syntax {
-                    file,
-                    line,
-                    column,
-                    message,
-                    source_line,
-                } => {
-                    let mut text = format!(
-                        "{}:{line}:{column}: {message}",
-                        shown(Path::new(file), base)
-                    );
-                    if !source_line.is_empty() {
-                        let pad: String = source_line
-                            .chars()
-                            .take(column.saturating_sub(1) as usize)
-                            .map(|c| if c == '\t' { '\t' } else { ' ' })
-                            .collect();
-                        text.push_str(&format!("\n  {source_line}\n  {pad}^"));
-                    }
-                    self.error(&text, None, hint);
-                }
-                other => self.error(&other.to_string(), None, hint),
+                sluice_assets::Error::Syntax { .. } => self.syntax_error(error, base, hint),
+                other => self.error(&other.to_string(), None, Some(hint)),
             }
         }
         let out = shown(&config.output.value, base);
@@ -1180,20 +1160,5 @@ impl Printer {
                 say!(self, "{} browser: {kind} {detail}", "↻".cyan());
             }
         }
-    }
-}
-
-fn derive_error_json(error: &sluice_assets::Error) -> serde_json::Value {
-    match error {
-        sluice_assets::Error::Syntax {
-            file,
-            line,
-            column,
-            message,
-            source_line,
-        } => {
-            json!({"file": file, "line": line, "column": column, "message": message, "source_line": source_line})
-        }
-        other => json!({"message": other.to_string()}),
     }
 }
