@@ -66,14 +66,7 @@ impl DevRun {
         let mut child = cmd.spawn().expect("sluice starts");
         let stdout = child.stdout.take().unwrap();
         let stdin = child.stdin.take();
-        let (tx, events) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(value) = serde_json::from_str::<Value>(&line) {
-                    let _ = tx.send(value);
-                }
-            }
-        });
+        let events = super::json_lines(stdout);
         let mut run = DevRun {
             child,
             events,

@@ -549,3 +549,23 @@ pub fn copy_example_site(to: &Path) {
         copy_tree(&site.join(dir), &to.join(dir));
     }
 }
+
+/// The JSON objects a child prints on `stdout` (`--format json`), one per line, as they come;
+/// other lines are skipped.
+pub fn json_lines(
+    stdout: std::process::ChildStdout,
+) -> std::sync::mpsc::Receiver<serde_json::Value> {
+    use std::io::BufRead;
+    let (tx, events) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) {
+                let _ = tx.send(value);
+            }
+        }
+    });
+    events
+}
