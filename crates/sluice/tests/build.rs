@@ -14,8 +14,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 use support::{
-    DjangoLine, Project, assert_same_tree, python_for_django, run_or_panic, sluice, tree_files,
-    venv, venv_env,
+    DjangoLine, PROJ_MANAGE_PY, Project, assert_same_tree, put, python_for_django, run_or_panic,
+    sluice, tree_files, venv, venv_env,
 };
 
 impl Project {
@@ -486,26 +486,10 @@ STORAGES = {
 }
 "#;
 
-const MANAGE_PY: &str = r#"import os
-import sys
-
-if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-"#;
-
-fn put(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, bytes).unwrap();
-}
-
 /// A generated Django project: a few hundred files, CSS with `url()`s and `@import`s at
 /// several depths, JS with source maps, images, fonts, a prefixed STATICFILES_DIRS entry.
 fn make_project(root: &Path) {
-    put(root, "manage.py", MANAGE_PY);
+    put(root, "manage.py", PROJ_MANAGE_PY);
     put(root, "proj/__init__.py", "");
     put(root, "proj/settings.py", SETTINGS_PY);
     put(root, "proj/urls.py", "urlpatterns = []\n");

@@ -13,8 +13,8 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::{
-    DJANGO_PIPELINE, DjangoLine, Project, assert_same_tree, python_for_django, run_or_panic,
-    sluice, tree_files, venv, venv_env,
+    DJANGO_PIPELINE, DjangoLine, PROJ_MANAGE_PY, Project, assert_same_tree, put, python_for_django,
+    run_or_panic, sluice, tree_files, venv, venv_env,
 };
 
 const SETTINGS_PY: &str = r#"import os
@@ -72,22 +72,6 @@ PIPELINE = {
 }
 "#;
 
-const MANAGE_PY: &str = r#"import os
-import sys
-
-if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-"#;
-
-fn put(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
-    let path = root.join(rel);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, bytes).unwrap();
-}
-
 fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(6364136223846793005) | 1;
     (0..len)
@@ -104,7 +88,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
 /// depths (quoted, unquoted, with queries and fragments, absolute, data:), source map
 /// comments, outputs in other folders, `.jst` templates and a `datauri` bundle.
 fn make_project(root: &Path) {
-    put(root, "manage.py", MANAGE_PY);
+    put(root, "manage.py", PROJ_MANAGE_PY);
     put(root, "proj/__init__.py", "");
     put(root, "proj/settings.py", SETTINGS_PY);
     put(root, "proj/urls.py", "urlpatterns = []\n");

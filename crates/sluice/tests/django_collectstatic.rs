@@ -13,8 +13,8 @@ use std::fs;
 use std::path::Path;
 
 use support::{
-    assert_same_tree, copy_example_site, copy_tree, example_requirements, python_for_django,
-    sluice, tree_files, venv, venv_env,
+    PROJ_MANAGE_PY, assert_same_tree, copy_example_site, copy_tree, example_requirements,
+    python_for_django, sluice, tree_files, venv, venv_env, write_file as write,
 };
 
 /// Settings and environment variables that must not leak from the developer's
@@ -27,24 +27,6 @@ const SCRUBBED_ENV: &[&str] = &[
     "EXAMPLE_PLAIN_STORAGE",
     "EXAMPLE_SASS_BINARY",
 ];
-
-fn write(path: &Path, bytes: impl AsRef<[u8]>) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent).unwrap();
-    }
-    fs::write(path, bytes).unwrap();
-}
-
-const MANAGE_PY: &str = r#"#!/usr/bin/env python3
-import os
-import sys
-
-if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
-    from django.core.management import execute_from_command_line
-
-    execute_from_command_line(sys.argv)
-"#;
 
 const SETTINGS_PY: &str = r#"from pathlib import Path
 
@@ -77,7 +59,7 @@ STATIC_ROOT = BASE_DIR / "static"
 /// STATICFILES_DIRS before apps, apps in INSTALLED_APPS order, a prefixed
 /// dir, Django's default ignore patterns, nesting and unusual names.
 fn make_project(root: &Path) {
-    write(&root.join("manage.py"), MANAGE_PY);
+    write(&root.join("manage.py"), PROJ_MANAGE_PY);
     write(&root.join("proj/__init__.py"), "");
     write(&root.join("proj/settings.py"), SETTINGS_PY);
     write(&root.join("proj/urls.py"), "urlpatterns = []\n");

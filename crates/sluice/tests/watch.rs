@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use serde_json::Value;
-use support::tree_files;
+use support::{tree_files, write_file};
 
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -35,11 +35,6 @@ fn project() -> (tempfile::TempDir, PathBuf) {
     .unwrap();
     fs::create_dir_all(root.join("media")).unwrap();
     (dir, root)
-}
-
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
 }
 
 impl Watching {
@@ -188,28 +183,28 @@ fn converges(root: &Path) {
 
 fn edits(root: &Path) {
     let media = root.join("media");
-    write(&media.join("css/site.css"), "body{}");
-    write(&media.join("css/site.css"), "body{color:red}");
-    write(&media.join("js/app.js"), "var a;");
+    write_file(&media.join("css/site.css"), "body{}");
+    write_file(&media.join("css/site.css"), "body{color:red}");
+    write_file(&media.join("js/app.js"), "var a;");
     fs::rename(media.join("js/app.js"), media.join("js/main.js")).unwrap();
     // A folder created with content (before its watch can exist), then renamed, then edited.
     fs::create_dir_all(media.join("img/icons/small")).unwrap();
-    write(&media.join("img/icons/small/a.svg"), "<svg/>");
+    write_file(&media.join("img/icons/small/a.svg"), "<svg/>");
     fs::rename(media.join("img"), media.join("images")).unwrap();
-    write(&media.join("images/icons/small/b.svg"), "<svg></svg>");
-    write(&media.join("tmp/x.txt"), "x");
+    write_file(&media.join("images/icons/small/b.svg"), "<svg></svg>");
+    write_file(&media.join("tmp/x.txt"), "x");
     fs::remove_dir_all(media.join("tmp")).unwrap();
     // A file replaced by a folder of the same name.
-    write(&media.join("swap"), "file");
+    write_file(&media.join("swap"), "file");
     converges(root);
     fs::remove_file(media.join("swap")).unwrap();
-    write(&media.join("swap/inner.txt"), "now a folder");
+    write_file(&media.join("swap/inner.txt"), "now a folder");
 }
 
 #[test]
 fn native_events_keep_an_exact_mirror() {
     let (_dir, root) = project();
-    write(&root.join("media/css/old.css"), "old");
+    write_file(&root.join("media/css/old.css"), "old");
     let watching = Watching::start(&root, &[]);
     assert_eq!(watching.seen.last().unwrap()["backend"], "native");
     converges(&root);
@@ -246,7 +241,7 @@ fn sluice_poll_environment_variable_forces_polling() {
         (ready["backend"].as_str(), ready["poll_ms"].as_u64()),
         (Some("poll"), Some(30))
     );
-    write(&root.join("media/a.txt"), "a");
+    write_file(&root.join("media/a.txt"), "a");
     converges(&root);
     watching.stop();
 }
@@ -255,24 +250,24 @@ fn sluice_poll_environment_variable_forces_polling() {
 fn editor_save_patterns_leave_no_scratch_files() {
     let (_dir, root) = project();
     let media = root.join("media");
-    write(&media.join("css/site.css"), "v1");
-    write(&media.join("js/app.js"), "v1");
+    write_file(&media.join("css/site.css"), "v1");
+    write_file(&media.join("js/app.js"), "v1");
     let watching = Watching::start(&root, &[]);
     // vim: probe file 4913, swap file, backup by rename, write new, remove backup.
-    write(&media.join("css/4913"), "");
+    write_file(&media.join("css/4913"), "");
     fs::remove_file(media.join("css/4913")).unwrap();
-    write(&media.join("css/.site.css.swp"), "swap");
+    write_file(&media.join("css/.site.css.swp"), "swap");
     fs::rename(media.join("css/site.css"), media.join("css/site.css~")).unwrap();
-    write(&media.join("css/site.css"), "v2 from vim");
+    write_file(&media.join("css/site.css"), "v2 from vim");
     fs::remove_file(media.join("css/site.css~")).unwrap();
     fs::remove_file(media.join("css/.site.css.swp")).unwrap();
     // JetBrains safe write: temp, old, swap in, delete old.
-    write(&media.join("js/app.js___jb_tmp___"), "v2 from pycharm");
+    write_file(&media.join("js/app.js___jb_tmp___"), "v2 from pycharm");
     fs::rename(media.join("js/app.js"), media.join("js/app.js___jb_old___")).unwrap();
     fs::rename(media.join("js/app.js___jb_tmp___"), media.join("js/app.js")).unwrap();
     fs::remove_file(media.join("js/app.js___jb_old___")).unwrap();
     // An atomic-rename save (most other editors).
-    write(&media.join("css/.site.css.tmp123"), "v3 atomic");
+    write_file(&media.join("css/.site.css.tmp123"), "v3 atomic");
     fs::rename(
         media.join("css/.site.css.tmp123"),
         media.join("css/site.css"),
@@ -291,9 +286,9 @@ fn a_checkout_of_thousands_of_files_is_batched() {
     let (_dir, root) = project();
     let mut watching = Watching::start(&root, &[]);
     for i in 0..3000 {
-        write(
+        write_file(
             &root.join(format!("media/pkg{:02}/file{i:04}.js", i % 30)),
-            &format!("// {i}"),
+            format!("// {i}"),
         );
     }
     converges(&root);
@@ -310,7 +305,7 @@ fn a_checkout_of_thousands_of_files_is_batched() {
 #[test]
 fn a_vanished_source_folder_is_reported_kept_and_resumed() {
     let (_dir, root) = project();
-    write(&root.join("media/css/a.css"), "a");
+    write_file(&root.join("media/css/a.css"), "a");
     let mut watching = Watching::start(&root, &[]);
     converges(&root);
     fs::rename(root.join("media"), root.join("media.away")).unwrap();
@@ -324,13 +319,13 @@ fn a_vanished_source_folder_is_reported_kept_and_resumed() {
         "a",
         "outputs kept"
     );
-    write(&root.join("media.away/css/b.css"), "b");
+    write_file(&root.join("media.away/css/b.css"), "b");
     fs::rename(root.join("media.away"), root.join("media")).unwrap();
     watching.wait_event("root_back");
     converges(&root);
     // Deleted and recreated with other content.
     fs::remove_dir_all(root.join("media")).unwrap();
-    write(&root.join("media/js/new.js"), "new");
+    write_file(&root.join("media/js/new.js"), "new");
     converges(&root);
     watching.stop();
 }
@@ -342,7 +337,7 @@ fn a_vanished_source_folder_is_reported_kept_and_resumed() {
 fn the_watch_limit_falls_back_to_polling() {
     let (_dir, root) = project();
     for d in ["a", "b", "c", "d", "e/f"] {
-        write(&root.join(format!("media/{d}/x.txt")), d);
+        write_file(&root.join(format!("media/{d}/x.txt")), d);
     }
     let mut cmd = Command::new("unshare");
     cmd.args(["--user", "--map-root-user", "sh", "-c"])
@@ -364,7 +359,7 @@ fn the_watch_limit_falls_back_to_polling() {
         warning["message"].as_str().unwrap().contains("limit"),
         "{warning}"
     );
-    write(&root.join("media/e/f/y.txt"), "new");
+    write_file(&root.join("media/e/f/y.txt"), "new");
     converges(&root);
     watching.drain();
     assert_eq!(
@@ -431,7 +426,7 @@ fn apply(media: &Path, op: &Op) {
 fn converge_after(ops: &[Op], args: &[&str]) {
     let (_dir, root) = project();
     let media = root.join("media");
-    write(&media.join("a/b/x.css"), "seed");
+    write_file(&media.join("a/b/x.css"), "seed");
     let watching = Watching::start(&root, args);
     for op in ops {
         apply(&media, op);
@@ -492,13 +487,13 @@ fn dev_profile_follows_partials_and_bundle_members_and_survives_an_error() {
     )
     .unwrap();
     let media = root.join("media");
-    write(&media.join("css/_vars.scss"), "$c: red;\n");
-    write(
+    write_file(&media.join("css/_vars.scss"), "$c: red;\n");
+    write_file(
         &media.join("css/site.scss"),
         "@import \"vars\";\nbody { color: $c; }\n",
     );
-    write(&media.join("css/a.css"), "a { x: 1; }");
-    write(&media.join("css/b.css"), "b { x: 2; }");
+    write_file(&media.join("css/a.css"), "a { x: 1; }");
+    write_file(&media.join("css/b.css"), "b { x: 2; }");
     let mut w = Watching::start(&root, &[]);
     let out = root.join("static");
     assert!(
@@ -509,7 +504,7 @@ fn dev_profile_follows_partials_and_bundle_members_and_survives_an_error() {
     let two = mtime(&out.join("css/two.min.css"));
 
     // A partial: its importer and the bundle the importer is in.
-    write(&media.join("css/_vars.scss"), "$c: blue;\n");
+    write_file(&media.join("css/_vars.scss"), "$c: blue;\n");
     waits_for(&out.join("css/site.css"), "recompiled", |t| {
         t.contains("blue")
     });
@@ -517,7 +512,7 @@ fn dev_profile_follows_partials_and_bundle_members_and_survives_an_error() {
         t.contains("blue")
     });
     // A plain member: only its bundle.
-    write(&media.join("css/a.css"), "a { x: 10; }");
+    write_file(&media.join("css/a.css"), "a { x: 10; }");
     waits_for(&out.join("css/one.min.css"), "rebuilt", |t| {
         t.contains("x: 10")
     });
@@ -528,7 +523,7 @@ fn dev_profile_follows_partials_and_bundle_members_and_survives_an_error() {
     );
 
     // An error: reported with its place, the last good output stays; then fixed.
-    write(
+    write_file(
         &media.join("css/site.scss"),
         "@import \"vars\";\nbody { color: $c;\n",
     );
@@ -552,7 +547,7 @@ fn dev_profile_follows_partials_and_bundle_members_and_survives_an_error() {
             .unwrap()
             .contains("blue")
     );
-    write(
+    write_file(
         &media.join("css/site.scss"),
         "@import \"vars\";\nbody { color: $c; margin: 0; }\n",
     );

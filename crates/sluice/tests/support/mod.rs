@@ -453,9 +453,7 @@ impl Project {
     }
 
     pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
-        let path = self.root.join(rel);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
+        put(&self.root, rel, bytes);
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -569,3 +567,26 @@ pub fn json_lines(
     });
     events
 }
+
+/// Writes `bytes` to `path`, creating its folders.
+pub fn write_file(path: &Path, bytes: impl AsRef<[u8]>) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+/// Writes `bytes` to `root/rel`, creating its folders.
+pub fn put(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
+    write_file(&root.join(rel), bytes);
+}
+
+/// `manage.py` of the generated Django projects (settings module `proj.settings`).
+pub const PROJ_MANAGE_PY: &str = r#"#!/usr/bin/env python3
+import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+"#;
