@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use md5::{Digest, Md5};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sluice_core::output::{remove_and_prune, write_atomic};
@@ -41,7 +40,7 @@ use crate::bundle::{self, Minifier};
 use crate::compress::{self, Codecs, Encoding};
 use crate::django_manifest::{
     self, ManifestOptions, ManifestPlan, PlannedFile, Reference, ReferenceKind, adjustable,
-    hashed_name,
+    hashed_name, md5_hex,
 };
 
 /// What to produce.
@@ -371,6 +370,7 @@ impl BuildState {
                 let file = PlannedFile {
                     hashed_name: hashed.clone(),
                     hash: key[..12.min(key.len())].to_string(),
+                    md5: None,
                     rewritten: None,
                     references,
                 };
@@ -396,16 +396,6 @@ fn kind_from_u8(kind: u8) -> Option<ReferenceKind> {
         2 => Some(ReferenceKind::Directory),
         _ => None,
     }
-}
-
-fn md5_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let digest = Md5::digest(bytes);
-    let mut out = String::with_capacity(32);
-    for b in digest {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 /// `static/` → `/static/` (Django applies the script prefix to relative STATIC_URLs).
@@ -1187,7 +1177,20 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
     ctx.staging.remove_abandoned();
     let result = run(job, &ctx, &files, &static_url, progress, &mut report);
     let produced = match result {
-        Ok(produced) => produced,
+        Ok(Ran::Produced(produced)) => produced,
+        Ok(Ran::Unchanged(mut outputs)) => {
+            // The state on disk says all there is to say; the report from what is there
+            // (in path order, as commit sees them: a copy before its compressed copies).
+            ctx.staging.remove();
+            outputs.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            let mut totals = Totals::default();
+            for desired in &outputs {
+                report.unchanged += 1;
+                totals.add(&mut report, output, &desired.path, desired, options.hash);
+            }
+            report.largest = totals.largest();
+            return Ok(finish(report, files.len(), &ctx, index, started));
+        }
         Err(error) => {
             ctx.staging.remove();
             return Err(error);
@@ -1203,12 +1206,31 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
     if !commit_errors.is_empty() {
         return Err(BuildError::Commit(commit_errors));
     }
-    report.files = files.len();
+    Ok(finish(report, files.len(), &ctx, index, started))
+}
+
+/// The report's last figures.
+fn finish(
+    mut report: BuildReport,
+    files: usize,
+    ctx: &Context,
+    index: SourceIndex,
+    started: Instant,
+) -> BuildReport {
+    report.files = files;
     report.compressed = ctx.compressor.compressed.load(Ordering::Relaxed);
     report.compress_cpu = Duration::from_nanos(ctx.compressor.encode_ns.load(Ordering::Relaxed));
     report.index = index;
     report.elapsed = started.elapsed();
-    Ok(report)
+    report
+}
+
+/// What [`run`] found to do.
+enum Ran {
+    /// Nothing changed since the previous build (same sources with the same fingerprints,
+    /// same options, every output intact): these are its outputs, and its state stands.
+    Unchanged(Vec<Desired>),
+    Produced(Produce),
 }
 
 /// Everything the build produces, by output path, with what the state should say of each
@@ -1227,7 +1249,7 @@ fn run(
     static_url: &str,
     progress: &dyn Progress,
     report: &mut BuildReport,
-) -> Result<Produce, BuildError> {
+) -> Result<Ran, BuildError> {
     let options = ctx.options;
     let previous = ctx.previous;
     let hashing = options.hash;
@@ -1281,6 +1303,12 @@ fn run(
         }
     }
     progress.start(dirty.len() as u64);
+    if dirty.is_empty()
+        && let Some(outputs) = unchanged(ctx, files.len(), &mut clean)
+    {
+        progress.finish();
+        return Ok(Ran::Unchanged(outputs));
+    }
     let dirty_set: std::collections::HashSet<&str> = dirty.iter().map(|l| l.as_str()).collect();
 
     // 2. Read what is dirty (largest first, for an even load): hash it, and finish the
@@ -1480,10 +1508,10 @@ fn run(
                 let original = r.bytes.as_deref().unwrap_or_default();
                 let planned = &plan.files[logical];
                 let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
-                let hashed_key = if planned.rewritten.is_some() {
-                    md5_hex(hashed_bytes)
-                } else {
-                    r.key.clone()
+                let hashed_key = match (&planned.rewritten, &planned.md5) {
+                    (Some(_), Some(md5)) => md5.clone(),
+                    (Some(_), None) => md5_hex(hashed_bytes),
+                    (None, _) => r.key.clone(),
                 };
                 let copies = copies(
                     logical,
@@ -1627,7 +1655,10 @@ fn run(
             let (key, len) = if replanned.contains(logical) {
                 let r = &read[logical];
                 match &planned.rewritten {
-                    Some(bytes) => (md5_hex(bytes), bytes.len() as u64),
+                    Some(bytes) => (
+                        planned.md5.clone().unwrap_or_else(|| md5_hex(bytes)),
+                        bytes.len() as u64,
+                    ),
                     None => (
                         r.key.clone(),
                         r.bytes.as_ref().map_or(0, |b| b.len() as u64),
@@ -1673,12 +1704,57 @@ fn run(
         }
     }
     drop(memo);
-    Ok(Produce {
+    Ok(Ran::Produced(Produce {
         outputs,
         sources,
         plan: plan_records,
         contents,
-    })
+    }))
+}
+
+/// When every source is clean (`clean` has them all) and the previous build had exactly
+/// these sources and outputs, with `staticfiles.json` intact too, nothing is to be done:
+/// the outputs, taken out of `clean`. `None` when something differs (a source removed, an
+/// option that changes which copies exist, a touched manifest).
+fn unchanged(
+    ctx: &Context,
+    sources: usize,
+    clean: &mut BTreeMap<&str, (String, Vec<Desired>)>,
+) -> Option<Vec<Desired>> {
+    let previous = ctx.previous;
+    if sources != previous.sources.len() {
+        return None;
+    }
+    let manifest = if ctx.options.hash {
+        let path = django_manifest::MANIFEST_NAME;
+        let record = previous.outputs.get(path)?;
+        let action = decide(
+            Some(record),
+            ctx.current(path),
+            &record.3,
+            ctx.options.force,
+        );
+        (action == Action::Keep).then_some(())?;
+        Some(Desired {
+            path: path.to_string(),
+            key: record.3.clone(),
+            len: record.0,
+            kind: Kind::Manifest,
+            copy: 0,
+        })
+    } else {
+        None
+    };
+    let wanted: usize = clean.values().map(|(_, d)| d.len()).sum();
+    if wanted + usize::from(manifest.is_some()) != previous.outputs.len() {
+        return None;
+    }
+    let mut outputs: Vec<Desired> = std::mem::take(clean)
+        .into_values()
+        .flat_map(|(_, desired)| desired)
+        .collect();
+    outputs.extend(manifest);
+    Some(outputs)
 }
 
 /// Moves the staged outputs into place, removes what is no longer produced, and returns the
@@ -1801,7 +1877,7 @@ fn commit(
             }),
         }
     }
-    let mut sizes: BTreeMap<String, (u64, Option<u64>, Option<u64>)> = BTreeMap::new();
+    let mut totals = Totals::default();
     for (path, p) in &produce.outputs {
         let meta = match &p.outcome {
             Outcome::Kept(meta) => {
@@ -1825,53 +1901,79 @@ fn commit(
         state
             .outputs
             .insert(path.clone(), OutputRecord::new(meta, &p.desired.key));
+        totals.add(report, output, path, &p.desired, ctx.options.hash);
+    }
+    report.largest = totals.largest();
+
+    (state, errors)
+}
+
+/// The report's byte totals and the sizes behind its largest outputs, one output at a time.
+#[derive(Default)]
+struct Totals {
+    /// Copy → (raw, gzip, brotli) bytes: hashed copies (or every copy without hashing).
+    sizes: BTreeMap<String, (u64, Option<u64>, Option<u64>)>,
+}
+
+impl Totals {
+    fn add(
+        &mut self,
+        report: &mut BuildReport,
+        output: &Path,
+        path: &str,
+        desired: &Desired,
+        hashing: bool,
+    ) {
         report.outputs += 1;
-        match p.desired.kind {
+        match desired.kind {
             Kind::Raw { hashed } => {
-                report.bytes.raw += p.desired.len;
-                if hashed || !ctx.options.hash {
-                    sizes.entry(path.clone()).or_default().0 = p.desired.len;
+                report.bytes.raw += desired.len;
+                if hashed || !hashing {
+                    self.sizes.entry(path.to_string()).or_default().0 = desired.len;
                 }
             }
             Kind::Manifest => {
-                report.bytes.raw += p.desired.len;
+                report.bytes.raw += desired.len;
                 report.manifest = Some(output_path(output, path));
             }
             Kind::Encoded(encoding) => {
-                let base = path[..path.len() - encoding.suffix().len()].to_string();
+                let base = &path[..path.len() - encoding.suffix().len()];
                 match encoding {
                     Encoding::Brotli => {
-                        report.bytes.brotli += p.desired.len;
-                        if let Some(entry) = sizes.get_mut(&base) {
-                            entry.2 = Some(p.desired.len);
+                        report.bytes.brotli += desired.len;
+                        if let Some(entry) = self.sizes.get_mut(base) {
+                            entry.2 = Some(desired.len);
                         }
                     }
                     Encoding::Gzip => {
-                        report.bytes.gzip += p.desired.len;
-                        if let Some(entry) = sizes.get_mut(&base) {
-                            entry.1 = Some(p.desired.len);
+                        report.bytes.gzip += desired.len;
+                        if let Some(entry) = self.sizes.get_mut(base) {
+                            entry.1 = Some(desired.len);
                         }
                     }
                     #[cfg(feature = "zstd")]
-                    Encoding::Zstd => report.bytes.zstd += p.desired.len,
+                    Encoding::Zstd => report.bytes.zstd += desired.len,
                 }
             }
         }
     }
-    let mut largest: Vec<Largest> = sizes
-        .into_iter()
-        .map(|(name, (raw, gzip, brotli))| Largest {
-            name,
-            raw,
-            gzip,
-            brotli,
-        })
-        .collect();
-    largest.sort_by(|a, b| b.raw.cmp(&a.raw).then_with(|| a.name.cmp(&b.name)));
-    largest.truncate(10);
-    report.largest = largest;
 
-    (state, errors)
+    /// The ten largest, largest first.
+    fn largest(self) -> Vec<Largest> {
+        let mut largest: Vec<Largest> = self
+            .sizes
+            .into_iter()
+            .map(|(name, (raw, gzip, brotli))| Largest {
+                name,
+                raw,
+                gzip,
+                brotli,
+            })
+            .collect();
+        largest.sort_by(|a, b| b.raw.cmp(&a.raw).then_with(|| a.name.cmp(&b.name)));
+        largest.truncate(10);
+        largest
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,11 @@ pub fn content_hash(content: &[u8]) -> String {
     hex(&digest[..6])
 }
 
+/// `md5(content).hexdigest()`.
+pub fn md5_hex(content: &[u8]) -> String {
+    hex(&Md5::digest(content))
+}
+
 fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -139,6 +144,9 @@ pub struct PlannedFile {
     pub hashed_name: String,
     /// `md5[:12]` of the hashed copy's bytes.
     pub hash: String,
+    /// The whole md5 (hex) of the hashed copy's bytes, when this plan hashed them (re-planned
+    /// `*.css`/`*.js`); `None` for files whose hash came from elsewhere.
+    pub md5: Option<String>,
     /// For `*.css` / `*.js` whose references were rewritten: the hashed copy's bytes.
     /// `None` means the hashed copy is byte-identical to the original.
     pub rewritten: Option<Vec<u8>>,
@@ -835,18 +843,19 @@ where
             collected: &collected,
             finals: &finals,
         };
-        type Rewritten<'a> = (&'a str, String, BTreeSet<Reference>);
+        type Rewritten<'a> = (&'a str, String, String, BTreeSet<Reference>);
         let results: Vec<Result<Rewritten<'_>, Error>> = level
             .par_iter()
             .map(|&name| {
                 let (kind, text) = sources[name];
                 let (content, refs) = rewrite(name, kind, text, static_url, &resolver)?;
-                Ok((name, content, refs))
+                let md5 = md5_hex(content.as_bytes());
+                Ok((name, content, md5, refs))
             })
             .collect();
         for result in results {
-            let (name, content, refs) = result?;
-            let hash = content_hash(content.as_bytes());
+            let (name, content, md5, refs) = result?;
+            let hash = md5[..12].to_string();
             let hashed = hashed_name(name, &hash);
             finals.insert(name.to_string(), hashed.clone());
             let (_, text) = sources[name];
@@ -855,6 +864,7 @@ where
                 PlannedFile {
                     hashed_name: hashed,
                     hash,
+                    md5: Some(md5),
                     rewritten: (content != text).then(|| content.into_bytes()),
                     references: refs,
                 },
@@ -868,6 +878,7 @@ where
                 PlannedFile {
                     hashed_name: hashed_name(name, hash),
                     hash: hash.clone(),
+                    md5: None,
                     rewritten: None,
                     references: BTreeSet::new(),
                 },

@@ -199,7 +199,7 @@ fn hashed_names_manifest_both_copies_and_compression() {
 #[test]
 fn second_run_reads_and_writes_nothing() {
     let p = site();
-    p.build_ok(&[]);
+    let first = p.build_ok(&[]);
     let before = p.snapshot();
     // Trace the no-op run: no source or output file may be opened.
     let opened = support::files_opened(
@@ -225,6 +225,20 @@ fn second_run_reads_and_writes_nothing() {
         )
     );
     assert_eq!(event["unchanged"], event["outputs"]);
+    // It reports what is there as the build that wrote it did.
+    for field in ["outputs", "files", "bytes", "largest", "manifest"] {
+        assert_eq!(event[field], first[field], "{field}");
+    }
+
+    // A lost staticfiles.json is not "nothing to do".
+    fs::remove_file(p.path("static/staticfiles.json")).unwrap();
+    let event = p.build_ok(&[]);
+    assert_eq!(
+        (&event["written"], &event["read"]),
+        (&Value::from(1), &Value::from(0))
+    );
+    let bytes: BTreeMap<String, Vec<u8>> = before.into_iter().map(|(n, (b, _))| (n, b)).collect();
+    assert_eq!(tree_files(&p.path("static")), bytes);
 }
 
 #[test]
