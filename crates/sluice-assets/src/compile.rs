@@ -189,7 +189,7 @@ fn compile_sass(path: &Path, _load_paths: &[PathBuf]) -> Result<Compiled, Error>
     Err(Error::ToolMissing {
         file: path.display().to_string(),
         program: "grass (sluice's `scss` feature)".into(),
-        install: "cargo install sluice --features scss".into(),
+        install: "`cargo install sluice --features scss`".into(),
     })
 }
 
@@ -273,7 +273,7 @@ pub fn compile_less(path: &Path, load_paths: &[PathBuf], lessc: &Path) -> Result
             std::io::ErrorKind::NotFound => Error::ToolMissing {
                 file: file.clone(),
                 program: lessc.display().to_string(),
-                install: "npm install -g less (or: apt-get install node-less)".into(),
+                install: "`npm install -g less` or `apt-get install node-less`".into(),
             },
             _ => Error::ToolFailed {
                 file: file.clone(),

@@ -69,13 +69,13 @@ pub enum Error {
         message: String,
     },
     /// An external compiler (e.g. `lessc`) is not installed.
-    #[error("{file}: needs `{program}`, which was not found on PATH; install it with `{install}`")]
+    #[error("{file}: needs `{program}`, which was not found on PATH; install it with {install}")]
     ToolMissing {
         /// The file that needs it.
         file: String,
         /// The program's name.
         program: String,
-        /// How to install it.
+        /// How to install it: commands in backticks.
         install: String,
     },
     /// An external compiler failed without a position we could read.

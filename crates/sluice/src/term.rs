@@ -599,39 +599,7 @@ impl Printer {
             }));
             return;
         }
-        // A missing compiler is one message, not one per file that needs it.
-        let mut missing: Vec<(&str, &str, Vec<&str>)> = Vec::new();
-        for error in &report.errors {
-            if let sluice_assets::Error::ToolMissing {
-                file,
-                program,
-                install,
-            } = error
-            {
-                match missing.iter_mut().find(|(p, _, _)| p == program) {
-                    Some((_, _, files)) => files.push(file),
-                    None => missing.push((program, install, vec![file])),
-                }
-            }
-        }
-        for (program, install, files) in &missing {
-            let first = shown(Path::new(files[0]), base);
-            let more = match files.len() {
-                1 => String::new(),
-                n => format!(
-                    " (and {} more file{})",
-                    n - 1,
-                    if n == 2 { "" } else { "s" }
-                ),
-            };
-            self.error(
-                &format!("{first}{more}: needs `{program}`, which was not found on PATH"),
-                None,
-                Some(&format!(
-                    "install it with `{install}`, or set `compile = false` in sluice.toml"
-                )),
-            );
-        }
+        self.missing_tools(&report.errors, base, "");
         for error in &report.errors {
             let hint = "the last good output is kept";
             match error {
@@ -824,6 +792,48 @@ impl Printer {
         }
     }
 
+    /// The errors that are a missing compiler, as one message per program rather than one
+    /// per file that needs it; `tail` ends the hint.
+    fn missing_tools<'e>(
+        &self,
+        errors: impl IntoIterator<Item = &'e sluice_assets::Error>,
+        base: &Path,
+        tail: &str,
+    ) {
+        let mut missing: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+        for error in errors {
+            if let sluice_assets::Error::ToolMissing {
+                file,
+                program,
+                install,
+            } = error
+            {
+                match missing.iter_mut().find(|(p, _, _)| p == program) {
+                    Some((_, _, files)) => files.push(file),
+                    None => missing.push((program, install, vec![file])),
+                }
+            }
+        }
+        for (program, install, files) in &missing {
+            let first = shown(Path::new(files[0]), base);
+            let more = match files.len() {
+                1 => String::new(),
+                n => format!(
+                    " (and {} more file{})",
+                    n - 1,
+                    if n == 2 { "" } else { "s" }
+                ),
+            };
+            self.error(
+                &format!("{first}{more}: needs `{program}`, which was not found on PATH"),
+                None,
+                Some(&format!(
+                    "install it with {install}, or set `compile = false` in sluice.toml{tail}"
+                )),
+            );
+        }
+    }
+
     /// A build that stopped: every error with its file (and line), nothing was changed.
     pub fn build_failed(&self, error: &sluice_assets::build::BuildError, config: &Config) {
         use sluice_assets::build::BuildError;
@@ -873,8 +883,10 @@ impl Printer {
                 }
             }
             BuildError::Bundles(error) | BuildError::Compile(error) => {
+                self.missing_tools(error.errors(), base, &format!("; {untouched}"));
                 for e in error.errors() {
                     match e {
+                        sluice_assets::Error::ToolMissing { .. } => {}
                         sluice_assets::Error::Syntax { .. } => {
                             self.syntax_error(e, base, &format!("fix it; {untouched}"))
                         }

@@ -315,3 +315,46 @@ fn default_compilers_compile_every_compilable_source() {
         "const n = 1;\n"
     );
 }
+
+/// A compiler that is not installed is one message naming the program, the first file and
+/// how many more need it, with the install command — in `build` (nothing written) and in
+/// the dev profile (`sync`).
+#[test]
+fn a_missing_lessc_is_one_error_for_all_its_files() {
+    let p = Project::new(&[
+        ("css/a.less", "@c: red;\n.a { color: @c; }\n"),
+        ("css/b.less", ".b { color: blue; }\n"),
+        ("css/c.less", ".c { color: green; }\n"),
+    ]);
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n",
+    );
+    // No lessc anywhere: an empty PATH (the project has no node_modules either).
+    let empty = p.path("empty-path");
+    fs::create_dir_all(&empty).unwrap();
+    for command in ["build", "sync"] {
+        let out = support::sluice()
+            .arg(command)
+            .current_dir(&p.root)
+            .env("PATH", &empty)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.matches("needs `lessc`").count(),
+            1,
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("media/css/a.less (and 2 more files): needs `lessc`"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains("npm install -g less"),
+            "{command}: {stderr}"
+        );
+        assert!(!p.path("static/css/a.css").exists(), "{command}");
+    }
+}
