@@ -1500,9 +1500,12 @@ fn run(
         )?;
         report.replanned = replanned.len();
 
-        // 4. The re-planned *.css/*.js files: both copies, compressed.
-        let emitted: Vec<Result<Vec<Produced>, FileError>> = replanned
-            .par_iter()
+        // 4. The re-planned *.css/*.js files: both copies, compressed (largest first, so no
+        //    core is left alone with a big file at the end).
+        let mut order: Vec<&String> = replanned.iter().collect();
+        order.sort_by_key(|l| std::cmp::Reverse(read[*l].bytes.as_ref().map_or(0, Vec::len)));
+        let emitted: Vec<Result<Vec<Produced>, FileError>> = order
+            .into_par_iter()
             .map(|logical| {
                 let r = &read[logical];
                 let original = r.bytes.as_deref().unwrap_or_default();
