@@ -8,6 +8,10 @@
 //! source, the fingerprint (`lstat`) of every file the compiler read (partials and imports
 //! included). A source whose inputs are all unchanged is not compiled again and no input is
 //! opened; a change to a partial recompiles exactly the sources that imported it.
+//!
+//! A compiler's source map (TypeScript, TSX, JSX) is kept beside its output as
+//! `<output>.map` ([`map_path`]), not collected: bundles read it to point their own map into
+//! the source file.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -55,6 +59,13 @@ pub(crate) struct Added {
     pub compiled: usize,
     /// Compiled outputs left out because a source of the same name wins.
     pub warnings: Vec<Error>,
+}
+
+/// Where the source map of the compiled output at `output` is kept.
+pub(crate) fn map_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_os_string();
+    name.push(".map");
+    PathBuf::from(name)
 }
 
 fn fingerprint(path: &Path) -> Option<FileMeta> {
@@ -144,7 +155,8 @@ pub(crate) fn add_compiled(
                 .inputs
                 .iter()
                 .all(|(p, meta)| fingerprint(p).as_ref() == Some(meta))
-            && output_path(&dir, &entry.output).is_file();
+            && output_path(&dir, &entry.output).is_file()
+            && (!j.compiler.writes_map() || map_path(&output_path(&dir, &entry.output)).is_file());
         same.then(|| entry.clone())
     };
     let results: Vec<Result<(Entry, bool), Error>> = jobs
@@ -155,11 +167,27 @@ pub(crate) fn add_compiled(
             }
             let compiled = compile(j.compiler, &j.path, &load_paths)?;
             let target = output_path(&dir, &j.output);
+            let map = map_path(&target);
+            let cannot = |path: &Path, e: std::io::Error| Error::Read {
+                file: path.display().to_string(),
+                message: format!("cannot write the compiled output: {e}"),
+            };
+            // The map first: an output is never newer than the map bundles read with it.
+            match &compiled.map {
+                Some(json) => {
+                    if fs::read(&map).ok().as_deref() != Some(json.as_bytes()) {
+                        write_atomic(&map, json.as_bytes()).map_err(|e| cannot(&map, e))?;
+                    }
+                }
+                None => match fs::remove_file(&map) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(cannot(&map, e));
+                    }
+                    _ => {}
+                },
+            }
             if fs::read(&target).ok().as_deref() != Some(compiled.code.as_bytes()) {
-                write_atomic(&target, compiled.code.as_bytes()).map_err(|e| Error::Read {
-                    file: target.display().to_string(),
-                    message: format!("cannot write the compiled output: {e}"),
-                })?;
+                write_atomic(&target, compiled.code.as_bytes()).map_err(|e| cannot(&target, e))?;
             }
             let inputs = compiled
                 .inputs

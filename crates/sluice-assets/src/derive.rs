@@ -35,7 +35,7 @@ use crate::bundle::{self, Context, Tree};
 use crate::compile::{Compiler, compile};
 use crate::sourcemap::concat_map;
 
-const STATE_VERSION: u32 = 1;
+const STATE_VERSION: u32 = 2;
 
 /// Everything the dev profile needs to know.
 #[derive(Debug, Clone, Copy)]
@@ -136,6 +136,13 @@ struct CompileRecord {
     written: Option<FileMeta>,
     /// Every file read by the last compile (the source first); `None`: must compile again.
     inputs: Vec<(String, Option<FileMeta>)>,
+    /// The output's source map (`<output>.map`) as written, for compilers that give one.
+    map: Option<FileMeta>,
+}
+
+/// The source map beside a compiled output.
+fn map_name(output: &str) -> String {
+    format!("{output}.map")
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -373,6 +380,8 @@ impl Derived {
             r.output == output
                 && r.written.is_some()
                 && self.lmeta(output) == r.written
+                && r.map
+                    .is_none_or(|m| self.lmeta(&map_name(output)) == Some(m))
                 && self.inputs_fresh(&r.inputs)
         })
     }
@@ -439,6 +448,9 @@ impl Derived {
         for source in gone {
             if let Some(record) = self.state.compiled.remove(&source) {
                 self.remove(&record.output, record.written, report);
+                if record.map.is_some() {
+                    self.remove(&map_name(&record.output), record.map, report);
+                }
                 self.failures.remove(&record.output);
                 self.dirty = true;
             }
@@ -569,9 +581,9 @@ impl Derived {
                 .get(&source)
                 .cloned()
                 .unwrap_or_default();
-            let previous = (recorded.output == output)
-                .then_some(recorded.written)
-                .flatten();
+            let same = recorded.output == output;
+            let previous = same.then_some(recorded.written).flatten();
+            let previous_map = same.then_some(recorded.map).flatten();
             match result {
                 Ok(compiled) => {
                     let inputs: Vec<(String, Option<FileMeta>)> = compiled
@@ -583,7 +595,37 @@ impl Derived {
                             (l, m)
                         })
                         .collect();
-                    let wrote = self.write(&output, compiled.code.as_bytes(), previous);
+                    // A map beside the output, linked from it as dev bundles link theirs;
+                    // written first, so the output is never newer than its map.
+                    let mut code = compiled.code;
+                    let mut map = None;
+                    if let Some(json) = &compiled.map {
+                        let name = map_name(&output);
+                        match self.write(&name, json.as_bytes(), previous_map) {
+                            Wrote::Unchanged(meta) => map = Some(meta),
+                            Wrote::Written(meta) => {
+                                report.changed.push(name.clone());
+                                map = Some(meta);
+                            }
+                            Wrote::Conflict => {
+                                report.conflicts.push(name);
+                                continue;
+                            }
+                            Wrote::Failed(message) => {
+                                report.errors.push(Error::Read {
+                                    file: name,
+                                    message,
+                                });
+                                continue;
+                            }
+                        }
+                        if !code.is_empty() && !code.ends_with('\n') {
+                            code.push('\n');
+                        }
+                        let base = name.rsplit('/').next().unwrap_or(&name);
+                        code.push_str(&format!("//# sourceMappingURL={base}\n"));
+                    }
+                    let wrote = self.write(&output, code.as_bytes(), previous);
                     match wrote {
                         Wrote::Unchanged(meta) | Wrote::Written(meta) => {
                             if matches!(wrote, Wrote::Written(_)) {
@@ -597,6 +639,7 @@ impl Derived {
                                     output,
                                     written: Some(meta),
                                     inputs,
+                                    map,
                                 },
                             );
                             self.dirty = true;
@@ -632,6 +675,7 @@ impl Derived {
                             output: output.clone(),
                             written: previous,
                             inputs,
+                            map: previous_map,
                         },
                     );
                     self.dirty = true;
@@ -661,6 +705,20 @@ impl Derived {
                 .flatten()
                 .map(|m| m.len())
         };
+        // Compiled outputs written with a map beside them.
+        let mapped: HashSet<&str> = self
+            .state
+            .compiled
+            .values()
+            .filter(|r| r.map.is_some())
+            .map(|r| r.output.as_str())
+            .collect();
+        let source_map = |logical: &str| {
+            mapped
+                .contains(logical)
+                .then(|| fs::read_to_string(output_path(&output, &map_name(logical))).ok())
+                .flatten()
+        };
         let ctx = Context {
             settings: &self.settings,
             compilers: &self.compilers,
@@ -668,6 +726,7 @@ impl Derived {
             tree,
             read: &read,
             size: &size,
+            source_map: &source_map,
         };
         let built: Vec<Result<BuiltBundle, Error>> = which
             .par_iter()
@@ -875,12 +934,14 @@ mod tests {
                     first_line: 0,
                     line_count: 1,
                     content: Some("a{}".into()),
+                    map: None,
                 },
                 crate::sourcemap::MemberSpan {
                     source: "b.css".into(),
                     first_line: 1,
                     line_count: 1,
                     content: Some("b{}".into()),
+                    map: None,
                 },
             ],
             members: s(&["css/a.css", "css/b.css"]),

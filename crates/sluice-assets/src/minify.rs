@@ -253,8 +253,8 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Move mappings `(dst_line, dst_col) -> (bundle_line, col)` onto the members and write
-/// the map. Mappings whose bundle line is outside every member (separators) are dropped.
+/// Move mappings `(dst_line, dst_col) -> (bundle_line, col)` onto the members (through a
+/// compiled member's own map, onto its source) and write the map. Mappings whose bundle line is outside every member (separators) are dropped.
 fn compose<'n>(
     file: &'n str,
     members: &'n [MemberSpan],
@@ -270,6 +270,7 @@ fn compose<'n>(
             first_line: 0,
             line_count: u32::MAX,
             content: None,
+            map: None,
         }];
         &single[..]
     } else {
@@ -279,10 +280,19 @@ fn compose<'n>(
         builder.add_source_and_content(&m.source, m.content.as_deref().unwrap_or(""));
     }
     for (dst_line, dst_col, src_line, src_col, name) in mappings {
-        if let Some((i, line)) = locate(members, src_line) {
-            let name = name.map(|n| builder.add_name(n));
-            builder.add_token(dst_line, dst_col, line, src_col, Some(i as u32), name);
-        }
+        let Some((i, line)) = locate(members, src_line) else {
+            continue;
+        };
+        // A compiled member: through its own map, into its source.
+        let (line, col) = match &members[i].map {
+            Some(map) => match map.lookup(line, src_col) {
+                Some(at) => at,
+                None => continue,
+            },
+            None => (line, src_col),
+        };
+        let name = name.map(|n| builder.add_name(n));
+        builder.add_token(dst_line, dst_col, line, col, Some(i as u32), name);
     }
     let mut map = builder.into_sourcemap();
     if members.iter().all(|m| m.content.is_none()) {
@@ -590,6 +600,7 @@ mod tests {
             first_line,
             line_count,
             content: None,
+            map: None,
         }
     }
 
@@ -639,12 +650,14 @@ mod tests {
                 first_line: 0,
                 line_count: 1,
                 content: Some(a.into()),
+                map: None,
             },
             MemberSpan {
                 source: "b.js".into(),
                 first_line: 2,
                 line_count: 1,
                 content: Some(b.into()),
+                map: None,
             },
         ];
         let out = minify_js(&format!("{a};\n{b}"), "ab.js", &members).unwrap();

@@ -149,13 +149,17 @@ fn minified_bundles_and_compiled_sources() {
         r#"{"result":{"answer":42,"message":"answer is 42"},"libName":"lib-marker"}"#
     );
 
-    // The map leads a token back to its member and line: a plain member, a compiled one.
+    // The map leads a token back to its member and line: a plain member, and a compiled
+    // one through the compiler's map, to the TypeScript source (named, with its text).
     let map = DecodedMap::parse(&read("static/js/app.min.js.map"));
-    assert_eq!(map.sources, vec!["lib.js", "app.js"]);
-    let compiled_app = read("static/js/app.js");
+    assert_eq!(map.sources, vec!["lib.js", "app.ts"]);
+    assert_eq!(
+        map.json["sourcesContent"],
+        serde_json::json!([LIB_JS, APP_TS])
+    );
     for (member, text, token) in [
         ("lib.js", LIB_JS, "lib-marker"),
-        ("app.js", compiled_app.as_str(), "answer is "),
+        ("app.ts", APP_TS, "answer is "),
     ] {
         // The string literal, quoted in the member, a template literal once minified.
         let (line, col) = position_of(text, &format!("\"{token}\""));
@@ -163,6 +167,10 @@ fn minified_bundles_and_compiled_sources() {
         let found = map.lookup(gline, gcol).expect("a mapping");
         assert_eq!(found, (member, line, col), "{token} in {js}");
     }
+    // A global the TypeScript sets: its line in the .ts (the wrapper makes the rest local).
+    let (gline, gcol) = position_of(&js, "window.result");
+    let found = map.lookup(gline, gcol).expect("a mapping");
+    assert_eq!((found.0, found.1), ("app.ts", 3), "{js}");
 
     // The manifest lists the bundles, their maps and the compiled files.
     let manifest: serde_json::Value =

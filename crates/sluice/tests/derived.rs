@@ -61,11 +61,25 @@ fn compiles_scss_with_partials_and_typescript_then_does_nothing_twice() {
     assert_eq!(code, 0, "{event} {err}");
     assert_eq!(
         changed(&event),
-        ["css/other.css", "css/site.css", "js/app.js"],
+        [
+            "css/other.css",
+            "css/site.css",
+            "js/app.js",
+            "js/app.js.map"
+        ],
         "{event}"
     );
     assert!(p.read("static/css/site.css").contains("color: #123456"));
-    assert!(!p.read("static/js/app.js").contains(": number"));
+    let app = p.read("static/js/app.js");
+    assert!(!app.contains(": number"), "{app}");
+    // Compiled TypeScript links its map, as dev bundles do (SCSS: grass gives none).
+    assert!(
+        app.ends_with("\n//# sourceMappingURL=app.js.map\n"),
+        "{app}"
+    );
+    let map: Value = serde_json::from_str(&p.read("static/js/app.js.map")).unwrap();
+    assert_eq!(map["sources"], serde_json::json!(["app.ts"]));
+    assert!(!p.path("static/css/site.css.map").exists());
     // Partials are not compiled alone; sources are still mirrored as collectstatic would.
     assert!(!p.path("static/css/_vars.css").exists());
     assert!(p.path("static/css/site.scss").is_file());
@@ -97,6 +111,85 @@ fn compiles_scss_with_partials_and_typescript_then_does_nothing_twice() {
         (0, vec!["css/other.css".to_string()])
     );
     assert!(!p.path("static/css/other.css").exists());
+}
+
+/// The 0-based line and column of the first `needle` in `text`.
+fn position_of(text: &str, needle: &str) -> (u32, u32) {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in {text}"));
+    let line = text[..at].matches('\n').count();
+    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (line as u32, col as u32)
+}
+
+/// The `(source, line, column)` a position of a written map leads to (oxc_sourcemap's
+/// lookup, not sluice's).
+fn lookup(map: &str, line: u32, col: u32) -> Option<(String, u32, u32)> {
+    let map = oxc_sourcemap::SourceMap::from_json_string(map).expect("a v3 map");
+    let table = map.generate_lookup_table();
+    let token = map.lookup_token(&table, line, col)?;
+    let source = map.get_source(token.get_source_id()?)?.to_string();
+    Some((source, token.get_src_line(), token.get_src_col()))
+}
+
+#[test]
+fn a_typescript_member_maps_to_its_source_in_dev_bundles() {
+    let ts = "interface Answer { value: number }\n\
+              function makeAnswer(n: number): Answer {\n\
+              \x20 return { value: n * 2 };\n\
+              }\n\
+              window.answerValue = makeAnswer(21).value;\n";
+    let p = Project::new(&[("js/lib.js", "var libValue = 1;\n"), ("js/app.ts", ts)]);
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\
+         [bundles.js.app]\nfiles = [\"js/lib.js\", \"js/app.ts\"]\noutput = \"js/out/app.min.js\"\n",
+    );
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    let bundle = p.read("static/js/out/app.min.js");
+    // The member's own sourceMappingURL is not carried into the bundle; the bundle's is.
+    assert_eq!(bundle.matches("sourceMappingURL").count(), 1, "{bundle}");
+    let text = p.read("static/js/out/app.min.js.map");
+    let map: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        map["sources"],
+        serde_json::json!(["../lib.js", "../app.ts"])
+    );
+    assert_eq!(map["sourcesContent"][1], ts);
+    let line_of = |needle: &str| ts.lines().position(|l| l.contains(needle)).unwrap() as u32;
+    for needle in ["makeAnswer(21)", "n * 2", "function makeAnswer"] {
+        let (line, col) = position_of(&bundle, needle);
+        let found = lookup(&text, line, col).unwrap_or_else(|| panic!("{needle}: unmapped"));
+        assert_eq!(
+            (found.0.as_str(), found.1),
+            ("../app.ts", line_of(needle)),
+            "{needle} in {bundle}"
+        );
+    }
+    let (line, col) = position_of(&bundle, "makeAnswer(21)");
+    let ts_line = ts.lines().nth(line_of("makeAnswer(21)") as usize).unwrap();
+    assert_eq!(
+        lookup(&text, line, col).map(|f| f.2),
+        Some(ts_line.find("makeAnswer(21)").unwrap() as u32)
+    );
+    // The plain member still maps line by line.
+    let (line, col) = position_of(&bundle, "var libValue");
+    assert_eq!(lookup(&text, line, col), Some(("../lib.js".into(), 0, 0)));
+
+    // A change that moves the TypeScript's lines moves the bundle's map with it.
+    let moved = format!("// a comment\n\n{ts}");
+    p.write("media/js/app.ts", &moved);
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    let bundle = p.read("static/js/out/app.min.js");
+    let text = p.read("static/js/out/app.min.js.map");
+    let (line, col) = position_of(&bundle, "n * 2");
+    assert_eq!(
+        lookup(&text, line, col).map(|f| (f.0, f.1)),
+        Some(("../app.ts".into(), line_of("n * 2") + 2))
+    );
 }
 
 #[test]

@@ -145,6 +145,13 @@ pub(crate) fn add_bundles(
         }
     };
     let size = |logical: &str| files.get(logical).map(|f| f.meta.len);
+    let compiled_dir = job.state_dir.join("compiled");
+    let source_map = |logical: &str| {
+        let file = files.get(logical)?;
+        (file.path == output_path(&compiled_dir, logical))
+            .then(|| fs::read_to_string(crate::compile_store::map_path(&file.path)).ok())
+            .flatten()
+    };
     let ctx = Context {
         settings,
         compilers: bundles.compilers,
@@ -152,6 +159,7 @@ pub(crate) fn add_bundles(
         tree: &tree,
         read: &read,
         size: &size,
+        source_map: &source_map,
     };
     let cached = |def: &BundleDef| -> Option<Entry> {
         let entry = previous.bundles.get(&def_key(def))?;
