@@ -945,6 +945,7 @@ mod tests {
                 },
             ],
             members: s(&["css/a.css", "css/b.css"]),
+            sources: s(&["css/a.css", "css/b.css"]),
             inputs: s(&["css/a.css", "css/b.css"]),
         };
         let files = dev_bundle(&assembled, &|_| None).unwrap();

@@ -222,9 +222,30 @@ pub(crate) fn syntax_error(
     column: u32,
     message: String,
 ) -> Error {
-    let source_line = code.lines().nth(line0 as usize).unwrap_or("").to_string();
+    let mut source_line = code.lines().nth(line0 as usize).unwrap_or("").to_string();
+    let mut column = column;
     let (file, line) = match locate(members, line0) {
-        Some((i, l)) => (members[i].source.clone(), l + 1),
+        Some((i, l)) => {
+            let m = &members[i];
+            // A compiled member with its map: the position in its source.
+            match m
+                .map
+                .as_ref()
+                .and_then(|map| map.lookup(l, column.saturating_sub(1)))
+            {
+                Some((src_line, src_col)) => {
+                    source_line = m
+                        .content
+                        .as_deref()
+                        .and_then(|text| text.lines().nth(src_line as usize))
+                        .unwrap_or("")
+                        .to_string();
+                    column = src_col + 1;
+                    (m.source.clone(), src_line + 1)
+                }
+                None => (m.source.clone(), l + 1),
+            }
+        }
         None => (file.to_string(), line0 + 1),
     };
     Error::Syntax {
@@ -665,6 +686,38 @@ mod tests {
         assert_eq!(map["sources"], serde_json::json!(["a.js", "b.js"]));
         assert_eq!(map["sourcesContent"], serde_json::json!([a, b]));
         assert_eq!(map["file"], "ab.js");
+    }
+
+    #[test]
+    fn an_error_in_a_compiled_member_is_placed_in_its_source() {
+        // The member's line 1 comes from its source's line 3 (0-based 2), column 0 → 2.
+        let json = r#"{"version":3,"sources":["x.ts"],"names":[],"mappings":"AAAA;AAEE"}"#;
+        let (map, _) = crate::sourcemap::MemberMap::parse(json).unwrap();
+        let members = [MemberSpan {
+            source: "../x.ts".into(),
+            first_line: 0,
+            line_count: 2,
+            content: Some("let a: number = 1;\n\n  a = * 2;\n".into()),
+            map: Some(map),
+        }];
+        let code = "let a = 1;\na = * 2;\n";
+        match minify_js(code, "all.js", &members) {
+            Err(Error::Syntax {
+                file,
+                line,
+                column,
+                source_line,
+                ..
+            }) => {
+                assert_eq!(
+                    (file.as_str(), line, source_line.as_str()),
+                    ("../x.ts", 3, "  a = * 2;")
+                );
+                // The compiled column 5 (`*`) is after the line's one segment (column 0 → 2).
+                assert_eq!(column, 3);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -284,6 +284,36 @@ fn syntax_errors_name_the_place_and_leave_the_output() {
     assert_eq!(tree_files(&p.path("static")), before);
 }
 
+/// CSS the minifier drops from a compiled member (an IE hack grass passes through) is
+/// reported against the `.scss` file, not its output in `.sluice/compiled/`, with a note that
+/// the line and column are those of the compiled CSS (grass gives no source map).
+#[test]
+fn a_problem_in_compiled_css_names_the_scss_source() {
+    let p = project();
+    p.write(
+        "media/css/theme.scss",
+        "@import \"vars\";\n.theme {\n  color: $main;\n  *zoom: 1;\n}\n",
+    );
+    let (code, event, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let warnings = event["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{event}");
+    let w = &warnings[0];
+    assert_eq!(w["file"], "media/css/theme.scss", "{w}");
+    // grass's output: `.theme {` / `  color: #123456;` / `  *zoom: 1;`.
+    assert_eq!(w["line"], 3, "{w}");
+    assert_eq!(w["source_line"], "  *zoom: 1;", "{w}");
+    let message = w["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("(line and column of css/theme.css, compiled from it)"),
+        "{message}"
+    );
+    let out = p.run(&["build", "--no-compress", "--output", "again"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("media/css/theme.scss:3:"), "{stderr}");
+    assert!(!stderr.contains(".sluice"), "{stderr}");
+}
+
 /// Outside django-pipeline every source a compiler takes is compiled (as the dev profile
 /// does, and `compile = false` turns it off); a django-pipeline project compiles bundle
 /// members only, as its collectstatic does (tested in bundles.rs).

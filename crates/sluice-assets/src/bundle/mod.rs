@@ -91,6 +91,8 @@ pub struct Assembled {
     pub spans: Vec<MemberSpan>,
     /// The collected file read for each span (compiled name when compiled).
     pub members: Vec<String>,
+    /// Each span's member as the bundle lists it (the source's name when compiled).
+    pub sources: Vec<String>,
     /// Every collected file read: members (source and compiled names), templates, embedded
     /// files. A change to one of them changes the bundle.
     pub inputs: Vec<String>,
@@ -301,6 +303,7 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
         code,
         spans,
         members: read_members,
+        sources: paths,
         inputs,
     })
 }

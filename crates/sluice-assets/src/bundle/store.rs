@@ -70,7 +70,9 @@ pub(crate) struct Added {
 }
 
 /// A minifier's error or warning names a member by its `source` in the map (relative to
-/// the bundle's folder); say which file that is.
+/// the bundle's folder); say which file that is. A compiled member is named by its source
+/// (`css/x.scss`, not its output in `.sluice/compiled/`); when the compiler gave no map
+/// (SCSS, LESS) the line and column are in the compiled CSS, and the message says so.
 fn member_file(
     error: crate::Error,
     assembled: &super::Assembled,
@@ -81,16 +83,35 @@ fn member_file(
             file,
             line,
             column,
-            message,
+            mut message,
             source_line,
         } => {
-            let found = assembled
-                .spans
-                .iter()
-                .position(|s| s.source == file)
-                .and_then(|i| files.get(assembled.members.get(i)?));
+            let Some(i) = assembled.spans.iter().position(|s| s.source == file) else {
+                return crate::Error::Syntax {
+                    file,
+                    line,
+                    column,
+                    message,
+                    source_line,
+                };
+            };
+            let member = assembled.members.get(i);
+            let source = assembled.sources.get(i);
+            let named = match source.filter(|s| Some(*s) != member) {
+                Some(source) => {
+                    if assembled.spans[i].map.is_none()
+                        && let Some(compiled) = member
+                    {
+                        message.push_str(&format!(
+                            " (line and column of {compiled}, compiled from it)"
+                        ));
+                    }
+                    files.get(source)
+                }
+                None => member.and_then(|m| files.get(m)),
+            };
             crate::Error::Syntax {
-                file: found.map_or(file, |f| f.path.display().to_string()),
+                file: named.map_or(file, |f| f.path.display().to_string()),
                 line,
                 column,
                 message,
