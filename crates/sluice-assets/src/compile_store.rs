@@ -11,7 +11,8 @@
 //!
 //! A compiler's source map (TypeScript, TSX, JSX) is kept beside its output as
 //! `<output>.map` ([`map_path`]), not collected: bundles read it to point their own map into
-//! the source file.
+//! the source file. After a build that changed the index, files it does not name (outputs of
+//! removed sources) are pruned once older than an hour, as the compression cache is.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -251,6 +252,62 @@ pub(crate) fn add_compiled(
     if fs::read(&index_file).ok().as_deref() != Some(bytes.as_slice()) {
         write_atomic(&index_file, &bytes)
             .map_err(|e| sluice_core::Error::io("write", &index_file, e))?;
+        // Something changed: outputs (and maps) of sources no longer compiled may be left.
+        prune(&dir, &index);
     }
     Ok(added)
+}
+
+/// Removes from `dir` what `index` does not name (outputs of removed sources, of an earlier
+/// configuration), by [`crate::build::prune_unused`]'s rule (older than the grace period).
+fn prune(dir: &Path, index: &Index) -> usize {
+    let mut keep: HashSet<PathBuf> = HashSet::new();
+    keep.insert(dir.join("index.json"));
+    for entry in index.sources.values() {
+        let output = output_path(dir, &entry.output);
+        keep.insert(map_path(&output));
+        keep.insert(output);
+    }
+    crate::build::prune_unused(dir, &|p: &Path| keep.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_the_index_does_not_name_are_pruned_after_the_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let compiled = dir.path().join("compiled");
+        let file = |rel: &str, age: u64| {
+            let path = output_path(&compiled, rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, b"x").unwrap();
+            let then = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+            filetime::set_file_mtime(&path, filetime::FileTime::from_system_time(then)).unwrap();
+            path
+        };
+        let mut index = Index::default();
+        index.sources.insert(
+            "js/app.ts".into(),
+            Entry {
+                source: "/src/js/app.ts".into(),
+                output: "js/app.js".into(),
+                inputs: Vec::new(),
+            },
+        );
+        let kept = [
+            file("index.json", 7200),
+            file("js/app.js", 7200),
+            file("js/app.js.map", 7200),
+        ];
+        let removed_source = file("css/gone/old.css", 7200);
+        let removed_map = file("js/gone.js.map", 7200);
+        let young = file("js/new.js", 60);
+        assert_eq!(prune(&compiled, &index), 2);
+        assert!(kept.iter().all(|p| p.exists()) && young.exists());
+        assert!(!removed_source.exists() && !removed_map.exists());
+        // Folders left empty go; the cache folder stays.
+        assert!(!compiled.join("css").exists() && compiled.is_dir());
+    }
 }
