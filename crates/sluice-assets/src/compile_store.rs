@@ -13,6 +13,11 @@
 //! `<output>.map` ([`map_path`]), not collected: bundles read it to point their own map into
 //! the source file. After a build that changed the index, files it does not name (outputs of
 //! removed sources) are pruned once older than an hour, as the compression cache is.
+//!
+//! The dev profile keeps its own record (`derive.rs`): it compiles the mirrored copies in the
+//! output root and writes beside them, in a folder users own (conflicts with files sluice did
+//! not write, the last good output kept on an error, recompiles driven by change sets), where
+//! this cache owns its folder and fails the build on any error.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;

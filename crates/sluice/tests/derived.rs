@@ -4,9 +4,13 @@
 
 mod support;
 
+#[path = "../../sluice-assets/tests/support/mod.rs"]
+mod asset_support;
+
 use std::fs;
 use std::path::Path;
 
+use asset_support::position_of;
 use serde_json::Value;
 use support::Project;
 
@@ -113,16 +117,6 @@ fn compiles_scss_with_partials_and_typescript_then_does_nothing_twice() {
     assert!(!p.path("static/css/other.css").exists());
 }
 
-/// The 0-based line and column of the first `needle` in `text`.
-fn position_of(text: &str, needle: &str) -> (u32, u32) {
-    let at = text
-        .find(needle)
-        .unwrap_or_else(|| panic!("{needle:?} not in {text}"));
-    let line = text[..at].matches('\n').count();
-    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
-    (line as u32, col as u32)
-}
-
 /// The `(source, line, column)` a position of a written map leads to (oxc_sourcemap's
 /// lookup, not sluice's).
 fn lookup(map: &str, line: u32, col: u32) -> Option<(String, u32, u32)> {
@@ -190,6 +184,63 @@ fn a_typescript_member_maps_to_its_source_in_dev_bundles() {
         lookup(&text, line, col).map(|f| (f.0, f.1)),
         Some(("../app.ts".into(), line_of("n * 2") + 2))
     );
+}
+
+/// LESS with the real `lessc` (npm `less`, installed once into the test cache) as a
+/// project installs it: `node_modules/.bin/lessc` beside `sluice.toml`. Compiled beside its
+/// source; a change to an imported file recompiles its importer.
+#[test]
+fn less_compiles_with_the_projects_lessc_and_follows_its_imports() {
+    let modules = asset_support::npm_packages("less-v1", &["less@4.2.0"]);
+    let p = Project::new(&[
+        (
+            "css/site.less",
+            "@import \"lib/vars\";\n.a { color: @brand; .b { width: (@w * 2); } }\n",
+        ),
+        ("css/lib/vars.less", "@brand: #ff0000;\n@w: 10px;\n"),
+        ("css/plain.css", ".p { x: 1; }\n"),
+    ]);
+    std::os::unix::fs::symlink(&modules, p.path("node_modules")).unwrap();
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(
+        changed(&event),
+        ["css/lib/vars.css", "css/site.css"],
+        "{event}"
+    );
+    let css = p.read("static/css/site.css");
+    assert!(css.contains("color: #ff0000;"), "{css}");
+    assert!(css.contains(".a .b {\n  width: 20px;\n}"), "{css}");
+    // Nothing changed: nothing compiled.
+    let (code, event, _) = p.derive();
+    assert_eq!((code, event), (0, Value::Null));
+
+    // The imported file changes: the importer is compiled again.
+    p.write("media/css/lib/vars.less", "@brand: #0000ff;\n@w: 10px;\n");
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert!(
+        changed(&event).contains(&"css/site.css".to_string()),
+        "{event}"
+    );
+    let css = p.read("static/css/site.css");
+    assert!(css.contains("color: #0000ff;"), "{css}");
+
+    // A LESS error names the source file (not its copy), line and column.
+    p.write("media/css/lib/vars.less", "@brand: #0000ff\n@w: ;\n");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    let errors = event["errors"].as_array().expect("errors");
+    let error = errors
+        .iter()
+        .find(|e| {
+            e["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("media/css/lib/vars.less"))
+        })
+        .unwrap_or_else(|| panic!("no error in media/css/lib/vars.less: {event}"));
+    assert!(error["line"].as_u64().is_some(), "{error}");
+    assert!(p.read("static/css/site.css").contains("color: #0000ff;"));
 }
 
 #[test]
