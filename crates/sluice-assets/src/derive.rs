@@ -35,7 +35,7 @@ use crate::bundle::{self, Context, Tree};
 use crate::compile::{Compiler, compile};
 use crate::sourcemap::concat_map;
 
-const STATE_VERSION: u32 = 2;
+const STATE_VERSION: u32 = 1;
 
 /// Everything the dev profile needs to know.
 #[derive(Debug, Clone, Copy)]
@@ -136,7 +136,9 @@ struct CompileRecord {
     written: Option<FileMeta>,
     /// Every file read by the last compile (the source first); `None`: must compile again.
     inputs: Vec<(String, Option<FileMeta>)>,
-    /// The output's source map (`<output>.map`) as written, for compilers that give one.
+    /// The output's source map (`<output>.map`) as written, for compilers that give one
+    /// (absent in records written before maps were: those outputs compile again).
+    #[serde(default)]
     map: Option<FileMeta>,
 }
 
@@ -380,8 +382,12 @@ impl Derived {
             r.output == output
                 && r.written.is_some()
                 && self.lmeta(output) == r.written
-                && r.map
-                    .is_none_or(|m| self.lmeta(&map_name(output)) == Some(m))
+                && match r.map {
+                    Some(m) => self.lmeta(&map_name(output)) == Some(m),
+                    None => {
+                        !Compiler::for_path(Path::new(source)).is_some_and(Compiler::writes_map)
+                    }
+                }
                 && self.inputs_fresh(&r.inputs)
         })
     }

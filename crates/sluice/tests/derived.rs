@@ -186,6 +186,41 @@ fn a_typescript_member_maps_to_its_source_in_dev_bundles() {
     );
 }
 
+/// A record from before compiled TypeScript had maps (no `map` field): the output is
+/// compiled again and gets its map, without a conflict (the output is sluice's).
+#[test]
+fn a_record_without_maps_compiles_typescript_again() {
+    let p = Project::new(&[("js/app.ts", "const n: number = 1;\nconsole.log(n);\n")]);
+    assert_eq!(p.derive().0, 0);
+    let state = fs::read_dir(p.path(".sluice"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("derived-")
+        })
+        .expect("the dev profile's record");
+    let mut record: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    let entry = record["compiled"]["js/app.ts"].as_object_mut().unwrap();
+    assert!(
+        entry.remove("map").is_some_and(|m| !m.is_null()),
+        "{record}"
+    );
+    fs::write(&state, serde_json::to_vec(&record).unwrap()).unwrap();
+    fs::remove_file(p.path("static/js/app.js.map")).unwrap();
+
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(changed(&event), ["js/app.js.map"], "{event}");
+    assert!(
+        event["conflicts"].as_array().is_none_or(|c| c.is_empty()),
+        "{event}"
+    );
+    assert!(p.path("static/js/app.js.map").is_file());
+}
+
 /// LESS with the real `lessc` (npm `less`, installed once into the test cache) as a
 /// project installs it: `node_modules/.bin/lessc` beside `sluice.toml`. Compiled beside its
 /// source; a change to an imported file recompiles its importer.
