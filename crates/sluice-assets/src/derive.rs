@@ -602,60 +602,62 @@ impl Derived {
                         })
                         .collect();
                     // A map beside the output, linked from it as dev bundles link theirs;
-                    // written first, so the output is never newer than its map.
+                    // written only where the output could be.
                     let mut code = compiled.code;
-                    let mut map = None;
-                    if let Some(json) = &compiled.map {
-                        let name = map_name(&output);
-                        match self.write(&name, json.as_bytes(), previous_map) {
-                            Wrote::Unchanged(meta) => map = Some(meta),
-                            Wrote::Written(meta) => {
-                                report.changed.push(name.clone());
-                                map = Some(meta);
-                            }
-                            Wrote::Conflict => {
-                                report.conflicts.push(name);
-                                continue;
-                            }
-                            Wrote::Failed(message) => {
-                                report.errors.push(Error::Read {
-                                    file: name,
-                                    message,
-                                });
-                                continue;
-                            }
-                        }
+                    let map_file = compiled.map.as_ref().map(|_| map_name(&output));
+                    if let Some(name) = &map_file {
                         if !code.is_empty() && !code.ends_with('\n') {
                             code.push('\n');
                         }
-                        let base = name.rsplit('/').next().unwrap_or(&name);
+                        let base = name.rsplit('/').next().unwrap_or(name);
                         code.push_str(&format!("//# sourceMappingURL={base}\n"));
                     }
-                    let wrote = self.write(&output, code.as_bytes(), previous);
-                    match wrote {
-                        Wrote::Unchanged(meta) | Wrote::Written(meta) => {
-                            if matches!(wrote, Wrote::Written(_)) {
-                                report.changed.push(output.clone());
-                            }
-                            report.compiled += 1;
-                            self.failures.remove(&output);
-                            self.state.compiled.insert(
-                                source,
-                                CompileRecord {
-                                    output,
-                                    written: Some(meta),
-                                    inputs,
-                                    map,
-                                },
-                            );
-                            self.dirty = true;
+                    let meta = match self.write(&output, code.as_bytes(), previous) {
+                        Wrote::Unchanged(meta) => meta,
+                        Wrote::Written(meta) => {
+                            report.changed.push(output.clone());
+                            meta
                         }
-                        Wrote::Conflict => report.conflicts.push(output),
-                        Wrote::Failed(message) => report.errors.push(Error::Read {
-                            file: output,
-                            message,
-                        }),
+                        Wrote::Conflict => {
+                            report.conflicts.push(output);
+                            continue;
+                        }
+                        Wrote::Failed(message) => {
+                            report.errors.push(Error::Read {
+                                file: output,
+                                message,
+                            });
+                            continue;
+                        }
+                    };
+                    let mut map = None;
+                    if let (Some(name), Some(json)) = (map_file, &compiled.map) {
+                        match self.write(&name, json.as_bytes(), previous_map) {
+                            Wrote::Unchanged(m) => map = Some(m),
+                            Wrote::Written(m) => {
+                                report.changed.push(name);
+                                map = Some(m);
+                            }
+                            // Recorded without a map: tried again on the next pass.
+                            Wrote::Conflict => report.conflicts.push(name),
+                            Wrote::Failed(message) => report.errors.push(Error::Read {
+                                file: name,
+                                message,
+                            }),
+                        }
                     }
+                    report.compiled += 1;
+                    self.failures.remove(&output);
+                    self.state.compiled.insert(
+                        source,
+                        CompileRecord {
+                            output,
+                            written: Some(meta),
+                            inputs,
+                            map,
+                        },
+                    );
+                    self.dirty = true;
                 }
                 Err(error) => {
                     let error = self.located(error);

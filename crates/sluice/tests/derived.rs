@@ -360,6 +360,27 @@ fn a_file_sluice_did_not_write_is_never_overwritten() {
     assert_eq!((code, event), (0, Value::Null));
 }
 
+/// A compiled TypeScript's map where a file sluice did not write is: the map is a conflict
+/// (left alone), the output is written; once the file is gone, the map is written.
+#[test]
+fn a_foreign_file_where_a_compiled_map_goes_is_left_alone() {
+    let p = Project::new(&[("js/app.ts", "const n: number = 1;\nconsole.log(n);\n")]);
+    p.write("static/js/app.js.map", "mine");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    assert_eq!(event["conflicts"], serde_json::json!(["js/app.js.map"]));
+    assert_eq!(p.read("static/js/app.js.map"), "mine");
+    assert!(p.read("static/js/app.js").contains("const n = 1;"));
+    fs::remove_file(p.path("static/js/app.js.map")).unwrap();
+    let (code, event, _) = p.derive();
+    assert_eq!(
+        (code, changed(&event)),
+        (0, vec!["js/app.js.map".to_string()]),
+        "{event}"
+    );
+    assert!(p.read("static/js/app.js.map").contains("app.ts"));
+}
+
 #[test]
 fn bundles_are_unminified_with_a_map_and_only_affected_ones_are_rebuilt() {
     let p = Project::new(&[
