@@ -26,7 +26,8 @@ use sluice_core::sync::output_path;
 use super::{Context, Tree, assemble, finish, members};
 use crate::build::{BuildError, BuildJob, read_source};
 
-const INDEX_VERSION: u32 = 2;
+// 3: maps of compiled members lead to their source.
+const INDEX_VERSION: u32 = 3;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Index {
