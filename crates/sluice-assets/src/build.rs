@@ -579,26 +579,38 @@ fn prune_cache(cache: &Path, state_dir: &Path, current: &BuildState) -> usize {
     let live = |key: &str| {
         current.contents.contains_key(key) || others.iter().any(|s| s.contents.contains_key(key))
     };
+    prune_unused(cache, &|file: &Path| {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        live(name.split('.').next().unwrap_or_default())
+    })
+}
+
+/// Removes every file under `dir` (at any depth) that `keep` does not want, once it is older
+/// than [`CACHE_GRACE`], then the folders inside it left empty. The one pruning rule
+/// of sluice's caches: the compression cache, `.sluice/compiled/` and `.sluice/bundles/`.
+/// Returns how many files were removed.
+pub(crate) fn prune_unused(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> usize {
     let now = std::time::SystemTime::now();
     let mut removed = 0;
-    for folder in fs::read_dir(cache).into_iter().flatten().flatten() {
-        for entry in fs::read_dir(folder.path()).into_iter().flatten().flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let key = name.split('.').next().unwrap_or_default();
-            if live(key) {
-                continue;
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => {
+                removed += prune_unused(&path, keep);
+                // Fails harmlessly when not empty.
+                let _ = fs::remove_dir(&path);
             }
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= CACHE_GRACE));
-            if old && fs::remove_file(entry.path()).is_ok() {
-                removed += 1;
+            Ok(_) if !keep(&path) => {
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age >= CACHE_GRACE));
+                if old && fs::remove_file(&path).is_ok() {
+                    removed += 1;
+                }
             }
+            _ => {}
         }
-        // Empty folders go too (fails harmlessly when not empty).
-        let _ = fs::remove_dir(folder.path());
     }
     removed
 }

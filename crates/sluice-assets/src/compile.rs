@@ -65,6 +65,11 @@ impl Compiler {
         }
     }
 
+    /// Whether its compile gives a source map ([`Compiled::map`]).
+    pub fn writes_map(self) -> bool {
+        matches!(self, Compiler::TypeScript | Compiler::Tsx | Compiler::Jsx)
+    }
+
     /// SCSS/Sass partials (`_name.scss`) are only ever imported, never compiled alone.
     pub fn is_partial(path: &Path) -> bool {
         matches!(

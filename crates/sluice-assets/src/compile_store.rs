@@ -8,6 +8,16 @@
 //! source, the fingerprint (`lstat`) of every file the compiler read (partials and imports
 //! included). A source whose inputs are all unchanged is not compiled again and no input is
 //! opened; a change to a partial recompiles exactly the sources that imported it.
+//!
+//! A compiler's source map (TypeScript, TSX, JSX) is kept beside its output as
+//! `<output>.map` ([`map_path`]), not collected: bundles read it to point their own map into
+//! the source file. After a build that changed the index, files it does not name (outputs of
+//! removed sources) are pruned once older than an hour, as the compression cache is.
+//!
+//! The dev profile keeps its own record (`derive.rs`): it compiles the mirrored copies in the
+//! output root and writes beside them, in a folder users own (conflicts with files sluice did
+//! not write, the last good output kept on an error, recompiles driven by change sets), where
+//! this cache owns its folder and fails the build on any error.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -55,6 +65,13 @@ pub(crate) struct Added {
     pub compiled: usize,
     /// Compiled outputs left out because a source of the same name wins.
     pub warnings: Vec<Error>,
+}
+
+/// Where the source map of the compiled output at `output` is kept.
+pub(crate) fn map_path(output: &Path) -> PathBuf {
+    let mut name = output.as_os_str().to_os_string();
+    name.push(".map");
+    PathBuf::from(name)
 }
 
 fn fingerprint(path: &Path) -> Option<FileMeta> {
@@ -144,7 +161,8 @@ pub(crate) fn add_compiled(
                 .inputs
                 .iter()
                 .all(|(p, meta)| fingerprint(p).as_ref() == Some(meta))
-            && output_path(&dir, &entry.output).is_file();
+            && output_path(&dir, &entry.output).is_file()
+            && (!j.compiler.writes_map() || map_path(&output_path(&dir, &entry.output)).is_file());
         same.then(|| entry.clone())
     };
     let results: Vec<Result<(Entry, bool), Error>> = jobs
@@ -155,11 +173,27 @@ pub(crate) fn add_compiled(
             }
             let compiled = compile(j.compiler, &j.path, &load_paths)?;
             let target = output_path(&dir, &j.output);
+            let map = map_path(&target);
+            let cannot = |path: &Path, e: std::io::Error| Error::Read {
+                file: path.display().to_string(),
+                message: format!("cannot write the compiled output: {e}"),
+            };
+            // The map first: an output is never newer than the map bundles read with it.
+            match &compiled.map {
+                Some(json) => {
+                    if fs::read(&map).ok().as_deref() != Some(json.as_bytes()) {
+                        write_atomic(&map, json.as_bytes()).map_err(|e| cannot(&map, e))?;
+                    }
+                }
+                None => match fs::remove_file(&map) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(cannot(&map, e));
+                    }
+                    _ => {}
+                },
+            }
             if fs::read(&target).ok().as_deref() != Some(compiled.code.as_bytes()) {
-                write_atomic(&target, compiled.code.as_bytes()).map_err(|e| Error::Read {
-                    file: target.display().to_string(),
-                    message: format!("cannot write the compiled output: {e}"),
-                })?;
+                write_atomic(&target, compiled.code.as_bytes()).map_err(|e| cannot(&target, e))?;
             }
             let inputs = compiled
                 .inputs
@@ -223,6 +257,62 @@ pub(crate) fn add_compiled(
     if fs::read(&index_file).ok().as_deref() != Some(bytes.as_slice()) {
         write_atomic(&index_file, &bytes)
             .map_err(|e| sluice_core::Error::io("write", &index_file, e))?;
+        // Something changed: outputs (and maps) of sources no longer compiled may be left.
+        prune(&dir, &index);
     }
     Ok(added)
+}
+
+/// Removes from `dir` what `index` does not name (outputs of removed sources, of an earlier
+/// configuration), by [`crate::build::prune_unused`]'s rule (older than the grace period).
+fn prune(dir: &Path, index: &Index) -> usize {
+    let mut keep: HashSet<PathBuf> = HashSet::new();
+    keep.insert(dir.join("index.json"));
+    for entry in index.sources.values() {
+        let output = output_path(dir, &entry.output);
+        keep.insert(map_path(&output));
+        keep.insert(output);
+    }
+    crate::build::prune_unused(dir, &|p: &Path| keep.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_the_index_does_not_name_are_pruned_after_the_grace() {
+        let dir = tempfile::tempdir().unwrap();
+        let compiled = dir.path().join("compiled");
+        let file = |rel: &str, age: u64| {
+            let path = output_path(&compiled, rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, b"x").unwrap();
+            let then = std::time::SystemTime::now() - std::time::Duration::from_secs(age);
+            filetime::set_file_mtime(&path, filetime::FileTime::from_system_time(then)).unwrap();
+            path
+        };
+        let mut index = Index::default();
+        index.sources.insert(
+            "js/app.ts".into(),
+            Entry {
+                source: "/src/js/app.ts".into(),
+                output: "js/app.js".into(),
+                inputs: Vec::new(),
+            },
+        );
+        let kept = [
+            file("index.json", 7200),
+            file("js/app.js", 7200),
+            file("js/app.js.map", 7200),
+        ];
+        let removed_source = file("css/gone/old.css", 7200);
+        let removed_map = file("js/gone.js.map", 7200);
+        let young = file("js/new.js", 60);
+        assert_eq!(prune(&compiled, &index), 2);
+        assert!(kept.iter().all(|p| p.exists()) && young.exists());
+        assert!(!removed_source.exists() && !removed_map.exists());
+        // Folders left empty go; the cache folder stays.
+        assert!(!compiled.join("css").exists() && compiled.is_dir());
+    }
 }

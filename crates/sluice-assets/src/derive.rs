@@ -136,6 +136,15 @@ struct CompileRecord {
     written: Option<FileMeta>,
     /// Every file read by the last compile (the source first); `None`: must compile again.
     inputs: Vec<(String, Option<FileMeta>)>,
+    /// The output's source map (`<output>.map`) as written, for compilers that give one
+    /// (absent in records written before maps were: those outputs compile again).
+    #[serde(default)]
+    map: Option<FileMeta>,
+}
+
+/// The source map beside a compiled output.
+fn map_name(output: &str) -> String {
+    format!("{output}.map")
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -373,6 +382,12 @@ impl Derived {
             r.output == output
                 && r.written.is_some()
                 && self.lmeta(output) == r.written
+                && match r.map {
+                    Some(m) => self.lmeta(&map_name(output)) == Some(m),
+                    None => {
+                        !Compiler::for_path(Path::new(source)).is_some_and(Compiler::writes_map)
+                    }
+                }
                 && self.inputs_fresh(&r.inputs)
         })
     }
@@ -439,6 +454,9 @@ impl Derived {
         for source in gone {
             if let Some(record) = self.state.compiled.remove(&source) {
                 self.remove(&record.output, record.written, report);
+                if record.map.is_some() {
+                    self.remove(&map_name(&record.output), record.map, report);
+                }
                 self.failures.remove(&record.output);
                 self.dirty = true;
             }
@@ -569,9 +587,9 @@ impl Derived {
                 .get(&source)
                 .cloned()
                 .unwrap_or_default();
-            let previous = (recorded.output == output)
-                .then_some(recorded.written)
-                .flatten();
+            let same = recorded.output == output;
+            let previous = same.then_some(recorded.written).flatten();
+            let previous_map = same.then_some(recorded.map).flatten();
             match result {
                 Ok(compiled) => {
                     let inputs: Vec<(String, Option<FileMeta>)> = compiled
@@ -583,30 +601,63 @@ impl Derived {
                             (l, m)
                         })
                         .collect();
-                    let wrote = self.write(&output, compiled.code.as_bytes(), previous);
-                    match wrote {
-                        Wrote::Unchanged(meta) | Wrote::Written(meta) => {
-                            if matches!(wrote, Wrote::Written(_)) {
-                                report.changed.push(output.clone());
-                            }
-                            report.compiled += 1;
-                            self.failures.remove(&output);
-                            self.state.compiled.insert(
-                                source,
-                                CompileRecord {
-                                    output,
-                                    written: Some(meta),
-                                    inputs,
-                                },
-                            );
-                            self.dirty = true;
+                    // A map beside the output, linked from it as dev bundles link theirs;
+                    // written only where the output could be.
+                    let mut code = compiled.code;
+                    let map_file = compiled.map.as_ref().map(|_| map_name(&output));
+                    if let Some(name) = &map_file {
+                        if !code.is_empty() && !code.ends_with('\n') {
+                            code.push('\n');
                         }
-                        Wrote::Conflict => report.conflicts.push(output),
-                        Wrote::Failed(message) => report.errors.push(Error::Read {
-                            file: output,
-                            message,
-                        }),
+                        let base = name.rsplit('/').next().unwrap_or(name);
+                        code.push_str(&format!("//# sourceMappingURL={base}\n"));
                     }
+                    let meta = match self.write(&output, code.as_bytes(), previous) {
+                        Wrote::Unchanged(meta) => meta,
+                        Wrote::Written(meta) => {
+                            report.changed.push(output.clone());
+                            meta
+                        }
+                        Wrote::Conflict => {
+                            report.conflicts.push(output);
+                            continue;
+                        }
+                        Wrote::Failed(message) => {
+                            report.errors.push(Error::Read {
+                                file: output,
+                                message,
+                            });
+                            continue;
+                        }
+                    };
+                    let mut map = None;
+                    if let (Some(name), Some(json)) = (map_file, &compiled.map) {
+                        match self.write(&name, json.as_bytes(), previous_map) {
+                            Wrote::Unchanged(m) => map = Some(m),
+                            Wrote::Written(m) => {
+                                report.changed.push(name);
+                                map = Some(m);
+                            }
+                            // Recorded without a map: tried again on the next pass.
+                            Wrote::Conflict => report.conflicts.push(name),
+                            Wrote::Failed(message) => report.errors.push(Error::Read {
+                                file: name,
+                                message,
+                            }),
+                        }
+                    }
+                    report.compiled += 1;
+                    self.failures.remove(&output);
+                    self.state.compiled.insert(
+                        source,
+                        CompileRecord {
+                            output,
+                            written: Some(meta),
+                            inputs,
+                            map,
+                        },
+                    );
+                    self.dirty = true;
                 }
                 Err(error) => {
                     let error = self.located(error);
@@ -632,6 +683,7 @@ impl Derived {
                             output: output.clone(),
                             written: previous,
                             inputs,
+                            map: previous_map,
                         },
                     );
                     self.dirty = true;
@@ -661,6 +713,20 @@ impl Derived {
                 .flatten()
                 .map(|m| m.len())
         };
+        // Compiled outputs written with a map beside them.
+        let mapped: HashSet<&str> = self
+            .state
+            .compiled
+            .values()
+            .filter(|r| r.map.is_some())
+            .map(|r| r.output.as_str())
+            .collect();
+        let source_map = |logical: &str| {
+            mapped
+                .contains(logical)
+                .then(|| fs::read_to_string(output_path(&output, &map_name(logical))).ok())
+                .flatten()
+        };
         let ctx = Context {
             settings: &self.settings,
             compilers: &self.compilers,
@@ -668,6 +734,7 @@ impl Derived {
             tree,
             read: &read,
             size: &size,
+            source_map: &source_map,
         };
         let built: Vec<Result<BuiltBundle, Error>> = which
             .par_iter()
@@ -875,15 +942,18 @@ mod tests {
                     first_line: 0,
                     line_count: 1,
                     content: Some("a{}".into()),
+                    map: None,
                 },
                 crate::sourcemap::MemberSpan {
                     source: "b.css".into(),
                     first_line: 1,
                     line_count: 1,
                     content: Some("b{}".into()),
+                    map: None,
                 },
             ],
             members: s(&["css/a.css", "css/b.css"]),
+            sources: s(&["css/a.css", "css/b.css"]),
             inputs: s(&["css/a.css", "css/b.css"]),
         };
         let files = dev_bundle(&assembled, &|_| None).unwrap();

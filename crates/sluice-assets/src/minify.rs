@@ -222,9 +222,30 @@ pub(crate) fn syntax_error(
     column: u32,
     message: String,
 ) -> Error {
-    let source_line = code.lines().nth(line0 as usize).unwrap_or("").to_string();
+    let mut source_line = code.lines().nth(line0 as usize).unwrap_or("").to_string();
+    let mut column = column;
     let (file, line) = match locate(members, line0) {
-        Some((i, l)) => (members[i].source.clone(), l + 1),
+        Some((i, l)) => {
+            let m = &members[i];
+            // A compiled member with its map: the position in its source.
+            match m
+                .map
+                .as_ref()
+                .and_then(|map| map.lookup(l, column.saturating_sub(1)))
+            {
+                Some((src_line, src_col)) => {
+                    source_line = m
+                        .content
+                        .as_deref()
+                        .and_then(|text| text.lines().nth(src_line as usize))
+                        .unwrap_or("")
+                        .to_string();
+                    column = src_col + 1;
+                    (m.source.clone(), src_line + 1)
+                }
+                None => (m.source.clone(), l + 1),
+            }
+        }
         None => (file.to_string(), line0 + 1),
     };
     Error::Syntax {
@@ -253,8 +274,8 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-/// Move mappings `(dst_line, dst_col) -> (bundle_line, col)` onto the members and write
-/// the map. Mappings whose bundle line is outside every member (separators) are dropped.
+/// Move mappings `(dst_line, dst_col) -> (bundle_line, col)` onto the members (through a
+/// compiled member's own map, onto its source) and write the map. Mappings whose bundle line is outside every member (separators) are dropped.
 fn compose<'n>(
     file: &'n str,
     members: &'n [MemberSpan],
@@ -270,6 +291,7 @@ fn compose<'n>(
             first_line: 0,
             line_count: u32::MAX,
             content: None,
+            map: None,
         }];
         &single[..]
     } else {
@@ -279,10 +301,19 @@ fn compose<'n>(
         builder.add_source_and_content(&m.source, m.content.as_deref().unwrap_or(""));
     }
     for (dst_line, dst_col, src_line, src_col, name) in mappings {
-        if let Some((i, line)) = locate(members, src_line) {
-            let name = name.map(|n| builder.add_name(n));
-            builder.add_token(dst_line, dst_col, line, src_col, Some(i as u32), name);
-        }
+        let Some((i, line)) = locate(members, src_line) else {
+            continue;
+        };
+        // A compiled member: through its own map, into its source.
+        let (line, col) = match &members[i].map {
+            Some(map) => match map.lookup(line, src_col) {
+                Some(at) => at,
+                None => continue,
+            },
+            None => (line, src_col),
+        };
+        let name = name.map(|n| builder.add_name(n));
+        builder.add_token(dst_line, dst_col, line, col, Some(i as u32), name);
     }
     let mut map = builder.into_sourcemap();
     if members.iter().all(|m| m.content.is_none()) {
@@ -590,6 +621,7 @@ mod tests {
             first_line,
             line_count,
             content: None,
+            map: None,
         }
     }
 
@@ -639,12 +671,14 @@ mod tests {
                 first_line: 0,
                 line_count: 1,
                 content: Some(a.into()),
+                map: None,
             },
             MemberSpan {
                 source: "b.js".into(),
                 first_line: 2,
                 line_count: 1,
                 content: Some(b.into()),
+                map: None,
             },
         ];
         let out = minify_js(&format!("{a};\n{b}"), "ab.js", &members).unwrap();
@@ -652,6 +686,38 @@ mod tests {
         assert_eq!(map["sources"], serde_json::json!(["a.js", "b.js"]));
         assert_eq!(map["sourcesContent"], serde_json::json!([a, b]));
         assert_eq!(map["file"], "ab.js");
+    }
+
+    #[test]
+    fn an_error_in_a_compiled_member_is_placed_in_its_source() {
+        // The member's line 1 comes from its source's line 3 (0-based 2), column 0 → 2.
+        let json = r#"{"version":3,"sources":["x.ts"],"names":[],"mappings":"AAAA;AAEE"}"#;
+        let (map, _) = crate::sourcemap::MemberMap::parse(json).unwrap();
+        let members = [MemberSpan {
+            source: "../x.ts".into(),
+            first_line: 0,
+            line_count: 2,
+            content: Some("let a: number = 1;\n\n  a = * 2;\n".into()),
+            map: Some(map),
+        }];
+        let code = "let a = 1;\na = * 2;\n";
+        match minify_js(code, "all.js", &members) {
+            Err(Error::Syntax {
+                file,
+                line,
+                column,
+                source_line,
+                ..
+            }) => {
+                assert_eq!(
+                    (file.as_str(), line, source_line.as_str()),
+                    ("../x.ts", 3, "  a = * 2;")
+                );
+                // The compiled column 5 (`*`) is after the line's one segment (column 0 → 2).
+                assert_eq!(column, 3);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

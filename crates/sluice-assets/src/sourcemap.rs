@@ -8,6 +8,10 @@
 //! `sourceMappingURL`) was rewritten on that line, and — in a JS bundle — on the first line of
 //! every member after the first, which starts after the `;` of the `"\n;"` separator (one
 //! column to the right).
+//!
+//! A member compiled by sluice (`x.ts` → `x.js`) carries its compiler's map as a
+//! [`MemberMap`]: positions in the member's text are moved through it, so the bundle's map
+//! names the source file (`x.ts`) and its own lines and columns.
 
 /// Where one member file sits inside a joined bundle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +26,55 @@ pub struct MemberSpan {
     /// The member's own text, for the map's `sourcesContent` (dev maps carry it so the
     /// browser shows sources without fetching them).
     pub content: Option<String>,
+    /// The member's own map when it was compiled (its text → `source`), `None` when the
+    /// member is its own source.
+    pub map: Option<MemberMap>,
+}
+
+/// A compiled member's source map, decoded: for each line of the compiled text, its
+/// segments `(column, source line, source column)` by column. Only the first source counts
+/// (a compiler's map of one file has one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberMap {
+    lines: Vec<Vec<(u32, u32, u32)>>,
+}
+
+impl MemberMap {
+    /// Decodes a v3 map (JSON); also returns its first `sourcesContent`, when there is one.
+    pub fn parse(json: &str) -> Option<(MemberMap, Option<String>)> {
+        let map = oxc_sourcemap::SourceMap::from_json_string(json).ok()?;
+        let mut lines: Vec<Vec<(u32, u32, u32)>> = Vec::new();
+        for t in map.get_tokens() {
+            if t.get_source_id() != Some(0) {
+                continue;
+            }
+            let line = t.get_dst_line() as usize;
+            if lines.len() <= line {
+                lines.resize_with(line + 1, Vec::new);
+            }
+            lines[line].push((t.get_dst_col(), t.get_src_line(), t.get_src_col()));
+        }
+        for segments in &mut lines {
+            segments.sort_unstable();
+        }
+        let content = map.get_source_content(0).map(str::to_string);
+        Some((MemberMap { lines }, content))
+    }
+
+    /// The segments of a 0-based line of the compiled text.
+    pub fn line(&self, line: u32) -> &[(u32, u32, u32)] {
+        self.lines.get(line as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The source `(line, column)` of a position in the compiled text: the last segment at
+    /// or before it on its line, or the line's first segment when the position is before it
+    /// (indentation); `None` on a line without segments.
+    pub fn lookup(&self, line: u32, column: u32) -> Option<(u32, u32)> {
+        let segments = self.line(line);
+        let i = segments.partition_point(|s| s.0 <= column);
+        let s = segments.get(i.saturating_sub(1))?;
+        Some((s.1, s.2))
+    }
 }
 
 /// Base64 VLQ of one number, as source maps encode segment fields.
@@ -47,15 +100,18 @@ fn vlq(out: &mut String, value: i64) {
 
 /// The v3 source map of an unminified bundle (the dev profile's): line-level, each line of
 /// a member mapped from its first column to the same line of the member, lines outside any
-/// member (a wrapper, templates) unmapped. `file` is the bundle's file name; `lines` the
-/// bundle's line count. `sourcesContent` is given when every member carries its text.
+/// member (a wrapper, templates) unmapped; a compiled member's lines carry its own map's
+/// segments instead, so they point into its source. `file` is the bundle's file name;
+/// `lines` the bundle's line count. `sourcesContent` is given when every member carries
+/// its text.
 pub fn concat_map(file: &str, spans: &[MemberSpan], lines: u32) -> String {
     let mut mappings = String::new();
-    let (mut prev_source, mut prev_line) = (0i64, 0i64);
+    let (mut prev_source, mut prev_line, mut prev_column) = (0i64, 0i64, 0i64);
     let mut spans_sorted: Vec<(usize, &MemberSpan)> = spans.iter().enumerate().collect();
     spans_sorted.sort_by_key(|(_, s)| s.first_line);
     let mut next = spans_sorted.iter().peekable();
     let mut current: Option<(usize, &MemberSpan)> = None;
+    let mut segments: Vec<(u32, u32, u32)> = Vec::new();
     for line in 0..lines {
         if line > 0 {
             mappings.push(';');
@@ -74,13 +130,26 @@ pub fn concat_map(file: &str, spans: &[MemberSpan], lines: u32) -> String {
         if line >= span.first_line + span.line_count.max(1) {
             continue;
         }
-        let orig = i64::from(line - span.first_line);
-        vlq(&mut mappings, 0);
-        vlq(&mut mappings, index as i64 - prev_source);
-        vlq(&mut mappings, orig - prev_line);
-        vlq(&mut mappings, 0);
-        prev_source = index as i64;
-        prev_line = orig;
+        let own = line - span.first_line;
+        segments.clear();
+        match &span.map {
+            Some(map) => segments.extend_from_slice(map.line(own)),
+            None => segments.push((0, own, 0)),
+        }
+        let mut prev_generated = 0i64;
+        for (n, &(column, orig_line, orig_column)) in segments.iter().enumerate() {
+            if n > 0 {
+                mappings.push(',');
+            }
+            vlq(&mut mappings, i64::from(column) - prev_generated);
+            vlq(&mut mappings, index as i64 - prev_source);
+            vlq(&mut mappings, i64::from(orig_line) - prev_line);
+            vlq(&mut mappings, i64::from(orig_column) - prev_column);
+            prev_generated = i64::from(column);
+            prev_source = index as i64;
+            prev_line = i64::from(orig_line);
+            prev_column = i64::from(orig_column);
+        }
     }
     let mut map = serde_json::json!({
         "version": 3,
@@ -105,7 +174,32 @@ mod tests {
             first_line,
             line_count,
             content: None,
+            map: None,
         }
+    }
+
+    #[test]
+    fn a_compiled_member_brings_its_own_segments() {
+        // b.ts compiled to two lines: line 0 → source 0:0, and from column 4 → 0:6; line 1
+        // → source 2:0.
+        let json = r#"{"version":3,"sources":["b.ts"],"sourcesContent":["src"],"names":[],"mappings":"AAAA,IAAM;AAEN"}"#;
+        let (own, content) = MemberMap::parse(json).unwrap();
+        assert_eq!(content.as_deref(), Some("src"));
+        assert_eq!(own.lookup(0, 5), Some((0, 6)));
+        assert_eq!(own.lookup(1, 0), Some((2, 0)));
+        assert_eq!(own.lookup(0, 2), Some((0, 0)));
+        assert_eq!(own.lookup(2, 0), None);
+        let spans = [
+            span("a.js", 0, 1),
+            MemberSpan {
+                map: Some(own),
+                ..span("b.ts", 1, 2)
+            },
+        ];
+        let map: serde_json::Value =
+            serde_json::from_str(&concat_map("all.js", &spans, 3)).unwrap();
+        // a.js line 0; then b.ts's own segments, shifted to the bundle's lines.
+        assert_eq!(map["mappings"], "AAAA;ACAA,IAAM;AAEN");
     }
 
     #[test]

@@ -45,6 +45,7 @@ fn join(members: &[(&str, String)], separator: &str) -> (String, Vec<MemberSpan>
             first_line,
             line_count: line_count.max(1),
             content: None,
+            map: None,
         });
     }
     (out, spans)

@@ -149,13 +149,17 @@ fn minified_bundles_and_compiled_sources() {
         r#"{"result":{"answer":42,"message":"answer is 42"},"libName":"lib-marker"}"#
     );
 
-    // The map leads a token back to its member and line: a plain member, a compiled one.
+    // The map leads a token back to its member and line: a plain member, and a compiled
+    // one through the compiler's map, to the TypeScript source (named, with its text).
     let map = DecodedMap::parse(&read("static/js/app.min.js.map"));
-    assert_eq!(map.sources, vec!["lib.js", "app.js"]);
-    let compiled_app = read("static/js/app.js");
+    assert_eq!(map.sources, vec!["lib.js", "app.ts"]);
+    assert_eq!(
+        map.json["sourcesContent"],
+        serde_json::json!([LIB_JS, APP_TS])
+    );
     for (member, text, token) in [
         ("lib.js", LIB_JS, "lib-marker"),
-        ("app.js", compiled_app.as_str(), "answer is "),
+        ("app.ts", APP_TS, "answer is "),
     ] {
         // The string literal, quoted in the member, a template literal once minified.
         let (line, col) = position_of(text, &format!("\"{token}\""));
@@ -163,6 +167,10 @@ fn minified_bundles_and_compiled_sources() {
         let found = map.lookup(gline, gcol).expect("a mapping");
         assert_eq!(found, (member, line, col), "{token} in {js}");
     }
+    // A global the TypeScript sets: its line in the .ts (the wrapper makes the rest local).
+    let (gline, gcol) = position_of(&js, "window.result");
+    let found = map.lookup(gline, gcol).expect("a mapping");
+    assert_eq!((found.0, found.1), ("app.ts", 3), "{js}");
 
     // The manifest lists the bundles, their maps and the compiled files.
     let manifest: serde_json::Value =
@@ -274,6 +282,36 @@ fn syntax_errors_name_the_place_and_leave_the_output() {
         "{stderr}"
     );
     assert_eq!(tree_files(&p.path("static")), before);
+}
+
+/// CSS the minifier drops from a compiled member (an IE hack grass passes through) is
+/// reported against the `.scss` file, not its output in `.sluice/compiled/`, with a note that
+/// the line and column are those of the compiled CSS (grass gives no source map).
+#[test]
+fn a_problem_in_compiled_css_names_the_scss_source() {
+    let p = project();
+    p.write(
+        "media/css/theme.scss",
+        "@import \"vars\";\n.theme {\n  color: $main;\n  *zoom: 1;\n}\n",
+    );
+    let (code, event, out) = p.event("build", &["--no-compress"]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let warnings = event["warnings"].as_array().expect("warnings");
+    assert_eq!(warnings.len(), 1, "{event}");
+    let w = &warnings[0];
+    assert_eq!(w["file"], "media/css/theme.scss", "{w}");
+    // grass's output: `.theme {` / `  color: #123456;` / `  *zoom: 1;`.
+    assert_eq!(w["line"], 3, "{w}");
+    assert_eq!(w["source_line"], "  *zoom: 1;", "{w}");
+    let message = w["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("(line and column of css/theme.css, compiled from it)"),
+        "{message}"
+    );
+    let out = p.run(&["build", "--no-compress", "--output", "again"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("media/css/theme.scss:3:"), "{stderr}");
+    assert!(!stderr.contains(".sluice"), "{stderr}");
 }
 
 /// Outside django-pipeline every source a compiler takes is compiled (as the dev profile

@@ -648,6 +648,7 @@ sys.stdout.write(json.dumps(out))
             tree: &tree,
             read: &read,
             size: &size,
+            source_map: &|_| None,
         };
         let def = BundleDef {
             kind: if *css {

@@ -4,9 +4,13 @@
 
 mod support;
 
+#[path = "../../sluice-assets/tests/support/mod.rs"]
+mod asset_support;
+
 use std::fs;
 use std::path::Path;
 
+use asset_support::position_of;
 use serde_json::Value;
 use support::Project;
 
@@ -61,11 +65,25 @@ fn compiles_scss_with_partials_and_typescript_then_does_nothing_twice() {
     assert_eq!(code, 0, "{event} {err}");
     assert_eq!(
         changed(&event),
-        ["css/other.css", "css/site.css", "js/app.js"],
+        [
+            "css/other.css",
+            "css/site.css",
+            "js/app.js",
+            "js/app.js.map"
+        ],
         "{event}"
     );
     assert!(p.read("static/css/site.css").contains("color: #123456"));
-    assert!(!p.read("static/js/app.js").contains(": number"));
+    let app = p.read("static/js/app.js");
+    assert!(!app.contains(": number"), "{app}");
+    // Compiled TypeScript links its map, as dev bundles do (SCSS: grass gives none).
+    assert!(
+        app.ends_with("\n//# sourceMappingURL=app.js.map\n"),
+        "{app}"
+    );
+    let map: Value = serde_json::from_str(&p.read("static/js/app.js.map")).unwrap();
+    assert_eq!(map["sources"], serde_json::json!(["app.ts"]));
+    assert!(!p.path("static/css/site.css.map").exists());
     // Partials are not compiled alone; sources are still mirrored as collectstatic would.
     assert!(!p.path("static/css/_vars.css").exists());
     assert!(p.path("static/css/site.scss").is_file());
@@ -97,6 +115,167 @@ fn compiles_scss_with_partials_and_typescript_then_does_nothing_twice() {
         (0, vec!["css/other.css".to_string()])
     );
     assert!(!p.path("static/css/other.css").exists());
+}
+
+/// The `(source, line, column)` a position of a written map leads to (oxc_sourcemap's
+/// lookup, not sluice's).
+fn lookup(map: &str, line: u32, col: u32) -> Option<(String, u32, u32)> {
+    let map = oxc_sourcemap::SourceMap::from_json_string(map).expect("a v3 map");
+    let table = map.generate_lookup_table();
+    let token = map.lookup_token(&table, line, col)?;
+    let source = map.get_source(token.get_source_id()?)?.to_string();
+    Some((source, token.get_src_line(), token.get_src_col()))
+}
+
+#[test]
+fn a_typescript_member_maps_to_its_source_in_dev_bundles() {
+    let ts = "interface Answer { value: number }\n\
+              function makeAnswer(n: number): Answer {\n\
+              \x20 return { value: n * 2 };\n\
+              }\n\
+              window.answerValue = makeAnswer(21).value;\n";
+    let p = Project::new(&[("js/lib.js", "var libValue = 1;\n"), ("js/app.ts", ts)]);
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\
+         [bundles.js.app]\nfiles = [\"js/lib.js\", \"js/app.ts\"]\noutput = \"js/out/app.min.js\"\n",
+    );
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    let bundle = p.read("static/js/out/app.min.js");
+    // The member's own sourceMappingURL is not carried into the bundle; the bundle's is.
+    assert_eq!(bundle.matches("sourceMappingURL").count(), 1, "{bundle}");
+    let text = p.read("static/js/out/app.min.js.map");
+    let map: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        map["sources"],
+        serde_json::json!(["../lib.js", "../app.ts"])
+    );
+    assert_eq!(map["sourcesContent"][1], ts);
+    let line_of = |needle: &str| ts.lines().position(|l| l.contains(needle)).unwrap() as u32;
+    for needle in ["makeAnswer(21)", "n * 2", "function makeAnswer"] {
+        let (line, col) = position_of(&bundle, needle);
+        let found = lookup(&text, line, col).unwrap_or_else(|| panic!("{needle}: unmapped"));
+        assert_eq!(
+            (found.0.as_str(), found.1),
+            ("../app.ts", line_of(needle)),
+            "{needle} in {bundle}"
+        );
+    }
+    let (line, col) = position_of(&bundle, "makeAnswer(21)");
+    let ts_line = ts.lines().nth(line_of("makeAnswer(21)") as usize).unwrap();
+    assert_eq!(
+        lookup(&text, line, col).map(|f| f.2),
+        Some(ts_line.find("makeAnswer(21)").unwrap() as u32)
+    );
+    // The plain member still maps line by line.
+    let (line, col) = position_of(&bundle, "var libValue");
+    assert_eq!(lookup(&text, line, col), Some(("../lib.js".into(), 0, 0)));
+
+    // A change that moves the TypeScript's lines moves the bundle's map with it.
+    let moved = format!("// a comment\n\n{ts}");
+    p.write("media/js/app.ts", &moved);
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    let bundle = p.read("static/js/out/app.min.js");
+    let text = p.read("static/js/out/app.min.js.map");
+    let (line, col) = position_of(&bundle, "n * 2");
+    assert_eq!(
+        lookup(&text, line, col).map(|f| (f.0, f.1)),
+        Some(("../app.ts".into(), line_of("n * 2") + 2))
+    );
+}
+
+/// A record from before compiled TypeScript had maps (no `map` field): the output is
+/// compiled again and gets its map, without a conflict (the output is sluice's).
+#[test]
+fn a_record_without_maps_compiles_typescript_again() {
+    let p = Project::new(&[("js/app.ts", "const n: number = 1;\nconsole.log(n);\n")]);
+    assert_eq!(p.derive().0, 0);
+    let state = fs::read_dir(p.path(".sluice"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("derived-")
+        })
+        .expect("the dev profile's record");
+    let mut record: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
+    let entry = record["compiled"]["js/app.ts"].as_object_mut().unwrap();
+    assert!(
+        entry.remove("map").is_some_and(|m| !m.is_null()),
+        "{record}"
+    );
+    fs::write(&state, serde_json::to_vec(&record).unwrap()).unwrap();
+    fs::remove_file(p.path("static/js/app.js.map")).unwrap();
+
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(changed(&event), ["js/app.js.map"], "{event}");
+    assert!(
+        event["conflicts"].as_array().is_none_or(|c| c.is_empty()),
+        "{event}"
+    );
+    assert!(p.path("static/js/app.js.map").is_file());
+}
+
+/// LESS with the real `lessc` (npm `less`, installed once into the test cache) as a
+/// project installs it: `node_modules/.bin/lessc` beside `sluice.toml`. Compiled beside its
+/// source; a change to an imported file recompiles its importer.
+#[test]
+fn less_compiles_with_the_projects_lessc_and_follows_its_imports() {
+    let modules = asset_support::npm_packages("less-v1", &["less@4.2.0"]);
+    let p = Project::new(&[
+        (
+            "css/site.less",
+            "@import \"lib/vars\";\n.a { color: @brand; .b { width: (@w * 2); } }\n",
+        ),
+        ("css/lib/vars.less", "@brand: #ff0000;\n@w: 10px;\n"),
+        ("css/plain.css", ".p { x: 1; }\n"),
+    ]);
+    std::os::unix::fs::symlink(&modules, p.path("node_modules")).unwrap();
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(
+        changed(&event),
+        ["css/lib/vars.css", "css/site.css"],
+        "{event}"
+    );
+    let css = p.read("static/css/site.css");
+    assert!(css.contains("color: #ff0000;"), "{css}");
+    assert!(css.contains(".a .b {\n  width: 20px;\n}"), "{css}");
+    // Nothing changed: nothing compiled.
+    let (code, event, _) = p.derive();
+    assert_eq!((code, event), (0, Value::Null));
+
+    // The imported file changes: the importer is compiled again.
+    p.write("media/css/lib/vars.less", "@brand: #0000ff;\n@w: 10px;\n");
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert!(
+        changed(&event).contains(&"css/site.css".to_string()),
+        "{event}"
+    );
+    let css = p.read("static/css/site.css");
+    assert!(css.contains("color: #0000ff;"), "{css}");
+
+    // A LESS error names the source file (not its copy), line and column.
+    p.write("media/css/lib/vars.less", "@brand: #0000ff\n@w: ;\n");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    let errors = event["errors"].as_array().expect("errors");
+    let error = errors
+        .iter()
+        .find(|e| {
+            e["file"]
+                .as_str()
+                .is_some_and(|f| f.ends_with("media/css/lib/vars.less"))
+        })
+        .unwrap_or_else(|| panic!("no error in media/css/lib/vars.less: {event}"));
+    assert!(error["line"].as_u64().is_some(), "{error}");
+    assert!(p.read("static/css/site.css").contains("color: #0000ff;"));
 }
 
 #[test]
@@ -179,6 +358,27 @@ fn a_file_sluice_did_not_write_is_never_overwritten() {
     assert_ne!(before, inode(), "--clean removed it and compiled it again");
     let (code, event, _) = p.derive();
     assert_eq!((code, event), (0, Value::Null));
+}
+
+/// A compiled TypeScript's map where a file sluice did not write is: the map is a conflict
+/// (left alone), the output is written; once the file is gone, the map is written.
+#[test]
+fn a_foreign_file_where_a_compiled_map_goes_is_left_alone() {
+    let p = Project::new(&[("js/app.ts", "const n: number = 1;\nconsole.log(n);\n")]);
+    p.write("static/js/app.js.map", "mine");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    assert_eq!(event["conflicts"], serde_json::json!(["js/app.js.map"]));
+    assert_eq!(p.read("static/js/app.js.map"), "mine");
+    assert!(p.read("static/js/app.js").contains("const n = 1;"));
+    fs::remove_file(p.path("static/js/app.js.map")).unwrap();
+    let (code, event, _) = p.derive();
+    assert_eq!(
+        (code, changed(&event)),
+        (0, vec!["js/app.js.map".to_string()]),
+        "{event}"
+    );
+    assert!(p.read("static/js/app.js.map").contains("app.ts"));
 }
 
 #[test]

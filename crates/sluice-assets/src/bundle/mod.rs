@@ -18,7 +18,7 @@ use regex::Regex;
 use sluice_core::bundles::{BundleDef, BundleKind, CompilerKind, PipelineSettings, compiled_name};
 
 use crate::Error;
-use crate::sourcemap::MemberSpan;
+use crate::sourcemap::{MemberMap, MemberSpan};
 pub use glob::Tree;
 
 pub use crate::minify::Minified;
@@ -75,6 +75,9 @@ pub struct Context<'a> {
     pub read: &'a (dyn Fn(&str) -> Result<Vec<u8>, String> + Sync),
     /// The size of a collected file, `None` when there is none.
     pub size: &'a (dyn Fn(&str) -> Option<u64> + Sync),
+    /// The source map (JSON) of a compiled output sluice wrote (`x.ts` → `x.js`), from the
+    /// output to its source; `None` for any other file, or a compiler that writes none.
+    pub source_map: &'a (dyn Fn(&str) -> Option<String> + Sync),
 }
 
 /// A bundle joined, not yet minified.
@@ -88,6 +91,8 @@ pub struct Assembled {
     pub spans: Vec<MemberSpan>,
     /// The collected file read for each span (compiled name when compiled).
     pub members: Vec<String>,
+    /// Each span's member as the bundle lists it (the source's name when compiled).
+    pub sources: Vec<String>,
     /// Every collected file read: members (source and compiled names), templates, embedded
     /// files. A change to one of them changes the bundle.
     pub inputs: Vec<String>,
@@ -220,15 +225,28 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
     };
     for source in &paths {
         inputs.push(source.clone());
-        let path = match compiled_name(source, ctx.compilers) {
+        let (path, compiled) = match compiled_name(source, ctx.compilers) {
             Some((_, compiled)) => {
                 inputs.push(compiled.clone());
-                compiled
+                (compiled, true)
             }
-            None => source.clone(),
+            None => (source.clone(), false),
         };
         let bytes = (ctx.read)(&path).map_err(|e| error(def, format!("member {path:?}: {e}")))?;
-        let content = text(def, &path, bytes)?;
+        let mut content = text(def, &path, bytes)?;
+        // A compiled member with its compiler's map: the bundle's map points into the source
+        // (its name, its text), and the member's own `sourceMappingURL` comment goes.
+        let own_map = compiled
+            .then(|| (ctx.source_map)(&path))
+            .flatten()
+            .and_then(|json| MemberMap::parse(&json));
+        let (named, shown) = match &own_map {
+            Some((_, source_text)) => {
+                strip_map_comment(&mut content);
+                (source.as_str(), source_text.clone())
+            }
+            None => (path.as_str(), None),
+        };
         let mut embedded = Vec::new();
         let rewritten = rewrite::rewrite_paths(&content, css, &mut |asset| {
             let public = rewrite::public_path(asset, &path);
@@ -249,12 +267,13 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
         let count = lines(&rewritten);
         spans.push(MemberSpan {
             source: rewrite::relpath(
-                &rewrite::join(ctx.root, &path),
+                &rewrite::join(ctx.root, named),
                 &rewrite::join(ctx.root, rewrite::dirname(&def.output)),
             ),
             first_line: wrapper_lines + line,
             line_count: count,
-            content: Some(content),
+            content: Some(shown.unwrap_or(content)),
+            map: own_map.map(|(map, _)| map),
         });
         line += count;
         read_members.push(path);
@@ -284,8 +303,22 @@ pub fn assemble(def: &BundleDef, ctx: &Context) -> Result<Assembled, Error> {
         code,
         spans,
         members: read_members,
+        sources: paths,
         inputs,
     })
+}
+
+/// Removes a last-line `//# sourceMappingURL=…` (or `/*# … */`) comment from a compiled
+/// member (the bundle has its own map), leaving the text as the compiler produced it.
+fn strip_map_comment(content: &mut String) {
+    let body = content.trim_end_matches(['\n', '\r']);
+    let start = body.rfind('\n').map_or(0, |i| i + 1);
+    let last = &body[start..];
+    if last.starts_with("//# sourceMappingURL=")
+        || (last.starts_with("/*# sourceMappingURL=") && last.ends_with("*/"))
+    {
+        content.truncate(start);
+    }
 }
 
 /// A file a bundle becomes: its logical path and bytes.

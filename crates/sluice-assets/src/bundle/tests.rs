@@ -42,6 +42,11 @@ impl Files {
                 .ok_or_else(|| "no such file".to_string())
         };
         let size = |p: &str| self.0.get(p).map(|b| b.len() as u64);
+        // A compiled output's map is the file `<output>.map` of the set, when there is one.
+        let source_map = |p: &str| {
+            let bytes = self.0.get(&format!("{p}.map"))?;
+            String::from_utf8(bytes.clone()).ok()
+        };
         let ctx = Context {
             settings,
             compilers,
@@ -49,6 +54,7 @@ impl Files {
             tree: &tree,
             read: &read,
             size: &size,
+            source_map: &source_map,
         };
         assemble(def, &ctx)
     }
@@ -162,6 +168,47 @@ fn compiled_members_use_the_compiled_name() {
     assert_eq!(a.inputs, ["css/a.scss", "css/a.css"]);
     // Without the compiler the source is joined as it is (django-pipeline with no COMPILERS).
     assert_eq!(files.assemble(&d, &s, &[]).unwrap().code, "$x: 1;");
+}
+
+#[test]
+fn a_compiled_member_with_a_map_is_named_by_its_source() {
+    // `x.ts` compiled by oxc: two lines, the second mapped to the source's third line.
+    let ts = "let a: number = 1;\n\nwindow.b = a;\n";
+    let map = serde_json::json!({
+        "version": 3, "sources": ["x.ts"], "sourcesContent": [ts], "names": [],
+        "mappings": "AAAA;AAEA",
+    })
+    .to_string();
+    let files = Files::new(&[
+        ("js/x.ts", ts),
+        (
+            "js/x.js",
+            "let a = 1;\nwindow.b = a;\n//# sourceMappingURL=x.js.map\n",
+        ),
+        ("js/x.js.map", &map),
+        ("js/y.js", "var y;"),
+    ]);
+    let mut d = def(BundleKind::Js, &["js/y.js", "js/x.ts"], "out/all.js");
+    d.name = "all".into();
+    let s = PipelineSettings {
+        disable_wrapper: true,
+        ..PipelineSettings::default()
+    };
+    let a = files.assemble(&d, &s, &[CompilerKind::TypeScript]).unwrap();
+    // The member's own map comment is dropped, the rest is the compiler's output.
+    assert_eq!(a.code, "var y;\n;let a = 1;\nwindow.b = a;\n");
+    assert_eq!(a.spans[0].source, "../js/y.js");
+    assert_eq!(a.spans[1].source, "../js/x.ts");
+    assert_eq!(a.spans[1].content.as_deref(), Some(ts));
+    let own = a.spans[1].map.as_ref().expect("the member's map");
+    assert_eq!(own.lookup(1, 3), Some((2, 0)));
+    assert_eq!(a.members, ["js/y.js", "js/x.js"]);
+    // Without a map the compiled output is the member, as for SCSS.
+    let files = Files::new(&[("js/x.ts", ts), ("js/x.js", "let a = 1;\n")]);
+    let d = def(BundleKind::Js, &["js/x.ts"], "all.js");
+    let a = files.assemble(&d, &s, &[CompilerKind::TypeScript]).unwrap();
+    assert_eq!(a.spans[0].source, "js/x.js");
+    assert!(a.spans[0].map.is_none());
 }
 
 #[test]
