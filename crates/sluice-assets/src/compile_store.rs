@@ -7,7 +7,10 @@
 //! Outputs are kept in `.sluice/compiled/`; `.sluice/compiled/index.json` remembers, per
 //! source, the fingerprint (`lstat`) of every file the compiler read (partials and imports
 //! included). A source whose inputs are all unchanged is not compiled again and no input is
-//! opened; a change to a partial recompiles exactly the sources that imported it.
+//! opened; a change to a partial recompiles exactly the sources that imported it. A source
+//! that fails to compile while another compiled source imports it is a partial (a LESS file
+//! of mixins using its importer's variables): no output, no error, tried again when it
+//! changes.
 //!
 //! A compiler's source map (TypeScript, TSX, JSX) is kept beside its output as
 //! `<output>.map` ([`map_path`]), not collected: bundles read it to point their own map into
@@ -54,6 +57,10 @@ struct Entry {
     output: String,
     /// Every file the compiler read, with its fingerprint then.
     inputs: Vec<(PathBuf, FileMeta)>,
+    /// Taken for a partial: it does not compile on its own and other compiled sources
+    /// import it; no output (`inputs` is the source alone, to try again when it changes).
+    #[serde(default)]
+    partial: bool,
 }
 
 /// What [`add_compiled`] did.
@@ -161,8 +168,10 @@ pub(crate) fn add_compiled(
                 .inputs
                 .iter()
                 .all(|(p, meta)| fingerprint(p).as_ref() == Some(meta))
-            && output_path(&dir, &entry.output).is_file()
-            && (!j.compiler.writes_map() || map_path(&output_path(&dir, &entry.output)).is_file());
+            && (entry.partial
+                || output_path(&dir, &entry.output).is_file()
+                    && (!j.compiler.writes_map()
+                        || map_path(&output_path(&dir, &entry.output)).is_file()));
         same.then(|| entry.clone())
     };
     let results: Vec<Result<(Entry, bool), Error>> = jobs
@@ -205,6 +214,7 @@ pub(crate) fn add_compiled(
                     source: j.path.clone(),
                     output: j.output.clone(),
                     inputs,
+                    partial: false,
                 },
                 true,
             ))
@@ -216,21 +226,52 @@ pub(crate) fn add_compiled(
         key,
         sources: BTreeMap::new(),
     };
+    // What the sources that compiled read: a source among them that does not compile on
+    // its own (a LESS file of variables and mixins, say) is a partial, not an error.
+    let imported: HashSet<&Path> = jobs
+        .iter()
+        .zip(&results)
+        .filter_map(|(j, r)| Some((j, r.as_ref().ok()?)))
+        .filter(|(_, (entry, _))| !entry.partial)
+        .flat_map(|(j, (entry, _))| {
+            entry
+                .inputs
+                .iter()
+                .map(|(p, _)| p.as_path())
+                .filter(move |p| *p != j.path)
+        })
+        .collect();
+    let mut partials = Vec::new();
     let mut outputs = Vec::new();
-    for (j, result) in jobs.iter().zip(results) {
+    for (j, result) in jobs.iter().zip(&results) {
         match result {
-            Err(e) => errors.push(e),
+            Err(_) if imported.contains(j.path.as_path()) => partials.push(j),
+            Err(e) => errors.push(e.clone()),
             Ok((entry, fresh)) => {
-                added.compiled += usize::from(fresh);
-                outputs.push(entry.output.clone());
-                index.sources.insert(j.logical.clone(), entry);
+                added.compiled += usize::from(*fresh);
+                if !entry.partial {
+                    outputs.push((j, entry.output.clone()));
+                }
+                index.sources.insert(j.logical.clone(), entry.clone());
             }
         }
+    }
+    for j in partials {
+        let entry = Entry {
+            source: j.path.clone(),
+            output: j.output.clone(),
+            inputs: fingerprint(&j.path)
+                .map(|m| (j.path.clone(), m))
+                .into_iter()
+                .collect(),
+            partial: true,
+        };
+        index.sources.insert(j.logical.clone(), entry);
     }
     if let Some(error) = Error::from_list(errors) {
         return Err(BuildError::Compile(Box::new(error)));
     }
-    for (j, output) in jobs.iter().zip(outputs) {
+    for (j, output) in outputs {
         if let Some(source) = files.get(&output) {
             added.warnings.push(Error::CompiledShadowed {
                 output: output.clone(),
@@ -299,6 +340,7 @@ mod tests {
                 source: "/src/js/app.ts".into(),
                 output: "js/app.js".into(),
                 inputs: Vec::new(),
+                partial: false,
             },
         );
         let kept = [

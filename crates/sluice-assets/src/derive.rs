@@ -140,6 +140,10 @@ struct CompileRecord {
     /// (absent in records written before maps were: those outputs compile again).
     #[serde(default)]
     map: Option<FileMeta>,
+    /// Taken for a partial: it does not compile on its own and other sources import it.
+    /// Nothing is written for it; it is tried again when it changes.
+    #[serde(default)]
+    partial: bool,
 }
 
 /// The source map beside a compiled output.
@@ -379,6 +383,9 @@ impl Derived {
 
     fn compile_fresh(&self, source: &str, output: &str) -> bool {
         self.state.compiled.get(source).is_some_and(|r| {
+            if r.partial {
+                return r.output == output && self.inputs_fresh(&r.inputs);
+            }
             r.output == output
                 && r.written.is_some()
                 && self.lmeta(output) == r.written
@@ -572,6 +579,10 @@ impl Derived {
                 (source.clone(), result)
             })
             .collect();
+        // Successes first: a failure is then judged knowing what this pass's compiles read.
+        let (mut results, failed): (Vec<_>, Vec<_>) =
+            results.into_iter().partition(|(_, r)| r.is_ok());
+        results.extend(failed);
         for (source, result) in results {
             let output = targets[&source].clone();
             if self.sources.contains(&output) {
@@ -655,12 +666,33 @@ impl Derived {
                             written: Some(meta),
                             inputs,
                             map,
+                            partial: false,
                         },
                     );
                     self.dirty = true;
                 }
                 Err(error) => {
                     let error = self.located(error);
+                    if self.imported(&source) {
+                        // A file other sources import that does not compile on its own (a
+                        // LESS file of variables and mixins, say) is a partial: no output of
+                        // its own, no error while its importers compile; tried again when it
+                        // changes.
+                        let inputs = vec![(source.clone(), self.meta(&source))];
+                        self.state.compiled.insert(
+                            source,
+                            CompileRecord {
+                                output: output.clone(),
+                                written: previous,
+                                inputs,
+                                map: previous_map,
+                                partial: true,
+                            },
+                        );
+                        self.dirty = true;
+                        self.failures.remove(&output);
+                        continue;
+                    }
                     // Retry when the source, anything read last time, or the file the error
                     // is in changes.
                     let mut inputs = recorded.inputs.clone();
@@ -684,6 +716,7 @@ impl Derived {
                             written: previous,
                             inputs,
                             map: previous_map,
+                            partial: false,
                         },
                     );
                     self.dirty = true;
@@ -692,6 +725,13 @@ impl Derived {
                 }
             }
         }
+    }
+
+    /// Whether the last good compile of another source read `source`.
+    fn imported(&self, source: &str) -> bool {
+        self.state.compiled.iter().any(|(other, r)| {
+            other != source && r.written.is_some() && r.inputs.iter().any(|(p, _)| p == source)
+        })
     }
 
     fn bundle_all(&mut self, which: &[usize], report: &mut DeriveReport) {

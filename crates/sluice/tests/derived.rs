@@ -278,6 +278,61 @@ fn less_compiles_with_the_projects_lessc_and_follows_its_imports() {
     assert!(p.read("static/css/site.css").contains("color: #0000ff;"));
 }
 
+/// A file other sources import that does not compile on its own, without the `_` of a
+/// Sass partial (as LESS projects, and some SCSS ones, write them), is a partial: no output
+/// and no error, in the dev profile and in `build`; its importers compile, and compile
+/// again when it changes.
+#[test]
+fn an_imported_file_that_does_not_compile_alone_is_a_partial() {
+    let p = Project::new(&[
+        ("css/site.scss", "$brand: #ff0000;\n@import \"mixins\";\n"),
+        ("css/mixins.scss", ".themed { color: $brand; }\n"),
+    ]);
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(changed(&event), ["css/site.css"], "{event}");
+    assert!(p.read("static/css/site.css").contains("color: #ff0000"));
+    assert!(!p.path("static/css/mixins.css").exists());
+    // Nothing changed: nothing compiled, the partial not tried again either.
+    let (code, event, _) = p.derive();
+    assert_eq!((code, event), (0, Value::Null));
+    // The partial changes: its importer compiles again, still no error.
+    p.write("media/css/mixins.scss", ".themed { background: $brand; }\n");
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(changed(&event), ["css/site.css"], "{event}");
+    assert!(
+        p.read("static/css/site.css")
+            .contains("background: #ff0000")
+    );
+
+    // build, into its own output.
+    let args = ["--no-compress", "--output", "dist"];
+    let (code, event, out) = p.event("build", &args);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        event["compiled_outputs"],
+        serde_json::json!(["css/site.css"])
+    );
+    assert!(p.read("dist/css/site.css").contains("background: #ff0000"));
+    assert!(!p.path("dist/css/mixins.css").exists());
+    let (code, event, _) = p.event("build", &args);
+    assert_eq!((code, &event["compiled"]), (0, &Value::from(0)), "{event}");
+
+    // A real error in it is still reported, through its importer.
+    p.write("media/css/mixins.scss", ".themed { color: $brand; \n");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    assert!(
+        event["errors"].as_array().unwrap().iter().any(|e| e["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("media/css/mixins.scss"))),
+        "{event}"
+    );
+    let (code, _, _) = p.event("build", &args);
+    assert_eq!(code, 1);
+}
+
 #[test]
 fn a_syntax_error_exits_1_names_the_place_and_keeps_the_last_good_output() {
     let p = Project::new(&[
