@@ -673,42 +673,32 @@ impl Derived {
                 }
                 Err(error) => {
                     let error = self.located(error);
-                    if self.imported(&source) {
+                    let partial = self.imported(&source);
+                    let inputs = if partial {
                         // A file other sources import that does not compile on its own (a
                         // LESS file of variables and mixins, say) is a partial: no output of
                         // its own, no error while its importers compile; tried again when it
                         // changes.
-                        let inputs = vec![(source.clone(), self.meta(&source))];
-                        self.state.compiled.insert(
-                            source,
-                            CompileRecord {
-                                output: output.clone(),
-                                written: previous,
-                                inputs,
-                                map: previous_map,
-                                partial: true,
-                            },
-                        );
-                        self.dirty = true;
-                        self.failures.remove(&output);
-                        continue;
-                    }
-                    // Retry when the source, anything read last time, or the file the error
-                    // is in changes.
-                    let mut inputs = recorded.inputs.clone();
-                    let mut extra = vec![source.clone()];
-                    if let Error::Syntax { file, .. } | Error::Read { file, .. } = &error {
-                        let at = Path::new(file);
-                        extra.extend(
-                            self.roots
-                                .iter()
-                                .filter_map(|r| Some(r.logical(&logical_in(at, &r.path)?))),
-                        );
-                    }
-                    for logical in extra {
-                        inputs.retain(|(p, _)| *p != logical);
-                        inputs.push((logical, None));
-                    }
+                        vec![(source.clone(), self.meta(&source))]
+                    } else {
+                        // Retry when the source, anything read last time, or the file the
+                        // error is in changes.
+                        let mut inputs = recorded.inputs.clone();
+                        let mut extra = vec![source.clone()];
+                        if let Error::Syntax { file, .. } | Error::Read { file, .. } = &error {
+                            let at = Path::new(file);
+                            extra.extend(
+                                self.roots
+                                    .iter()
+                                    .filter_map(|r| Some(r.logical(&logical_in(at, &r.path)?))),
+                            );
+                        }
+                        for logical in extra {
+                            inputs.retain(|(p, _)| *p != logical);
+                            inputs.push((logical, None));
+                        }
+                        inputs
+                    };
                     self.state.compiled.insert(
                         source,
                         CompileRecord {
@@ -716,10 +706,14 @@ impl Derived {
                             written: previous,
                             inputs,
                             map: previous_map,
-                            partial: false,
+                            partial,
                         },
                     );
                     self.dirty = true;
+                    if partial {
+                        self.failures.remove(&output);
+                        continue;
+                    }
                     self.failures.insert(output, error.clone());
                     report.errors.push(error);
                 }

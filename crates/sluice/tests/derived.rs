@@ -192,16 +192,7 @@ fn a_typescript_member_maps_to_its_source_in_dev_bundles() {
 fn a_record_without_maps_compiles_typescript_again() {
     let p = Project::new(&[("js/app.ts", "const n: number = 1;\nconsole.log(n);\n")]);
     assert_eq!(p.derive().0, 0);
-    let state = fs::read_dir(p.path(".sluice"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|f| {
-            f.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("derived-")
-        })
-        .expect("the dev profile's record");
+    let state = p.state_file("derived-").expect("the dev profile's record");
     let mut record: Value = serde_json::from_slice(&fs::read(&state).unwrap()).unwrap();
     let entry = record["compiled"]["js/app.ts"].as_object_mut().unwrap();
     assert!(

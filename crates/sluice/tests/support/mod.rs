@@ -460,6 +460,14 @@ impl Project {
         self.root.join(rel)
     }
 
+    /// The state file in `.sluice/` whose name starts with `prefix` (`sync-`, `derived-`…).
+    pub fn state_file(&self, prefix: &str) -> Option<PathBuf> {
+        fs::read_dir(self.path(".sluice"))
+            .ok()?
+            .map(|e| e.unwrap().path())
+            .find(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix))
+    }
+
     /// Runs `sluice <args>` in the project, outside any virtualenv or Django settings.
     pub fn run(&self, args: &[&str]) -> std::process::Output {
         sluice()
