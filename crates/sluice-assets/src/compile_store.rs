@@ -114,17 +114,17 @@ pub(crate) fn add_compiled(
         .filter(|i| i.version == INDEX_VERSION && i.key == key)
         .unwrap_or_default();
 
-    // Unless told to compile everything, only what bundles name (a pattern that finds
-    // nothing is reported by bundling).
-    let wanted: Option<HashSet<String>> = (!job.bundles.compile_all).then(|| {
-        let tree = Tree::new(files.keys().map(String::as_str));
-        job.bundles
-            .defs
-            .iter()
-            .filter_map(|def| members(def, &tree).ok())
-            .flatten()
-            .collect()
-    });
+    // What bundles name (a pattern that finds nothing is reported by bundling): unless told
+    // to compile everything, only these.
+    let tree = Tree::new(files.keys().map(String::as_str));
+    let bundled: HashSet<String> = job
+        .bundles
+        .defs
+        .iter()
+        .filter_map(|def| members(def, &tree).ok())
+        .flatten()
+        .collect();
+    let wanted = (!job.bundles.compile_all).then_some(&bundled);
     let mut jobs = Vec::new();
     let mut errors = Vec::new();
     for (logical, file) in files.iter() {
@@ -245,7 +245,12 @@ pub(crate) fn add_compiled(
     let mut outputs = Vec::new();
     for (j, result) in jobs.iter().zip(&results) {
         match result {
-            Err(_) if imported.contains(j.path.as_path()) => partials.push(j),
+            // A bundle member must compile (django-pipeline fails on it too).
+            Err(_)
+                if imported.contains(j.path.as_path()) && !bundled.contains(j.logical.as_str()) =>
+            {
+                partials.push(j)
+            }
             Err(e) => errors.push(e.clone()),
             Ok((entry, fresh)) => {
                 added.compiled += usize::from(*fresh);

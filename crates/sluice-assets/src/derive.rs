@@ -721,10 +721,13 @@ impl Derived {
         }
     }
 
-    /// Whether the last good compile of another source read `source`.
+    /// Whether the last good compile of another source read `source`, and no bundle lists
+    /// it (a bundle member must compile: django-pipeline fails on it too).
     fn imported(&self, source: &str) -> bool {
         self.state.compiled.iter().any(|(other, r)| {
             other != source && r.written.is_some() && r.inputs.iter().any(|(p, _)| p == source)
+        }) && !self.defs.iter().any(|def| {
+            bundle::members(def, &self.tree).is_ok_and(|m| m.iter().any(|m| m == source))
         })
     }
 

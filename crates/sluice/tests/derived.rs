@@ -322,6 +322,24 @@ fn an_imported_file_that_does_not_compile_alone_is_a_partial() {
     );
     let (code, _, _) = p.event("build", &args);
     assert_eq!(code, 1);
+
+    // Listed in a bundle, it must compile on its own: an error, as django-pipeline's.
+    p.write("media/css/mixins.scss", ".themed { color: $brand; }\n");
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\n[bundles.css.all]\n\
+         files = [\"css/mixins.scss\", \"css/site.scss\"]\noutput = \"css/all.css\"\n",
+    );
+    let (code, _, out) = p.event("build", &args);
+    assert_eq!(code, 1);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("media/css/mixins.scss:1"), "{stdout}");
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    assert!(
+        event["errors"].to_string().contains("mixins.scss"),
+        "{event}"
+    );
 }
 
 #[test]
