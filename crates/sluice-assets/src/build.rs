@@ -1208,7 +1208,7 @@ pub fn build(job: &BuildJob, progress: &dyn Progress) -> Result<BuildReport, Bui
             let mut totals = Totals::default();
             for desired in &outputs {
                 report.unchanged += 1;
-                totals.add(&mut report, output, &desired.path, desired, options.hash);
+                totals.add(&mut report, output, desired, options.hash);
             }
             report.largest = totals.largest();
             return Ok(finish(report, files.len(), &ctx, index, started));
@@ -1535,10 +1535,9 @@ fn run(
                 let original = r.bytes.as_deref().unwrap_or_default();
                 let planned = &plan.files[logical];
                 let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
-                let hashed_key = match (&planned.rewritten, &planned.md5) {
-                    (Some(_), Some(md5)) => md5.clone(),
-                    (Some(_), None) => md5_hex(hashed_bytes),
-                    (None, _) => r.key.clone(),
+                let hashed_key = match &planned.rewritten {
+                    Some(_) => planned.md5.clone().unwrap_or_else(|| md5_hex(hashed_bytes)),
+                    None => r.key.clone(),
                 };
                 let copies = copies(
                     logical,
@@ -1928,7 +1927,7 @@ fn commit(
         state
             .outputs
             .insert(path.clone(), OutputRecord::new(meta, &p.desired.key));
-        totals.add(report, output, path, &p.desired, ctx.options.hash);
+        totals.add(report, output, &p.desired, ctx.options.hash);
     }
     report.largest = totals.largest();
 
@@ -1943,14 +1942,8 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(
-        &mut self,
-        report: &mut BuildReport,
-        output: &Path,
-        path: &str,
-        desired: &Desired,
-        hashing: bool,
-    ) {
+    fn add(&mut self, report: &mut BuildReport, output: &Path, desired: &Desired, hashing: bool) {
+        let path = desired.path.as_str();
         report.outputs += 1;
         match desired.kind {
             Kind::Raw { hashed } => {

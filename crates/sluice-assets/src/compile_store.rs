@@ -116,12 +116,11 @@ pub(crate) fn add_compiled(
 
     // What bundles name (a pattern that finds nothing is reported by bundling): unless told
     // to compile everything, only these.
-    let tree = Tree::new(files.keys().map(String::as_str));
-    let bundled: HashSet<String> = job
-        .bundles
-        .defs
+    let defs = &job.bundles.defs;
+    let tree = (!defs.is_empty()).then(|| Tree::new(files.keys().map(String::as_str)));
+    let bundled: HashSet<String> = defs
         .iter()
-        .filter_map(|def| members(def, &tree).ok())
+        .filter_map(|def| members(def, tree.as_ref()?).ok())
         .flatten()
         .collect();
     let wanted = (!job.bundles.compile_all).then_some(&bundled);
