@@ -614,16 +614,7 @@ pub(crate) fn js_error(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn span(source: &str, first_line: u32, line_count: u32) -> MemberSpan {
-        MemberSpan {
-            source: source.into(),
-            first_line,
-            line_count,
-            content: None,
-            map: None,
-        }
-    }
+    use crate::sourcemap::tests::span;
 
     #[test]
     fn locate_finds_member_and_own_line() {

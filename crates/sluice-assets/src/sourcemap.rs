@@ -165,10 +165,11 @@ pub fn concat_map(file: &str, spans: &[MemberSpan], lines: u32) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn span(source: &str, first_line: u32, line_count: u32) -> MemberSpan {
+    /// A member span with no content and no map of its own.
+    pub(crate) fn span(source: &str, first_line: u32, line_count: u32) -> MemberSpan {
         MemberSpan {
             source: source.into(),
             first_line,
