@@ -336,6 +336,34 @@ fn collect_files(dir: &Path, prefix: &str, files: &mut BTreeMap<String, Vec<u8>>
     }
 }
 
+/// `staticfiles.json`'s `paths`.
+pub fn manifest_paths(bytes: &[u8]) -> BTreeMap<String, String> {
+    let json: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+    json["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// [`assert_same_tree`] for two STATIC_ROOTs, `expected` from `collectstatic` with Django
+/// `line`: Django 5.2 does not sort `staticfiles.json`, so there it is compared as a mapping.
+pub fn assert_same_static_root(
+    line: DjangoLine,
+    expected_label: &str,
+    mut expected: BTreeMap<String, Vec<u8>>,
+    actual_label: &str,
+    mut actual: BTreeMap<String, Vec<u8>>,
+) {
+    if line == DjangoLine::Django52 {
+        let e = expected.remove("staticfiles.json").unwrap();
+        let a = actual.remove("staticfiles.json").unwrap();
+        assert_eq!(manifest_paths(&e), manifest_paths(&a));
+    }
+    assert_same_tree(expected_label, &expected, actual_label, &actual);
+}
+
 /// Panics with a readable list of differences if the two trees differ:
 /// files only on one side, and files whose bytes differ (with sizes).
 pub fn assert_same_tree(
