@@ -360,12 +360,7 @@ fn static_bundles_json_and_bundle_tables() {
         "sources = [\"media\"]\noutput = \"static\"\nstatic_bundles = \"media/static-bundles.json\"\n\n\
          [bundles.js.plain]\nfiles = [\"js/*.js\"]\noutput = \"js/plain.js\"\n",
     );
-    let out = p.run(&["build", "--no-minify", "--no-compress"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    p.run_ok(&["build", "--no-minify", "--no-compress"]);
     let read = |rel: &str| fs::read_to_string(p.path("static").join(rel)).unwrap();
     assert_eq!(
         read("css/BUNDLES/home.css"),
@@ -679,24 +674,14 @@ fn compiled_members_and_compile_false() {
         )
     };
     p.write("sluice.toml", config(""));
-    let out = p.run(&["build", "--no-minify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    p.run_ok(&["build", "--no-minify"]);
     assert_eq!(
         fs::read_to_string(p.path("static/s.css")).unwrap(),
         ".x {\n  color: red;\n}\n\n.y {}"
     );
     // A file beside its source with the compiled name wins over the compiled output.
     p.write("media/css/x.css", ".x { color: blue; }");
-    let out = p.run(&["build", "--no-minify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = p.run_ok(&["build", "--no-minify"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("css/x.css: the output of compiling")
@@ -708,12 +693,7 @@ fn compiled_members_and_compile_false() {
         ".x { color: blue; }\n.y {}"
     );
     p.write("sluice.toml", config("compile = false"));
-    let out = p.run(&["build", "--no-minify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    p.run_ok(&["build", "--no-minify"]);
     assert_eq!(
         fs::read_to_string(p.path("static/s.css")).unwrap(),
         "$c: red;\n.x { color: $c; }\n.y {}"

@@ -507,6 +507,17 @@ impl Project {
             .unwrap()
     }
 
+    /// [`Project::run`], which must succeed (panics with its stderr otherwise).
+    pub fn run_ok(&self, args: &[&str]) -> std::process::Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "sluice {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
     /// Runs `sluice <command> --format json <args>`: the exit code, the JSON event named after
     /// the command (`Null` when there is none, e.g. on a failure) and the process output.
     pub fn event(
