@@ -166,14 +166,7 @@ impl Drop for DevRun {
 pub fn leftovers(marker: &str) -> Vec<(u32, String)> {
     let needle = format!("SLUICE_TEST_MARKER={marker}");
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
+    for pid in super::pids() {
         let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
             continue; // gone meanwhile, or a zombie (whose environment is empty anyway)
         };

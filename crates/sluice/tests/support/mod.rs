@@ -336,6 +336,15 @@ fn collect_files(dir: &Path, prefix: &str, files: &mut BTreeMap<String, Vec<u8>>
     }
 }
 
+/// The pids of the processes alive now (from `/proc`).
+pub fn pids() -> Vec<u32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
 /// `staticfiles.json`'s `paths`.
 pub fn manifest_paths(bytes: &[u8]) -> BTreeMap<String, String> {
     let json: serde_json::Value = serde_json::from_slice(bytes).unwrap();
