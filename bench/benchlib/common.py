@@ -1,5 +1,7 @@
 """What every benchmark section shares: paths, the run context, timing and formatting."""
 
+import glob
+import json
 import os
 import shutil
 import statistics
@@ -95,6 +97,16 @@ def retire(path):
     os.makedirs(TRASH_DIR, exist_ok=True)
     _retired[0] += 1
     os.rename(path, os.path.join(TRASH_DIR, str(_retired[0])))
+
+
+def retire_build_state(project, output):
+    """Retires the `sluice build` state of `output` in project's `.sluice/` (each state file
+    names its output near its start), so the next build of it is cold."""
+    for f in glob.glob(os.path.join(project, ".sluice", "build-*.json")):
+        with open(f, "rb") as fh:
+            head = fh.read(4096)
+        if json.dumps(output).encode() in head:
+            retire(f)
 
 
 def empty_trash(everything=False):

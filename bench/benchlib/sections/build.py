@@ -20,8 +20,8 @@ import json
 import os
 import subprocess
 
-from ..common import (BenchError, fmt_time, interleave, log, median, retire, run_checked,
-                      sample_table, timed)
+from ..common import (BenchError, fmt_time, interleave, log, median, retire, retire_build_state,
+                      run_checked, sample_table, timed)
 
 WHITENOISE = "whitenoise==6.12.0"
 BROTLI = "brotli==1.2.1"
@@ -70,18 +70,10 @@ def run(ctx):
 
     dsm_env = dict(ctx.env, DJANGO_SETTINGS_MODULE="benchsite.settings")
 
-    def forget_state(output):
-        """Moves aside the build state of `output` (the state file names its output)."""
-        for f in glob.glob(os.path.join(state, "build-*.json")):
-            with open(f, "rb") as fh:
-                head = fh.read(4096)
-            if json.dumps(output).encode() in head:
-                retire(f)
-
     def cold(output, keep_cache=False):
         def prep():
             retire(output)
-            forget_state(output)
+            retire_build_state(p, output)
             if not keep_cache:
                 retire(os.path.join(state, "compress"))
         return prep

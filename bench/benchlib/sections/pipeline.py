@@ -25,8 +25,8 @@ import os
 import glob as globmod
 import subprocess
 
-from ..common import (BenchError, fmt_time, interleave, log, median, retire, run_checked,
-                      sample_table, timed)
+from ..common import (BenchError, fmt_time, interleave, log, median, retire, retire_build_state,
+                      run_checked, sample_table, timed)
 
 PIPELINE = "django-pipeline==4.1.0"
 PY_COMPRESSORS = ["jsmin==3.0.1", "css-html-js-minify==2.5.5"]
@@ -120,10 +120,7 @@ def run(ctx):
 
     def sluice_cold():
         retire(out)
-        for f in globmod.glob(os.path.join(state, "build-*.json")):
-            with open(f, "rb") as fh:
-                if json.dumps(out).encode() in fh.read(4096):
-                    retire(f)
+        retire_build_state(p, out)
 
     out_min = os.path.join(p, "static-sluice-minify")
 
@@ -134,10 +131,7 @@ def run(ctx):
 
     def sluice_min_cold():
         retire(out_min)
-        for f in globmod.glob(os.path.join(state, "build-*.json")):
-            with open(f, "rb") as fh:
-                if json.dumps(out_min).encode() in fh.read(4096):
-                    retire(f)
+        retire_build_state(p, out_min)
         # The minified bundles' cache (one folder per key; the --no-minify one stays).
         for index in globmod.glob(os.path.join(state, "bundles", "*", "index.json")):
             with open(index, "rb") as fh:
