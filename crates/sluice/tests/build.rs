@@ -14,8 +14,8 @@ use std::time::SystemTime;
 
 use serde_json::Value;
 use support::{
-    PROJ_MANAGE_PY, Project, assert_same_static_root, put, python_for_django, run_or_panic, sluice,
-    tree_files, venv, venv_env,
+    PROJ_MANAGE_PY, Project, assert_same_static_root, noise, put, python_for_django, run_or_panic,
+    sluice, tree_files, venv, venv_env,
 };
 
 impl Project {
@@ -80,20 +80,6 @@ fn big_css(seed: usize) -> String {
                 ".rule-{seed}-{i} {{ color: #{:06x}; margin: {i}px; }}\n",
                 i * 7919
             )
-        })
-        .collect()
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
         })
         .collect()
 }

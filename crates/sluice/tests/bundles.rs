@@ -12,7 +12,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::{
-    DJANGO_PIPELINE, PROJ_MANAGE_PY, Project, assert_same_static_root, manifest_paths, put,
+    DJANGO_PIPELINE, PROJ_MANAGE_PY, Project, assert_same_static_root, manifest_paths, noise, put,
     python_for_django, run_or_panic, sluice, tree_files, venv, venv_env,
 };
 
@@ -70,18 +70,6 @@ PIPELINE = {
     },
 }
 "#;
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(6364136223846793005) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 /// A Django project with django-pipeline bundles: globbed members, `url()`s at several
 /// depths (quoted, unquoted, with queries and fragments, absolute, data:), source map

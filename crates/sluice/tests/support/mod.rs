@@ -336,6 +336,21 @@ fn collect_files(dir: &Path, prefix: &str, files: &mut BTreeMap<String, Vec<u8>>
     }
 }
 
+/// `len` bytes of xorshift noise from `seed` (incompressible, like image data).
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 /// The pids of the processes alive now (from `/proc`).
 pub fn pids() -> Vec<u32> {
     fs::read_dir("/proc")
