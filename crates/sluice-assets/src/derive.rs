@@ -514,45 +514,11 @@ impl Derived {
     }
 
     /// An error naming the source file instead of its copy in the output.
-    fn located(&self, error: Error) -> Error {
-        match error {
-            Error::Syntax {
-                file,
-                line,
-                column,
-                message,
-                source_line,
-            } => Error::Syntax {
-                file: self.source_name(file),
-                line,
-                column,
-                message,
-                source_line,
-            },
-            Error::Read { file, message } => Error::Read {
-                file: self.source_name(file),
-                message,
-            },
-            Error::ToolMissing {
-                file,
-                program,
-                install,
-            } => Error::ToolMissing {
-                file: self.source_name(file),
-                program,
-                install,
-            },
-            Error::ToolFailed {
-                file,
-                program,
-                message,
-            } => Error::ToolFailed {
-                file: self.source_name(file),
-                program,
-                message,
-            },
-            other => other,
+    fn located(&self, mut error: Error) -> Error {
+        if let Some(file) = error.file_mut() {
+            *file = self.source_name(std::mem::take(file));
         }
+        error
     }
 
     fn compile_all(
