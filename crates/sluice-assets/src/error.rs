@@ -137,20 +137,7 @@ impl Error {
         }
     }
 
-    /// The file an error about one file names, to rename it (e.g. from a copy to its source).
-    pub(crate) fn file_mut(&mut self) -> Option<&mut String> {
-        match self {
-            Error::NotUtf8 { file, .. }
-            | Error::MissingReference { file, .. }
-            | Error::Syntax { file, .. }
-            | Error::ToolMissing { file, .. }
-            | Error::ToolFailed { file, .. }
-            | Error::Read { file, .. } => Some(file),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn from_list(mut errors: Vec<Error>) -> Option<Error> {
+    pub fn from_list(mut errors: Vec<Error>) -> Option<Error> {
         match errors.len() {
             0 => None,
             1 => errors.pop(),

@@ -15,23 +15,13 @@
 //! - [`compile`]: SCSS/Sass (grass), TypeScript/TSX/JSX (oxc) and LESS (external `lessc`)
 //!   to CSS/JS, with the list of files each compile read.
 //!
-//! - [`derive`]: the dev profile's derived outputs — compiled sources beside their source and
-//!   unminified bundles with source maps, kept fresh as sources change (`sync`, `watch`, `dev`).
-//!
-//! - [`build`]: `sluice build`, which applies these rules to a whole project incrementally:
-//!   sources from `sluice-core`, a staging folder so an error leaves the output untouched,
-//!   and caches in `.sluice/` so unchanged content is never re-read, re-hashed or
-//!   re-compressed.
-//!
-//! The rules themselves are pure functions of bytes and names, tested without a disk;
-//! [`build`] is the thin layer that reads and writes files.
+//! The rules are pure functions of bytes and names (a compiler reads the files it imports),
+//! tested without the engine; they know nothing of records, caches or output roots:
+//! `sluice-engine` runs them.
 
-pub mod build;
 pub mod bundle;
 pub mod compile;
-mod compile_store;
 pub mod compress;
-pub mod derive;
 #[cfg(test)]
 mod django_fixture;
 pub mod django_manifest;

@@ -20,6 +20,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another sluice process is writing into the same output root (and `--no-wait` was
+    /// given, so this one does not wait for it).
+    #[error("another sluice ({holder}) is writing into {}", .output.display())]
+    Busy { output: PathBuf, holder: String },
     /// The project's Python failed to report its Django settings.
     #[error("could not read the Django settings `{module}` with {python}")]
     Django {
@@ -74,9 +78,36 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config { .. } | Error::Django { .. } => 2,
-            Error::Io { .. } => 1,
+            Error::Io { .. } | Error::Busy { .. } => 1,
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One file that could not be handled (the rest of the pass went on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl FileError {
+    /// An I/O error on `path`, said the way a person reads it.
+    pub fn io(path: impl Into<PathBuf>, e: &std::io::Error) -> FileError {
+        FileError {
+            path: path.into(),
+            message: describe_io(e),
+        }
+    }
+}
+
+/// An I/O error as a message: permission problems say so, a file that disappeared while
+/// sluice worked says that.
+pub fn describe_io(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => format!("permission denied ({e})"),
+        std::io::ErrorKind::NotFound => "vanished while sluice worked on it".to_owned(),
+        _ => e.to_string(),
+    }
+}

@@ -1,15 +1,17 @@
-//! The engine of sluice: sources → graph → outputs.
+//! The first stage of sluice (sources → graph → outputs): the project and its sources.
 //!
-//! This crate knows where a project's static media lives and how to mirror it into an output
-//! root fast, incrementally and safely. It does no terminal output: the `sluice` binary wires
-//! these pieces to a command line and prints what they report.
+//! This crate knows what a project is and where its static media lives; the engine
+//! (`sluice-engine`) turns that into outputs with the rules of `sluice-assets`. It does no
+//! terminal output: the `sluice` binary wires the pieces to a command line and prints what
+//! they report.
 //!
 //! - [`config`]: the resolved configuration (flags, `sluice.toml`, `[tool.sluice]`, Django
 //!   settings through [`django`], defaults) and where each value came from;
-//! - [`sources`]: source roots with Django's finder semantics, and their [`sources::SourceIndex`];
-//! - [`sync`]: one incremental pass (the dev profile), recorded in [`state`];
-//! - [`watch`]: keeping the output in step as files change (native events or polling);
-//! - [`output`]: atomic writes into the output root;
+//! - [`sources`]: source roots with Django's finder semantics, their walk, and the
+//!   [`sources::Index`] a watch keeps up to date change set by change set;
+//! - [`watch`]: file events (native or polled) turned into change sets;
+//! - [`output`]: atomic file writes, recognisable temp files, the state folder;
+//! - [`progress`]: how long work reports its progress;
 //! - [`bundles`]: bundle definitions (django-pipeline's `PIPELINE`, `static-bundles.json`,
 //!   `[bundles.*]` tables) and the django-pipeline settings that shape them;
 //! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with.
@@ -20,9 +22,8 @@ pub mod django;
 pub mod error;
 pub mod fnmatch;
 pub mod output;
+pub mod progress;
 pub mod sources;
-pub mod state;
-pub mod sync;
 pub mod watch;
 
 pub use error::{Error, Result};

@@ -1,6 +1,8 @@
-//! Writing into the output root: every write is atomic (a temp file in the destination's own
-//! folder, then a rename), so a reader — Django's runserver, a browser, whitenoise — never sees a
-//! half-written file, and a failure leaves the previous file in place.
+//! Writing files: every write is atomic (a temp file in the destination's own folder, then a
+//! rename), so a reader — Django's runserver, a browser, whitenoise — never sees a
+//! half-written file, and a failure leaves the previous file in place. Temp files are named
+//! `.<name>.<pid>-<n>.sluice-tmp` ([`is_temp_name`]), so what a killed process left behind is
+//! recognisable and [`sweep_temps`] removes it.
 
 use std::fs;
 use std::io::{self, Write};
@@ -9,11 +11,52 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
+const TEMP_SUFFIX: &str = ".sluice-tmp";
+
 /// A temp path beside `dest`, hidden (Django's default ignores skip `.*`) and unique per process.
 fn temp_path(dest: &Path) -> PathBuf {
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dest.with_file_name(format!(".{name}.{}-{n}.sluice-tmp", std::process::id()))
+    dest.with_file_name(format!(".{name}.{}-{n}{TEMP_SUFFIX}", std::process::id()))
+}
+
+/// Whether a file name is one of sluice's temp files.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(TEMP_SUFFIX)
+}
+
+/// Removes sluice's temp files from `dir` (not below it): only call this while no sluice
+/// process can be writing there (the output root's lock is held). Returns how many went.
+pub fn sweep_temps(dir: &Path) -> usize {
+    let mut removed = 0;
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let temp = entry.file_name().to_str().is_some_and(is_temp_name);
+        if temp
+            && entry.file_type().is_ok_and(|t| !t.is_dir())
+            && fs::remove_file(entry.path()).is_ok()
+        {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Where a logical path (`/`-separated) lies under `root`.
+pub fn output_path(root: &Path, logical: &str) -> PathBuf {
+    logical
+        .split('/')
+        .fold(root.to_path_buf(), |p, part| p.join(part))
+}
+
+/// Creates sluice's state folder (`.sluice/`) with a `.gitignore` that ignores it whole, so a
+/// project adds nothing to its own.
+pub fn ensure_state_dir(state_dir: &Path) -> crate::Result<()> {
+    let gitignore = state_dir.join(".gitignore");
+    if !gitignore.exists() {
+        write_atomic(&gitignore, b"# Created by sluice: caches and state.\n*\n")
+            .map_err(|e| crate::Error::io("write", &gitignore, e))?;
+    }
+    Ok(())
 }
 
 fn create_parent(dest: &Path) -> io::Result<()> {
@@ -105,6 +148,19 @@ mod tests {
         write_atomic(&dest, b"good").unwrap();
         assert!(copy_atomic(&dir.path().join("missing"), &dest).is_err());
         assert_eq!(fs::read(&dest).unwrap(), b"good");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temp_files_are_recognised_and_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = temp_path(&dir.path().join("site.css"));
+        let name = tmp.file_name().unwrap().to_str().unwrap().to_string();
+        assert!(is_temp_name(&name), "{name}");
+        assert!(!is_temp_name("site.css") && !is_temp_name(".site.css"));
+        fs::write(&tmp, b"half").unwrap();
+        fs::write(dir.path().join("site.css"), b"whole").unwrap();
+        assert_eq!(sweep_temps(dir.path()), 1);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

@@ -69,6 +69,11 @@ pub struct GlobalArgs {
     /// Print more: every shadowed file, every conflict.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+
+    /// When another sluice is writing into the same output folder, stop at once (exit 1)
+    /// instead of waiting for it.
+    #[arg(long, global = true)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

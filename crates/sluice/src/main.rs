@@ -1,18 +1,23 @@
-//! The `sluice` binary: parses the command line, runs the engine, prints through [`term`].
+//! The `sluice` binary: parses the command line, wires each command to the engine with its
+//! profile, prints through [`term`].
 
 mod cli;
 mod term;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use sluice_assets::derive::{DeriveReport, Derived, is_compiled_source};
+use sluice_core::Error;
 use sluice_core::config::{Config, Overrides};
-use sluice_core::sync::{Mirror, SyncJob, SyncOptions};
-use sluice_core::watch::{DEFAULT_POLL, Watch, WatchOptions};
-use sluice_core::{Error, sources::IgnoreRules};
+use sluice_core::progress::Silent;
+use sluice_core::sources::{IgnoreRules, SourceRoot};
+use sluice_core::watch::{DEFAULT_POLL, Feedback, Notice, Target, Watch, WatchOptions};
+use sluice_engine::graph::compile::is_compiled_source;
+use sluice_engine::report::{ChangeReport, DeriveReport, DevChange};
+use sluice_engine::{BuildOptions, Engine, Profile, RunOptions, Setup};
 
-use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, SyncArgs};
+use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs};
 use term::Printer;
 
 fn overrides(global: &GlobalArgs) -> Overrides {
@@ -27,31 +32,51 @@ fn overrides(global: &GlobalArgs) -> Overrides {
     }
 }
 
-fn sync_job<'a>(config: &'a Config, ignore: &'a IgnoreRules, args: &SyncArgs) -> SyncJob<'a> {
-    SyncJob {
-        roots: &config.sources.value,
-        ignore,
-        output: &config.output.value,
-        state_dir: &config.state_dir,
-        options: SyncOptions {
-            force: args.force,
-            clean: args.clean,
-            link: args.link,
-        },
+/// The project as the engine needs it.
+fn setup(config: &Config) -> Setup {
+    Setup {
+        roots: config.sources.value.clone(),
+        ignore: IgnoreRules::new(&config.ignore.value),
+        output: config.output.value.clone(),
+        state_dir: config.state_dir.clone(),
+        static_url: config.static_url.value.clone(),
+        bundles: config.bundles.clone(),
+        pipeline: config.pipeline.clone(),
+        compilers: config.compilers.value.clone(),
+        // django-pipeline compiles bundle members only (its template tags and its
+        // collectstatic); elsewhere every source a compiler takes is compiled (`compile =
+        // false` turns compiling off). The same rule in every command.
+        compile_all: !matches!(
+            config.compilers.origin,
+            sluice_core::config::Origin::Django(_)
+        ),
     }
 }
 
-fn derive_job<'a>(config: &'a Config, args: &SyncArgs) -> sluice_assets::derive::DeriveJob<'a> {
-    sluice_assets::derive::DeriveJob {
-        roots: &config.sources.value,
-        output: &config.output.value,
-        state_dir: &config.state_dir,
-        compilers: &config.compilers.value,
-        bundles: &config.bundles,
-        settings: &config.pipeline,
-        force: args.force,
-        clean: args.clean,
-    }
+/// Opens the engine on the configured output root for `profile`, waiting (with a message)
+/// for another sluice that writes there unless `--no-wait`.
+fn open(
+    config: &Config,
+    profile: Profile,
+    force: bool,
+    clean: bool,
+    command: &str,
+    no_wait: bool,
+    printer: &Printer,
+) -> Result<Engine, Error> {
+    let options = RunOptions {
+        force,
+        clean,
+        wait: !no_wait,
+        command: command.to_string(),
+    };
+    let output = config.output.value.clone();
+    Engine::open(setup(config), profile, options, &mut |holder| {
+        printer.warn(&format!(
+            "waiting for {holder}, which is writing into {} (pass --no-wait to stop instead)",
+            output.display()
+        ))
+    })
 }
 
 /// `--poll[=MS]`, else `SLUICE_POLL` (`1`/`true` for the default interval, or milliseconds).
@@ -79,6 +104,11 @@ fn report_error(printer: &Printer, error: &Error) -> ExitCode {
             Some("check that the settings import with that Python (`python manage.py check`), or configure sluice in sluice.toml"),
         ),
         Error::Io { .. } => printer.error(&error.to_string(), None, None),
+        Error::Busy { .. } => printer.error(
+            &error.to_string(),
+            None,
+            Some("wait for it to finish, or drop --no-wait to wait for it"),
+        ),
     }
     ExitCode::from(error.exit_code() as u8)
 }
@@ -92,36 +122,51 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync(args) => {
-            let ignore = IgnoreRules::new(&config.ignore.value);
-            let job = sync_job(&config, &ignore, args);
+            let profile = Profile::Dev { link: args.link };
+            let no_wait = cli.global.no_wait;
+            let mut engine = open(
+                &config,
+                profile,
+                args.force,
+                args.clean,
+                "sluice sync",
+                no_wait,
+                printer,
+            )?;
             let progress = printer.progress("sync");
-            let mut mirror = Mirror::new(&job)?;
-            let report = mirror.full_pass(&progress)?;
-            mirror.save()?;
-            printer.sync_report(&report, &config);
-            let mut derived = Derived::new(&derive_job(&config, args), mirror.files().keys());
-            let built = derived.full_pass();
-            derived.save()?;
-            printer.derive_report(&built, &config);
-            let clean = report.ok()
-                && report.conflicts.is_empty()
-                && built.errors.is_empty()
-                && built.conflicts.is_empty();
-            // The process ends here: freeing a 100 000-file index and state piece by piece
+            let report = engine.dev_pass(&progress)?;
+            engine.save()?;
+            printer.sync_report(&report.sync, &config);
+            printer.derive_report(&report.derived, &config);
+            let clean = report.sync.ok()
+                && report.sync.conflicts.is_empty()
+                && report.derived.errors.is_empty()
+                && report.derived.conflicts.is_empty();
+            // The process ends here: freeing a 100 000-file index and record piece by piece
             // costs tens of milliseconds the kernel saves us at exit.
-            std::mem::forget(mirror);
+            std::mem::forget(engine);
+            std::mem::forget(report);
             Ok(if clean {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
         }
-        Command::Build(args) => build(&config, args, printer),
-        Command::Dev(args) => dev(&config, args, printer),
+        Command::Build(args) => build(&config, args, cli.global.no_wait, printer),
+        Command::Dev(args) => dev(&config, args, cli.global.no_wait, printer),
         Command::Watch(args) => {
-            let ignore = IgnoreRules::new(&config.ignore.value);
-            let job = sync_job(&config, &ignore, &args.sync);
-            let mut mirror = Mirror::new(&job)?;
+            let profile = Profile::Dev {
+                link: args.sync.link,
+            };
+            let mut engine = open(
+                &config,
+                profile,
+                args.sync.force,
+                args.sync.clean,
+                "sluice watch",
+                cli.global.no_wait,
+                printer,
+            )?;
             let watch = Watch::new();
             let stopper = watch.stopper();
             // Ctrl-C, SIGTERM and SIGHUP end the watch cleanly, with the state saved.
@@ -129,22 +174,21 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
                 printer.warn(&format!("cannot handle Ctrl-C: {error}"));
             }
             let progress = printer.progress("sync");
-            let report = mirror.full_pass(&progress)?;
-            printer.sync_report(&report, &config);
-            let mut derived = Derived::new(&derive_job(&config, &args.sync), mirror.files().keys());
-            printer.derive_report(&derived.full_pass(), &config);
-            derived.save()?;
+            let report = engine.dev_pass(&progress)?;
+            engine.save()?;
+            printer.sync_report(&report.sync, &config);
+            printer.derive_report(&report.derived, &config);
             let options = WatchOptions {
                 poll: poll_interval(args.poll),
                 ..WatchOptions::default()
             };
-            watch.run(&mut mirror, &report, &options, &mut |notice| {
+            let mut target = Watched { engine };
+            let dirs = report.sync.index.dirs.clone();
+            watch.run(&mut target, &dirs, &options, &mut |notice| {
                 printer.watch_notice(&notice, &config);
-                if let sluice_core::watch::Notice::Changed(report) = &notice {
-                    printer.derive_report(&derived.update(&report.changed), &config);
-                    if let Err(e) = derived.save() {
-                        printer.warn(&e.to_string());
-                    }
+                if let Notice::Changed(report) = &notice {
+                    printer.change_report(&report.change, &config);
+                    printer.derive_report(&report.derived, &config);
                 }
             })?;
             printer.stopped();
@@ -153,10 +197,70 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     }
 }
 
+/// A watch's side of the engine: change sets in, reports out.
+struct Watched {
+    engine: Engine,
+}
+
+impl Target for Watched {
+    type Report = DevChange;
+
+    fn roots(&self) -> &[SourceRoot] {
+        self.engine.index().roots()
+    }
+
+    fn ignore(&self) -> &IgnoreRules {
+        self.engine.index().ignore()
+    }
+
+    fn rescan(&mut self) -> Result<DevChange, Error> {
+        let report = self.engine.dev_pass(&Silent)?;
+        Ok(DevChange {
+            change: ChangeReport::from_sync(report.sync),
+            derived: report.derived,
+            in_force: self.engine.errors_in_force().into_iter().cloned().collect(),
+        })
+    }
+
+    fn apply(&mut self, changed: &[PathBuf]) -> DevChange {
+        self.engine.dev_update(changed)
+    }
+
+    fn merge(&self, into: &mut DevChange, more: DevChange) {
+        into.change.merge(more.change);
+        let d = &mut into.derived;
+        d.changed.extend(more.derived.changed);
+        d.changed.sort();
+        d.changed.dedup();
+        d.compiled += more.derived.compiled;
+        d.bundled += more.derived.bundled;
+        d.errors.extend(more.derived.errors);
+        d.conflicts.extend(more.derived.conflicts);
+        d.warnings.extend(more.derived.warnings);
+        into.in_force = more.in_force;
+    }
+
+    fn feedback(&self, report: &DevChange) -> Feedback {
+        let d = &report.derived;
+        Feedback {
+            new_dirs: report.change.new_dirs.clone(),
+            missing_roots: report.change.missing_roots.clone(),
+            eventful: report.change.eventful()
+                || !d.changed.is_empty()
+                || !d.errors.is_empty()
+                || !d.conflicts.is_empty(),
+        }
+    }
+
+    fn save(&mut self) -> Result<(), Error> {
+        self.engine.save()
+    }
+}
+
 /// The problems of a pass or change set, as the browser overlay shows them.
 fn overlay_errors(
-    errors: &[sluice_core::sync::FileError],
-    conflicts: &[sluice_core::sync::OutputConflict],
+    errors: &[sluice_core::error::FileError],
+    conflicts: &[sluice_engine::report::OutputConflict],
     config: &Config,
 ) -> Vec<sluice_dev::BuildError> {
     let shown = |p: &std::path::Path| {
@@ -181,9 +285,11 @@ fn overlay_errors(
 }
 
 /// The dev profile's errors in force, as the browser overlay shows them.
-fn overlay_derived(derived: &Derived, config: &Config) -> Vec<sluice_dev::BuildError> {
-    derived
-        .errors()
+fn overlay_derived<'e>(
+    in_force: impl IntoIterator<Item = &'e sluice_assets::Error>,
+    config: &Config,
+) -> Vec<sluice_dev::BuildError> {
+    in_force
         .into_iter()
         .map(|e| match e {
             sluice_assets::Error::Syntax {
@@ -227,7 +333,12 @@ fn browser_changes(mirrored: &[String], derived: &DeriveReport, config: &Config)
 }
 
 /// `sluice dev`: `watch` plus the backend and the live-reload proxy.
-fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, Error> {
+fn dev(
+    config: &Config,
+    args: &DevArgs,
+    no_wait: bool,
+    printer: &Printer,
+) -> Result<ExitCode, Error> {
     use sluice_core::config::DevCommand;
     use sluice_dev::{BackendCommand, BackendSpec, DevOptions, DevServer, Ending};
     use std::io::IsTerminal;
@@ -288,9 +399,17 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
         stdin: true,
     };
 
-    let ignore = IgnoreRules::new(&config.ignore.value);
-    let job = sync_job(config, &ignore, &args.watch.sync);
-    let mut mirror = Mirror::new(&job)?;
+    let sync = &args.watch.sync;
+    let profile = Profile::Dev { link: sync.link };
+    let mut engine = open(
+        config,
+        profile,
+        sync.force,
+        sync.clean,
+        "sluice dev",
+        no_wait,
+        printer,
+    )?;
     let watch = Watch::new();
     let stopper = watch.stopper();
     let reporter = {
@@ -303,31 +422,30 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
 
     let watched = (|| -> Result<(), Error> {
         let progress = printer.progress("sync");
-        let report = mirror.full_pass(&progress)?;
-        printer.sync_report(&report, config);
-        let mut derived =
-            Derived::new(&derive_job(config, &args.watch.sync), mirror.files().keys());
-        printer.derive_report(&derived.full_pass(), config);
-        derived.save()?;
+        let report = engine.dev_pass(&progress)?;
+        engine.save()?;
+        printer.sync_report(&report.sync, config);
+        printer.derive_report(&report.derived, config);
         // Problems of the first pass show in the browser from its first page on.
-        let mut errors = overlay_errors(&report.errors, &report.conflicts, config);
-        errors.extend(overlay_derived(&derived, config));
+        let mut errors = overlay_errors(&report.sync.errors, &report.sync.conflicts, config);
+        errors.extend(overlay_derived(engine.errors_in_force(), config));
         hub.changed(&[], errors);
         let options = WatchOptions {
             poll: poll_interval(args.watch.poll),
             ..WatchOptions::default()
         };
-        watch.run(&mut mirror, &report, &options, &mut |notice| {
+        let dirs = report.sync.index.dirs.clone();
+        let mut target = Watched { engine };
+        watch.run(&mut target, &dirs, &options, &mut |notice| {
             printer.watch_notice(&notice, config);
-            if let sluice_core::watch::Notice::Changed(report) = &notice {
-                let built = derived.update(&report.changed);
-                printer.derive_report(&built, config);
-                if let Err(e) = derived.save() {
-                    printer.warn(&e.to_string());
-                }
-                let mut errors = overlay_errors(&report.errors, &report.conflicts, config);
-                errors.extend(overlay_derived(&derived, config));
-                let sent = hub.changed(&browser_changes(&report.changed, &built, config), errors);
+            if let Notice::Changed(report) = &notice {
+                printer.change_report(&report.change, config);
+                printer.derive_report(&report.derived, config);
+                let mut errors =
+                    overlay_errors(&report.change.errors, &report.change.conflicts, config);
+                errors.extend(overlay_derived(&report.in_force, config));
+                let changed = browser_changes(&report.change.changed, &report.derived, config);
+                let sent = hub.changed(&changed, errors);
                 printer.reload_sent(&sent);
             }
         })
@@ -369,58 +487,46 @@ fn browser_targets(config: &Config) -> Result<sluice_assets::minify::Targets, Er
     })
 }
 
-/// `sluice build`: production output through `sluice_assets::build`.
-fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCode, Error> {
-    use sluice_assets::build::{BuildJob, BuildOptions, BundleJob, build};
-    use sluice_assets::bundle::{Minifier, TargetedMinifier};
+/// `sluice build`: the engine with the build profile.
+fn build(
+    config: &Config,
+    args: &BuildArgs,
+    no_wait: bool,
+    printer: &Printer,
+) -> Result<ExitCode, Error> {
     use sluice_assets::compress::Codecs;
     let codecs = if args.no_compress {
         Codecs::NONE
     } else {
         Codecs::from_names(args.compress.iter().map(String::as_str)).map_err(Error::config)?
     };
-    let minifier = if !args.no_minify && config.minify.value {
-        Some(TargetedMinifier {
-            targets: browser_targets(config)?,
-        })
+    let minify = if !args.no_minify && config.minify.value {
+        Some(browser_targets(config)?)
     } else {
         None
     };
-    let ignore = IgnoreRules::new(&config.ignore.value);
-    let job = BuildJob {
-        roots: &config.sources.value,
-        ignore: &ignore,
-        output: &config.output.value,
-        state_dir: &config.state_dir,
-        static_url: &config.static_url.value,
-        options: BuildOptions {
-            hash: !args.no_hash,
-            keep_only_hashed: args.keep_only_hashed,
-            codecs,
-            force: args.force,
-            clean: args.clean,
-        },
-        bundles: BundleJob {
-            defs: &config.bundles,
-            settings: Some(&config.pipeline),
-            compilers: &config.compilers.value,
-            minifier: minifier.as_ref().map(|m| m as &dyn Minifier),
-            // django-pipeline compiles bundle members only (its collectstatic output is the
-            // reference there); elsewhere every source a compiler takes is compiled, as the
-            // dev profile does (`compile = false` turns compiling off).
-            compile_all: !matches!(
-                config.compilers.origin,
-                sluice_core::config::Origin::Django(_)
-            ),
-        },
-    };
+    let profile = Profile::Build(BuildOptions {
+        hash: !args.no_hash,
+        keep_only_hashed: args.keep_only_hashed,
+        codecs,
+        minify,
+    });
+    let mut engine = open(
+        config,
+        profile,
+        args.force,
+        args.clean,
+        "sluice build",
+        no_wait,
+        printer,
+    )?;
     let progress = printer.progress("build");
-    match build(&job, &progress) {
+    match engine.build(&progress) {
         Ok(report) => {
             printer.build_report(&report, config);
             Ok(ExitCode::SUCCESS)
         }
-        Err(sluice_assets::build::BuildError::Core(error)) => Err(error),
+        Err(sluice_engine::report::BuildError::Core(error)) => Err(error),
         Err(error) => {
             printer.build_failed(&error, config);
             Ok(ExitCode::from(error.exit_code() as u8))

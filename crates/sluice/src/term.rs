@@ -10,8 +10,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use owo_colors::OwoColorize;
 use serde_json::json;
 use sluice_core::config::{Config, DevCommand};
-use sluice_core::sync::{Progress, SyncReport};
+use sluice_core::progress::Progress;
 use sluice_core::watch::{BackendKind, Notice};
+use sluice_engine::report::{BuildError, BuildReport, ChangeReport, DeriveReport, SyncReport};
 
 use crate::cli::Format;
 
@@ -476,9 +477,9 @@ impl Printer {
 }
 
 impl Printer {
-    pub fn watch_notice(&self, notice: &Notice, config: &Config) {
+    /// What the watch itself reports (a change set's own report goes to [`Printer::change_report`]).
+    pub fn watch_notice<R>(&self, notice: &Notice<R>, config: &Config) {
         let base = &config.project_dir;
-        let out = shown(&config.output.value, base);
         match notice {
             Notice::Ready {
                 backend,
@@ -506,51 +507,7 @@ impl Printer {
                     self.json(&json!({"event": "ready", "backend": if poll_ms.is_some() { "poll" } else { "native" }, "poll_ms": poll_ms, "watched_dirs": watched_dirs, "elapsed_ms": elapsed.as_secs_f64() * 1000.0}));
                 }
             }
-            Notice::Changed(report) => {
-                if !self.text() {
-                    self.json(&json!({
-                        "event": "change",
-                        "changed": report.changed,
-                        "copied": report.copied,
-                        "removed": report.removed,
-                        "conflicts": report.conflicts.iter().map(|c| &c.logical).collect::<Vec<_>>(),
-                        "errors": report.errors.iter().map(|e| json!({"path": lossy(&e.path), "message": e.message})).collect::<Vec<_>>(),
-                        "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
-                    }));
-                    return;
-                }
-                for error in &report.errors {
-                    self.error(
-                        &format!("{}: {}", shown(&error.path, base), error.message),
-                        None,
-                        None,
-                    );
-                }
-                for conflict in &report.conflicts {
-                    self.error(
-                        &format!(
-                            "{}: in the way, not written by sluice; left untouched",
-                            shown(&conflict.output, base)
-                        ),
-                        None,
-                        Some("move it away, or restart with --force"),
-                    );
-                }
-                if self.quiet || report.changed.is_empty() {
-                    return;
-                }
-                let what = if report.changed.len() <= 3 {
-                    report.changed.join(", ")
-                } else {
-                    format!("{} changed", count(report.changed.len()))
-                };
-                say!(
-                    self,
-                    "{} {what} → {out} in {}",
-                    "✓".green().bold(),
-                    duration(report.elapsed)
-                );
-            }
+            Notice::Changed(_) => {}
             Notice::Warning(message) => self.warn(message),
             Notice::FellBack { reason, interval } => self.warn(&format!(
                 "{reason}; polling every {} instead (use --poll to choose this up front)",
@@ -575,9 +532,59 @@ impl Printer {
         }
     }
 
+    /// One change set of a watch: the sources' copies (what was derived is
+    /// [`Printer::derive_report`]'s).
+    pub fn change_report(&self, report: &ChangeReport, config: &Config) {
+        let base = &config.project_dir;
+        let out = shown(&config.output.value, base);
+        if !self.text() {
+            self.json(&json!({
+                "event": "change",
+                "changed": report.changed,
+                "copied": report.copied,
+                "removed": report.removed,
+                "conflicts": report.conflicts.iter().map(|c| &c.logical).collect::<Vec<_>>(),
+                "errors": report.errors.iter().map(|e| json!({"path": lossy(&e.path), "message": e.message})).collect::<Vec<_>>(),
+                "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
+            }));
+            return;
+        }
+        for error in &report.errors {
+            self.error(
+                &format!("{}: {}", shown(&error.path, base), error.message),
+                None,
+                None,
+            );
+        }
+        for conflict in &report.conflicts {
+            self.error(
+                &format!(
+                    "{}: in the way, not written by sluice; left untouched",
+                    shown(&conflict.output, base)
+                ),
+                None,
+                Some("move it away, or restart with --force"),
+            );
+        }
+        if self.quiet || report.changed.is_empty() {
+            return;
+        }
+        let what = if report.changed.len() <= 3 {
+            report.changed.join(", ")
+        } else {
+            format!("{} changed", count(report.changed.len()))
+        };
+        say!(
+            self,
+            "{} {what} → {out} in {}",
+            "✓".green().bold(),
+            duration(report.elapsed)
+        );
+    }
+
     /// What the dev profile derived: compiled sources and bundles written, errors (with the
     /// source line), conflicts, warnings.
-    pub fn derive_report(&self, report: &sluice_assets::derive::DeriveReport, config: &Config) {
+    pub fn derive_report(&self, report: &DeriveReport, config: &Config) {
         let base = &config.project_dir;
         if !self.text() {
             if report.changed.is_empty()
@@ -659,7 +666,7 @@ pub fn size(bytes: u64) -> String {
 }
 
 impl Printer {
-    pub fn build_report(&self, report: &sluice_assets::build::BuildReport, config: &Config) {
+    pub fn build_report(&self, report: &BuildReport, config: &Config) {
         let base = &config.project_dir;
         if !self.text() {
             self.json(&json!({
@@ -835,8 +842,7 @@ impl Printer {
     }
 
     /// A build that stopped: every error with its file (and line), nothing was changed.
-    pub fn build_failed(&self, error: &sluice_assets::build::BuildError, config: &Config) {
-        use sluice_assets::build::BuildError;
+    pub fn build_failed(&self, error: &BuildError, config: &Config) {
         let base = &config.project_dir;
         let untouched = "nothing in the output was changed";
         match error {

@@ -56,7 +56,7 @@ fn mirrors_the_sources_and_skips_default_ignores() {
 fn second_run_reads_and_writes_nothing() {
     let p = Project::new(&[("css/a.css", "a"), ("img/b.png", "b")]);
     assert_eq!(p.sync(&[]).0, 0);
-    let state = p.state_file("sync-").expect("a state file");
+    let state = p.record_file().expect("the output root's record");
     let before = (mtime(&p.path("static/css/a.css")), mtime(&state));
 
     // Trace the no-op run: no source or output file may be opened.

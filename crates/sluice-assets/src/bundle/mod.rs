@@ -12,13 +12,12 @@ pub mod datauri;
 pub mod glob;
 pub mod jst;
 pub mod rewrite;
-pub(crate) mod store;
 
 use regex::Regex;
 use sluice_core::bundles::{BundleDef, BundleKind, CompilerKind, PipelineSettings, compiled_name};
 
 use crate::Error;
-use crate::sourcemap::{MemberMap, MemberSpan};
+use crate::sourcemap::{MemberMap, MemberSpan, concat_map};
 pub use glob::Tree;
 
 pub use crate::minify::Minified;
@@ -386,6 +385,31 @@ pub fn affected(defs: &[BundleDef], inputs: &[Vec<String>], logical: &str) -> Ve
         })
         .map(|(i, _)| i)
         .collect()
+}
+
+/// The files an unminified dev bundle becomes: the joined code with a `sourceMappingURL`
+/// comment, and its line-level `.map` (members' text included) beside it.
+pub fn dev_bundle(
+    assembled: &Assembled,
+    read: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Vec<OutputFile>, String> {
+    // Unminified: no minifier, so neither errors nor warnings from one.
+    let (mut files, _) = finish(assembled, None, read).map_err(|e| e.to_string())?;
+    let Some((name, bytes)) = files.first_mut() else {
+        return Err("nothing was assembled".into());
+    };
+    let map_name = format!("{name}.map");
+    let base = map_name.rsplit('/').next().unwrap_or(&map_name).to_string();
+    let file = name.rsplit('/').next().unwrap_or(name).to_string();
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+    let map = concat_map(&file, &assembled.spans, lines);
+    let comment = match assembled.kind {
+        BundleKind::Css => format!("\n/*# sourceMappingURL={base} */\n"),
+        BundleKind::Js => format!("\n//# sourceMappingURL={base}\n"),
+    };
+    bytes.extend_from_slice(comment.as_bytes());
+    files.push((map_name, map.into_bytes()));
+    Ok(files)
 }
 
 #[cfg(test)]

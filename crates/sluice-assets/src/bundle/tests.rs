@@ -324,3 +324,51 @@ fn wrapper_formatting() {
     assert!(wrap("%s %s", "x").is_err());
     assert!(wrap("%d", "x").is_err());
 }
+
+mod dev {
+    use super::super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn dev_bundles_link_their_map() {
+        let assembled = Assembled {
+            kind: BundleKind::Css,
+            output: "css/all.css".into(),
+            datauri: false,
+            code: "a{}\nb{}".into(),
+            spans: vec![
+                crate::sourcemap::MemberSpan {
+                    source: "a.css".into(),
+                    first_line: 0,
+                    line_count: 1,
+                    content: Some("a{}".into()),
+                    map: None,
+                },
+                crate::sourcemap::MemberSpan {
+                    source: "b.css".into(),
+                    first_line: 1,
+                    line_count: 1,
+                    content: Some("b{}".into()),
+                    map: None,
+                },
+            ],
+            members: s(&["css/a.css", "css/b.css"]),
+            sources: s(&["css/a.css", "css/b.css"]),
+            inputs: s(&["css/a.css", "css/b.css"]),
+        };
+        let files = dev_bundle(&assembled, &|_| None).unwrap();
+        assert_eq!(files[0].0, "css/all.css");
+        assert_eq!(
+            String::from_utf8(files[0].1.clone()).unwrap(),
+            "a{}\nb{}\n/*# sourceMappingURL=all.css.map */\n"
+        );
+        assert_eq!(files[1].0, "css/all.css.map");
+        let map: serde_json::Value = serde_json::from_slice(&files[1].1).unwrap();
+        assert_eq!(map["file"], "all.css");
+        assert_eq!(map["mappings"], "AAAA;ACAA");
+        assert_eq!(map["sourcesContent"], serde_json::json!(["a{}", "b{}"]));
+    }
+}

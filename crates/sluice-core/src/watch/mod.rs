@@ -1,8 +1,10 @@
 //! `sluice watch`: keep the output in step with the sources.
 //!
 //! File events are hints, never facts: each names a path, the [`coalesce::Coalescer`] turns them
-//! into change sets, and [`Mirror::update`] stats what they name and diffs it against the index.
-//! So a lost, duplicated or reordered event costs nothing but a stat.
+//! into change sets, and the [`Target`] (the engine, behind the binary) stats what they name
+//! and diffs it against its index. So a lost, duplicated or reordered event costs nothing but
+//! a stat. The watch knows nothing of outputs: it hands plain change sets over and hears back
+//! which folders appeared (to watch them) and which roots are missing.
 //!
 //! Events come from the kernel (`notify`, one non-recursive watch per kept folder, with a
 //! kernel-side mask so sluice's own reads raise nothing) or from the stat-only [`poll::Poller`].
@@ -23,7 +25,7 @@ use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, RenameMode};
 use notify::{EventKindMask, RecursiveMode, Watcher};
 
 use crate::error::Result;
-use crate::sync::{ChangeReport, Mirror, Silent, SyncReport};
+use crate::sources::{IgnoreRules, SourceRoot};
 use coalesce::{Coalescer, Timing};
 use poll::Poller;
 
@@ -56,9 +58,39 @@ pub enum BackendKind {
     Poll(Duration),
 }
 
+/// What a watch drives: it applies change sets and says what the watch needs to know of them.
+pub trait Target {
+    /// What applying a change set did (the target's own report).
+    type Report;
+    fn roots(&self) -> &[SourceRoot];
+    fn ignore(&self) -> &IgnoreRules;
+    /// Everything again: the catch-up right after the watches are in place, a rescan after
+    /// events were lost.
+    fn rescan(&mut self) -> Result<Self::Report>;
+    /// One change set: absolute paths that may have been created, modified, deleted or
+    /// renamed (files or folders).
+    fn apply(&mut self, changed: &[PathBuf]) -> Self::Report;
+    /// A follow-up's results added to a change set's.
+    fn merge(&self, into: &mut Self::Report, more: Self::Report);
+    fn feedback(&self, report: &Self::Report) -> Feedback;
+    /// Keeps the state (after a quiet moment, and when the watch stops).
+    fn save(&mut self) -> Result<()>;
+}
+
+/// What the watch needs to know of an applied change set.
+#[derive(Debug, Clone, Default)]
+pub struct Feedback {
+    /// Folders that appeared (and were scanned): they must be watched.
+    pub new_dirs: Vec<PathBuf>,
+    /// Source roots that are missing right now.
+    pub missing_roots: Vec<PathBuf>,
+    /// Whether anything happened worth telling (outputs changed, errors).
+    pub eventful: bool,
+}
+
 /// What the watch tells its caller.
 #[derive(Debug)]
-pub enum Notice<'a> {
+pub enum Notice<'a, R> {
     /// The initial pass is done and every folder is watched.
     Ready {
         backend: BackendKind,
@@ -66,7 +98,7 @@ pub enum Notice<'a> {
         elapsed: Duration,
     },
     /// A change set was applied (also for the catch-up pass right after start or fallback).
-    Changed(&'a ChangeReport),
+    Changed(&'a R),
     /// Something went wrong with the watching itself; the watch goes on.
     Warning(String),
     /// Switched from native events to polling.
@@ -150,32 +182,31 @@ impl Watch {
         Stopper(self.tx.clone())
     }
 
-    /// Watches until stopped. `initial` is the report of the full pass the caller just ran
-    /// (its folders are the ones to watch). State is saved when the watch stops.
-    pub fn run(
+    /// Watches until stopped. `dirs` are the folders of the full pass the caller just ran:
+    /// the ones to watch. State is saved when the watch stops.
+    pub fn run<T: Target>(
         self,
-        mirror: &mut Mirror,
-        initial: &SyncReport,
+        target: &mut T,
+        dirs: &[PathBuf],
         options: &WatchOptions,
-        notice: &mut dyn FnMut(Notice),
+        notice: &mut dyn FnMut(Notice<T::Report>),
     ) -> Result<()> {
         let started = Instant::now();
         let mut watched: HashMap<PathBuf, u64> = HashMap::new();
         let mut source = match options.poll {
-            Some(interval) => self.start_polling(mirror, interval),
-            None => match self.start_native(&initial.index.dirs, &mut watched) {
+            Some(interval) => self.start_polling(target.roots(), target.ignore(), interval),
+            None => match self.start_native(dirs, &mut watched) {
                 Ok(watcher) => Source::Native(watcher),
                 Err(reason) => {
                     let interval = DEFAULT_POLL;
                     notice(Notice::FellBack { reason, interval });
-                    self.start_polling(mirror, interval)
+                    self.start_polling(target.roots(), target.ignore(), interval)
                 }
             },
         };
         // Catch up with whatever changed between the initial walk and the watches being in place.
-        let catch_up = mirror.full_pass(&Silent)?;
-        let report = ChangeReport::from_sync(catch_up);
-        if !report.changed.is_empty() || !report.errors.is_empty() {
+        let report = target.rescan()?;
+        if target.feedback(&report).eventful {
             notice(Notice::Changed(&report));
         }
         notice(Notice::Ready {
@@ -188,7 +219,7 @@ impl Watch {
         let mut missing: HashSet<PathBuf> = HashSet::new();
         let mut save_at: Option<Instant> = None;
         let mut forgotten: HashSet<PathBuf> = HashSet::new();
-        let ignore = mirror.ignore().clone();
+        let ignore = target.ignore().clone();
         loop {
             let now = Instant::now();
             let mut deadline = coalescer.next_deadline();
@@ -259,9 +290,9 @@ impl Watch {
             if let (Some(reason), Source::Native(_)) = (fall_back, &source) {
                 let interval = DEFAULT_POLL;
                 notice(Notice::FellBack { reason, interval });
-                source = self.start_polling(mirror, interval);
+                source = self.start_polling(target.roots(), target.ignore(), interval);
                 watched.clear();
-                let rescan = ChangeReport::from_sync(mirror.full_pass(&Silent)?);
+                let rescan = target.rescan()?;
                 notice(Notice::Changed(&rescan));
                 save_at = Some(Instant::now() + options.save_after);
             }
@@ -276,13 +307,13 @@ impl Watch {
             }
             if changed.is_empty() {
                 if save_at.is_some_and(|at| at <= Instant::now()) {
-                    mirror.save()?;
+                    target.save()?;
                     save_at = None;
                 }
                 continue;
             }
-            let mut report = self.apply(
-                mirror,
+            let report = self.apply(
+                target,
                 &mut source,
                 &mut watched,
                 &changed,
@@ -290,15 +321,13 @@ impl Watch {
                 notice,
             );
             forgotten.clear();
-            for root in std::mem::take(&mut report.missing_roots) {
+            let feedback = target.feedback(&report);
+            for root in feedback.missing_roots {
                 if missing.insert(root.clone()) {
                     notice(Notice::RootMissing(&root));
                 }
             }
-            if !report.changed.is_empty()
-                || !report.errors.is_empty()
-                || !report.conflicts.is_empty()
-            {
+            if feedback.eventful {
                 notice(Notice::Changed(&report));
                 save_at = Some(Instant::now() + options.save_after);
             }
@@ -306,7 +335,7 @@ impl Watch {
         if let Source::Poll { stop, .. } = &source {
             stop.store(true, Ordering::Relaxed);
         }
-        mirror.save()
+        target.save()
     }
 
     fn kind(&self, source: &Source) -> BackendKind {
@@ -318,16 +347,15 @@ impl Watch {
 
     /// Applies one change set; with native events, first watches folders that appeared, and
     /// re-scans the folders found meanwhile until every new folder is watched.
-    fn apply(
+    fn apply<T: Target>(
         &self,
-        mirror: &mut Mirror,
+        target: &mut T,
         source: &mut Source,
         watched: &mut HashMap<PathBuf, u64>,
         changed: &[PathBuf],
         forgotten: &HashSet<PathBuf>,
-        notice: &mut dyn FnMut(Notice),
-    ) -> ChangeReport {
-        let started = Instant::now();
+        notice: &mut dyn FnMut(Notice<T::Report>),
+    ) -> T::Report {
         if let Source::Native(watcher) = source {
             // Unwatch what is gone first: a folder renamed away shares its kernel watch with
             // its new path, and removing it afterwards would silence the new one.
@@ -348,9 +376,10 @@ impl Watch {
                 self.ensure_watched(watcher, watched, path, notice);
             }
         }
-        let mut report = mirror.update(changed);
+        let mut report = target.apply(changed);
         if let Source::Native(watcher) = source {
-            let mut fresh: Vec<PathBuf> = report
+            let mut fresh: Vec<PathBuf> = target
+                .feedback(&report)
                 .new_dirs
                 .iter()
                 .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
@@ -358,29 +387,29 @@ impl Watch {
                 .collect();
             while !fresh.is_empty() {
                 // Files created in those folders before their watch existed.
-                let again = mirror.update(&fresh);
-                fresh = again
+                let again = target.apply(&fresh);
+                fresh = target
+                    .feedback(&again)
                     .new_dirs
                     .iter()
                     .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
                     .cloned()
                     .collect();
-                report.merge(again);
+                target.merge(&mut report, again);
             }
         }
-        report.elapsed = started.elapsed();
         report
     }
 
     /// Watches the folder `path` unless it is watched already (the same folder: a folder
     /// deleted or renamed away and recreated under the same name is a new one). Returns whether
     /// a watch was added.
-    fn ensure_watched(
+    fn ensure_watched<R>(
         &self,
         watcher: &mut notify::RecommendedWatcher,
         watched: &mut HashMap<PathBuf, u64>,
         path: &Path,
-        notice: &mut dyn FnMut(Notice),
+        notice: &mut dyn FnMut(Notice<R>),
     ) -> bool {
         let Some(id) = folder_id(path) else {
             return false;
@@ -462,9 +491,9 @@ impl Watch {
         }
     }
 
-    fn start_polling(&self, mirror: &Mirror, base: Duration) -> Source {
+    fn start_polling(&self, roots: &[SourceRoot], ignore: &IgnoreRules, base: Duration) -> Source {
         let stop = Arc::new(AtomicBool::new(false));
-        let mut poller = Poller::new(mirror.roots(), mirror.ignore());
+        let mut poller = Poller::new(roots, ignore);
         let (tx, flag) = (self.tx.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut interval = base;

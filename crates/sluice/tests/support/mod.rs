@@ -513,11 +513,11 @@ impl Project {
     }
 
     /// The state file in `.sluice/` whose name starts with `prefix` (`sync-`, `derived-`…).
-    pub fn state_file(&self, prefix: &str) -> Option<PathBuf> {
+    pub fn record_file(&self) -> Option<PathBuf> {
         fs::read_dir(self.path(".sluice"))
             .ok()?
             .map(|e| e.unwrap().path())
-            .find(|f| f.file_name().unwrap().to_string_lossy().starts_with(prefix))
+            .find(|f| f.extension().is_some_and(|e| e == "rec"))
     }
 
     /// Runs `sluice <args>` in the project, outside any virtualenv or Django settings.

@@ -6,6 +6,10 @@
 //! Ignore patterns are Django's: `fnmatchcase` against a file's name and its path relative to its
 //! root, against a folder's name only. Symlinks are followed; loops are reported, not walked.
 
+mod index;
+
+pub use index::{Delta, Index, check_layout};
+
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::fs::Metadata;
@@ -30,6 +34,14 @@ impl SourceRoot {
         match &self.prefix {
             Some(prefix) => format!("{prefix}/{rel}"),
             None => rel.to_owned(),
+        }
+    }
+
+    /// The path inside this root of a logical path (`None` when the prefix does not match).
+    pub fn relative<'a>(&self, logical: &'a str) -> Option<&'a str> {
+        match &self.prefix {
+            Some(prefix) => logical.strip_prefix(prefix.as_str())?.strip_prefix('/'),
+            None => Some(logical),
         }
     }
 }

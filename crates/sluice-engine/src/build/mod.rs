@@ -1,0 +1,563 @@
+//! The build profile (`sluice build`): every collected file — sources, compiled outputs,
+//! bundles (minified, or plain as django-pipeline writes them) — into the output root as
+//! `collectstatic` would, named and rewritten as Django's `ManifestStaticFilesStorage` does
+//! with `staticfiles.json` ([`sluice_assets::django_manifest`]), and compressed as whitenoise
+//! does ([`sluice_assets::compress`]).
+//!
+//! Incremental through the record: a build with nothing changed reads no source and writes
+//! nothing; a change re-reads only the changed files and the `*.css`/`*.js` files whose names
+//! depend on them; what another profile wrote is kept where its bytes are the wanted ones and
+//! replaced otherwise. All or nothing: new outputs are staged beside the output root and moved
+//! in only once everything was read, planned and compressed without error.
+
+mod compress;
+mod outputs;
+mod plan;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use sluice_assets::Error;
+use sluice_core::error::FileError;
+use sluice_core::output::output_path;
+use sluice_core::progress::Progress;
+use sluice_core::sources::{FileMeta, ProblemKind};
+
+pub use compress::codecs_key;
+use compress::{Compressor, encodings};
+use outputs::{Desired, Kind, Totals};
+
+use crate::engine::Engine;
+use crate::graph::bundle::Variant;
+use crate::outputs::decide::{Action, Current, FileKind, Want, decide, intact};
+use crate::outputs::stage::Staging;
+use crate::record::{BlobRef, Key, OutEntry};
+use crate::report::{BuildError, BuildReport};
+use crate::setup::{BuildOptions, Profile};
+
+/// `static/` → `/static/` (Django applies the script prefix to relative STATIC_URLs).
+pub fn runtime_static_url(static_url: &str) -> String {
+    let mut url = static_url.to_string();
+    if !url.starts_with('/') && !url.contains("://") {
+        url.insert(0, '/');
+    }
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    url
+}
+
+/// A collected file: a source, or a result in the cache (a compiled output, a bundle file).
+#[derive(Debug, Clone)]
+pub(crate) struct Collected {
+    /// Where its bytes are.
+    pub path: PathBuf,
+    pub len: u64,
+    /// A source's fingerprint; `None` for a result in the cache.
+    pub source: Option<FileMeta>,
+    /// The md5 of its bytes when known without reading them.
+    pub md5: Option<Key>,
+}
+
+impl Collected {
+    pub fn read(&self) -> Result<Vec<u8>, FileError> {
+        fs::read(&self.path).map_err(|e| FileError::io(&self.path, &e))
+    }
+}
+
+/// What became of one wanted output.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    Kept(OutEntry),
+    /// Written into the staging folder; the metadata survives the rename into place.
+    Staged(FileMeta),
+    Adopted(FileMeta),
+    Conflict,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Produced {
+    pub desired: Desired,
+    pub outcome: Outcome,
+}
+
+/// Shared by every worker of one build.
+pub(crate) struct Context<'a> {
+    pub output: &'a Path,
+    pub options: &'a BuildOptions,
+    pub force: bool,
+    pub outputs: &'a BTreeMap<String, OutEntry>,
+    pub compressor: Compressor,
+    pub staging: Staging,
+    /// The output root did not exist when the build started: nothing in it to look at, and
+    /// the staging folder becomes the output root in one rename.
+    pub output_missing: bool,
+    /// Output folders untouched since the record was saved: their outputs are not `lstat`ed.
+    pub untouched: std::collections::HashSet<String>,
+}
+
+impl Context<'_> {
+    pub fn current(&self, path: &str) -> Option<Current> {
+        if self.output_missing {
+            return None;
+        }
+        if let Some(entry) = self.outputs.get(path)
+            && self.untouched.contains(crate::record::parent_dir(path))
+        {
+            return Some(Current::recorded(entry));
+        }
+        let mut current = Current::of(&output_path(self.output, path))?;
+        if current.kind == FileKind::Other {
+            let inside = format!("{path}/");
+            current.ours_inside = self
+                .outputs
+                .range(inside.clone()..)
+                .next()
+                .is_some_and(|(k, _)| k.starts_with(&inside));
+        }
+        Some(current)
+    }
+
+    pub fn action(&self, d: &Desired) -> Action {
+        let want = Want {
+            key: Some(d.key),
+            source: d.source,
+            link: false,
+        };
+        decide(
+            &want,
+            self.outputs.get(&d.path),
+            self.current(&d.path).as_ref(),
+            self.force,
+        )
+    }
+
+    /// Decides and stages every output of one collected file. `contents[i]` are the bytes of
+    /// `copies[i]`.
+    pub fn emit(
+        &self,
+        copies: &[outputs::Named],
+        contents: &[&[u8]],
+        source: Option<FileMeta>,
+    ) -> Result<Vec<Produced>, String> {
+        let compressing = !encodings(&self.options.codecs).is_empty();
+        // Surface a compression-cache failure as an error, not as "no compressed copies".
+        for (copy, bytes) in copies.iter().zip(contents) {
+            if compressing && sluice_assets::compress::should_compress(&copy.name) {
+                self.compressor.record(&copy.key, bytes)?;
+            }
+        }
+        let mut records = |copy: &outputs::Named| {
+            let index = copies.iter().position(|c| c.key == copy.key)?;
+            self.compressor.record(&copy.key, contents[index]).ok()
+        };
+        let wanted = outputs::desired(copies, &mut records, &self.options.codecs, source)
+            .ok_or_else(|| "compression decision missing".to_string())?;
+        let mut out = Vec::with_capacity(wanted.len());
+        // Content key → the first path staged with it in this call.
+        let mut staged: Vec<(Key, String)> = Vec::new();
+        for desired in wanted {
+            let action = self.action(&desired);
+            let original = contents[desired.copy];
+            let bytes = || -> Result<Vec<u8>, String> {
+                match desired.kind {
+                    Kind::Encoded(encoding) => self
+                        .compressor
+                        .ensure(&copies[desired.copy].key, encoding, original)
+                        .and_then(fs::read)
+                        .map_err(|e| format!("compression cache: {e}")),
+                    _ => Ok(original.to_vec()),
+                }
+            };
+            let identical = |path: &Path| -> Result<bool, String> {
+                Ok(fs::read(path).is_ok_and(|existing| existing == bytes().unwrap_or_default()))
+            };
+            let outcome = match action {
+                Action::Keep => match self.outputs.get(&desired.path) {
+                    Some(entry) => Outcome::Kept(*entry),
+                    None => Outcome::Conflict,
+                },
+                Action::Refresh if identical(&output_path(self.output, &desired.path))? => {
+                    let meta = self
+                        .current(&desired.path)
+                        .map(|c| c.meta)
+                        .ok_or_else(|| format!("{} vanished", desired.path))?;
+                    Outcome::Kept(OutEntry {
+                        meta,
+                        link: false,
+                        source: desired.source,
+                        key: Some(desired.key),
+                    })
+                }
+                Action::Write | Action::Refresh => {
+                    let first = staged.iter().find(|(key, _)| *key == desired.key);
+                    let meta = match (first, desired.kind) {
+                        (Some((_, existing)), _) => self.staging.link(existing, &desired.path),
+                        // A compressed copy in the cache: copied, not written from memory
+                        // (and not linked: an edit in the output must not reach the cache).
+                        (None, Kind::Encoded(encoding)) => self
+                            .compressor
+                            .ensure(&copies[desired.copy].key, encoding, original)
+                            .and_then(|file| self.staging.copy(&file, &desired.path)),
+                        (None, _) => self.staging.write(&desired.path, original),
+                    }
+                    .map_err(|e| format!("cannot stage {}: {e}", desired.path))?;
+                    if first.is_none() {
+                        staged.push((desired.key, desired.path.clone()));
+                    }
+                    Outcome::Staged(meta)
+                }
+                Action::AdoptIfIdentical => {
+                    let path = output_path(self.output, &desired.path);
+                    if identical(&path)? {
+                        match self.current(&desired.path) {
+                            Some(c) => Outcome::Adopted(c.meta),
+                            None => Outcome::Conflict,
+                        }
+                    } else {
+                        Outcome::Conflict
+                    }
+                }
+                Action::Conflict => Outcome::Conflict,
+            };
+            out.push(Produced { desired, outcome });
+        }
+        Ok(out)
+    }
+}
+
+impl Engine {
+    /// One build: see the module documentation.
+    pub fn build(&mut self, progress: &dyn Progress) -> Result<BuildReport, BuildError> {
+        let started = Instant::now();
+        let Profile::Build(options) = self.profile.clone() else {
+            return Err(
+                sluice_core::Error::config("the engine was opened for the dev profile").into(),
+            );
+        };
+        if options.keep_only_hashed && !options.hash {
+            return Err(sluice_core::Error::config(
+                "--keep-only-hashed needs hashing; it cannot be combined with --no-hash",
+            )
+            .into());
+        }
+        self.clean_outputs()?;
+        let static_url = runtime_static_url(&self.setup.static_url);
+        let found = self.index.scan();
+        let problems: Vec<FileError> = found
+            .problems
+            .iter()
+            .filter(|p| p.kind != ProblemKind::SymlinkLoop)
+            .map(|p| FileError {
+                path: p.path.clone(),
+                message: p.detail.clone(),
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(BuildError::Files(problems));
+        }
+        self.refresh_facts(None);
+        let mut report = BuildReport::default();
+        let collected = self.build_graph(&options, &mut report)?;
+
+        let codecs = codecs_key(&options.codecs);
+        let known = if self.record.codecs == codecs {
+            self.record.contents.clone()
+        } else {
+            BTreeMap::new()
+        };
+        let plan_valid = options.hash && self.record.static_url == static_url;
+        let same_profile = self.record.profile == self.profile.key(&self.setup.static_url);
+        let ctx = Context {
+            output: &self.setup.output,
+            options: &options,
+            force: self.options.force,
+            outputs: &self.record.outputs,
+            compressor: Compressor::new(&self.cache, options.codecs, known),
+            staging: Staging::beside(&self.setup.output),
+            output_missing: fs::symlink_metadata(&self.setup.output).is_err(),
+            untouched: if self.options.force {
+                Default::default()
+            } else {
+                self.record
+                    .untouched_dirs()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect()
+            },
+        };
+        let facts = plan::Facts {
+            collected: &self.record.collected,
+            plan: if plan_valid {
+                Some(&self.record.plan)
+            } else {
+                None
+            },
+            same_profile,
+            outputs_recorded: self.record.outputs.len(),
+        };
+        let result = plan::run(&ctx, &facts, &collected, &static_url, progress, &mut report);
+        let produced = match result {
+            Ok(plan::Ran::Unchanged(mut outputs)) => {
+                // The record says all there is to say; the report from what is there (in
+                // path order, as commit sees them: a copy before its compressed copies).
+                ctx.staging.remove();
+                outputs.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                let mut totals = Totals::default();
+                for desired in &outputs {
+                    report.unchanged += 1;
+                    totals.add(&mut report, &self.setup.output, desired, options.hash);
+                }
+                report.largest = totals.largest();
+                finish(&mut report, &ctx, collected.len(), started);
+                report.files = self.index.files.len();
+                report.index = found;
+                return Ok(report);
+            }
+            Ok(plan::Ran::Produced(p)) => p,
+            Err(error) => {
+                ctx.staging.remove();
+                return Err(error);
+            }
+        };
+        let conflicts: Vec<PathBuf> = produced
+            .outputs
+            .values()
+            .filter(|p| matches!(p.outcome, Outcome::Conflict))
+            .map(|p| output_path(&self.setup.output, &p.desired.path))
+            .collect();
+        if !conflicts.is_empty() {
+            ctx.staging.remove();
+            return Err(BuildError::Conflicts(conflicts));
+        }
+        let mut contents = BTreeMap::new();
+        for p in produced.outputs.values() {
+            if matches!(p.desired.kind, Kind::Raw { .. })
+                && let Some(record) = ctx.compressor.decided(&p.desired.key)
+            {
+                contents.insert(p.desired.key, record);
+            }
+        }
+        finish(&mut report, &ctx, collected.len(), started);
+        let (outputs, errors) = commit(&ctx, &produced.outputs, &mut self.journal, &mut report);
+        ctx.staging.remove();
+        drop(ctx);
+        self.record.outputs = outputs;
+        self.record.sources.extend(produced.facts);
+        self.record.collected = produced.collected;
+        self.record.plan = produced.plan;
+        self.record.contents = contents;
+        self.record.static_url = static_url;
+        self.record.codecs = codecs;
+        self.dirty = true;
+        self.save()?;
+        if !errors.is_empty() {
+            return Err(BuildError::Commit(errors));
+        }
+        report.files = self.index.files.len();
+        report.index = found;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+}
+
+fn finish(report: &mut BuildReport, ctx: &Context, _collected: usize, started: Instant) {
+    report.compressed = ctx.compressor.compressed.load(Ordering::Relaxed);
+    report.compress_cpu = Duration::from_nanos(ctx.compressor.encode_ns.load(Ordering::Relaxed));
+    report.elapsed = started.elapsed();
+}
+
+/// Moves the staged outputs into place and removes what the record names that this build
+/// does not produce (an earlier build's, the dev profile's); returns the record's new outputs
+/// (whatever could not be moved left out) and what failed.
+fn commit(
+    ctx: &Context,
+    produced: &BTreeMap<String, Produced>,
+    journal: &mut crate::outputs::journal::Journal,
+    report: &mut BuildReport,
+) -> (BTreeMap<String, OutEntry>, Vec<FileError>) {
+    let output = ctx.output;
+    let mut outputs = BTreeMap::new();
+    let mut errors = Vec::new();
+    // First what is no longer produced, so a file replaced by a folder of the same name (or
+    // the reverse) makes room.
+    for (path, entry) in ctx.outputs {
+        if produced.contains_key(path) {
+            continue;
+        }
+        let file = output_path(output, path);
+        match Current::of(&file) {
+            None => {}
+            Some(now) if intact(entry, &now) => {
+                match sluice_core::output::remove_and_prune(&file, output) {
+                    Ok(()) => report.removed += 1,
+                    Err(e) => {
+                        outputs.insert(path.clone(), *entry);
+                        errors.push(FileError {
+                            path: file,
+                            message: format!("could not remove: {e}"),
+                        });
+                    }
+                }
+            }
+            Some(_) => report.kept_modified.push(file),
+        }
+    }
+    let staged: Vec<&str> = produced
+        .values()
+        .filter(|p| matches!(p.outcome, Outcome::Staged(_)))
+        .map(|p| p.desired.path.as_str())
+        .collect();
+    if let Err(e) = journal.note(staged.iter().copied()) {
+        errors.push(FileError::io(ctx.staging.root(), &e));
+        return (ctx.outputs.clone(), errors);
+    }
+    let failed = ctx.staging.move_in(output, &staged, ctx.output_missing);
+    let mut totals = Totals::default();
+    for (path, p) in produced {
+        let entry = match &p.outcome {
+            Outcome::Kept(entry) => {
+                report.unchanged += 1;
+                Some(OutEntry {
+                    source: p.desired.source.or(entry.source),
+                    key: Some(p.desired.key),
+                    ..*entry
+                })
+            }
+            Outcome::Adopted(meta) => {
+                report.adopted += 1;
+                Some(OutEntry {
+                    meta: *meta,
+                    link: false,
+                    source: p.desired.source,
+                    key: Some(p.desired.key),
+                })
+            }
+            Outcome::Staged(meta) => match failed.get(path) {
+                None => {
+                    report.written += 1;
+                    Some(OutEntry {
+                        meta: *meta,
+                        link: false,
+                        source: p.desired.source,
+                        key: Some(p.desired.key),
+                    })
+                }
+                Some(e) => {
+                    errors.push(FileError {
+                        path: output_path(output, path),
+                        message: format!("could not move into place: {e}"),
+                    });
+                    None
+                }
+            },
+            Outcome::Conflict => None,
+        };
+        let Some(entry) = entry else { continue };
+        outputs.insert(path.clone(), entry);
+        totals.add(report, output, &p.desired, ctx.options.hash);
+    }
+    report.largest = totals.largest();
+    (outputs, errors)
+}
+
+impl Engine {
+    /// The build's graph: compiles and bundles (stopping at the first failure of either), then
+    /// the collected files — sources, compiled outputs a source does not shadow, bundles (which
+    /// win over a source of the same name, as django-pipeline's storage writes them over it).
+    fn build_graph(
+        &mut self,
+        options: &BuildOptions,
+        report: &mut BuildReport,
+    ) -> Result<BTreeMap<String, Collected>, BuildError> {
+        let compiles = self.compile_step(None);
+        report.compiled = compiles.ran.compiled;
+        let failed: Vec<Error> = compiles.ran.failed.into_iter().map(|(_, e)| e).collect();
+        if let Some(error) = Error::from_list(failed) {
+            return Err(BuildError::Compile(Box::new(error)));
+        }
+        report.warnings.extend(compiles.shadowed);
+        report.compiled_outputs = compiles.compiled.keys().cloned().collect();
+        let variant = match &options.minify {
+            Some(targets) => Variant::Minified(sluice_assets::bundle::TargetedMinifier {
+                targets: targets.clone(),
+            }),
+            None => Variant::Plain,
+        };
+        let defs = std::mem::take(&mut self.setup.bundles);
+        let (compiled, built) = self.bundle_step(compiles.compiled, &variant, None, &defs);
+        let mut errors = Vec::new();
+        for (_, result) in built {
+            match result {
+                Ok(b) => {
+                    report.bundles_built += usize::from(b.assembled);
+                    report.warnings.extend(b.warnings);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(error) = Error::from_list(errors) {
+            self.setup.bundles = defs;
+            return Err(BuildError::Bundles(Box::new(error)));
+        }
+        let mut collected: BTreeMap<String, Collected> = self
+            .index
+            .files
+            .iter()
+            .map(|(logical, f)| {
+                let md5 = self
+                    .record
+                    .sources
+                    .get(logical)
+                    .filter(|s| s.meta == f.meta)
+                    .and_then(|s| s.md5);
+                (
+                    logical.clone(),
+                    Collected {
+                        path: f.path.clone(),
+                        len: f.meta.len,
+                        source: Some(f.meta),
+                        md5,
+                    },
+                )
+            })
+            .collect();
+        let blob = |b: &BlobRef| Collected {
+            path: self.cache.path(&b.key, ""),
+            len: b.len,
+            source: None,
+            md5: Some(b.key),
+        };
+        for (logical, c) in &compiled {
+            collected.insert(logical.clone(), blob(&c.code));
+        }
+        let variant_key = variant.key();
+        for def in &defs {
+            let key = crate::graph::bundle::node_key(&variant_key, def);
+            let Some(node) = self.record.bundles.get(&key) else {
+                continue;
+            };
+            for (name, b) in &node.outputs {
+                if let Some(file) = self.index.files.get(name) {
+                    report.warnings.push(Error::Bundle {
+                        bundle: def.label(),
+                        origin: def.origin.to_string(),
+                        message: format!(
+                            "writes {name}, over the source file {} of the same name \
+                             (as django-pipeline does)",
+                            file.path.display()
+                        ),
+                    });
+                }
+                collected.insert(name.clone(), blob(b));
+                report.bundles.push(name.clone());
+            }
+        }
+        report.minified = options.minify.is_some() && !report.bundles.is_empty();
+        self.setup.bundles = defs;
+        Ok(collected)
+    }
+}

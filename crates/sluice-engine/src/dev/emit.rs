@@ -1,0 +1,584 @@
+//! Writing the dev profile's outputs: each source's copy (or link) and each derived output at
+//! its logical path, decided by [`crate::outputs::decide`] against the record; outputs the
+//! profile no longer wants (a source gone, a bundle undefined, the build profile's hashed and
+//! compressed copies) removed when they are as sluice wrote them.
+//!
+//! A full pass pairs the wanted outputs with the record in one merge walk (both are sorted by
+//! path) and trusts, without an `lstat`, the outputs in folders untouched since the record
+//! was saved; a change set looks at the paths it touched and the derived outputs that
+//! changed, nothing else.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sluice_core::error::{FileError, describe_io};
+use sluice_core::output::{
+    copy_atomic, output_path, remove_and_prune, symlink_atomic, write_atomic,
+};
+use sluice_core::progress::{Progress, Silent};
+use sluice_core::sources::{FileMeta, SourceFile};
+
+use super::{Bytes, Derived};
+use crate::engine::Engine;
+use crate::outputs::decide::{Action, Current, Want, decide, intact};
+use crate::record::{OutEntry, parent_dir};
+use crate::report::{ChangeReport, DeriveReport, OutputConflict, SyncReport};
+use crate::setup::Profile;
+
+/// One wanted output.
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Source(&'a SourceFile),
+    Derived(&'a Derived),
+}
+
+enum Outcome {
+    /// Nothing written; the record's entry (refreshed when needed).
+    Kept(OutEntry),
+    Written(OutEntry),
+    Adopted(OutEntry),
+    Conflict,
+    Failed(String),
+}
+
+/// What the counts and lists of one emission go into.
+struct Tally<'r> {
+    sources: SourceTally<'r>,
+    derived: &'r mut DeriveReport,
+}
+
+enum SourceTally<'r> {
+    Full(&'r mut SyncReport),
+    Change(&'r mut ChangeReport),
+}
+
+impl Tally<'_> {
+    fn copied(&mut self, logical: &str) {
+        match &mut self.sources {
+            SourceTally::Full(r) => {
+                r.copied += 1;
+                r.changed.push(logical.to_string());
+            }
+            SourceTally::Change(r) => {
+                r.copied += 1;
+                r.changed.push(logical.to_string());
+            }
+        }
+    }
+
+    fn unchanged(&mut self) {
+        if let SourceTally::Full(r) = &mut self.sources {
+            r.unchanged += 1;
+        }
+    }
+
+    fn adopted(&mut self) {
+        if let SourceTally::Full(r) = &mut self.sources {
+            r.adopted += 1;
+        }
+    }
+
+    fn removed(&mut self, logical: &str) {
+        match &mut self.sources {
+            SourceTally::Full(r) => {
+                r.removed += 1;
+                r.changed.push(logical.to_string());
+            }
+            SourceTally::Change(r) => {
+                r.removed += 1;
+                r.changed.push(logical.to_string());
+            }
+        }
+    }
+
+    fn kept_modified(&mut self, path: PathBuf) {
+        if let SourceTally::Full(r) = &mut self.sources {
+            r.kept_modified.push(path);
+        }
+    }
+
+    fn conflict(&mut self, logical: &str, output: PathBuf) {
+        let c = OutputConflict {
+            logical: logical.to_string(),
+            output,
+        };
+        match &mut self.sources {
+            SourceTally::Full(r) => r.conflicts.push(c),
+            SourceTally::Change(r) => r.conflicts.push(c),
+        }
+    }
+
+    fn error(&mut self, error: FileError) {
+        match &mut self.sources {
+            SourceTally::Full(r) => r.errors.push(error),
+            SourceTally::Change(r) => r.errors.push(error),
+        }
+    }
+}
+
+fn same_bytes(a: &Path, b: &Path) -> io::Result<bool> {
+    let (ma, mb) = (fs::metadata(a)?, fs::metadata(b)?);
+    if ma.len() != mb.len() || !mb.is_file() {
+        return Ok(false);
+    }
+    Ok(fs::read(a)? == fs::read(b)?)
+}
+
+impl Engine {
+    fn link(&self) -> bool {
+        matches!(self.profile, Profile::Dev { link: true })
+    }
+
+    fn want(&self, item: Item) -> Want {
+        match item {
+            Item::Source(file) => Want {
+                key: None,
+                source: Some(file.meta),
+                link: self.link(),
+            },
+            Item::Derived(d) => Want {
+                key: Some(d.key),
+                source: None,
+                link: false,
+            },
+        }
+    }
+
+    fn derived_bytes(&self, d: &Derived) -> io::Result<Vec<u8>> {
+        match &d.bytes {
+            Bytes::Blob(blob) => self.cache.read(blob),
+            Bytes::Commented { code, comment } => {
+                let mut bytes = self.cache.read(code)?;
+                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                    bytes.push(b'\n');
+                }
+                bytes.extend_from_slice(comment.as_bytes());
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// Carries out one decision.
+    fn carry_out(
+        &self,
+        logical: &str,
+        item: Item,
+        action: Action,
+        recorded: Option<&OutEntry>,
+    ) -> Outcome {
+        let dest = output_path(&self.setup.output, logical);
+        let link = self.link();
+        let lstat = |dest: &Path| fs::symlink_metadata(dest).map(|m| FileMeta::of(&m));
+        match item {
+            Item::Source(file) => {
+                let md5 = self
+                    .record
+                    .sources
+                    .get(logical)
+                    .filter(|f| f.meta == file.meta)
+                    .and_then(|f| f.md5);
+                let entry = |meta: FileMeta| OutEntry {
+                    meta,
+                    link,
+                    source: Some(file.meta),
+                    key: md5,
+                };
+                let write = || {
+                    let result = if link {
+                        symlink_atomic(&file.path, &dest)
+                    } else {
+                        copy_atomic(&file.path, &dest)
+                    };
+                    match result.and_then(|()| lstat(&dest)) {
+                        Ok(meta) => Outcome::Written(entry(meta)),
+                        Err(e) => Outcome::Failed(describe_io(&e)),
+                    }
+                };
+                let refreshed = |recorded: Option<&OutEntry>| match recorded {
+                    Some(e) => Outcome::Kept(OutEntry {
+                        source: Some(file.meta),
+                        key: md5,
+                        ..*e
+                    }),
+                    None => write(),
+                };
+                match action {
+                    Action::Keep => refreshed(recorded),
+                    Action::Write => write(),
+                    Action::Refresh => match same_bytes(&file.path, &dest) {
+                        Ok(true) => refreshed(recorded),
+                        _ => write(),
+                    },
+                    Action::AdoptIfIdentical => {
+                        let identical = if link {
+                            fs::read_link(&dest).is_ok_and(|target| target == file.path)
+                        } else {
+                            same_bytes(&file.path, &dest).unwrap_or(false)
+                        };
+                        if !identical {
+                            return Outcome::Conflict;
+                        }
+                        match lstat(&dest) {
+                            Ok(meta) => Outcome::Adopted(entry(meta)),
+                            Err(e) => Outcome::Failed(describe_io(&e)),
+                        }
+                    }
+                    Action::Conflict => Outcome::Conflict,
+                }
+            }
+            Item::Derived(d) => {
+                let entry = |meta: FileMeta| OutEntry {
+                    meta,
+                    link: false,
+                    source: None,
+                    key: Some(d.key),
+                };
+                if action == Action::Keep {
+                    return match recorded {
+                        Some(e) => Outcome::Kept(*e),
+                        None => Outcome::Failed("recorded output vanished".into()),
+                    };
+                }
+                if action == Action::Conflict {
+                    return Outcome::Conflict;
+                }
+                let bytes = match self.derived_bytes(d) {
+                    Ok(b) => b,
+                    Err(e) => return Outcome::Failed(format!("cache: {e}")),
+                };
+                let identical = || fs::read(&dest).is_ok_and(|now| now == bytes);
+                match action {
+                    Action::Refresh | Action::AdoptIfIdentical if identical() => {
+                        match lstat(&dest) {
+                            Ok(meta) if action == Action::Refresh => Outcome::Kept(entry(meta)),
+                            Ok(meta) => Outcome::Adopted(entry(meta)),
+                            Err(e) => Outcome::Failed(describe_io(&e)),
+                        }
+                    }
+                    Action::AdoptIfIdentical => Outcome::Conflict,
+                    _ => match write_atomic(&dest, &bytes).and_then(|()| lstat(&dest)) {
+                        Ok(meta) => Outcome::Written(entry(meta)),
+                        Err(e) => {
+                            Outcome::Failed(format!("{}: {}", dest.display(), describe_io(&e)))
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Decides, writes and records `items` (sorted by path, paired with their record entries
+    /// and whether their folder is untouched).
+    fn apply_items(
+        &mut self,
+        items: Vec<(&str, Item, Option<OutEntry>, bool)>,
+        progress: &dyn Progress,
+        tally: &mut Tally,
+    ) {
+        let force = self.options.force;
+        let output = self.setup.output.clone();
+        let planned: Vec<Action> = items
+            .par_iter()
+            .map(|(logical, item, recorded, trusted)| {
+                let want = self.want(*item);
+                let current = match recorded {
+                    Some(e) if *trusted => Some(Current::recorded(e)),
+                    _ => Current::of(&output_path(&output, logical)),
+                };
+                decide(&want, recorded.as_ref(), current.as_ref(), force)
+            })
+            .collect();
+        // A compiled output's map is written only where the output could be.
+        let conflicted: HashSet<&str> = items
+            .iter()
+            .zip(&planned)
+            .filter(|((_, item, ..), a)| {
+                matches!(item, Item::Derived(_)) && **a == Action::Conflict
+            })
+            .map(|((l, ..), _)| *l)
+            .collect();
+        let skip = |logical: &str| {
+            logical
+                .strip_suffix(".map")
+                .is_some_and(|o| conflicted.contains(o))
+        };
+        let writes: Vec<&str> = items
+            .iter()
+            .zip(&planned)
+            .filter(|(_, a)| matches!(a, Action::Write | Action::Refresh))
+            .map(|((l, ..), _)| *l)
+            .collect();
+        if let Err(e) = self.journal.note(writes.iter().copied()) {
+            tally.error(FileError::io(self.journal_path(), &e));
+            return;
+        }
+        let busy = planned.iter().filter(|a| **a != Action::Keep).count();
+        progress.start(busy as u64);
+        let outcomes: Vec<(usize, Outcome)> = items
+            .par_iter()
+            .zip(planned.par_iter())
+            .enumerate()
+            .filter_map(|(i, ((logical, item, recorded, _), action))| {
+                if *action == Action::Keep {
+                    let unchanged = match (item, recorded) {
+                        (Item::Source(file), Some(e)) => e.source == Some(file.meta),
+                        _ => true,
+                    };
+                    if unchanged {
+                        return None; // intact and recorded as it is: nothing to do
+                    }
+                }
+                if skip(logical) {
+                    return None;
+                }
+                let outcome = self.carry_out(logical, *item, *action, recorded.as_ref());
+                if *action != Action::Keep {
+                    progress.advance();
+                }
+                Some((i, outcome))
+            })
+            .collect();
+        progress.finish();
+        let mut touched = vec![false; items.len()];
+        for (i, outcome) in outcomes {
+            touched[i] = true;
+            let (logical, item, ..) = &items[i];
+            let derived = matches!(item, Item::Derived(_));
+            match outcome {
+                Outcome::Kept(entry) => {
+                    if !derived {
+                        tally.unchanged();
+                    }
+                    self.put_entry(logical, entry);
+                }
+                Outcome::Written(entry) => {
+                    if derived {
+                        tally.derived.changed.push(logical.to_string());
+                    } else {
+                        tally.copied(logical);
+                    }
+                    self.put_entry(logical, entry);
+                }
+                Outcome::Adopted(entry) => {
+                    if !derived {
+                        tally.adopted();
+                    }
+                    self.put_entry(logical, entry);
+                }
+                Outcome::Conflict => {
+                    if derived {
+                        tally.derived.conflicts.push(logical.to_string());
+                    } else {
+                        tally.conflict(logical, output_path(&output, logical));
+                    }
+                }
+                Outcome::Failed(message) => {
+                    if derived {
+                        tally.derived.errors.push(sluice_assets::Error::Read {
+                            file: logical.to_string(),
+                            message,
+                        });
+                    } else if let Item::Source(file) = item {
+                        tally.error(FileError {
+                            path: file.path.clone(),
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+        let untouched_sources = items
+            .iter()
+            .zip(&touched)
+            .filter(|((_, item, ..), t)| !**t && matches!(item, Item::Source(_)))
+            .count();
+        for _ in 0..untouched_sources {
+            tally.unchanged();
+        }
+    }
+
+    fn put_entry(&mut self, logical: &str, entry: OutEntry) {
+        if self.record.outputs.get(logical) != Some(&entry) {
+            self.record.outputs.insert(logical.to_string(), entry);
+            self.dirty = true;
+        }
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        self.setup.state_dir.join(format!(
+            "{}.intent",
+            crate::record::stem(&self.setup.output)
+        ))
+    }
+
+    /// Removes the output at `logical` if it is still as sluice wrote it.
+    fn remove_output(&mut self, logical: &str, tally: &mut Tally) {
+        let Some(entry) = self.record.outputs.remove(logical) else {
+            return;
+        };
+        self.dirty = true;
+        let output = self.setup.output.clone();
+        let path = output_path(&output, logical);
+        let is_copy = entry.source.is_some();
+        match Current::of(&path) {
+            None => {}
+            Some(now) if intact(&entry, &now) => match remove_and_prune(&path, &output) {
+                Ok(()) if is_copy => tally.removed(logical),
+                Ok(()) => tally.derived.changed.push(logical.to_string()),
+                Err(e) => {
+                    self.record.outputs.insert(logical.to_string(), entry);
+                    tally.error(FileError {
+                        path,
+                        message: format!("could not remove: {e}"),
+                    });
+                }
+            },
+            Some(_) => tally.kept_modified(path),
+        }
+    }
+
+    /// Every output of the dev profile, after a full scan.
+    pub(super) fn emit_all(
+        &mut self,
+        removals_skipped: bool,
+        progress: &dyn Progress,
+        sync: &mut SyncReport,
+        derived: &mut DeriveReport,
+    ) {
+        let derived_map = std::mem::take(&mut self.derived);
+        let files = std::mem::take(&mut self.index.files);
+        let mut tally = Tally {
+            sources: SourceTally::Full(sync),
+            derived,
+        };
+        // Wanted outputs, sorted: sources and derived outputs merged (a derived output wins).
+        let mut wanted: Vec<(&str, Item)> = Vec::with_capacity(files.len() + derived_map.len());
+        {
+            let mut s = files.iter().peekable();
+            let mut d = derived_map.iter().peekable();
+            loop {
+                let next = match (s.peek(), d.peek()) {
+                    (Some((ks, _)), Some((kd, _))) => ks.as_str().cmp(kd.as_str()),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => break,
+                };
+                match next {
+                    std::cmp::Ordering::Less => {
+                        let (k, f) = s.next().unwrap_or_else(|| unreachable!());
+                        wanted.push((k.as_str(), Item::Source(f)));
+                    }
+                    std::cmp::Ordering::Greater => {
+                        let (k, v) = d.next().unwrap_or_else(|| unreachable!());
+                        wanted.push((k.as_str(), Item::Derived(v)));
+                    }
+                    std::cmp::Ordering::Equal => {
+                        s.next();
+                        let (k, v) = d.next().unwrap_or_else(|| unreachable!());
+                        wanted.push((k.as_str(), Item::Derived(v)));
+                    }
+                }
+            }
+        }
+        // What the record names that is not wanted goes first, so a file replaced by a folder
+        // of the same name (or the reverse) makes room. If a folder could not be read, its
+        // files look gone too: then nothing is removed.
+        if !removals_skipped {
+            let wanted_set: HashSet<&str> = wanted.iter().map(|(k, _)| *k).collect();
+            let stale: Vec<String> = self
+                .record
+                .outputs
+                .keys()
+                .filter(|k| !wanted_set.contains(k.as_str()))
+                .cloned()
+                .collect();
+            for logical in stale {
+                self.remove_output(&logical, &mut tally);
+            }
+        }
+        let untouched: HashSet<String> = if self.options.force {
+            HashSet::new()
+        } else {
+            self.record
+                .untouched_dirs()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        };
+        // Pair each wanted output with its record entry (one merge walk) and whether its
+        // folder is untouched (decided once per folder).
+        let mut items: Vec<(&str, Item, Option<OutEntry>, bool)> = Vec::with_capacity(wanted.len());
+        {
+            let mut rec = self.record.outputs.iter().peekable();
+            let mut folder: (&str, bool) = ("\0", false);
+            for (logical, item) in wanted {
+                while rec.peek().is_some_and(|(k, _)| k.as_str() < logical) {
+                    rec.next();
+                }
+                let recorded = rec
+                    .peek()
+                    .filter(|(k, _)| k.as_str() == logical)
+                    .map(|(_, e)| **e);
+                let dir = parent_dir(logical);
+                if dir != folder.0 {
+                    folder = (dir, untouched.contains(dir));
+                }
+                items.push((logical, item, recorded, folder.1));
+            }
+        }
+        self.apply_items(items, progress, &mut tally);
+        self.index.files = files;
+        self.derived = derived_map;
+    }
+
+    /// The outputs a change set concerns: the sources it touched, the derived outputs that
+    /// changed (`previous` → `self.derived`).
+    pub(super) fn emit_touched(
+        &mut self,
+        touched: &[String],
+        previous: &BTreeMap<String, Derived>,
+        change: &mut ChangeReport,
+        derived: &mut DeriveReport,
+    ) {
+        let derived_map = std::mem::take(&mut self.derived);
+        let files = std::mem::take(&mut self.index.files);
+        let mut tally = Tally {
+            sources: SourceTally::Change(change),
+            derived,
+        };
+        let touched_set: HashSet<&str> = touched.iter().map(String::as_str).collect();
+        let mut wanted: BTreeMap<&str, Item> = BTreeMap::new();
+        for logical in touched {
+            if let Some(d) = derived_map.get(logical) {
+                wanted.insert(logical, Item::Derived(d));
+            } else if let Some(f) = files.get(logical) {
+                wanted.insert(logical, Item::Source(f));
+            }
+        }
+        for (logical, d) in &derived_map {
+            if previous.get(logical) != Some(d) || touched_set.contains(logical.as_str()) {
+                wanted.insert(logical, Item::Derived(d));
+            }
+        }
+        let gone: Vec<String> = touched
+            .iter()
+            .map(String::as_str)
+            .chain(previous.keys().map(String::as_str))
+            .filter(|l| !files.contains_key(*l) && !derived_map.contains_key(*l))
+            .map(str::to_owned)
+            .collect();
+        for logical in gone {
+            self.remove_output(&logical, &mut tally);
+        }
+        let items: Vec<(&str, Item, Option<OutEntry>, bool)> = wanted
+            .into_iter()
+            .map(|(l, item)| (l, item, self.record.outputs.get(l).copied(), false))
+            .collect();
+        self.apply_items(items, &Silent, &mut tally);
+        self.index.files = files;
+        self.derived = derived_map;
+    }
+}

@@ -1,0 +1,223 @@
+//! The engine: one per output root and command, holding the source index, the ownership
+//! record, the cache and the output root's lock. Its passes are in [`crate::dev`] (the dev
+//! profile: `sync`, `watch`, `dev`) and [`crate::build`] (the build profile); both run the
+//! same graph ([`crate::graph`]) over the same record.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use sluice_core::error::Result;
+use sluice_core::output::remove_and_prune;
+use sluice_core::sources::{Index, check_layout};
+
+use crate::cache::Cache;
+use crate::graph::compile::{self, Target};
+use crate::outputs::decide::{Current, intact};
+use crate::outputs::journal::Journal;
+use crate::outputs::lock::{OutputLock, Wait};
+use crate::record::{Record, SourceFact};
+use crate::setup::{Profile, RunOptions, Setup};
+
+pub struct Engine {
+    pub(crate) setup: Setup,
+    pub(crate) profile: Profile,
+    pub(crate) options: RunOptions,
+    pub(crate) index: Index,
+    pub(crate) record: Record,
+    pub(crate) cache: Cache,
+    pub(crate) journal: Journal,
+    _lock: OutputLock,
+    /// The record changed since it was saved.
+    pub(crate) dirty: bool,
+    /// `--clean` not yet done (the first full pass does it).
+    pub(crate) clean_pending: bool,
+    /// Dev profile: errors in force, by the output they concern.
+    pub(crate) failures: BTreeMap<String, sluice_assets::Error>,
+    /// Dev profile: the derived outputs of the last pass.
+    pub(crate) derived: BTreeMap<String, crate::dev::Derived>,
+}
+
+impl Engine {
+    /// Checks the layout, takes the output root's lock (waiting for another sluice if told
+    /// to, after telling `waiting` who holds it), loads the record and takes back what a
+    /// killed run wrote. Does not touch the sources yet.
+    pub fn open(
+        setup: Setup,
+        profile: Profile,
+        options: RunOptions,
+        waiting: &mut dyn FnMut(&str),
+    ) -> Result<Engine> {
+        check_layout(&setup.roots, &setup.output)?;
+        let wait = if options.wait {
+            Wait::Wait
+        } else {
+            Wait::NoWait
+        };
+        let lock = OutputLock::acquire(
+            &setup.state_dir,
+            &setup.output,
+            &options.command,
+            wait,
+            waiting,
+        )?;
+        let mut record = Record::load(&setup.state_dir, &setup.output);
+        let mut journal = Journal::new(&setup.state_dir, &setup.output);
+        let recovered = journal.recover(&mut record);
+        let staging = crate::outputs::stage::Staging::beside(&setup.output);
+        staging.remove_abandoned();
+        Ok(Engine {
+            index: Index::new(&setup.roots, &setup.ignore),
+            cache: Cache::new(&setup.state_dir),
+            clean_pending: options.clean,
+            setup,
+            profile,
+            options,
+            record,
+            journal,
+            _lock: lock,
+            dirty: recovered > 0,
+            failures: BTreeMap::new(),
+            derived: BTreeMap::new(),
+        })
+    }
+
+    pub fn setup(&self) -> &Setup {
+        &self.setup
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+
+    pub fn record(&self) -> &Record {
+        &self.record
+    }
+
+    /// Saves the record if it changed, then forgets the noted intents (the record names
+    /// what they were for). Prunes the cache when that is due.
+    pub fn save(&mut self) -> Result<()> {
+        if self.dirty {
+            self.record.profile = self.profile.key(&self.setup.static_url);
+            self.record.save(&self.setup.state_dir)?;
+            self.dirty = false;
+            if Cache::prune_due(&self.setup.state_dir) {
+                self.cache.prune(&self.setup.state_dir, &self.record);
+            }
+        }
+        self.journal.clear();
+        Ok(())
+    }
+
+    /// `--clean`: every output the record names that is as sluice wrote it goes (and the
+    /// folders left empty); the record forgets every output. What is cached stays.
+    pub(crate) fn clean_outputs(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.clean_pending) {
+            return Ok(());
+        }
+        let output = self.setup.output.clone();
+        for (logical, entry) in std::mem::take(&mut self.record.outputs) {
+            let path = sluice_core::output::output_path(&output, &logical);
+            if Current::of(&path).is_some_and(|now| intact(&entry, &now)) {
+                remove_and_prune(&path, &output)
+                    .map_err(|e| sluice_core::Error::io("remove", &path, e))?;
+            }
+        }
+        self.record.plan.clear();
+        self.record.collected.clear();
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Brings the record's source facts in line with the index for `logicals` (all when
+    /// `None`): a changed fingerprint forgets the md5 (no pass read the new bytes yet).
+    pub(crate) fn refresh_facts(&mut self, logicals: Option<&[String]>) {
+        let files = &self.index.files;
+        let facts = &mut self.record.sources;
+        let mut changed = false;
+        match logicals {
+            None => {
+                let stale: Vec<String> = facts
+                    .keys()
+                    .filter(|k| !files.contains_key(*k))
+                    .cloned()
+                    .collect();
+                changed |= !stale.is_empty();
+                for k in stale {
+                    facts.remove(&k);
+                }
+                let updates: Vec<(&String, SourceFact)> = files
+                    .iter()
+                    .filter(|(k, f)| facts.get(*k).is_none_or(|s| s.meta != f.meta))
+                    .map(|(k, f)| {
+                        (
+                            k,
+                            SourceFact {
+                                meta: f.meta,
+                                md5: None,
+                            },
+                        )
+                    })
+                    .collect();
+                changed |= !updates.is_empty();
+                for (k, fact) in updates {
+                    facts.insert(k.clone(), fact);
+                }
+            }
+            Some(list) => {
+                for k in list {
+                    match files.get(k) {
+                        Some(f) => {
+                            if facts.get(k).is_none_or(|s| s.meta != f.meta) {
+                                facts.insert(
+                                    k.clone(),
+                                    SourceFact {
+                                        meta: f.meta,
+                                        md5: None,
+                                    },
+                                );
+                                changed = true;
+                            }
+                        }
+                        None => changed |= facts.remove(k).is_some(),
+                    }
+                }
+            }
+        }
+        self.dirty |= changed;
+    }
+
+    /// Bundle members (the glob over sources and their compiled names), for the compile rule
+    /// and for telling a member from a partial.
+    pub(crate) fn bundle_members(&self) -> HashSet<String> {
+        if self.setup.bundles.is_empty() {
+            return HashSet::new();
+        }
+        let names: Vec<String> = self
+            .index
+            .files
+            .keys()
+            .flat_map(|k| {
+                let compiled = sluice_core::bundles::compiled_name(k, &self.setup.compilers);
+                std::iter::once(k.clone()).chain(compiled.map(|(_, c)| c))
+            })
+            .collect();
+        let tree = sluice_assets::bundle::Tree::new(names.iter().map(String::as_str));
+        self.setup
+            .bundles
+            .iter()
+            .filter_map(|def| sluice_assets::bundle::members(def, &tree).ok())
+            .flatten()
+            .collect()
+    }
+
+    /// The sources to compile now.
+    pub(crate) fn compile_targets(&self, members: &HashSet<String>) -> Vec<Target> {
+        let only = (!self.setup.compile_all).then_some(members);
+        compile::targets(&self.index.files, &self.setup.compilers, only)
+    }
+
+    /// The compiler load paths: the source roots, in order.
+    pub(crate) fn load_paths(&self) -> Vec<PathBuf> {
+        self.setup.roots.iter().map(|r| r.path.clone()).collect()
+    }
+}

@@ -1,0 +1,416 @@
+//! Compile nodes: which sources are compiled ([`targets`], pure), whether a node is fresh
+//! ([`fresh`]), and running the stale ones ([`run`]) through the cache.
+//!
+//! One rule for every profile: every source a compiler in effect takes is compiled
+//! (partials aside: `_x.scss`, and a file other compiled sources import that does not
+//! compile on its own), or only bundle members when the compilers are django-pipeline's
+//! `COMPILERS` (as its collectstatic and its template tags do). A source that needs a
+//! django-pipeline compiler sluice does not run (es6, CoffeeScript, Stylus, LiveScript) is
+//! an error naming it, in `sync`, `watch`, `dev` and `build` alike.
+//!
+//! A compile reads the source where it is (not a copy in the output), with the source roots
+//! as load paths; every file it read is an input of the node, with its fingerprint. A stale
+//! node is first looked for in the cache's actions by the md5 of what it reads, so a touch,
+//! a branch switch and back, or another output root costs a few reads, not a compile.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use sluice_assets::Error;
+use sluice_assets::compile::{Compiler, compile};
+use sluice_core::bundles::{CompilerKind, compiled_name};
+use sluice_core::sources::{FileMeta, SourceFile};
+
+use crate::cache::{Action, Cache, RULES_VERSION};
+use crate::record::{BlobRef, CompileNode, Key};
+
+/// One source to compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub source: String,
+    pub output: String,
+    pub kind: CompilerKind,
+    /// `None`: a django-pipeline compiler sluice does not run.
+    pub compiler: Option<Compiler>,
+    pub path: PathBuf,
+}
+
+/// The sources to compile: those a compiler in `compilers` takes, partials and declaration
+/// files aside; only those in `only` (bundle members) when given.
+pub fn targets(
+    sources: &BTreeMap<String, SourceFile>,
+    compilers: &[CompilerKind],
+    only: Option<&HashSet<String>>,
+) -> Vec<Target> {
+    if compilers.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (logical, file) in sources {
+        let Some((kind, output)) = compiled_name(logical, compilers) else {
+            continue;
+        };
+        if only.is_some_and(|o| !o.contains(logical) && !o.contains(&output)) {
+            continue;
+        }
+        let path = Path::new(logical.as_str());
+        if Compiler::is_partial(path) {
+            continue;
+        }
+        let compiler = Compiler::for_path(path);
+        if compiler.is_none()
+            && matches!(
+                kind,
+                CompilerKind::Sass | CompilerKind::Less | CompilerKind::TypeScript
+            )
+        {
+            continue; // `.d.ts`: declarations, nothing to compile
+        }
+        out.push(Target {
+            source: logical.clone(),
+            output,
+            kind,
+            compiler,
+            path: file.path.clone(),
+        });
+    }
+    out
+}
+
+/// Whether a source the dev profile compiles is one a page loads itself: a change to its own
+/// copy is no reason to reload a page (the outputs it affects are).
+pub fn is_compiled_source(logical: &str, compilers: &[CompilerKind]) -> bool {
+    Compiler::for_path(Path::new(logical)).is_some() && compiled_name(logical, compilers).is_some()
+}
+
+fn fingerprint(path: &Path) -> Option<FileMeta> {
+    fs::metadata(path).ok().map(|m| FileMeta::of(&m))
+}
+
+/// What a compile of `target` depends on besides the files it reads: the compiler and the
+/// load paths.
+pub fn settings(target: &Target, load_paths: &[PathBuf]) -> Key {
+    let paths: Vec<u8> = load_paths
+        .iter()
+        .flat_map(|p| p.as_os_str().as_encoded_bytes().iter().copied().chain([0]))
+        .collect();
+    Key::derive(&[
+        RULES_VERSION.as_bytes(),
+        format!("{:?} {:?}", target.kind, target.compiler).as_bytes(),
+        &paths,
+    ])
+}
+
+/// Whether `node` is the up-to-date compile of `target` with these `settings`: same
+/// output, every input unchanged, its result in the cache.
+pub fn fresh(node: Option<&CompileNode>, target: &Target, settings: &Key, cache: &Cache) -> bool {
+    let Some(node) = node else {
+        return false;
+    };
+    if node.settings != Some(*settings) {
+        return false;
+    }
+    let inputs_same = node
+        .inputs
+        .iter()
+        .all(|(p, m)| m.is_some() && fingerprint(p) == *m);
+    if node.output != target.output || !inputs_same || node.inputs.is_empty() {
+        return false;
+    }
+    if node.partial {
+        return true;
+    }
+    let writes_map = target.compiler.is_some_and(Compiler::writes_map);
+    node.code.is_some_and(|c| cache.has(&c))
+        && (!writes_map || node.map.is_some_and(|m| cache.has(&m)))
+}
+
+/// What running the stale nodes did.
+#[derive(Debug, Default)]
+pub struct Ran {
+    /// Compiles that ran (results found in the cache not counted).
+    pub compiled: usize,
+    /// Sources that failed, with the error (naming the source file, or the file the error is
+    /// in, and its place); partials are not failures.
+    pub failed: Vec<(String, Error)>,
+    /// Sources that compiled (or were found in the cache), and partials.
+    pub ok: Vec<String>,
+    /// Sources whose result (or partial/failed state) is not what it was.
+    pub changed: BTreeSet<String>,
+}
+
+struct Success {
+    code: BlobRef,
+    map: Option<BlobRef>,
+    inputs: Vec<PathBuf>,
+    ran: bool,
+}
+
+/// The action key of compiling `target` whose bytes have md5 `source_md5`.
+fn action_key(
+    target: &Target,
+    compiler: Compiler,
+    source_md5: &Key,
+    load_paths: &[PathBuf],
+) -> Key {
+    let paths: Vec<u8> = load_paths
+        .iter()
+        .flat_map(|p| p.as_os_str().as_encoded_bytes().iter().copied().chain([0]))
+        .collect();
+    Key::derive(&[
+        b"compile",
+        RULES_VERSION.as_bytes(),
+        format!("{compiler:?}").as_bytes(),
+        target.path.as_os_str().as_encoded_bytes(),
+        &source_md5.0,
+        &paths,
+    ])
+}
+
+fn compile_one(target: &Target, cache: &Cache, load_paths: &[PathBuf]) -> Result<Success, Error> {
+    let file = target.path.display().to_string();
+    let Some(compiler) = target.compiler else {
+        return Err(Error::ToolFailed {
+            file,
+            program: target.kind.name().to_string(),
+            message: "sluice does not run this django-pipeline compiler; compile the file \
+                      beside its source and set `compile = false`"
+                .to_string(),
+        });
+    };
+    let bytes = fs::read(&target.path).map_err(|e| Error::Read {
+        file: file.clone(),
+        message: sluice_core::error::describe_io(&e),
+    })?;
+    let key = action_key(target, compiler, &Key::of(&bytes), load_paths);
+    if let Some(action) = cache.action(&key) {
+        let same = action
+            .inputs
+            .iter()
+            .all(|(p, md5)| fs::read(p).is_ok_and(|b| Key::of(&b) == *md5));
+        let code = action.output("code");
+        let map = action.output("map");
+        if same
+            && let Some(code) = code.filter(|c| cache.has(c))
+            && map.is_none_or(|m| cache.has(&m))
+        {
+            let mut inputs = vec![target.path.clone()];
+            inputs.extend(action.inputs.iter().map(|(p, _)| p.clone()));
+            return Ok(Success {
+                code,
+                map,
+                inputs,
+                ran: false,
+            });
+        }
+    }
+    let compiled = compile(compiler, &target.path, load_paths)?;
+    let stored = |bytes: &[u8]| {
+        cache.put(bytes).map_err(|e| Error::Read {
+            file: file.clone(),
+            message: format!("cannot keep the compiled output in the cache: {e}"),
+        })
+    };
+    let code = stored(compiled.code.as_bytes())?;
+    let map = match &compiled.map {
+        Some(json) => Some(stored(json.as_bytes())?),
+        None => None,
+    };
+    let discovered: Vec<(PathBuf, Key)> = compiled
+        .inputs
+        .iter()
+        .filter(|p| **p != target.path)
+        .filter_map(|p| Some((p.clone(), Key::of(&fs::read(p).ok()?))))
+        .collect();
+    let mut outputs = vec![("code".to_string(), code)];
+    outputs.extend(map.map(|m| ("map".to_string(), m)));
+    // A cache that cannot keep an action costs a compile next time, nothing more.
+    let _ = cache.put_action(
+        &key,
+        &Action {
+            inputs: discovered,
+            outputs,
+        },
+    );
+    Ok(Success {
+        code,
+        map,
+        inputs: compiled.inputs,
+        ran: true,
+    })
+}
+
+/// Compiles the `stale` targets (in parallel), updating their nodes in `nodes`. A failed
+/// compile keeps the node's last good result and is tried again when its source, anything it
+/// read last time, or the file the error is in changes; a failed source that another node's
+/// last good compile read, and that no bundle lists (`members`), is a partial.
+pub fn run(
+    stale: &[&Target],
+    nodes: &mut BTreeMap<String, CompileNode>,
+    cache: &Cache,
+    load_paths: &[PathBuf],
+    roots: &[sluice_core::sources::SourceRoot],
+    members: &HashSet<String>,
+) -> Ran {
+    let mut ran = Ran::default();
+    if stale.is_empty() {
+        return ran;
+    }
+    let results: Vec<(&Target, Result<Success, Error>)> = stale
+        .par_iter()
+        .map(|t| (*t, compile_one(t, cache, load_paths)))
+        .collect();
+    // Successes first: a failure is then judged knowing what this pass's compiles read.
+    let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(|(_, r)| r.is_ok());
+    for (target, result) in ok {
+        let Ok(success) = result else { continue };
+        ran.compiled += usize::from(success.ran);
+        ran.ok.push(target.source.clone());
+        let inputs = success
+            .inputs
+            .iter()
+            .map(|p| (p.clone(), fingerprint(p)))
+            .collect();
+        let node = CompileNode {
+            output: target.output.clone(),
+            settings: Some(settings(target, load_paths)),
+            inputs,
+            code: Some(success.code),
+            map: success.map,
+            partial: false,
+        };
+        let previous = nodes.insert(target.source.clone(), node);
+        if previous.is_none_or(|p| {
+            p.code != Some(success.code)
+                || p.map != success.map
+                || p.partial
+                || p.output != target.output
+        }) {
+            ran.changed.insert(target.source.clone());
+        }
+    }
+    for (target, result) in failed {
+        let Err(error) = result else { continue };
+        let previous = nodes.get(&target.source).cloned().unwrap_or_default();
+        let same_output = previous.output == target.output;
+        let member = members.contains(&target.source) || members.contains(&target.output);
+        let imported = !member
+            && nodes.iter().any(|(other, n)| {
+                *other != target.source
+                    && n.code.is_some()
+                    && !n.partial
+                    && n.inputs.iter().any(|(p, _)| *p == target.path)
+            });
+        let node = if imported {
+            // No output of its own, no error while its importers compile; tried again when
+            // it changes.
+            CompileNode {
+                output: target.output.clone(),
+                settings: Some(settings(target, load_paths)),
+                inputs: vec![(target.path.clone(), fingerprint(&target.path))],
+                code: None,
+                map: None,
+                partial: true,
+            }
+        } else {
+            let mut inputs: Vec<(PathBuf, Option<FileMeta>)> = if same_output {
+                previous.inputs.clone()
+            } else {
+                Vec::new()
+            };
+            let mut retry = vec![target.path.clone()];
+            if let Error::Syntax { file, .. } | Error::Read { file, .. } = &error {
+                let at = PathBuf::from(file);
+                if roots.iter().any(|r| at.starts_with(&r.path)) {
+                    retry.push(at);
+                }
+            }
+            for path in retry {
+                inputs.retain(|(p, _)| *p != path);
+                inputs.push((path, None));
+            }
+            CompileNode {
+                output: target.output.clone(),
+                settings: Some(settings(target, load_paths)),
+                inputs,
+                code: if same_output { previous.code } else { None },
+                map: if same_output { previous.map } else { None },
+                partial: false,
+            }
+        };
+        if previous.partial != node.partial || previous.code != node.code {
+            ran.changed.insert(target.source.clone());
+        }
+        let partial = node.partial;
+        nodes.insert(target.source.clone(), node);
+        if partial {
+            ran.ok.push(target.source.clone());
+        } else {
+            ran.failed.push((target.source.clone(), error));
+        }
+    }
+    ran
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(names: &[&str]) -> BTreeMap<String, SourceFile> {
+        names
+            .iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    SourceFile {
+                        root: 0,
+                        path: PathBuf::from("/src").join(n),
+                        meta: FileMeta {
+                            len: 0,
+                            mtime_ns: 0,
+                            ino: 0,
+                        },
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn targets_follow_the_compilers_and_skip_partials() {
+        let s = sources(&[
+            "css/site.scss",
+            "css/_vars.scss",
+            "css/plain.css",
+            "js/app.ts",
+            "js/types.d.ts",
+            "css/old.less",
+            "js/legacy.coffee",
+        ]);
+        let names = |t: Vec<Target>| -> Vec<(String, String)> {
+            t.into_iter().map(|t| (t.source, t.output)).collect()
+        };
+        assert_eq!(
+            names(targets(&s, CompilerKind::DEFAULT, None)),
+            [
+                ("css/old.less".to_string(), "css/old.css".to_string()),
+                ("css/site.scss".into(), "css/site.css".into()),
+                ("js/app.ts".into(), "js/app.js".into()),
+            ]
+        );
+        assert_eq!(targets(&s, &[CompilerKind::Sass], None).len(), 1);
+        assert!(targets(&s, &[], None).is_empty());
+        // Only bundle members, when the compilers are django-pipeline's.
+        let only: HashSet<String> = ["js/app.ts".to_string()].into();
+        assert_eq!(
+            names(targets(&s, CompilerKind::DEFAULT, Some(&only))),
+            [("js/app.ts".to_string(), "js/app.js".to_string())]
+        );
+        // A compiler sluice does not run is a target: compiling it is the error.
+        let coffee = targets(&s, &[CompilerKind::CoffeeScript], None);
+        assert_eq!(coffee.len(), 1);
+        assert_eq!(coffee[0].compiler, None);
+    }
+}

@@ -1,0 +1,202 @@
+//! Running the graph in a pass, the same for every profile: the compile step (stale compile
+//! nodes re-run, nodes of sources no longer compiled dropped) and the bundle step (stale
+//! bundle nodes of the profile's variant re-run, nodes of bundles no longer defined dropped).
+//! What a profile does with errors is its own: the dev profile keeps the last good result,
+//! the build profile stops.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+
+use sluice_assets::Error;
+use sluice_core::bundles::BundleDef;
+
+use super::bundle::{self, Built, Shared, Variant};
+use super::compile::{self, Ran, Target};
+use super::{CompiledFile, Pool};
+use crate::engine::Engine;
+
+/// Each stale bundle's definition with what building it gave.
+pub type BundlesBuilt<'d> = Vec<(&'d BundleDef, Result<Built, Error>)>;
+
+/// What the compile step did.
+pub struct Compiles {
+    pub targets: Vec<Target>,
+    pub ran: Ran,
+    /// The compiled outputs among the collected files (none that a source shadows).
+    pub compiled: BTreeMap<String, CompiledFile>,
+    /// Compiled outputs a source of the same name shadows.
+    pub shadowed: Vec<Error>,
+    /// Whether any node ran.
+    pub stale: bool,
+}
+
+impl Compiles {
+    pub fn target(&self, source: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.source == source)
+    }
+}
+
+impl Engine {
+    /// The compile step. `touched`: a change set's logical paths and the absolute paths it
+    /// named — only nodes they can affect are looked at; `None`: every node.
+    pub(crate) fn compile_step(&mut self, touched: Option<(&[String], &[PathBuf])>) -> Compiles {
+        let members = self.bundle_members();
+        let targets = self.compile_targets(&members);
+        let wanted: HashSet<(&str, &str)> = targets
+            .iter()
+            .map(|t| (t.source.as_str(), t.output.as_str()))
+            .collect();
+        let before = self.record.compiles.len();
+        self.record
+            .compiles
+            .retain(|s, n| wanted.contains(&(s.as_str(), n.output.as_str())));
+        self.dirty |= self.record.compiles.len() != before;
+
+        let considered: Vec<&Target> = match touched {
+            None => targets.iter().collect(),
+            Some((logicals, paths)) => {
+                let set: HashSet<&str> = logicals.iter().map(String::as_str).collect();
+                let mut named: HashSet<PathBuf> = paths.iter().cloned().collect();
+                named.extend(logicals.iter().filter_map(|l| self.index.source_path(l)));
+                targets
+                    .iter()
+                    .filter(|t| {
+                        set.contains(t.source.as_str())
+                            || self
+                                .record
+                                .compiles
+                                .get(&t.source)
+                                .is_none_or(|n| n.inputs.iter().any(|(p, _)| named.contains(p)))
+                    })
+                    .collect()
+            }
+        };
+        let load_paths = self.load_paths();
+        let stale: Vec<&Target> = considered
+            .into_iter()
+            .filter(|t| {
+                let settings = compile::settings(t, &load_paths);
+                !compile::fresh(
+                    self.record.compiles.get(&t.source),
+                    t,
+                    &settings,
+                    &self.cache,
+                )
+            })
+            .collect();
+        let ran = compile::run(
+            &stale,
+            &mut self.record.compiles,
+            &self.cache,
+            &load_paths,
+            &self.setup.roots,
+            &members,
+        );
+        self.dirty |= !stale.is_empty();
+
+        let mut compiled = BTreeMap::new();
+        let mut shadowed = Vec::new();
+        for t in &targets {
+            let Some(node) = self.record.compiles.get(&t.source) else {
+                continue;
+            };
+            let Some(code) = node.code.filter(|_| !node.partial) else {
+                continue;
+            };
+            if let Some(file) = self.index.files.get(&t.output) {
+                shadowed.push(Error::CompiledShadowed {
+                    output: t.output.clone(),
+                    compiled_from: t.path.display().to_string(),
+                    used: file.path.display().to_string(),
+                });
+                continue;
+            }
+            compiled.insert(
+                t.output.clone(),
+                CompiledFile {
+                    source: t.source.clone(),
+                    code,
+                    map: node.map,
+                },
+            );
+        }
+        Compiles {
+            stale: !stale.is_empty(),
+            targets,
+            ran,
+            compiled,
+            shadowed,
+        }
+    }
+
+    /// The bundle step for `variant`. `touched`: a change set's collected files (sources and
+    /// recompiled outputs) — only bundles they can affect are looked at; `None`: every bundle.
+    /// Returns each stale bundle's definition with what building it gave (successes are in
+    /// the record already).
+    pub(crate) fn bundle_step<'d>(
+        &mut self,
+        compiled: BTreeMap<String, CompiledFile>,
+        variant: &Variant,
+        touched: Option<&BTreeSet<String>>,
+        defs: &'d [BundleDef],
+    ) -> (BTreeMap<String, CompiledFile>, BundlesBuilt<'d>) {
+        let variant_key = variant.key();
+        let pool = Pool {
+            sources: &self.index.files,
+            compiled,
+            facts: &self.record.sources,
+            cache: &self.cache,
+        };
+        let tree = pool.tree();
+        let looked_at: Vec<&BundleDef> = match touched {
+            None => defs.iter().collect(),
+            Some(set) => {
+                let list: Vec<&str> = set.iter().map(String::as_str).collect();
+                bundle::affected(defs, &self.record.bundles, &variant_key, &list)
+            }
+        };
+        let stale: Vec<&BundleDef> = looked_at
+            .into_iter()
+            .filter(|d| {
+                let now = bundle::node_def(d, &self.setup.pipeline, &self.setup.compilers);
+                !bundle::fresh(
+                    self.record.bundles.get(&bundle::node_key(&variant_key, d)),
+                    d,
+                    &now,
+                    &pool,
+                    &tree,
+                )
+            })
+            .collect();
+        let root = self.setup.output.to_string_lossy().into_owned();
+        let index = &self.index;
+        let source_file = |logical: &str| index.source_path(logical);
+        let shared = Shared {
+            settings: &self.setup.pipeline,
+            compilers: &self.setup.compilers,
+            root: &root,
+            variant,
+            source_file: &source_file,
+        };
+        let built = bundle::run(&stale, &pool, &tree, &shared);
+        let compiled = pool.compiled;
+        let mut results = Vec::with_capacity(stale.len());
+        for (def, result) in stale.into_iter().zip(built) {
+            if let Ok(b) = &result {
+                self.record
+                    .bundles
+                    .insert(bundle::node_key(&variant_key, def), b.node.clone());
+                self.dirty = true;
+            }
+            results.push((def, result));
+        }
+        // Nodes of bundles no longer defined go (every variant).
+        let defined: HashSet<&str> = defs.iter().map(|d| d.output.as_str()).collect();
+        let before = self.record.bundles.len();
+        self.record
+            .bundles
+            .retain(|k, _| k.split_once('\0').is_some_and(|(_, o)| defined.contains(o)));
+        self.dirty |= self.record.bundles.len() != before;
+        (compiled, results)
+    }
+}

@@ -1,0 +1,702 @@
+//! The ownership record: one per output root, shared by every command.
+//!
+//! It says what sluice wrote into the output root (each file's `lstat` right after writing
+//! and the identity of its bytes), and what it knows that makes the next pass cheap: each
+//! source's fingerprint and md5, each compile's and bundle's inputs with their fingerprints
+//! and the cache keys of their results, the Django names of the last plan, the compression
+//! decisions per content. Any command reads it and any command writes it, so `sync` after
+//! `build` (or the reverse, in any order) replaces the other profile's outputs without
+//! calling them foreign, and keeps what both want.
+//!
+//! A file in the output that the record does not name is not sluice's: it is never deleted or
+//! overwritten (unless `--force`/`--clean`). The record lives in `.sluice/` beside the
+//! configuration (never in the output), in a compact binary form ([`codec`]); a missing,
+//! unreadable or foreign record means "nothing written yet", which is always safe.
+
+pub mod codec;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use md5::Digest;
+use sluice_core::output::write_atomic;
+use sluice_core::sources::FileMeta;
+
+use codec::{Decoded, Malformed, Reader, Writer};
+
+const MAGIC: &[u8] = b"sluice-record\n";
+/// Bumped whenever the layout or the meaning of a field changes.
+const VERSION: u64 = 1;
+
+/// A 16-byte identity of some bytes: the md5 of a content (Django's names use it), or of a
+/// description for derived identities (a compressed copy, a dev variant).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key(pub [u8; 16]);
+
+impl Key {
+    /// The md5 of `bytes`.
+    pub fn of(bytes: &[u8]) -> Key {
+        Key(md5::Md5::digest(bytes).into())
+    }
+
+    /// An identity made of parts (each ended by a NUL, so parts cannot run into each other).
+    pub fn derive(parts: &[&[u8]]) -> Key {
+        let mut h = md5::Md5::new();
+        for part in parts {
+            h.update(part);
+            h.update([0u8]);
+        }
+        Key(h.finalize().into())
+    }
+
+    /// The identity of a file by its fingerprint (no read).
+    pub fn of_meta(meta: &FileMeta) -> Key {
+        let mut bytes = [0u8; 24];
+        bytes[..8].copy_from_slice(&meta.len.to_le_bytes());
+        bytes[8..16].copy_from_slice(&meta.mtime_ns.to_le_bytes());
+        bytes[16..].copy_from_slice(&meta.ino.to_le_bytes());
+        Key::derive(&[b"meta", &bytes])
+    }
+
+    pub fn hex(&self) -> String {
+        let mut s = String::with_capacity(32);
+        for b in self.0 {
+            s.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            s.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+        }
+        s
+    }
+
+    pub fn from_hex(text: &str) -> Option<Key> {
+        if text.len() != 32 || !text.is_ascii() {
+            return None;
+        }
+        let mut k = [0u8; 16];
+        for (i, byte) in k.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+        }
+        Some(Key(k))
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({})", &self.hex()[..12])
+    }
+}
+
+/// A file sluice wrote into the output root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutEntry {
+    /// `lstat` of the output right after writing it (the link itself for `--link`).
+    pub meta: FileMeta,
+    /// A symlink to its source (`sync --link`).
+    pub link: bool,
+    /// A verbatim copy (or link) of a source whose fingerprint was this when copied.
+    pub source: Option<FileMeta>,
+    /// The identity of its bytes, when known (every output but a plain copy made without
+    /// reading its source).
+    pub key: Option<Key>,
+}
+
+/// What is known of a source file: its fingerprint, and the md5 of its bytes when some pass
+/// read it with this fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceFact {
+    pub meta: FileMeta,
+    pub md5: Option<Key>,
+}
+
+/// A result kept in the cache: its key (the md5 of its bytes) and length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobRef {
+    pub key: Key,
+    pub len: u64,
+}
+
+/// The last compile of one source.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CompileNode {
+    /// The compiled output's logical path.
+    pub output: String,
+    /// What else the result depends on (the compiler, the load paths): another value
+    /// compiles again.
+    pub settings: Option<Key>,
+    /// Every file the compile read (the source first), with its fingerprint then; `None`:
+    /// compile again (the last attempt failed).
+    pub inputs: Vec<(PathBuf, Option<FileMeta>)>,
+    /// The last good output (kept through a failed compile) and its source map.
+    pub code: Option<BlobRef>,
+    pub map: Option<BlobRef>,
+    /// Taken for a partial: it does not compile on its own and other sources import it.
+    pub partial: bool,
+}
+
+/// The last build of one bundle in one variant (dev, minified, plain).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BundleNode {
+    /// The definition it was built from (a change rebuilds it).
+    pub def: String,
+    pub members: Vec<String>,
+    /// Every collected file read, with its stamp ([`Key::of_meta`] of a source, the cache key
+    /// of a compiled output).
+    pub inputs: Vec<(String, Key)>,
+    /// The files it became, in order (the bundle first, then its map).
+    pub outputs: Vec<(String, BlobRef)>,
+}
+
+/// A `*.css`/`*.js` file as the last Django plan named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanFact {
+    pub hashed: String,
+    /// md5 and length of the hashed (rewritten) copy.
+    pub key: Key,
+    pub len: u64,
+    /// Its references: target and kind (0 hashed, 1 original, 2 directory).
+    pub refs: Vec<(String, u8)>,
+}
+
+/// The compressed sizes of one content (`None`: not produced, or not effective).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Compressed {
+    pub br: Option<u64>,
+    pub gz: Option<u64>,
+    pub zst: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Record {
+    pub output: PathBuf,
+    /// The profile of the last pass (what its outputs are).
+    pub profile: String,
+    /// What `plan` was made with; another `STATIC_URL` re-plans everything.
+    pub static_url: String,
+    /// What `contents` were decided with.
+    pub codecs: String,
+    pub sources: BTreeMap<String, SourceFact>,
+    pub outputs: BTreeMap<String, OutEntry>,
+    /// By the source's logical path.
+    pub compiles: BTreeMap<String, CompileNode>,
+    /// By variant and output (`"dev\0css/site.css"`).
+    pub bundles: BTreeMap<String, BundleNode>,
+    /// The md5 of every collected file (sources, compiled outputs, bundles) the last Django
+    /// plan was made from: what changed since is what a build re-plans.
+    pub collected: BTreeMap<String, Key>,
+    pub plan: BTreeMap<String, PlanFact>,
+    pub contents: BTreeMap<Key, Compressed>,
+    /// Output folder (relative, `/`-separated, `""` for the root) → its mtime when the record
+    /// was saved: see [`untouched_folders`].
+    pub dirs: BTreeMap<String, i64>,
+    /// The record file's mtime when it was loaded (not stored).
+    pub loaded_mtime_ns: Option<i64>,
+}
+
+/// The name the files of one output root share in `.sluice/` (`out-<hash>`).
+pub fn stem(output: &Path) -> String {
+    let key = xxhash_rust::xxh3::xxh3_64(output.as_os_str().as_encoded_bytes());
+    format!("out-{key:016x}")
+}
+
+fn path_bytes(p: &Path) -> &[u8] {
+    p.as_os_str().as_encoded_bytes()
+}
+
+#[cfg(unix)]
+fn path_from(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[cfg(not(unix))]
+fn path_from(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+}
+
+impl Record {
+    pub fn new(output: &Path) -> Record {
+        Record {
+            output: output.to_path_buf(),
+            ..Record::default()
+        }
+    }
+
+    /// The record file of `output` in `state_dir`.
+    pub fn file(state_dir: &Path, output: &Path) -> PathBuf {
+        state_dir.join(format!("{}.rec", stem(output)))
+    }
+
+    /// Loads the record of `output`; anything unreadable is "nothing recorded".
+    pub fn load(state_dir: &Path, output: &Path) -> Record {
+        let path = Record::file(state_dir, output);
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Record::new(output);
+        };
+        let mtime = std::fs::metadata(&path)
+            .ok()
+            .map(|m| FileMeta::of(&m).mtime_ns);
+        match Record::decode(&bytes) {
+            Ok(record) if record.output == output => Record {
+                loaded_mtime_ns: mtime,
+                ..record
+            },
+            _ => Record::new(output),
+        }
+    }
+
+    /// Saves the record, with the current mtime of every output folder that holds an output.
+    pub fn save(&mut self, state_dir: &Path) -> sluice_core::Result<()> {
+        let path = Record::file(state_dir, &self.output);
+        self.dirs = folder_mtimes(&self.output, self.outputs.keys().map(String::as_str));
+        let bytes = self.encode();
+        sluice_core::output::ensure_state_dir(state_dir)?;
+        write_atomic(&path, &bytes).map_err(|e| sluice_core::Error::io("write", &path, e))?;
+        self.loaded_mtime_ns = std::fs::metadata(&path)
+            .ok()
+            .map(|m| FileMeta::of(&m).mtime_ns);
+        Ok(())
+    }
+
+    /// Output folders whose contents cannot have changed since the record was saved.
+    pub fn untouched_dirs(&self) -> HashSet<&str> {
+        untouched_folders(&self.output, &self.dirs, self.loaded_mtime_ns)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.buf.extend_from_slice(MAGIC);
+        w.u64(VERSION);
+        w.bytes(path_bytes(&self.output));
+        w.str(&self.profile);
+        w.str(&self.static_url);
+        w.str(&self.codecs);
+
+        w.table(self.sources.len());
+        for (k, s) in &self.sources {
+            w.key(k);
+            w.meta(&s.meta);
+            w.opt_digest(&s.md5);
+        }
+        w.table(self.outputs.len());
+        for (k, o) in &self.outputs {
+            w.key(k);
+            w.meta(&o.meta);
+            w.bool(o.link);
+            w.opt_meta(&o.source);
+            w.opt_digest(&o.key);
+        }
+        w.table(self.compiles.len());
+        for (k, c) in &self.compiles {
+            w.key(k);
+            w.str(&c.output);
+            w.opt_digest(&c.settings);
+            w.u64(c.inputs.len() as u64);
+            for (p, m) in &c.inputs {
+                w.bytes(path_bytes(p));
+                w.opt_meta(m);
+            }
+            for blob in [&c.code, &c.map] {
+                w.bool(blob.is_some());
+                if let Some(b) = blob {
+                    w.digest(&b.key);
+                    w.u64(b.len);
+                }
+            }
+            w.bool(c.partial);
+        }
+        w.table(self.bundles.len());
+        for (k, b) in &self.bundles {
+            w.key(k);
+            w.str(&b.def);
+            w.u64(b.members.len() as u64);
+            for m in &b.members {
+                w.str(m);
+            }
+            w.u64(b.inputs.len() as u64);
+            for (p, stamp) in &b.inputs {
+                w.str(p);
+                w.digest(stamp);
+            }
+            w.u64(b.outputs.len() as u64);
+            for (p, blob) in &b.outputs {
+                w.str(p);
+                w.digest(&blob.key);
+                w.u64(blob.len);
+            }
+        }
+        w.table(self.collected.len());
+        for (k, key) in &self.collected {
+            w.key(k);
+            w.digest(key);
+        }
+        w.table(self.plan.len());
+        for (k, p) in &self.plan {
+            w.key(k);
+            w.str(&p.hashed);
+            w.digest(&p.key);
+            w.u64(p.len);
+            w.u64(p.refs.len() as u64);
+            for (target, kind) in &p.refs {
+                w.str(target);
+                w.u64(u64::from(*kind));
+            }
+        }
+        w.u64(self.contents.len() as u64);
+        for (k, c) in &self.contents {
+            w.digest(k);
+            w.opt_u64(c.br);
+            w.opt_u64(c.gz);
+            w.opt_u64(c.zst);
+        }
+        w.table(self.dirs.len());
+        for (k, mtime) in &self.dirs {
+            w.key(k);
+            w.i64(*mtime);
+        }
+        w.buf
+    }
+
+    pub fn decode(bytes: &[u8]) -> Decoded<Record> {
+        let body = bytes.strip_prefix(MAGIC).ok_or(Malformed)?;
+        let mut r = Reader::new(body);
+        if r.u64()? != VERSION {
+            return Err(Malformed);
+        }
+        let output = path_from(r.bytes()?);
+        let profile = r.string()?;
+        let static_url = r.string()?;
+        let codecs = r.string()?;
+
+        let mut sources = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            let meta = r.meta()?;
+            let md5 = r.opt_digest()?;
+            sources.insert(k, SourceFact { meta, md5 });
+        }
+        let mut outputs = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            let entry = OutEntry {
+                meta: r.meta()?,
+                link: r.bool()?,
+                source: r.opt_meta()?,
+                key: r.opt_digest()?,
+            };
+            outputs.insert(k, entry);
+        }
+        let mut compiles = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            let output = r.string()?;
+            let settings = r.opt_digest()?;
+            let n = r.usize()?;
+            let mut inputs = Vec::with_capacity(n.min(1024));
+            for _ in 0..n {
+                let p = path_from(r.bytes()?);
+                inputs.push((p, r.opt_meta()?));
+            }
+            let mut blobs = [None, None];
+            for blob in &mut blobs {
+                if r.bool()? {
+                    *blob = Some(BlobRef {
+                        key: r.digest()?,
+                        len: r.u64()?,
+                    });
+                }
+            }
+            let [code, map] = blobs;
+            let partial = r.bool()?;
+            compiles.insert(
+                k,
+                CompileNode {
+                    output,
+                    settings,
+                    inputs,
+                    code,
+                    map,
+                    partial,
+                },
+            );
+        }
+        let mut bundles = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            let def = r.string()?;
+            let mut members = Vec::new();
+            for _ in 0..r.usize()?.min(1 << 20) {
+                members.push(r.string()?);
+            }
+            let mut inputs = Vec::new();
+            for _ in 0..r.usize()?.min(1 << 20) {
+                let p = r.string()?;
+                inputs.push((p, r.digest()?));
+            }
+            let mut outs = Vec::new();
+            for _ in 0..r.usize()?.min(1 << 20) {
+                let p = r.string()?;
+                let key = r.digest()?;
+                outs.push((p, BlobRef { key, len: r.u64()? }));
+            }
+            bundles.insert(
+                k,
+                BundleNode {
+                    def,
+                    members,
+                    inputs,
+                    outputs: outs,
+                },
+            );
+        }
+        let mut collected = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            collected.insert(k, r.digest()?);
+        }
+        let mut plan = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            let hashed = r.string()?;
+            let key = r.digest()?;
+            let len = r.u64()?;
+            let mut refs = Vec::new();
+            for _ in 0..r.usize()?.min(1 << 20) {
+                let target = r.string()?;
+                let kind = u8::try_from(r.u64()?).map_err(|_| Malformed)?;
+                refs.push((target, kind));
+            }
+            plan.insert(
+                k,
+                PlanFact {
+                    hashed,
+                    key,
+                    len,
+                    refs,
+                },
+            );
+        }
+        let mut contents = BTreeMap::new();
+        for _ in 0..r.usize()?.min(bytes.len()) {
+            let k = r.digest()?;
+            let c = Compressed {
+                br: r.opt_u64()?,
+                gz: r.opt_u64()?,
+                zst: r.opt_u64()?,
+            };
+            contents.insert(k, c);
+        }
+        let mut dirs = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            dirs.insert(k, r.i64()?);
+        }
+        if !r.at_end() {
+            return Err(Malformed);
+        }
+        Ok(Record {
+            output,
+            profile,
+            static_url,
+            codecs,
+            sources,
+            outputs,
+            compiles,
+            bundles,
+            collected,
+            plan,
+            contents,
+            dirs,
+            loaded_mtime_ns: None,
+        })
+    }
+
+    /// Every cache key this record refers to (compile and bundle results, compressed
+    /// contents): what pruning the cache must keep.
+    pub fn cache_keys(&self, into: &mut HashSet<Key>) {
+        for c in self.compiles.values() {
+            into.extend(c.code.iter().chain(&c.map).map(|b| b.key));
+        }
+        for b in self.bundles.values() {
+            into.extend(b.outputs.iter().map(|(_, blob)| blob.key));
+        }
+        into.extend(self.contents.keys().copied());
+    }
+}
+
+/// The mtime of every output folder that holds one of `paths` (logical, `/`-separated), to
+/// store beside the record (see [`untouched_folders`]).
+pub fn folder_mtimes<'a>(
+    output: &Path,
+    paths: impl Iterator<Item = &'a str>,
+) -> BTreeMap<String, i64> {
+    let dirs: BTreeSet<&str> = paths.map(parent_dir).collect();
+    dirs.into_iter()
+        .filter_map(|dir| {
+            let meta = std::fs::metadata(output.join(dir)).ok()?;
+            Some((dir.to_owned(), FileMeta::of(&meta).mtime_ns))
+        })
+        .collect()
+}
+
+/// Output folders whose contents cannot have changed since a record saved at `saved` (its
+/// file's mtime) recorded their mtimes as `dirs`: the folder's mtime is the recorded one,
+/// and older than the record file, so no change can hide in the same clock tick. In such a
+/// folder no file was added, removed or renamed (an in-place edit is not seen: sluice
+/// replaces files by rename, editors and tools mostly do too).
+pub fn untouched_folders<'a>(
+    output: &Path,
+    dirs: &'a BTreeMap<String, i64>,
+    saved: Option<i64>,
+) -> HashSet<&'a str> {
+    let Some(saved) = saved else {
+        return HashSet::new();
+    };
+    dirs.iter()
+        .filter(|&(dir, &mtime)| {
+            mtime < saved
+                && std::fs::metadata(output.join(dir))
+                    .is_ok_and(|m| m.is_dir() && FileMeta::of(&m).mtime_ns == mtime)
+        })
+        .map(|(dir, _)| dir.as_str())
+        .collect()
+}
+
+/// The folder part of a logical path (`""` at the top).
+pub fn parent_dir(logical: &str) -> &str {
+    logical.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: FileMeta = FileMeta {
+        len: 3,
+        mtime_ns: 1_700_000_000_123_456_789,
+        ino: 42,
+    };
+
+    fn sample(output: &Path) -> Record {
+        let mut r = Record::new(output);
+        r.profile = "build hash".into();
+        r.static_url = "/static/".into();
+        r.codecs = "br,gz".into();
+        r.sources.insert(
+            "css/a.css".into(),
+            SourceFact {
+                meta: M,
+                md5: Some(Key::of(b"a")),
+            },
+        );
+        r.sources
+            .insert("css/b.css".into(), SourceFact { meta: M, md5: None });
+        r.outputs.insert(
+            "css/a.css".into(),
+            OutEntry {
+                meta: M,
+                link: false,
+                source: Some(M),
+                key: None,
+            },
+        );
+        r.outputs.insert(
+            "css/a.0cc175b9c0f1.css".into(),
+            OutEntry {
+                meta: M,
+                link: false,
+                source: None,
+                key: Some(Key::of(b"a")),
+            },
+        );
+        r.compiles.insert(
+            "css/x.scss".into(),
+            CompileNode {
+                output: "css/x.css".into(),
+                settings: Some(Key::of(b"s")),
+                inputs: vec![
+                    ("/src/css/x.scss".into(), Some(M)),
+                    ("/src/_p.scss".into(), None),
+                ],
+                code: Some(BlobRef {
+                    key: Key::of(b"x"),
+                    len: 1,
+                }),
+                map: None,
+                partial: false,
+            },
+        );
+        r.bundles.insert(
+            "dev\0css/all.css".into(),
+            BundleNode {
+                def: "css\0all".into(),
+                members: vec!["css/a.css".into()],
+                inputs: vec![("css/a.css".into(), Key::of_meta(&M))],
+                outputs: vec![(
+                    "css/all.css".into(),
+                    BlobRef {
+                        key: Key::of(b"all"),
+                        len: 3,
+                    },
+                )],
+            },
+        );
+        r.collected.insert("css/a.css".into(), Key::of(b"a"));
+        r.plan.insert(
+            "css/a.css".into(),
+            PlanFact {
+                hashed: "css/a.0cc175b9c0f1.css".into(),
+                key: Key::of(b"a"),
+                len: 1,
+                refs: vec![("img/x.png".into(), 0)],
+            },
+        );
+        r.contents.insert(
+            Key::of(b"a"),
+            Compressed {
+                br: Some(10),
+                gz: None,
+                zst: Some(0),
+            },
+        );
+        r.dirs.insert("css".into(), -5);
+        r
+    }
+
+    #[test]
+    fn round_trips_and_rejects_other_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut record = sample(Path::new("/srv/static"));
+        record.save(dir.path()).unwrap();
+        let loaded = Record::load(dir.path(), Path::new("/srv/static"));
+        let again = loaded.encode();
+        // `save` replaced `dirs` with what is on disk (nothing under /srv/static here).
+        record.dirs = loaded.dirs.clone();
+        assert_eq!(again, record.encode());
+        assert_eq!(loaded.outputs, record.outputs);
+        assert_eq!(loaded.compiles, record.compiles);
+        assert_eq!(loaded.bundles, record.bundles);
+        assert!(
+            Record::load(dir.path(), Path::new("/srv/other"))
+                .outputs
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_damaged_record_is_nothing_recorded() {
+        let bytes = sample(Path::new("/o")).encode();
+        for cut in [0, 5, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Record::decode(&bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(Record::decode(&longer).is_err());
+    }
+
+    #[test]
+    fn keys_in_hex() {
+        let k = Key::of(b"hello");
+        assert_eq!(k.hex(), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(Key::from_hex(&k.hex()), Some(k));
+        assert_eq!(Key::from_hex("zz"), None);
+    }
+}

@@ -1,0 +1,98 @@
+//! What the engine is given: the project ([`Setup`], from the resolved configuration) and the
+//! profile, the set of rules and options a command wants.
+//!
+//! - **dev** (`sync`, `watch`, `dev`): copy (or link) every source, compile, unminified
+//!   bundles with source maps; no hashing, no compression; written as it goes, latency first.
+//! - **build**: the same, plus minified bundles (or plain ones), Django manifest names,
+//!   compression; staged and committed whole, throughput first.
+
+use std::path::PathBuf;
+
+use sluice_assets::compress::Codecs;
+use sluice_assets::minify::Targets;
+use sluice_core::bundles::{BundleDef, CompilerKind, PipelineSettings};
+use sluice_core::sources::{IgnoreRules, SourceRoot};
+
+/// The project, as the engine needs it.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub roots: Vec<SourceRoot>,
+    pub ignore: IgnoreRules,
+    /// The output root (Django's `STATIC_ROOT`).
+    pub output: PathBuf,
+    /// `.sluice/`: records, lock, cache.
+    pub state_dir: PathBuf,
+    /// Django's `STATIC_URL`.
+    pub static_url: String,
+    pub bundles: Vec<BundleDef>,
+    pub pipeline: PipelineSettings,
+    /// Compilers in effect (`PIPELINE["COMPILERS"]`, sluice's defaults, or none).
+    pub compilers: Vec<CompilerKind>,
+    /// `true`: every source a compiler takes is compiled; `false`: only bundle members, as
+    /// django-pipeline does (its `COMPILERS` in effect).
+    pub compile_all: bool,
+}
+
+/// What `sluice build` produces.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Django manifest names, rewritten `*.css`/`*.js` and `staticfiles.json`; off gives
+    /// plain `collectstatic` output.
+    pub hash: bool,
+    /// Only the hashed copies (whitenoise's `WHITENOISE_KEEP_ONLY_HASHED_FILES`).
+    pub keep_only_hashed: bool,
+    /// Which compressed copies to add; all off for none.
+    pub codecs: Codecs,
+    /// Minify bundles for these browsers; `None` writes them as django-pipeline does with no
+    /// compressor.
+    pub minify: Option<Targets>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            hash: true,
+            keep_only_hashed: false,
+            codecs: Codecs::default(),
+            minify: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Profile {
+    Dev {
+        /// Symlink sources instead of copying them (`collectstatic --link`).
+        link: bool,
+    },
+    Build(BuildOptions),
+}
+
+impl Profile {
+    /// What distinguishes this profile's outputs, stored in the record.
+    pub fn key(&self, static_url: &str) -> String {
+        match self {
+            Profile::Dev { link } => format!("dev link={link}"),
+            Profile::Build(o) => format!(
+                "build hash={} keep_only_hashed={} codecs={} minify={:?} static_url={static_url}",
+                o.hash,
+                o.keep_only_hashed,
+                crate::build::codecs_key(&o.codecs),
+                o.minify.as_ref().map(|t| &t.queries)
+            ),
+        }
+    }
+}
+
+/// How a command runs the engine.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Overwrite files in the way that sluice did not write.
+    pub force: bool,
+    /// Remove everything sluice wrote before (any profile), then start from scratch.
+    pub clean: bool,
+    /// Wait for another sluice writing into the same output root (else fail at once).
+    pub wait: bool,
+    /// Who this is, for one that has to wait (`sluice watch`).
+    pub command: String,
+}
