@@ -11,8 +11,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::Origin;
 use crate::error::{Error, Result};
+use crate::origin::Origin;
 
 /// A stylesheet or a script bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -38,6 +38,52 @@ pub struct DjangoSettings {
     /// `DEBUG` (django-pipeline's `PIPELINE_ENABLED` defaults to `not DEBUG`).
     #[serde(default)]
     pub debug: Option<bool>,
+    /// Each of `STATICFILES_FINDERS`, as collectstatic would use it.
+    #[serde(default)]
+    pub finder_kinds: Vec<FinderInfo>,
+    /// What the `staticfiles` storage class does (`None`: no storage named).
+    #[serde(default)]
+    pub storage_features: Option<StorageFeatures>,
+    /// Every installed app's folder (an app's `static/` appearing later must be noticed).
+    #[serde(default)]
+    pub app_paths: Vec<PathBuf>,
+}
+
+/// One of `STATICFILES_FINDERS`, told apart by what it subclasses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinderInfo {
+    /// Its dotted path, as the settings name it.
+    pub class: String,
+    /// `filesystem` (`STATICFILES_DIRS`), `app_directories` (each app's `static/`),
+    /// `pipeline` (django-pipeline's finders of bundle outputs: nothing to walk),
+    /// `default_storage`, or `unknown`.
+    pub kind: String,
+    /// Patterns it ignores besides everyone's (django-pipeline's filtering finders).
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// Why it could not be imported.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What the `staticfiles` storage class is a kind of.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageFeatures {
+    /// Django's hashed names (`HashedFilesMixin`: `ManifestStaticFilesStorage` and kin).
+    #[serde(default)]
+    pub hashed: bool,
+    /// whitenoise's compressed copies (`.gz` and `.br`).
+    #[serde(default)]
+    pub compressed: bool,
+    /// django-pipeline's `GZIPMixin` (`.gz` copies).
+    #[serde(default)]
+    pub gzip: bool,
+    /// `WHITENOISE_KEEP_ONLY_HASHED_FILES` with whitenoise's manifest storage.
+    #[serde(default)]
+    pub keep_only_hashed: bool,
+    /// Why the class could not be imported.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -47,8 +93,13 @@ struct Reply {
     env: BTreeMap<String, Option<String>>,
 }
 
+/// Bumped when the answer's meaning changes: an older cache is asked again.
+const CACHE_VERSION: u32 = 2;
+
 #[derive(Serialize, Deserialize)]
 struct CacheFile {
+    #[serde(default)]
+    version: u32,
     python: String,
     module: String,
     files: Vec<(PathBuf, Option<FileMeta>)>,
@@ -74,14 +125,27 @@ fn cache_path(state_dir: &Path, python: &str, module: &str) -> PathBuf {
 
 fn cached(path: &Path, python: &str, module: &str) -> Option<DjangoSettings> {
     let cache: CacheFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    let fresh = cache.python == python
+    let fresh = cache.version == CACHE_VERSION
+        && cache.python == python
         && cache.module == module
         && cache.files.iter().all(|(f, meta)| fingerprint(f) == *meta)
         && cache
             .env
             .iter()
-            .all(|(k, v)| std::env::var(k).ok().as_deref() == v.as_deref());
+            .all(|(k, v)| std::env::var(k).ok().as_deref() == v.as_deref())
+        && app_folders_unchanged(&cache.answer);
     fresh.then_some(cache.answer)
+}
+
+/// Whether each installed app still has (or still lacks) the `static/` folder the answer
+/// says: an app's `static/` folder that appears or goes changes the roots, though no file the
+/// settings read changed.
+fn app_folders_unchanged(answer: &DjangoSettings) -> bool {
+    answer.app_paths.iter().all(|app| {
+        let static_dir = app.join("static");
+        let known = answer.app_static_dirs.iter().any(|(_, d)| *d == static_dir);
+        static_dir.is_dir() == known
+    })
 }
 
 /// Whether the answer came from the cache (for `sluice config` and `-v`).
@@ -130,6 +194,7 @@ pub fn load(
     let reply: Reply =
         serde_json::from_str(line).map_err(|e| failed(format!("unexpected answer: {e}")))?;
     let entry = CacheFile {
+        version: CACHE_VERSION,
         python: python.to_owned(),
         module: module.to_owned(),
         files: reply

@@ -66,21 +66,84 @@ def json_safe(value):
     return repr(value)
 
 
+from django.utils.module_loading import import_string  # noqa: E402
+
 dirs = []
 for entry in getattr(settings, "STATICFILES_DIRS", []):
     prefix, path = entry if isinstance(entry, (list, tuple)) else (None, entry)
     dirs.append([prefix, os.path.abspath(os.fspath(path))])
 
 app_dirs = []
+app_paths = []
 for config in apps.get_app_configs():
     path = os.path.join(config.path, "static")
+    app_paths.append(config.path)
     if os.path.isdir(path):
         app_dirs.append([config.label, path])
+
+
+def subclass_of(cls, *paths):
+    for path in paths:
+        try:
+            if issubclass(cls, import_string(path)):
+                return True
+        except Exception:
+            pass
+    return False
+
+
+# What each finder is, as collectstatic would use it: the roots it walks, in order, and the
+# extra patterns it ignores (django-pipeline's filtering finders).
+FINDER_KINDS = [
+    ("filesystem", "django.contrib.staticfiles.finders.FileSystemFinder"),
+    ("app_directories", "django.contrib.staticfiles.finders.AppDirectoriesFinder"),
+    ("pipeline", "pipeline.finders.PipelineFinder"),
+    ("pipeline", "pipeline.finders.ManifestFinder"),
+    ("pipeline", "pipeline.finders.CachedFileFinder"),
+    ("default_storage", "django.contrib.staticfiles.finders.DefaultStorageFinder"),
+]
+finders = []
+for path in getattr(settings, "STATICFILES_FINDERS", []):
+    entry = {"class": path, "kind": "unknown", "ignore": []}
+    try:
+        cls = import_string(path)
+    except Exception as e:
+        entry["error"] = repr(e)
+        finders.append(entry)
+        continue
+    for kind, base in FINDER_KINDS:
+        if subclass_of(cls, base):
+            entry["kind"] = kind
+            break
+    if entry["kind"] in ("filesystem", "app_directories"):
+        patterns = getattr(cls, "ignore_patterns", None)
+        if isinstance(patterns, (list, tuple)):
+            entry["ignore"] = sorted(set(str(p) for p in patterns))
+    finders.append(entry)
 
 storages = getattr(settings, "STORAGES", {}) or {}
 storage = (storages.get("staticfiles") or {}).get("BACKEND") or getattr(
     settings, "STATICFILES_STORAGE", None
 )
+storage_features = None
+if storage:
+    try:
+        storage_cls = import_string(storage)
+        storage_features = {
+            "hashed": subclass_of(
+                storage_cls, "django.contrib.staticfiles.storage.HashedFilesMixin"
+            ),
+            "compressed": subclass_of(
+                storage_cls,
+                "whitenoise.storage.CompressedStaticFilesStorage",
+                "whitenoise.storage.CompressedManifestStaticFilesStorage",
+            ),
+            "gzip": subclass_of(storage_cls, "pipeline.storage.GZIPMixin"),
+            "keep_only_hashed": bool(getattr(settings, "WHITENOISE_KEEP_ONLY_HASHED_FILES", False))
+            and subclass_of(storage_cls, "whitenoise.storage.CompressedManifestStaticFilesStorage"),
+        }
+    except Exception as e:
+        storage_features = {"error": repr(e)}
 try:
     ignore_patterns = list(apps.get_app_config("staticfiles").ignore_patterns)
 except LookupError:
@@ -107,7 +170,10 @@ answer = {
     "staticfiles_dirs": dirs,
     "app_static_dirs": app_dirs,
     "finders": list(getattr(settings, "STATICFILES_FINDERS", [])),
+    "finder_kinds": finders,
     "storage": storage,
+    "storage_features": storage_features,
+    "app_paths": app_paths,
     "ignore_patterns": ignore_patterns,
     "pipeline": json_safe(getattr(settings, "PIPELINE", None)),
     "installed_apps": [c.name for c in apps.get_app_configs()],

@@ -21,6 +21,7 @@ pub mod config;
 pub mod django;
 pub mod error;
 pub mod fnmatch;
+pub mod origin;
 pub mod output;
 pub mod progress;
 pub mod sources;

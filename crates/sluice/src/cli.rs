@@ -143,6 +143,10 @@ pub struct DevArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
+    /// Django manifest names and staticfiles.json (the default, unless the project's
+    /// STORAGES["staticfiles"] or [build] hash says otherwise).
+    #[arg(long, conflicts_with = "no_hash")]
+    pub hash: bool,
     /// Plain collectstatic output: no hashed copies, no staticfiles.json.
     #[arg(long)]
     pub no_hash: bool,
@@ -150,14 +154,11 @@ pub struct BuildArgs {
     #[arg(long, conflicts_with = "no_hash")]
     pub keep_only_hashed: bool,
     /// Compressed copies to add, comma-separated: gzip, br, zstd (`.zst`, level 19; not a
-    /// whitenoise format, so not in the default).
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        default_value = "gzip,br"
-    )]
-    pub compress: Vec<String>,
+    /// whitenoise format). Default: what the project's STORAGES["staticfiles"] backend
+    /// makes (whitenoise: gzip,br; Django's and django-pipeline's: none), else [build]
+    /// compress, else gzip,br.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub compress: Option<Vec<String>>,
     /// No compressed copies.
     #[arg(long, conflicts_with = "compress")]
     pub no_compress: bool,

@@ -116,6 +116,11 @@ fn report_error(printer: &Printer, error: &Error) -> ExitCode {
 fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
     let config = Config::load(&cwd, &overrides(&cli.global))?;
+    if !matches!(cli.command, Command::Config) {
+        for warning in &config.warnings {
+            printer.warn(warning);
+        }
+    }
     match &cli.command {
         Command::Config => {
             printer.config(&config);
@@ -464,7 +469,7 @@ fn dev(
 /// The browsers minified bundles support; a query browserslist rejects is a configuration
 /// error naming where it came from.
 fn browser_targets(config: &Config) -> Result<sluice_assets::minify::Targets, Error> {
-    let configured = config.browserslist.as_ref();
+    let configured = config.build.browserslist.as_ref();
     sluice_assets::minify::browser_targets(
         &config.project_dir,
         configured.map(|v| v.value.as_slice()),
@@ -495,19 +500,30 @@ fn build(
     printer: &Printer,
 ) -> Result<ExitCode, Error> {
     use sluice_assets::compress::Codecs;
+    let b = &config.build;
     let codecs = if args.no_compress {
         Codecs::NONE
     } else {
-        Codecs::from_names(args.compress.iter().map(String::as_str)).map_err(Error::config)?
+        let names = args.compress.as_ref().unwrap_or(&b.compress.value);
+        let codecs = Codecs::from_names(names.iter().map(String::as_str));
+        codecs.map_err(|message| match &args.compress {
+            Some(_) => Error::config(message),
+            None => Error::config(message).with_location(b.compress.origin.to_string()),
+        })?
     };
-    let minify = if !args.no_minify && config.minify.value {
+    let minify = if !args.no_minify && config.build.minify.value {
         Some(browser_targets(config)?)
     } else {
         None
     };
+    let hash = if args.no_hash {
+        false
+    } else {
+        args.hash || args.keep_only_hashed || b.hash.value
+    };
     let profile = Profile::Build(BuildOptions {
-        hash: !args.no_hash,
-        keep_only_hashed: args.keep_only_hashed,
+        hash,
+        keep_only_hashed: args.keep_only_hashed || (hash && b.keep_only_hashed.value),
         codecs,
         minify,
     });

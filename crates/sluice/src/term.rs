@@ -301,7 +301,7 @@ impl Printer {
             .sources
             .value
             .iter()
-            .map(|r| json!({"path": lossy(&r.path), "prefix": r.prefix}))
+            .map(|r| json!({"path": lossy(&r.path), "prefix": r.prefix, "ignore": r.ignore}))
             .collect();
         if !self.text() {
             let origin = |o: &sluice_core::config::Origin| o.to_string();
@@ -343,10 +343,16 @@ impl Printer {
                     "origin": origin(&config.compilers.origin),
                     "unknown": config.unknown_compilers,
                 },
-                "minify": {"value": config.minify.value, "origin": origin(&config.minify.origin)},
-                "browserslist": config.browserslist.as_ref().map(|b| json!({
+                "minify": {"value": config.build.minify.value, "origin": origin(&config.build.minify.origin)},
+                "browserslist": config.build.browserslist.as_ref().map(|b| json!({
                     "value": b.value, "origin": origin(&b.origin),
                 })),
+                "build": {
+                    "hash": {"value": config.build.hash.value, "origin": origin(&config.build.hash.origin)},
+                    "compress": {"value": config.build.compress.value, "origin": origin(&config.build.compress.origin)},
+                    "keep_only_hashed": {"value": config.build.keep_only_hashed.value, "origin": origin(&config.build.keep_only_hashed.origin)},
+                },
+                "warnings": config.warnings,
             }));
             return;
         }
@@ -403,7 +409,14 @@ impl Printer {
                 .as_ref()
                 .map(|p| format!("{p}/ ← "))
                 .unwrap_or_default();
-            anstream::println!("  {mount}{}", shown(&root.path, base));
+            let own = if root.ignore.is_empty() {
+                String::new()
+            } else {
+                format!("  (also ignoring {})", root.ignore.join(" "))
+                    .dimmed()
+                    .to_string()
+            };
+            anstream::println!("  {mount}{}{own}", shown(&root.path, base));
         }
         row(
             "output",
@@ -451,16 +464,35 @@ impl Printer {
         row("compilers", compilers, config.compilers.origin.to_string());
         row(
             "minify",
-            config.minify.value.to_string(),
-            config.minify.origin.to_string(),
+            config.build.minify.value.to_string(),
+            config.build.minify.origin.to_string(),
         );
-        match &config.browserslist {
+        match &config.build.browserslist {
             Some(b) => row("browserslist", b.value.join(", "), b.origin.to_string()),
             None => row(
                 "browserslist",
                 "not set: .browserslistrc, else package.json, else defaults".to_string(),
                 "default".to_string(),
             ),
+        }
+        let b = &config.build;
+        row("hash", b.hash.value.to_string(), b.hash.origin.to_string());
+        row(
+            "compress",
+            if b.compress.value.is_empty() {
+                "none".to_string()
+            } else {
+                b.compress.value.join(",")
+            },
+            b.compress.origin.to_string(),
+        );
+        row(
+            "keep_only_hashed",
+            b.keep_only_hashed.value.to_string(),
+            b.keep_only_hashed.origin.to_string(),
+        );
+        for warning in &config.warnings {
+            self.warn(warning);
         }
         anstream::println!("{:<11} {}", "bundles".bold(), config.bundles.len());
         for b in &config.bundles {

@@ -21,6 +21,8 @@ use crate::output::output_path;
 pub struct Index {
     roots: Vec<SourceRoot>,
     ignore: IgnoreRules,
+    /// The ignore rules of each root (everyone's plus its own).
+    rules: Vec<IgnoreRules>,
     /// The indexed source files, by logical path.
     pub files: BTreeMap<String, SourceFile>,
 }
@@ -42,6 +44,7 @@ impl Index {
         Index {
             roots: roots.to_vec(),
             ignore: ignore.clone(),
+            rules: roots.iter().map(|r| r.rules(ignore)).collect(),
             files: BTreeMap::new(),
         }
     }
@@ -123,7 +126,7 @@ impl Index {
             let Some(rel) = root.relative(logical) else {
                 continue;
             };
-            if self.ignore.ignores_path(rel) {
+            if self.rules[i].ignores_path(rel) {
                 continue;
             }
             let path = output_path(&root.path, rel);
@@ -152,7 +155,7 @@ impl Index {
 
     /// The logical paths a changed path can affect, scanning folders that appeared.
     fn affected(&self, changed: &Path, logicals: &mut BTreeSet<String>, delta: &mut Delta) {
-        for root in &self.roots {
+        for (root, rules) in self.roots.iter().zip(&self.rules) {
             let Ok(inside) = changed.strip_prefix(&root.path) else {
                 continue;
             };
@@ -175,23 +178,22 @@ impl Index {
                 }
             } else {
                 let parent = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
-                if !parent.is_empty() && self.ignore.ignores_dir_path(parent) {
+                if !parent.is_empty() && rules.ignores_dir_path(parent) {
                     continue;
                 }
                 let logical = root.logical(&rel);
                 logicals.extend(under(&logical));
                 let name = rel.rsplit('/').next().unwrap_or(&rel);
-                if !self.ignore.ignores_file(name, &rel) {
+                if !rules.ignores_file(name, &rel) {
                     // Also when it is a folder now: a file of that name may be gone.
                     logicals.insert(logical);
                 }
-                if !fs::metadata(changed).is_ok_and(|m| m.is_dir()) || self.ignore.ignores_dir(name)
-                {
+                if !fs::metadata(changed).is_ok_and(|m| m.is_dir()) || rules.ignores_dir(name) {
                     continue;
                 }
             }
             if fs::metadata(&root.path).is_ok_and(|m| m.is_dir()) {
-                let found = scan_subtree(root, changed, &self.ignore);
+                let found = scan_subtree(root, changed, rules);
                 logicals.extend(found.files.into_iter().map(|(logical, ..)| logical));
                 delta.new_dirs.extend(found.dirs);
                 delta.errors.extend(

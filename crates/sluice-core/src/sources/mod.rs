@@ -26,9 +26,32 @@ pub const DEFAULT_IGNORE: [&str; 3] = ["CVS", ".*", "*~"];
 pub struct SourceRoot {
     pub path: PathBuf,
     pub prefix: Option<String>,
+    /// Patterns ignored in this root only, besides everyone's (a finder's own, such as
+    /// django-pipeline's filtering `FileSystemFinder`).
+    pub ignore: Vec<String>,
 }
 
 impl SourceRoot {
+    pub fn new(path: impl Into<PathBuf>, prefix: Option<String>) -> SourceRoot {
+        SourceRoot {
+            path: path.into(),
+            prefix,
+            ignore: Vec::new(),
+        }
+    }
+
+    /// The rules that apply in this root: `common`, plus its own patterns.
+    pub fn rules(&self, common: &IgnoreRules) -> IgnoreRules {
+        if self.ignore.is_empty() {
+            return common.clone();
+        }
+        let mut rules = common.clone();
+        rules
+            .patterns
+            .extend(self.ignore.iter().map(|p| Pattern::new(p)));
+        rules
+    }
+
     /// The logical path of a file at `rel` (`/`-separated) inside this root.
     pub fn logical(&self, rel: &str) -> String {
         match &self.prefix {
@@ -208,7 +231,7 @@ struct RootScan {
 pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
     let mut index = SourceIndex::default();
     for (i, root) in roots.iter().enumerate() {
-        let found = scan_tree(&root.path, &root.path, ignore);
+        let found = scan_tree(&root.path, &root.path, &root.rules(ignore));
         index.problems.extend(found.problems);
         index.dirs.extend(found.dirs);
         if index.files.is_empty() {
@@ -264,10 +287,11 @@ pub struct SubtreeScan {
     pub problems: Vec<Problem>,
 }
 
-/// Walks `start` (a folder inside `root`) with the same rules as [`scan`], returning paths
-/// relative to `root`: how a watcher takes in a folder that appeared.
-pub fn scan_subtree(root: &SourceRoot, start: &Path, ignore: &IgnoreRules) -> SubtreeScan {
-    let found = scan_tree(&root.path, start, ignore);
+/// Walks `start` (a folder inside `root`) with the root's `rules` ([`SourceRoot::rules`]), as
+/// [`scan`] does, returning paths relative to `root`: how a watcher takes in a folder that
+/// appeared.
+pub fn scan_subtree(root: &SourceRoot, start: &Path, rules: &IgnoreRules) -> SubtreeScan {
+    let found = scan_tree(&root.path, start, rules);
     SubtreeScan {
         files: found
             .files
@@ -516,18 +540,9 @@ mod tests {
             fs::write(path, text).unwrap();
         }
         let roots = [
-            SourceRoot {
-                path: a.clone(),
-                prefix: None,
-            },
-            SourceRoot {
-                path: b.clone(),
-                prefix: None,
-            },
-            SourceRoot {
-                path: b.clone(),
-                prefix: Some("vendor".into()),
-            },
+            SourceRoot::new(a.clone(), None),
+            SourceRoot::new(b.clone(), None),
+            SourceRoot::new(b.clone(), Some("vendor".into())),
         ];
         let index = scan(&roots, &rules(&DEFAULT_IGNORE));
         let names: Vec<&str> = index.files.keys().map(String::as_str).collect();
@@ -555,10 +570,7 @@ mod tests {
         std::os::unix::fs::symlink(root.join("real"), root.join("alias")).unwrap();
         std::os::unix::fs::symlink(&root, root.join("real/back")).unwrap();
         let index = scan(
-            &[SourceRoot {
-                path: root.clone(),
-                prefix: None,
-            }],
+            &[SourceRoot::new(root.clone(), None)],
             &rules(&DEFAULT_IGNORE),
         );
         assert!(index.files.contains_key("alias/a.txt"));

@@ -22,7 +22,8 @@ struct DirSnap {
 #[derive(Debug)]
 pub struct Poller {
     roots: Vec<SourceRoot>,
-    ignore: IgnoreRules,
+    /// The ignore rules of each root (everyone's plus its own).
+    rules: Vec<IgnoreRules>,
     dirs: HashMap<PathBuf, DirSnap>,
     files: HashMap<PathBuf, FileMeta>,
     racy_ns: i64,
@@ -52,7 +53,7 @@ impl Poller {
     pub fn new(roots: &[SourceRoot], ignore: &IgnoreRules) -> Poller {
         let mut poller = Poller {
             roots: roots.to_vec(),
-            ignore: ignore.clone(),
+            rules: roots.iter().map(|r| r.rules(ignore)).collect(),
             dirs: HashMap::new(),
             files: HashMap::new(),
             racy_ns: RACY.as_nanos() as i64,
@@ -107,7 +108,7 @@ impl Poller {
         if self.dir_mtime(start).is_none() {
             return;
         }
-        let found = scan_subtree(&self.roots[i], start, &self.ignore);
+        let found = scan_subtree(&self.roots[i], start, &self.rules[i]);
         for dir in found.dirs {
             let mtime_ns = self.dir_mtime(&dir).unwrap_or_default();
             self.dirs.insert(
@@ -152,7 +153,7 @@ impl Poller {
     fn kept_file(&self, root: usize, path: &Path) -> bool {
         let name = path.file_name().and_then(|n| n.to_str());
         match (name, relative(path, &self.roots[root].path)) {
-            (Some(name), Some(rel)) => !self.ignore.ignores_file(name, &rel),
+            (Some(name), Some(rel)) => !self.rules[root].ignores_file(name, &rel),
             _ => true,
         }
     }
@@ -177,10 +178,10 @@ impl Poller {
                     return true;
                 };
                 if fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-                    !self.ignore.ignores_dir(&name)
+                    !self.rules[root].ignores_dir(&name)
                 } else {
                     relative(&path, root_path)
-                        .is_none_or(|rel| !self.ignore.ignores_file(&name, &rel))
+                        .is_none_or(|rel| !self.rules[root].ignores_file(&name, &rel))
                 }
             })
             .map(|entry| entry.file_name())
@@ -298,7 +299,7 @@ impl Poller {
                 && path
                     .file_name()
                     .and_then(|n| n.to_str())
-                    .is_some_and(|n| !self.ignore.ignores_dir(n))
+                    .is_some_and(|n| !self.rules[root].ignores_dir(n))
             {
                 self.take_in(root, &path);
             }
@@ -393,14 +394,8 @@ mod tests {
         fs::create_dir_all(root.join("new")).unwrap();
         let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
         // Everything here is younger than an hour: all of it is unsettled.
-        let mut poller = Poller::new(
-            &[SourceRoot {
-                path: root.clone(),
-                prefix: None,
-            }],
-            &rules,
-        )
-        .with_racy_window(std::time::Duration::from_secs(3600));
+        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules)
+            .with_racy_window(std::time::Duration::from_secs(3600));
         // A file created in the same clock tick as the folder's snapshot leaves the folder's
         // mtime unchanged; an unsettled folder is read again anyway.
         fs::write(root.join("new/a.txt"), "a").unwrap();
@@ -418,14 +413,8 @@ mod tests {
         fs::create_dir_all(&root).unwrap();
         fs::write(root.join("swap"), "file").unwrap();
         let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
-        let mut poller = Poller::new(
-            &[SourceRoot {
-                path: root.clone(),
-                prefix: None,
-            }],
-            &rules,
-        )
-        .with_racy_window(std::time::Duration::ZERO);
+        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules)
+            .with_racy_window(std::time::Duration::ZERO);
         fs::remove_file(root.join("swap")).unwrap();
         fs::create_dir(root.join("swap")).unwrap();
         assert_eq!(poller.poll_once(), [root.join("swap")]);
@@ -446,13 +435,7 @@ mod tests {
         fs::create_dir_all(root.join("css")).unwrap();
         fs::write(root.join("css/a.css"), "a").unwrap();
         let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
-        let mut poller = Poller::new(
-            &[SourceRoot {
-                path: root.clone(),
-                prefix: None,
-            }],
-            &rules,
-        );
+        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules);
         assert!(poller.poll_once().is_empty());
 
         fs::write(root.join("css/a.css"), "changed!").unwrap();

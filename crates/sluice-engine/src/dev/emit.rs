@@ -414,20 +414,20 @@ impl Engine {
         ))
     }
 
-    /// Removes the output at `logical` if it is still as sluice wrote it.
-    fn remove_output(&mut self, logical: &str, tally: &mut Tally) {
+    /// Removes the output at `logical` if it is still as sluice wrote it; `derived`: it was
+    /// a derived output (it counts as one), else a source's copy or another profile's output.
+    fn remove_output(&mut self, logical: &str, derived: bool, tally: &mut Tally) {
         let Some(entry) = self.record.outputs.remove(logical) else {
             return;
         };
         self.dirty = true;
         let output = self.setup.output.clone();
         let path = output_path(&output, logical);
-        let is_copy = entry.source.is_some();
         match Current::of(&path) {
             None => {}
             Some(now) if intact(&entry, &now) => match remove_and_prune(&path, &output) {
-                Ok(()) if is_copy => tally.removed(logical),
-                Ok(()) => tally.derived.changed.push(logical.to_string()),
+                Ok(()) if derived => tally.derived.changed.push(logical.to_string()),
+                Ok(()) => tally.removed(logical),
                 Err(e) => {
                     self.record.outputs.insert(logical.to_string(), entry);
                     tally.error(FileError {
@@ -495,8 +495,17 @@ impl Engine {
                 .filter(|k| !wanted_set.contains(k.as_str()))
                 .cloned()
                 .collect();
+            // A derived output of the last dev pass counts as one; the build profile's outputs
+            // (and sources' copies) are the mirror's removals.
+            let last_dev = self.record.profile.starts_with("dev");
             for logical in stale {
-                self.remove_output(&logical, &mut tally);
+                let derived = last_dev
+                    && self
+                        .record
+                        .outputs
+                        .get(&logical)
+                        .is_some_and(|e| e.source.is_none());
+                self.remove_output(&logical, derived, &mut tally);
             }
         }
         let untouched: HashSet<String> = if self.options.force {
@@ -563,15 +572,15 @@ impl Engine {
                 wanted.insert(logical, Item::Derived(d));
             }
         }
-        let gone: Vec<String> = touched
+        let gone: Vec<(String, bool)> = touched
             .iter()
-            .map(String::as_str)
-            .chain(previous.keys().map(String::as_str))
-            .filter(|l| !files.contains_key(*l) && !derived_map.contains_key(*l))
-            .map(str::to_owned)
+            .map(|l| (l.as_str(), previous.contains_key(l)))
+            .chain(previous.keys().map(|l| (l.as_str(), true)))
+            .filter(|(l, _)| !files.contains_key(*l) && !derived_map.contains_key(*l))
+            .map(|(l, d)| (l.to_owned(), d))
             .collect();
-        for logical in gone {
-            self.remove_output(&logical, &mut tally);
+        for (logical, derived) in gone {
+            self.remove_output(&logical, derived, &mut tally);
         }
         let items: Vec<(&str, Item, Option<OutEntry>, bool)> = wanted
             .into_iter()

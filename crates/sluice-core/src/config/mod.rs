@@ -1,0 +1,387 @@
+//! The resolved configuration, and where each value came from.
+//!
+//! Precedence, highest first: command-line flags, `sluice.toml`, `[tool.sluice]` in
+//! `pyproject.toml`, Django settings, defaults. The project folder is the nearest folder, from
+//! the working directory up, that has a `sluice.toml`, a `pyproject.toml` with `[tool.sluice]`,
+//! or a `manage.py`; relative paths in a file are relative to that file's folder.
+
+mod build;
+mod dev;
+mod django;
+mod files;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+pub use self::build::BuildConfig;
+pub use self::dev::{DEFAULT_DEV_PORT, DevCommand, DevConfig};
+use self::files::{Layer, SourceSpec, discover, key_line, pick};
+use crate::bundles::{self, BundleDef, CompilerKind, PipelineSettings};
+use crate::django::{DjangoSettings, Freshness};
+use crate::error::{Error, Result};
+pub use crate::origin::{Origin, Value};
+use crate::sources::{DEFAULT_IGNORE, SourceRoot};
+
+/// What the command line says; `None`/empty means "not given".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub sources: Vec<(PathBuf, Option<String>)>,
+    pub output: Option<PathBuf>,
+    pub ignore: Vec<String>,
+    pub no_default_ignore: bool,
+    pub django_settings: Option<String>,
+    pub python: Option<String>,
+}
+
+/// The Django project behind the configuration, when there is one.
+#[derive(Debug, Clone)]
+pub struct DjangoProject {
+    pub module: Value<String>,
+    pub settings: DjangoSettings,
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub project_dir: PathBuf,
+    pub config_files: Vec<PathBuf>,
+    pub state_dir: PathBuf,
+    pub sources: Value<Vec<SourceRoot>>,
+    pub output: Value<PathBuf>,
+    pub static_url: Value<String>,
+    /// The full list in effect (Django's defaults included unless turned off).
+    pub ignore: Value<Vec<String>>,
+    pub python: Value<String>,
+    pub django: Option<DjangoProject>,
+    pub dev: DevConfig,
+    /// Every bundle, each with where it was defined.
+    pub bundles: Vec<BundleDef>,
+    /// django-pipeline's settings (defaults outside django-pipeline).
+    pub pipeline: PipelineSettings,
+    /// The compilers in effect (`PIPELINE["COMPILERS"]`, `compile = false`, or all).
+    pub compilers: Value<Vec<CompilerKind>>,
+    /// Compiler classes in `PIPELINE["COMPILERS"]` that sluice does not know.
+    pub unknown_compilers: Vec<String>,
+    /// What `sluice build` produces unless its flags say otherwise.
+    pub build: BuildConfig,
+    /// What does not stop sluice but should be heard (a finder sluice does not know, …).
+    pub warnings: Vec<String>,
+}
+
+fn check_prefix(prefix: &str, origin: &Origin) -> Result<()> {
+    if prefix.is_empty()
+        || prefix.starts_with('/')
+        || prefix.ends_with('/')
+        || prefix.split('/').any(|s| s == ".." || s == ".")
+    {
+        return Err(Error::config(format!(
+            "invalid source prefix `{prefix}`: it must be a relative path without `.`/`..` segments and without a leading or trailing `/`"
+        ))
+        .with_location(origin.to_string()));
+    }
+    Ok(())
+}
+
+/// The Python that knows the project: `python` setting, the active virtualenv, `./.venv`, `python3`.
+fn choose_python(overrides: &Overrides, layers: &[Layer], project_dir: &Path) -> Value<String> {
+    if let Some(python) = &overrides.python {
+        return Value {
+            value: python.clone(),
+            origin: Origin::Flag("--python"),
+        };
+    }
+    if let Some((python, origin, _)) = pick(layers, "python", |k| k.python.as_ref()) {
+        return Value {
+            value: python.clone(),
+            origin,
+        };
+    }
+    let in_venv = |venv: &Path| {
+        ["bin/python", "Scripts/python.exe"]
+            .iter()
+            .map(|p| venv.join(p))
+            .find(|p| p.is_file())
+    };
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV")
+        && let Some(python) = in_venv(Path::new(&venv))
+    {
+        return Value {
+            value: python.display().to_string(),
+            origin: Origin::Env("VIRTUAL_ENV"),
+        };
+    }
+    if let Some(python) = in_venv(&project_dir.join(".venv")) {
+        return Value {
+            value: python.display().to_string(),
+            origin: Origin::File(project_dir.join(".venv"), None),
+        };
+    }
+    Value {
+        value: "python3".into(),
+        origin: Origin::Default,
+    }
+}
+
+impl Config {
+    /// Resolves the configuration seen from `cwd`.
+    pub fn load(cwd: &Path, overrides: &Overrides) -> Result<Config> {
+        let (project_dir, layers) = discover(cwd, overrides.config.as_deref())?;
+        let state_dir = project_dir.join(".sluice");
+        let python = choose_python(overrides, &layers, &project_dir);
+
+        // Which Django settings module, if any.
+        let module = if let Some(m) = &overrides.django_settings {
+            Some(Value {
+                value: m.clone(),
+                origin: Origin::Flag("--django-settings"),
+            })
+        } else if let Some((m, origin, _)) =
+            pick(&layers, "django_settings", |k| k.django_settings.as_ref())
+        {
+            Some(Value {
+                value: m.clone(),
+                origin,
+            })
+        } else if let Ok(m) = std::env::var("DJANGO_SETTINGS_MODULE") {
+            Some(Value {
+                value: m,
+                origin: Origin::Env("DJANGO_SETTINGS_MODULE"),
+            })
+        } else {
+            let manage = project_dir.join("manage.py");
+            std::fs::read_to_string(&manage)
+                .ok()
+                .and_then(|t| crate::django::settings_module_from_manage_py(&t))
+                .map(|m| Value {
+                    value: m,
+                    origin: Origin::File(manage, None),
+                })
+        };
+        let settings_module = module.as_ref().map(|m| m.value.clone());
+        let explicit_django = overrides.django_settings.is_some()
+            || layers.iter().any(|l| l.keys.django_settings.is_some());
+        let needs_django = overrides.sources.is_empty()
+            && pick(&layers, "sources", |k| k.sources.as_ref()).is_none()
+            || overrides.output.is_none()
+                && pick(&layers, "output", |k| k.output.as_ref()).is_none();
+        let django = match module {
+            Some(module) if explicit_django || needs_django => {
+                let (settings, freshness) =
+                    crate::django::load(&python.value, &module.value, &project_dir, &state_dir)?;
+                Some(DjangoProject {
+                    module,
+                    settings,
+                    freshness,
+                })
+            }
+            _ => None,
+        };
+        let django_origin = || {
+            Origin::Django(
+                django
+                    .as_ref()
+                    .map(|d| d.module.value.clone())
+                    .unwrap_or_default(),
+            )
+        };
+
+        let mut warnings = Vec::new();
+        // Sources.
+        let sources = if !overrides.sources.is_empty() {
+            let roots = overrides
+                .sources
+                .iter()
+                .map(|(path, prefix)| SourceRoot::new(cwd.join(path), prefix.clone()))
+                .collect();
+            Value {
+                value: roots,
+                origin: Origin::Flag("--source"),
+            }
+        } else if let Some((specs, origin, layer)) =
+            pick(&layers, "sources", |k| k.sources.as_ref())
+        {
+            let roots = specs
+                .iter()
+                .map(|spec| match spec {
+                    SourceSpec::Path(p) => SourceRoot::new(layer.dir().join(p), None),
+                    SourceSpec::Table { path, prefix } => {
+                        SourceRoot::new(layer.dir().join(path), prefix.clone())
+                    }
+                })
+                .collect();
+            Value {
+                value: roots,
+                origin,
+            }
+        } else if let Some(d) = &django {
+            let (roots, finder_warnings) = self::django::finder_roots(&d.settings);
+            warnings.extend(finder_warnings);
+            Value {
+                value: roots,
+                origin: django_origin(),
+            }
+        } else {
+            Value {
+                value: vec![SourceRoot::new(project_dir.join("media"), None)],
+                origin: Origin::Default,
+            }
+        };
+        for root in &sources.value {
+            if let Some(prefix) = &root.prefix {
+                check_prefix(prefix, &sources.origin)?;
+            }
+        }
+
+        // Output.
+        let output = if let Some(out) = &overrides.output {
+            Value {
+                value: cwd.join(out),
+                origin: Origin::Flag("--output"),
+            }
+        } else if let Some((out, origin, layer)) = pick(&layers, "output", |k| k.output.as_ref()) {
+            Value {
+                value: layer.dir().join(out),
+                origin,
+            }
+        } else if let Some(d) = &django {
+            let root = d.settings.static_root.clone().ok_or_else(|| {
+                Error::config(format!("STATIC_ROOT is not set in {}", d.module.value))
+                    .with_hint("set STATIC_ROOT in the settings, `output` in sluice.toml, or pass --output DIR")
+            })?;
+            Value {
+                value: root,
+                origin: django_origin(),
+            }
+        } else {
+            Value {
+                value: project_dir.join("static"),
+                origin: Origin::Default,
+            }
+        };
+        let output = Value {
+            value: std::path::absolute(&output.value).unwrap_or(output.value),
+            origin: output.origin,
+        };
+
+        // STATIC_URL.
+        let static_url = if let Some((url, origin, _)) =
+            pick(&layers, "static_url", |k| k.static_url.as_ref())
+        {
+            Value {
+                value: url.clone(),
+                origin,
+            }
+        } else if let Some(url) = django.as_ref().and_then(|d| d.settings.static_url.clone()) {
+            Value {
+                value: url,
+                origin: django_origin(),
+            }
+        } else {
+            Value {
+                value: "/static/".into(),
+                origin: Origin::Default,
+            }
+        };
+
+        // Ignore patterns: the defaults (Django's app config's when known), then the extras.
+        let defaults_off = overrides.no_default_ignore
+            || pick(&layers, "default_ignore", |k| k.default_ignore.as_ref())
+                .is_some_and(|(on, ..)| !on);
+        let mut patterns: Vec<String> = match (&django, defaults_off) {
+            (_, true) => Vec::new(),
+            (Some(d), false) => d.settings.ignore_patterns.clone(),
+            (None, false) => DEFAULT_IGNORE.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut origin = if django.is_some() && !defaults_off {
+            django_origin()
+        } else {
+            Origin::Default
+        };
+        if let Some((extra, o, _)) = pick(&layers, "ignore", |k| k.ignore.as_ref()) {
+            patterns.extend(extra.iter().cloned());
+            origin = o;
+        }
+        if !overrides.ignore.is_empty() || overrides.no_default_ignore {
+            patterns.extend(overrides.ignore.iter().cloned());
+            origin = Origin::Flag(if overrides.ignore.is_empty() {
+                "--no-default-ignore"
+            } else {
+                "--ignore"
+            });
+        }
+
+        let dev = dev::resolve_dev(&layers, &project_dir, &python, settings_module.as_deref())?;
+
+        // Bundles: django-pipeline's PIPELINE, static-bundles.json, [bundles.*] tables.
+        let mut bundle_defs = Vec::new();
+        let mut pipeline = PipelineSettings::default();
+        let mut pipeline_compilers = None;
+        let mut unknown_compilers = Vec::new();
+        if let Some(d) = &django
+            && let Some(value) = d.settings.pipeline.as_ref().filter(|v| !v.is_null())
+        {
+            let parsed = bundles::from_pipeline(value, d.settings.debug, &d.module.value)?;
+            bundle_defs.extend(parsed.bundles);
+            pipeline = parsed.settings;
+            pipeline_compilers = Some(parsed.compilers);
+            unknown_compilers = parsed.unknown_compilers;
+        }
+        if let Some((file, _, layer)) =
+            pick(&layers, "static_bundles", |k| k.static_bundles.as_ref())
+        {
+            bundle_defs.extend(bundles::from_static_bundles(&layer.dir().join(file))?);
+        }
+        if let Some(layer) = layers.iter().find(|l| l.keys.bundles.is_some())
+            && let Some(tables) = &layer.keys.bundles
+        {
+            bundle_defs.extend(tables.defs(&layer.path, &layer.text, layer.section)?);
+        }
+        bundles::check_unique(&bundle_defs)?;
+        let compilers =
+            if let Some((on, origin, _)) = pick(&layers, "compile", |k| k.compile.as_ref()) {
+                Value {
+                    value: if *on {
+                        CompilerKind::DEFAULT.to_vec()
+                    } else {
+                        Vec::new()
+                    },
+                    origin,
+                }
+            } else if let Some(kinds) = pipeline_compilers {
+                Value {
+                    value: kinds,
+                    origin: django_origin(),
+                }
+            } else {
+                Value {
+                    value: CompilerKind::DEFAULT.to_vec(),
+                    origin: Origin::Default,
+                }
+            };
+        let build = build::resolve_build(&layers, django.as_ref())?;
+
+        Ok(Config {
+            dev,
+            bundles: bundle_defs,
+            pipeline,
+            compilers,
+            unknown_compilers,
+            build,
+            warnings,
+            config_files: layers.iter().map(|l| l.path.clone()).collect(),
+            project_dir,
+            state_dir,
+            sources,
+            output,
+            static_url,
+            ignore: Value {
+                value: patterns,
+                origin,
+            },
+            python,
+            django,
+        })
+    }
+}

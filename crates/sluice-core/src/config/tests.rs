@@ -1,0 +1,251 @@
+//! Resolving configuration from files, flags and defaults.
+
+use super::dev::resolve_dev;
+use super::files::{key_line, load_sluice_toml};
+use super::*;
+
+#[test]
+fn key_lines_respect_sections() {
+    let text =
+        "[project]\nname = \"x\"\n\n[tool.sluice]\noutput = \"static\"\nsources = [\"media\"]\n";
+    assert_eq!(key_line(text, Some("[tool.sluice]"), "sources"), Some(6));
+    assert_eq!(key_line(text, Some("[tool.sluice]"), "name"), None);
+    assert_eq!(key_line("output = 1\n", None, "output"), Some(1));
+    assert_eq!(key_line("outputs = 1\n", None, "output"), None);
+}
+
+#[test]
+fn parse_errors_name_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sluice.toml");
+    std::fs::write(&file, "output = \"static\"\nsourcez = [\"media\"]\n").unwrap();
+    let Err(Error::Config {
+        location, message, ..
+    }) = load_sluice_toml(&file)
+    else {
+        panic!("expected a config error");
+    };
+    assert_eq!(location.unwrap(), format!("{}:2:1", file.display()));
+    assert!(message.contains("sourcez"), "{message}");
+}
+
+#[test]
+fn flags_beat_files_beat_pyproject_beat_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("sluice.toml"), "output = \"out-toml\"\n").unwrap();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[tool.sluice]\noutput = \"out-py\"\nsources = [\"assets\", { path = \"v\", prefix = \"vendor\" }]\n",
+    )
+    .unwrap();
+    let sub = root.join("deep/er");
+    std::fs::create_dir_all(&sub).unwrap();
+    let config = Config::load(&sub, &Overrides::default()).unwrap();
+    assert_eq!(config.project_dir, root);
+    assert_eq!(config.output.value, root.join("out-toml"));
+    assert_eq!(
+        config.output.origin,
+        Origin::File(root.join("sluice.toml"), Some(1))
+    );
+    assert_eq!(config.sources.value[1].prefix.as_deref(), Some("vendor"));
+    assert_eq!(
+        config.sources.origin,
+        Origin::File(root.join("pyproject.toml"), Some(3))
+    );
+    assert_eq!(config.static_url.value, "/static/");
+    assert_eq!(config.ignore.value, ["CVS", ".*", "*~"]);
+    let flags = Overrides {
+        output: Some("x".into()),
+        no_default_ignore: true,
+        ..Default::default()
+    };
+    let config = Config::load(&sub, &flags).unwrap();
+    assert_eq!(config.output.value, sub.join("x"));
+    assert!(config.ignore.value.is_empty());
+}
+
+#[test]
+fn dev_keys_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[tool.sluice]\noutput = \"o\"\n\n[tool.sluice.dev]\nport = 8100\ncommand = [\"gunicorn\", \"-b\", \"127.0.0.1:{port}\", \"app\"]\n",
+    )
+    .unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    let command = config.dev.command.unwrap();
+    assert_eq!(
+        command.value,
+        DevCommand::Argv(vec![
+            "gunicorn".into(),
+            "-b".into(),
+            "127.0.0.1:{port}".into(),
+            "app".into()
+        ])
+    );
+    assert_eq!(
+        command.origin,
+        Origin::File(root.join("pyproject.toml"), Some(6))
+    );
+    assert_eq!(config.dev.port.value, 8100);
+    assert_eq!(config.dev.host.value, "127.0.0.1");
+    assert_eq!(config.dev.host.origin, Origin::Default);
+
+    // A string runs through a shell only when asked to.
+    std::fs::write(
+        root.join("sluice.toml"),
+        "output = \"o\"\n[dev]\ncommand = \"gunicorn app\"\n",
+    )
+    .unwrap();
+    let Err(Error::Config { location, hint, .. }) = Config::load(root, &Overrides::default())
+    else {
+        panic!("a command string without shell = true must be refused");
+    };
+    assert_eq!(
+        location.unwrap(),
+        format!("{}:3", root.join("sluice.toml").display())
+    );
+    assert!(hint.unwrap().contains("shell = true"));
+    std::fs::write(
+        root.join("sluice.toml"),
+        "output = \"o\"\n[dev]\ncommand = \"gunicorn -b :$PORT app\"\nshell = true\nhost = \"0.0.0.0\"\n",
+    )
+    .unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    assert_eq!(
+        config.dev.command.unwrap().value,
+        DevCommand::Shell("gunicorn -b :$PORT app".into())
+    );
+    assert_eq!(config.dev.host.value, "0.0.0.0");
+    // sluice.toml's [dev] has no port: pyproject's still counts.
+    assert_eq!(config.dev.port.value, 8100);
+}
+
+#[test]
+fn django_projects_get_runserver_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("sluice.toml"),
+        "output = \"o\"\nsources = [\"m\"]\npython = \"/opt/py/bin/python\"\n",
+    )
+    .unwrap();
+    if std::env::var_os("DJANGO_SETTINGS_MODULE").is_none() {
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        assert!(config.dev.command.is_none());
+    }
+    // A settings module but no manage.py: Django's own runner.
+    let python = Value {
+        value: "py".to_string(),
+        origin: Origin::Default,
+    };
+    let dev = resolve_dev(&[], root, &python, Some("mysite.settings")).unwrap();
+    assert_eq!(
+        dev.command.unwrap().value,
+        DevCommand::Argv(vec![
+            "py".into(),
+            "-m".into(),
+            "django".into(),
+            "runserver".into(),
+            "--settings=mysite.settings".into(),
+            "127.0.0.1:{port}".into()
+        ])
+    );
+    std::fs::write(root.join("manage.py"), "").unwrap();
+    let command = Config::load(root, &Overrides::default())
+        .unwrap()
+        .dev
+        .command
+        .unwrap();
+    assert_eq!(command.origin, Origin::Default);
+    assert_eq!(
+        command.value,
+        DevCommand::Argv(vec![
+            "/opt/py/bin/python".into(),
+            "manage.py".into(),
+            "runserver".into(),
+            "127.0.0.1:{port}".into()
+        ])
+    );
+}
+
+#[test]
+fn bundles_compile_and_minify_from_pyproject() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let pyproject = root.join("pyproject.toml");
+    std::fs::write(
+        &pyproject,
+        "[tool.sluice]\nsources = [\"media\"]\ncompile = false\n\n\
+         [tool.sluice.bundles.js.app]\nfiles = [\"js/*.js\"]\noutput = \"js/app.js\"\n\n\
+         [tool.sluice.build]\nminify = false\nbrowserslist = [\"chrome 100\", \"> 1%\"]\n",
+    )
+    .unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    let browsers = config.build.browserslist.as_ref().expect("browserslist");
+    assert_eq!(browsers.value, ["chrome 100", "> 1%"]);
+    assert_eq!(browsers.origin, Origin::File(pyproject.clone(), Some(11)));
+    assert_eq!(config.bundles.len(), 1);
+    let app = &config.bundles[0];
+    assert_eq!(
+        (app.kind, app.name.as_str(), app.output.as_str()),
+        (crate::bundles::BundleKind::Js, "app", "js/app.js")
+    );
+    assert_eq!(app.origin, Origin::File(pyproject.clone(), Some(5)));
+    assert!(config.compilers.value.is_empty());
+    assert_eq!(
+        config.compilers.origin,
+        Origin::File(pyproject.clone(), Some(3))
+    );
+    assert!(!config.build.minify.value);
+    assert_eq!(
+        config.build.minify.origin,
+        Origin::File(pyproject.clone(), Some(10))
+    );
+    // Defaults: every compiler, minify on, no bundles.
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(empty.path().join("sluice.toml"), "").unwrap();
+    let config = Config::load(empty.path(), &Overrides::default()).unwrap();
+    assert!(config.bundles.is_empty());
+    assert_eq!(config.compilers.value, CompilerKind::DEFAULT);
+    assert!(config.build.minify.value);
+    assert!(config.build.browserslist.is_none());
+    // Not a list of strings: an error at its line.
+    std::fs::write(
+        empty.path().join("sluice.toml"),
+        "[build]\nbrowserslist = \"defaults\"\n",
+    )
+    .unwrap();
+    let error = Config::load(empty.path(), &Overrides::default()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`browserslist` in [build] must be a list"),
+        "{error}"
+    );
+    std::fs::write(empty.path().join("sluice.toml"), "").unwrap();
+    // Two bundles writing one output.
+    std::fs::write(
+        empty.path().join("sluice.toml"),
+        "[bundles.css.a]\nfiles = []\noutput = \"x.css\"\n[bundles.css.b]\nfiles = []\noutput = \"x.css\"\n",
+    )
+    .unwrap();
+    let Err(Error::Config { message, .. }) = Config::load(empty.path(), &Overrides::default())
+    else {
+        panic!("expected a config error");
+    };
+    assert!(message.contains("both write x.css"), "{message}");
+}
+
+#[test]
+fn bad_prefix_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sluice.toml"),
+        "sources = [{ path = \"m\", prefix = \"../x\" }]\n",
+    )
+    .unwrap();
+    assert!(Config::load(dir.path(), &Overrides::default()).is_err());
+}
