@@ -106,6 +106,7 @@ struct DevKeys {
     shell: Option<bool>,
     port: Option<u16>,
     host: Option<String>,
+    editor_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -212,8 +213,9 @@ fn load_pyproject(path: &Path) -> Result<Option<Layer>> {
     }))
 }
 
-/// The project folder and its configuration files, most important first.
-fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, Vec<Layer>)> {
+/// The project folder and its configuration files, most important first, and whether a
+/// project was found at all (else the folder is `cwd` and there are no files).
+fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, Vec<Layer>, bool)> {
     if let Some(file) = explicit {
         let file = std::path::absolute(cwd.join(file)).unwrap_or_else(|_| file.to_path_buf());
         let dir = file.parent().unwrap_or(cwd).to_path_buf();
@@ -224,7 +226,7 @@ fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, Vec<Layer>)
         } else {
             load_sluice_toml(&file)?
         };
-        return Ok((dir, vec![layer]));
+        return Ok((dir, vec![layer], true));
     }
     for dir in cwd.ancestors() {
         let mut layers = Vec::new();
@@ -239,10 +241,10 @@ fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, Vec<Layer>)
             layers.push(layer);
         }
         if !layers.is_empty() || dir.join("manage.py").is_file() {
-            return Ok((dir.to_path_buf(), layers));
+            return Ok((dir.to_path_buf(), layers, true));
         }
     }
-    Ok((cwd.to_path_buf(), Vec::new()))
+    Ok((cwd.to_path_buf(), Vec::new(), false))
 }
 
 /// The first layer that sets a key, with the value and its origin.
@@ -273,6 +275,9 @@ pub struct DevConfig {
     /// The public port of `sluice dev` (the backend gets a free one of its own).
     pub port: Value<u16>,
     pub host: Value<String>,
+    /// `[dev] editor_url`: a URL template that opens a file in the developer's editor
+    /// (`vscode://file/{path}:{line}:{column}`), for the browser overlay's file links.
+    pub editor_url: Option<Value<String>>,
 }
 
 /// The port `sluice dev` listens on when neither flag nor file says: `$PORT`, else 8000.
@@ -385,10 +390,30 @@ fn resolve_dev(
             origin: Origin::Default,
         },
     };
+    let editor_url = match dev_pick("editor_url", &|d| d.editor_url.is_some()) {
+        Some((keys, origin)) => {
+            let template = keys.editor_url.unwrap_or_default();
+            if !template.contains("{path}") {
+                return Err(Error::config(format!(
+                    "[dev] editor_url `{template}` has no {{path}}"
+                ))
+                .with_location(origin.to_string())
+                .with_hint(
+                    "write where the file's path goes, e.g. \"vscode://file/{path}:{line}:{column}\"",
+                ));
+            }
+            Some(Value {
+                value: template,
+                origin,
+            })
+        }
+        None => None,
+    };
     Ok(DevConfig {
         command,
         port,
         host,
+        editor_url,
     })
 }
 
@@ -403,6 +428,10 @@ pub struct DjangoProject {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub project_dir: PathBuf,
+    /// Whether a project was found (a `sluice.toml`, a `pyproject.toml` with `[tool.sluice]`
+    /// or a `manage.py` from the working folder up, or `--config`); else `project_dir` is the
+    /// working folder and every value is a default.
+    pub in_project: bool,
     pub config_files: Vec<PathBuf>,
     pub state_dir: PathBuf,
     pub sources: Value<Vec<SourceRoot>>,
@@ -482,10 +511,75 @@ fn choose_python(overrides: &Overrides, layers: &[Layer], project_dir: &Path) ->
     }
 }
 
+/// The error for a source folder that is missing (`exists` false) or not a folder: where the
+/// value came from (flag, file and line, Django settings) and what to do about it. Outside any
+/// project the default `./media` is not the problem: the missing project is.
+fn source_error(path: &Path, exists: bool, origin: &Origin, in_project: bool) -> Error {
+    if *origin == Origin::Default && !in_project {
+        return Error::config(format!(
+            "no project here: no manage.py, sluice.toml or pyproject.toml with [tool.sluice] \
+             in {} or any folder above",
+            path.parent().unwrap_or(path).display()
+        ))
+        .with_hint(
+            "run sluice in your Django project (the folder with manage.py, or below it), or \
+             write a sluice.toml there (sources = [\"media\"], output = \"static\"), or pass \
+             --source DIR --output DIR",
+        );
+    }
+    let what = if exists {
+        "is not a folder"
+    } else {
+        "does not exist"
+    };
+    let message = format!("source folder {} {what}", path.display());
+    match origin {
+        Origin::Flag(flag) => Error::config(message)
+            .with_location(format!("{flag} on the command line"))
+            .with_hint(format!(
+                "check the folder given with {flag} (relative to the current folder; DIR=PREFIX mounts it under PREFIX)"
+            )),
+        Origin::File(file, _) => Error::config(message)
+            .with_location(origin.to_string())
+            .with_hint(format!(
+                "fix `sources` in {}, or pass --source DIR",
+                file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
+            )),
+        Origin::Django(module) => Error::config(message)
+            .with_location(format!("STATICFILES_DIRS in Django settings {module}"))
+            .with_hint(format!(
+                "fix STATICFILES_DIRS in {module} (Django's check reports it as staticfiles.W004), or set `sources` in sluice.toml"
+            )),
+        Origin::Env(_) | Origin::Default => Error::config(format!(
+            "{message} (the default: no `sources` configured)"
+        ))
+        .with_hint("set `sources` in sluice.toml (or [tool.sluice] in pyproject.toml), pass --source DIR, or create the folder"),
+    }
+}
+
 impl Config {
+    /// Checks that every source folder is a folder; the error names where the bad one came
+    /// from (see [`source_error`]).
+    pub fn check_sources(&self) -> Result<()> {
+        for root in &self.sources.value {
+            match std::fs::metadata(&root.path) {
+                Ok(meta) if meta.is_dir() => {}
+                found => {
+                    return Err(source_error(
+                        &root.path,
+                        found.is_ok(),
+                        &self.sources.origin,
+                        self.in_project,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Resolves the configuration seen from `cwd`.
     pub fn load(cwd: &Path, overrides: &Overrides) -> Result<Config> {
-        let (project_dir, layers) = discover(cwd, overrides.config.as_deref())?;
+        let (project_dir, layers, in_project) = discover(cwd, overrides.config.as_deref())?;
         let state_dir = project_dir.join(".sluice");
         let python = choose_python(overrides, &layers, &project_dir);
 
@@ -808,6 +902,7 @@ impl Config {
             browserslist,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,
+            in_project,
             state_dir,
             sources,
             output,
@@ -1058,6 +1153,128 @@ mod tests {
             panic!("expected a config error");
         };
         assert!(message.contains("both write x.css"), "{message}");
+    }
+
+    /// The message, location and hint of a configuration error.
+    fn parts(error: Error) -> (String, Option<String>, Option<String>) {
+        match error {
+            Error::Config {
+                message,
+                location,
+                hint,
+            } => (message, location, hint),
+            other => panic!("not a configuration error: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_source_folder_names_where_it_came_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("sluice.toml"),
+            "output = \"o\"\nsources = [\"medai\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        let (message, location, hint) = parts(config.check_sources().unwrap_err());
+        assert_eq!(
+            message,
+            format!(
+                "source folder {} does not exist",
+                root.join("medai").display()
+            )
+        );
+        assert_eq!(
+            location.unwrap(),
+            format!("{}:2", root.join("sluice.toml").display())
+        );
+        assert!(hint.unwrap().contains("fix `sources` in sluice.toml"));
+
+        // From the flag: the flag is named, not a configuration file.
+        let flags = Overrides {
+            sources: vec![("nope".into(), None)],
+            ..Default::default()
+        };
+        let config = Config::load(root, &flags).unwrap();
+        let (_, location, hint) = parts(config.check_sources().unwrap_err());
+        assert_eq!(location.unwrap(), "--source on the command line");
+        let hint = hint.unwrap();
+        assert!(hint.contains("the folder given with --source"), "{hint}");
+        assert!(!hint.contains("configuration"), "{hint}");
+
+        // A file where a folder should be.
+        std::fs::write(root.join("medai"), "").unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        let (message, ..) = parts(config.check_sources().unwrap_err());
+        assert!(message.ends_with("medai is not a folder"), "{message}");
+        std::fs::remove_file(root.join("medai")).unwrap();
+        std::fs::create_dir(root.join("medai")).unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        config.check_sources().unwrap();
+
+        // The default `media` in a project that configures no sources.
+        std::fs::write(root.join("sluice.toml"), "output = \"o\"\n").unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        let (message, location, hint) = parts(config.check_sources().unwrap_err());
+        assert!(
+            message.ends_with("(the default: no `sources` configured)"),
+            "{message}"
+        );
+        assert_eq!(location, None);
+        assert!(hint.unwrap().contains("set `sources`"));
+    }
+
+    #[test]
+    fn outside_any_project_the_missing_project_is_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (project, layers, found) = discover(dir.path(), None).unwrap();
+        if found {
+            // A sluice.toml or manage.py above the temp folder: nothing to check here.
+            return;
+        }
+        assert!(layers.is_empty());
+        let error = source_error(&project.join("media"), false, &Origin::Default, false);
+        let (message, location, hint) = parts(error);
+        assert_eq!(
+            message,
+            format!(
+                "no project here: no manage.py, sluice.toml or pyproject.toml with [tool.sluice] \
+                 in {} or any folder above",
+                dir.path().display()
+            )
+        );
+        assert_eq!(location, None);
+        assert!(hint.unwrap().contains("the folder with manage.py"));
+    }
+
+    #[test]
+    fn editor_url_needs_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("sluice.toml"),
+            "output = \"o\"\n[dev]\neditor_url = \"vscode://file/{path}:{line}:{column}\"\n",
+        )
+        .unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        let editor = config.dev.editor_url.unwrap();
+        assert_eq!(editor.value, "vscode://file/{path}:{line}:{column}");
+        assert_eq!(
+            editor.origin,
+            Origin::File(root.join("sluice.toml"), Some(3))
+        );
+        std::fs::write(
+            root.join("sluice.toml"),
+            "output = \"o\"\n[dev]\neditor_url = \"vscode://file/\"\n",
+        )
+        .unwrap();
+        let (message, location, _) = parts(Config::load(root, &Overrides::default()).unwrap_err());
+        assert!(message.contains("has no {path}"), "{message}");
+        assert_eq!(
+            location.unwrap(),
+            format!("{}:3", root.join("sluice.toml").display())
+        );
     }
 
     #[test]

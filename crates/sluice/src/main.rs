@@ -1,6 +1,7 @@
 //! The `sluice` binary: parses the command line, runs the engine, prints through [`term`].
 
 mod cli;
+mod overlay;
 mod term;
 
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use sluice_core::watch::{DEFAULT_POLL, Watch, WatchOptions};
 use sluice_core::{Error, sources::IgnoreRules};
 
 use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, SyncArgs};
+use overlay::{overlay_derived, overlay_errors};
 use term::Printer;
 
 fn overrides(global: &GlobalArgs) -> Overrides {
@@ -86,6 +88,9 @@ fn report_error(printer: &Printer, error: &Error) -> ExitCode {
 fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
     let config = Config::load(&cwd, &overrides(&cli.global))?;
+    if !matches!(cli.command, Command::Config) {
+        config.check_sources()?;
+    }
     match &cli.command {
         Command::Config => {
             printer.config(&config);
@@ -151,65 +156,6 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// The problems of a pass or change set, as the browser overlay shows them.
-fn overlay_errors(
-    errors: &[sluice_core::sync::FileError],
-    conflicts: &[sluice_core::sync::OutputConflict],
-    config: &Config,
-) -> Vec<sluice_dev::BuildError> {
-    let shown = |p: &std::path::Path| {
-        p.strip_prefix(&config.project_dir)
-            .unwrap_or(p)
-            .display()
-            .to_string()
-    };
-    let errors = errors.iter().map(|e| sluice_dev::BuildError {
-        message: e.message.clone(),
-        file: Some(shown(&e.path)),
-        line: None,
-        column: None,
-    });
-    let conflicts = conflicts.iter().map(|c| sluice_dev::BuildError {
-        message: "in the way: a file sluice did not write is there; left untouched (move it away, or restart with --force)".into(),
-        file: Some(shown(&c.output)),
-        line: None,
-        column: None,
-    });
-    errors.chain(conflicts).collect()
-}
-
-/// The dev profile's errors in force, as the browser overlay shows them.
-fn overlay_derived(derived: &Derived, config: &Config) -> Vec<sluice_dev::BuildError> {
-    derived
-        .errors()
-        .into_iter()
-        .map(|e| match e {
-            sluice_assets::Error::Syntax {
-                file,
-                line,
-                column,
-                message,
-                ..
-            } => sluice_dev::BuildError {
-                message: message.clone(),
-                file: Some(
-                    std::path::Path::new(file)
-                        .strip_prefix(&config.project_dir)
-                        .map_or_else(|_| file.clone(), |p| p.display().to_string()),
-                ),
-                line: Some(*line),
-                column: Some(*column),
-            },
-            other => sluice_dev::BuildError {
-                message: other.to_string(),
-                file: None,
-                line: None,
-                column: None,
-            },
-        })
-        .collect()
 }
 
 /// What the browsers hear of a change set: the mirror's changes without the sources the dev
