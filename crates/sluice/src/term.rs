@@ -1165,7 +1165,7 @@ impl Printer {
         };
         match event {
             Event::Listening { addr } => info(format!(
-                "listening on http://{addr}/: {} from {}, everything else from the backend",
+                "listening on http://{addr}/ — {} from {}, everything else from the backend",
                 config.static_url.value,
                 shown(&config.output.value, &config.project_dir)
             )),

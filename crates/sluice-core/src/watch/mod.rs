@@ -524,7 +524,13 @@ mod tests {
         ] {
             assert!(is_scratch(name), "{name}");
         }
-        for name in ["site.css", "tmp", "tmpfile.css", "tmpABCDEFGH", "tmpabcdefghi"] {
+        for name in [
+            "site.css",
+            "tmp",
+            "tmpfile.css",
+            "tmpABCDEFGH",
+            "tmpabcdefghi",
+        ] {
             assert!(!is_scratch(name), "{name}");
         }
     }
