@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 pub use error::{Error, Result};
-pub use reload::{BuildError, Hub, ReloadEvent};
+pub use reload::{BuildError, Hub, ReloadEvent, SourceLine};
 pub use supervisor::{BackendCommand, BackendSpec, Ending};
 
 /// Which output stream of the backend a line came from.
@@ -45,8 +45,13 @@ pub enum Event {
         port: u16,
         argv: Vec<String>,
     },
-    /// The backend accepts connections.
-    BackendUp { port: u16, after: Duration },
+    /// The backend accepts connections (and its start-up banner is over): the site can be
+    /// opened at `public`.
+    BackendUp {
+        port: u16,
+        public: SocketAddr,
+        after: Duration,
+    },
     /// One line of the backend's output, without its line end; any bytes.
     Line { stream: Stream, text: Vec<u8> },
     /// The backend exited on its own; restarted after `restart_in` when given.
@@ -187,7 +192,7 @@ impl DevServer {
         let ending = options.backend.map(|spec| {
             let (report, on_stop) = (report.clone(), on_stop.clone());
             runtime.spawn(async move {
-                let ending = supervisor::supervise(spec, report, stop_rx, input).await;
+                let ending = supervisor::supervise(spec, addr, report, stop_rx, input).await;
                 // The backend is gone for good (stopped, or exited without restart).
                 on_stop();
                 ending

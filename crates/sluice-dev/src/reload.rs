@@ -1,22 +1,82 @@
 //! The live-reload channel: what the browser is told after a change set, as server-sent events.
 //!
-//! The watch loop (or, later, a compile step) calls [`Hub::changed`] / [`Hub::error`]; every
-//! `/__sluice/events` stream gets the event. Build errors are also kept until the next good
-//! change set, so a page that loads (or reloads) while the build is broken shows them at once.
+//! The watch loop calls [`Hub::changed`] with what changed and the errors in force after the
+//! change set; every `/__sluice/events` stream gets the events. The hub keeps the errors in
+//! force (one per file and position) and tells the browsers whenever that set changes: the
+//! whole set when there are errors, `clear` when there are none any more — also when no output
+//! changed (undoing a typo restores the last good bytes, so nothing else would be sent). A page
+//! that loads while the build is broken gets the errors in force at once.
 
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
 use tokio::sync::broadcast;
 
-/// One problem to show in the browser overlay. `file`, `line` and `column` are known for
-/// compile errors; a file the watch could not copy has only a file.
+/// One numbered line of source text, for the overlay's code frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceLine {
+    /// 1-based.
+    pub number: u32,
+    pub text: String,
+}
+
+/// One problem to show in the browser overlay. `file`, `line` and `column` are known for
+/// compile errors; a file the watch could not copy has only a file. The caller fills `frame`
+/// (the lines around `line`) and `link` (a URL that opens the file in the developer's editor):
+/// this crate knows no files.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BuildError {
     pub message: String,
+    /// The file as shown to the developer (relative to the project).
     pub file: Option<String>,
     pub line: Option<u32>,
     pub column: Option<u32>,
+    /// The source lines around `line`, in order; empty when unknown.
+    pub frame: Vec<SourceLine>,
+    /// Opens `file` in an editor (`[dev] editor_url`), when configured.
+    pub link: Option<String>,
+}
+
+impl BuildError {
+    /// `file:line:column`, as far as known (empty without a file).
+    pub fn location(&self) -> String {
+        let Some(file) = &self.file else {
+            return String::new();
+        };
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => format!("{file}:{line}:{column}"),
+            (Some(line), None) => format!("{file}:{line}"),
+            _ => file.clone(),
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "frame": self.frame.iter().map(|l| json!({"line": l.number, "text": l.text})).collect::<Vec<_>>(),
+            "link": self.link,
+        })
+    }
+}
+
+/// The errors with one per file and position (the first kept, order kept): one mistake met
+/// twice (a compile and the bundle that includes it, or the same error in two passes) shows
+/// once. Errors without a file are told apart by their message.
+pub fn dedupe(errors: Vec<BuildError>) -> Vec<BuildError> {
+    let mut seen = std::collections::HashSet::new();
+    errors
+        .into_iter()
+        .filter(|e| {
+            let key = match &e.file {
+                Some(file) => (Some(file.clone()), e.line, e.column, None),
+                None => (None, None, None, Some(e.message.clone())),
+            };
+            seen.insert(key)
+        })
+        .collect()
 }
 
 /// What a browser is told.
@@ -26,22 +86,33 @@ pub enum ReloadEvent {
     Css(Vec<String>),
     /// Anything else changed: reload the page.
     Reload,
-    /// The build failed: show the overlay.
-    Error(BuildError),
+    /// The errors in force now (replacing those shown before): show the overlay.
+    Errors(Vec<BuildError>),
+    /// No error is in force any more: remove the overlay.
+    Clear,
 }
 
 impl ReloadEvent {
+    /// The event's name in the stream.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReloadEvent::Css(_) => "css",
+            ReloadEvent::Reload => "reload",
+            ReloadEvent::Errors(_) => "errors",
+            ReloadEvent::Clear => "clear",
+        }
+    }
+
     /// The event in server-sent-events framing: `event: NAME\ndata: JSON\n\n`.
     pub fn to_sse(&self) -> String {
-        let (name, data) = match self {
-            ReloadEvent::Css(urls) => ("css", json!(urls)),
-            ReloadEvent::Reload => ("reload", json!({})),
-            ReloadEvent::Error(e) => (
-                "error",
-                json!({"message": e.message, "file": e.file, "line": e.line, "column": e.column}),
-            ),
+        let data = match self {
+            ReloadEvent::Css(urls) => json!(urls),
+            ReloadEvent::Reload | ReloadEvent::Clear => json!({}),
+            ReloadEvent::Errors(errors) => {
+                json!(errors.iter().map(BuildError::to_json).collect::<Vec<_>>())
+            }
         };
-        format!("event: {name}\ndata: {data}\n\n")
+        format!("event: {}\ndata: {data}\n\n", self.name())
     }
 }
 
@@ -73,6 +144,26 @@ pub fn classify(static_url: &str, changed: &[String]) -> Option<ReloadEvent> {
     }
 }
 
+/// The events for a change set, given the errors in force before and after it: `clear` when
+/// the last error went (first, so a swapped stylesheet is not hidden behind the overlay), what
+/// to refresh, then the errors when their set changed.
+pub fn events_for(
+    static_url: &str,
+    changed: &[String],
+    before: &[BuildError],
+    after: &[BuildError],
+) -> Vec<ReloadEvent> {
+    let mut events = Vec::new();
+    if after.is_empty() && !before.is_empty() {
+        events.push(ReloadEvent::Clear);
+    }
+    events.extend(classify(static_url, changed));
+    if !after.is_empty() && after != before {
+        events.push(ReloadEvent::Errors(after.to_vec()));
+    }
+    events
+}
+
 /// The hub every event stream subscribes to. Cheap to clone; usable from any thread.
 #[derive(Clone)]
 pub struct Hub {
@@ -97,31 +188,20 @@ impl Hub {
         }
     }
 
-    /// A change set was applied with these errors: broadcast them, or, when there are none,
-    /// clear the overlay and tell the browsers what to refresh. Returns the events sent.
+    /// A change set was applied, and `errors` are the problems in force after it (all of them,
+    /// not only the new ones). Tells the browsers what to refresh and what the overlay shows
+    /// (see [`events_for`]). Returns the events sent.
     pub fn changed(&self, changed: &[String], errors: Vec<BuildError>) -> Vec<ReloadEvent> {
-        let mut sent = Vec::new();
-        if errors.is_empty() {
-            self.lock_errors().clear();
-            sent.extend(classify(&self.static_url, changed));
-        } else {
-            // The good part of the change set still lands in the browser, then the overlay.
-            sent.extend(classify(&self.static_url, changed));
-            let mut kept = self.lock_errors();
-            kept.clear();
-            kept.extend(errors.iter().cloned());
-            sent.extend(errors.into_iter().map(ReloadEvent::Error));
-        }
+        let errors = dedupe(errors);
+        let mut kept = self.lock_errors();
+        let sent = events_for(&self.static_url, changed, &kept, &errors);
+        *kept = errors;
+        // Sent with the lock held: a stream that subscribes meanwhile gets a greeting that
+        // agrees with the events after it.
         for event in &sent {
             let _ = self.tx.send(event.clone());
         }
         sent
-    }
-
-    /// One error from outside a change set (e.g. a compile step).
-    pub fn error(&self, error: BuildError) {
-        self.lock_errors().push(error.clone());
-        let _ = self.tx.send(ReloadEvent::Error(error));
     }
 
     fn lock_errors(&self) -> std::sync::MutexGuard<'_, Vec<BuildError>> {
@@ -134,8 +214,9 @@ impl Hub {
             "retry: 500\nevent: hello\ndata: {}\n\n",
             json!({"instance": &*self.instance})
         );
-        for error in self.lock_errors().iter() {
-            text.push_str(&ReloadEvent::Error(error.clone()).to_sse());
+        let errors = self.lock_errors();
+        if !errors.is_empty() {
+            text.push_str(&ReloadEvent::Errors(errors.clone()).to_sse());
         }
         text
     }
@@ -181,29 +262,61 @@ mod tests {
         assert_eq!(classify("/static/", &[]), None);
     }
 
+    fn error(file: &str, line: u32, message: &str) -> BuildError {
+        BuildError {
+            message: message.into(),
+            file: Some(file.into()),
+            line: Some(line),
+            column: Some(7),
+            ..BuildError::default()
+        }
+    }
+
     #[test]
     fn sse_framing() {
         assert_eq!(
             ReloadEvent::Css(paths(&["/s/a.css"])).to_sse(),
             "event: css\ndata: [\"/s/a.css\"]\n\n"
         );
-        let error = ReloadEvent::Error(BuildError {
-            message: "expected \"}\"\nhere".into(),
-            file: Some("css/site.scss".into()),
-            line: Some(3),
-            column: Some(7),
-        });
-        let text = error.to_sse();
-        assert!(text.starts_with("event: error\ndata: {"), "{text}");
+        assert_eq!(ReloadEvent::Clear.to_sse(), "event: clear\ndata: {}\n\n");
+        let mut broken = error("css/site.scss", 3, "expected \"}\"\nhere");
+        broken.frame = vec![
+            SourceLine {
+                number: 2,
+                text: "a {".into(),
+            },
+            SourceLine {
+                number: 3,
+                text: "  color: $x;".into(),
+            },
+        ];
+        broken.link = Some("vscode://file/p/css/site.scss:3:7".into());
+        let text = ReloadEvent::Errors(vec![broken]).to_sse();
+        assert!(text.starts_with("event: errors\ndata: ["), "{text}");
         // One data line: JSON escapes the newline of the message.
         assert_eq!(text.matches('\n').count(), 3, "{text}");
         let data: serde_json::Value =
             serde_json::from_str(text.lines().nth(1).unwrap().strip_prefix("data: ").unwrap())
                 .unwrap();
-        assert_eq!(data["file"], "css/site.scss");
-        assert_eq!(data["line"], 3);
-        assert_eq!(data["column"], 7);
-        assert_eq!(data["message"], "expected \"}\"\nhere");
+        let e = &data[0];
+        assert_eq!(e["file"], "css/site.scss");
+        assert_eq!(e["line"], 3);
+        assert_eq!(e["column"], 7);
+        assert_eq!(e["message"], "expected \"}\"\nhere");
+        assert_eq!(e["frame"][1]["line"], 3);
+        assert_eq!(e["frame"][1]["text"], "  color: $x;");
+        assert_eq!(e["link"], "vscode://file/p/css/site.scss:3:7");
+    }
+
+    #[test]
+    fn locations() {
+        assert_eq!(error("a.scss", 3, "x").location(), "a.scss:3:7");
+        let no_column = BuildError {
+            column: None,
+            ..error("a.scss", 3, "x")
+        };
+        assert_eq!(no_column.location(), "a.scss:3");
+        assert_eq!(BuildError::default().location(), "");
     }
 
     #[test]
@@ -212,14 +325,57 @@ mod tests {
         let broken = BuildError {
             message: "cannot read".into(),
             file: Some("css/a.css".into()),
-            line: None,
-            column: None,
+            ..BuildError::default()
         };
         let sent = hub.changed(&[], vec![broken.clone()]);
-        assert_eq!(sent, vec![ReloadEvent::Error(broken)]);
-        assert!(hub.greeting().contains("event: error"));
+        assert_eq!(sent, vec![ReloadEvent::Errors(vec![broken])]);
+        assert!(hub.greeting().contains("event: errors"));
         let sent = hub.changed(&paths(&["css/a.css"]), Vec::new());
-        assert_eq!(sent.len(), 1);
-        assert!(!hub.greeting().contains("event: error"));
+        assert_eq!(
+            sent,
+            vec![
+                ReloadEvent::Clear,
+                ReloadEvent::Css(paths(&["/static/css/a.css"]))
+            ]
+        );
+        assert!(!hub.greeting().contains("event: errors"));
+    }
+
+    #[test]
+    fn the_end_of_an_error_is_sent_even_when_no_output_changed() {
+        // Undoing a typo restores the last good bytes: no output changes, yet the overlay
+        // must go.
+        let hub = Hub::new("/static/");
+        hub.changed(&[], vec![error("css/site.scss", 3, "undefined variable")]);
+        assert_eq!(hub.changed(&[], Vec::new()), vec![ReloadEvent::Clear]);
+        // Nothing in force, nothing changed: nothing to say.
+        assert_eq!(hub.changed(&[], Vec::new()), vec![]);
+    }
+
+    #[test]
+    fn one_error_per_file_and_position() {
+        let hub = Hub::new("/static/");
+        let a = error("css/site.scss", 3, "undefined variable");
+        // The same error met twice in one change set (a compile and its bundle) is one.
+        let sent = hub.changed(&[], vec![a.clone(), a.clone()]);
+        assert_eq!(sent, vec![ReloadEvent::Errors(vec![a.clone()])]);
+        // Breaking the file again the same way: the set in force is the same, nothing new
+        // is sent (the overlay keeps showing one error).
+        assert_eq!(hub.changed(&[], vec![a.clone()]), vec![]);
+        // Another mistake replaces the set: the browsers get the whole new set.
+        let b = error("css/site.scss", 5, "expected }");
+        assert_eq!(
+            hub.changed(&paths(&["js/a.js"]), vec![b.clone()]),
+            vec![ReloadEvent::Reload, ReloadEvent::Errors(vec![b.clone()])]
+        );
+        // Errors without a file differ by their message.
+        let loose = |m: &str| BuildError {
+            message: m.into(),
+            ..BuildError::default()
+        };
+        assert_eq!(
+            dedupe(vec![loose("x"), loose("y"), loose("x"), b.clone(), b]).len(),
+            3
+        );
     }
 }

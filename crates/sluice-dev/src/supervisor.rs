@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -283,25 +284,112 @@ async fn drain(pumps: Vec<tokio::task::JoinHandle<()>>) {
     }
 }
 
-/// Waits until the backend accepts connections on its port (or `stop` says give up).
-async fn wait_until_up(port: u16, started: Instant, report: Reporter) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            report(Event::BackendUp {
-                port,
-                after: started.elapsed(),
-            });
-            return;
+/// A backend line that names the backend's own address (runserver's `Starting development
+/// server at http://127.0.0.1:40565/`), pointed at sluice's: each loopback URL with the
+/// backend's port becomes `http://{public}`, and a note says where the backend itself listens.
+/// `None` for every other line. Whoever opens the backend's own address gets no live reload.
+pub fn point_at_proxy(line: &[u8], backend_port: u16, public: &str) -> Option<Vec<u8>> {
+    const HOSTS: [&str; 5] = ["127.0.0.1", "localhost", "0.0.0.0", "[::1]", "[::]"];
+    let port = backend_port.to_string();
+    // The length of a `http://HOST:PORT` at the start of `rest`, PORT being the backend's.
+    let url_len = |rest: &[u8]| {
+        let after = rest.strip_prefix(b"http://")?;
+        HOSTS.iter().find_map(|host| {
+            let tail = after
+                .strip_prefix(host.as_bytes())?
+                .strip_prefix(b":")?
+                .strip_prefix(port.as_bytes())?;
+            (!tail.first().is_some_and(u8::is_ascii_digit)).then(|| rest.len() - tail.len())
+        })
+    };
+    let mut out = Vec::with_capacity(line.len() + 64);
+    let mut found = false;
+    let mut i = 0;
+    while i < line.len() {
+        match url_len(&line[i..]) {
+            Some(n) => {
+                out.extend_from_slice(b"http://");
+                out.extend_from_slice(public.as_bytes());
+                i += n;
+                found = true;
+            }
+            None => {
+                out.push(line[i]);
+                i += 1;
+            }
         }
+    }
+    found.then(|| {
+        out.extend_from_slice(
+            format!(" (sluice's address; the backend itself listens on port {port})").as_bytes(),
+        );
+        out
+    })
+}
+
+/// The reporter the output readers use: lines naming the backend's address point at sluice's
+/// ([`point_at_proxy`]), and the time of the last line is kept for [`wait_until_up`].
+fn line_reporter(
+    report: Reporter,
+    backend_port: u16,
+    public: SocketAddr,
+    last_line: Arc<Mutex<Instant>>,
+) -> Reporter {
+    let public = public.to_string();
+    Arc::new(move |event| {
+        *last_line.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        match event {
+            Event::Line { stream, text } => {
+                let text = point_at_proxy(&text, backend_port, &public).unwrap_or(text);
+                report(Event::Line { stream, text })
+            }
+            other => report(other),
+        }
+    })
+}
+
+/// How long the backend's output must have been quiet before "backend up" is reported (so
+/// sluice's line with the address to open comes after runserver's banner), and the longest
+/// wait for that.
+const QUIET_BEFORE_UP: Duration = Duration::from_millis(150);
+const QUIET_WAIT_MAX: Duration = Duration::from_secs(1);
+
+/// Waits until the backend accepts connections on its port and its output is quiet, then
+/// reports it up (with the address to open).
+async fn wait_until_up(
+    port: u16,
+    public: SocketAddr,
+    started: Instant,
+    last_line: Arc<Mutex<Instant>>,
+    report: Reporter,
+) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let answered = Instant::now();
+    loop {
+        let quiet = last_line
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed();
+        if quiet >= QUIET_BEFORE_UP || answered.elapsed() >= QUIET_WAIT_MAX {
+            break;
+        }
+        tokio::time::sleep(QUIET_BEFORE_UP - quiet).await;
+    }
+    report(Event::BackendUp {
+        port,
+        public,
+        after: started.elapsed(),
+    });
 }
 
 /// Runs the backend until a stop request (the value of `stop` goes up) or, without restart,
 /// until it exits. `input` carries sluice's stdin to the backend.
 pub(crate) async fn supervise(
     spec: BackendSpec,
+    public: SocketAddr,
     report: Reporter,
     mut stop: watch::Receiver<u32>,
     mut input: Option<mpsc::Receiver<Vec<u8>>>,
@@ -336,15 +424,23 @@ pub(crate) async fn supervise(
             port: spec.port,
             argv,
         });
+        let last_line = Arc::new(Mutex::new(started));
+        let lines = line_reporter(report.clone(), spec.port, public, last_line.clone());
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
-            pumps.push(tokio::spawn(pump(out, Stream::Stdout, report.clone())));
+            pumps.push(tokio::spawn(pump(out, Stream::Stdout, lines.clone())));
         }
         if let Some(err) = child.stderr.take() {
-            pumps.push(tokio::spawn(pump(err, Stream::Stderr, report.clone())));
+            pumps.push(tokio::spawn(pump(err, Stream::Stderr, lines)));
         }
         let mut stdin: Option<ChildStdin> = child.stdin.take();
-        let up = tokio::spawn(wait_until_up(spec.port, started, report.clone()));
+        let up = tokio::spawn(wait_until_up(
+            spec.port,
+            public,
+            started,
+            last_line,
+            report.clone(),
+        ));
 
         let outcome = loop {
             tokio::select! {
@@ -428,6 +524,34 @@ mod tests {
         assert_eq!(argv.argv(8123)[3], "127.0.0.1:8123");
         let shell = BackendCommand::Shell("gunicorn -b :{port} app".into());
         assert_eq!(shell.argv(9000), ["/bin/sh", "-c", "gunicorn -b :9000 app"]);
+    }
+
+    #[test]
+    fn the_backends_own_address_points_at_sluice() {
+        let shown = |line: &str| {
+            point_at_proxy(line.as_bytes(), 40565, "127.0.0.1:8000")
+                .map(|l| String::from_utf8(l).unwrap())
+        };
+        assert_eq!(
+            shown("Starting development server at http://127.0.0.1:40565/").as_deref(),
+            Some(
+                "Starting development server at http://127.0.0.1:8000/ \
+                 (sluice's address; the backend itself listens on port 40565)"
+            )
+        );
+        // gunicorn's, and colours around the URL.
+        assert_eq!(
+            shown("[INFO] Listening at: \x1b[1mhttp://0.0.0.0:40565\x1b[0m (12)").as_deref(),
+            Some(
+                "[INFO] Listening at: \x1b[1mhttp://127.0.0.1:8000\x1b[0m (12) \
+                 (sluice's address; the backend itself listens on port 40565)"
+            )
+        );
+        // Another port, another host, or no URL: the line stays as it is.
+        assert_eq!(shown("at http://127.0.0.1:405650/"), None);
+        assert_eq!(shown("at http://127.0.0.1:4056/"), None);
+        assert_eq!(shown("at http://example.com:40565/"), None);
+        assert_eq!(shown("Quit the server with CONTROL-C."), None);
     }
 
     #[test]

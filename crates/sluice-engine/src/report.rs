@@ -150,7 +150,7 @@ pub struct Bytes {
 /// What a build did.
 #[derive(Debug, Default)]
 pub struct BuildReport {
-    /// Source files (after ignores and shadowing).
+    /// Collected files: sources (after ignores and shadowing), compiled outputs, bundles.
     pub files: usize,
     /// Files in the output that this build produced (copies, compressed copies, manifest).
     pub outputs: usize,

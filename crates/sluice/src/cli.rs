@@ -88,6 +88,9 @@ pub enum Command {
     ///
     /// Only what changed since the last pass is copied; outputs whose source is gone are
     /// removed; files in the output that sluice did not write are left alone and reported.
+    /// Sources a compiler takes (SCSS, LESS, TypeScript) are compiled beside their copy and
+    /// the bundles written unminified with source maps, as django-pipeline makes them in
+    /// development.
     Sync(SyncArgs),
     /// Sync, then keep the output in step with the sources until Ctrl-C.
     ///
@@ -112,10 +115,13 @@ pub enum Command {
     /// own process group on a free loopback port, given to it as $PORT and `{port}`. sluice
     /// listens on --port, serves STATIC_URL straight from the output, forwards everything else
     /// (websockets too), and injects a script into HTML pages: stylesheet changes are swapped
-    /// in place, any other change reloads the page, errors show as an overlay. The backend's
-    /// lines are prefixed `web │`, sluice's `sluice │`. A backend that exits is restarted with
-    /// backoff. Ctrl-C stops the backend's whole group (SIGINT, then SIGTERM, then SIGKILL).
-    /// sluice's stdin goes to the backend, so `breakpoint()` (pdb) works in a view.
+    /// in place, any other change reloads the page, errors show as an overlay with the source
+    /// line until they are fixed (`[dev] editor_url` makes their files links to your editor).
+    /// Open sluice's address, not the backend's: the last line of the start says it. The
+    /// backend's lines are prefixed `web │`, sluice's `sluice │`. A backend that exits is
+    /// restarted with backoff. Ctrl-C stops the backend's whole group (SIGINT, then SIGTERM,
+    /// then SIGKILL). sluice's stdin goes to the backend, so `breakpoint()` (pdb) works in a
+    /// view.
     Dev(DevArgs),
     /// Print the resolved configuration and where each value came from.
     Config,

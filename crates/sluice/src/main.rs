@@ -2,6 +2,7 @@
 //! profile, prints through [`term`].
 
 mod cli;
+mod overlay;
 mod term;
 
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use sluice_engine::report::{ChangeReport, DeriveReport, DevChange};
 use sluice_engine::{BuildOptions, Engine, Profile, RunOptions, Setup};
 
 use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs};
+use overlay::{overlay_derived, overlay_errors};
 use term::Printer;
 
 fn overrides(global: &GlobalArgs) -> Overrides {
@@ -117,6 +119,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
     let config = Config::load(&cwd, &overrides(&cli.global))?;
     if !matches!(cli.command, Command::Config) {
+        config.check_sources()?;
         for warning in &config.warnings {
             printer.warn(warning);
         }
@@ -260,67 +263,6 @@ impl Target for Watched {
     fn save(&mut self) -> Result<(), Error> {
         self.engine.save()
     }
-}
-
-/// The problems of a pass or change set, as the browser overlay shows them.
-fn overlay_errors(
-    errors: &[sluice_core::error::FileError],
-    conflicts: &[sluice_engine::report::OutputConflict],
-    config: &Config,
-) -> Vec<sluice_dev::BuildError> {
-    let shown = |p: &std::path::Path| {
-        p.strip_prefix(&config.project_dir)
-            .unwrap_or(p)
-            .display()
-            .to_string()
-    };
-    let errors = errors.iter().map(|e| sluice_dev::BuildError {
-        message: e.message.clone(),
-        file: Some(shown(&e.path)),
-        line: None,
-        column: None,
-    });
-    let conflicts = conflicts.iter().map(|c| sluice_dev::BuildError {
-        message: "in the way: a file sluice did not write is there; left untouched (move it away, or restart with --force)".into(),
-        file: Some(shown(&c.output)),
-        line: None,
-        column: None,
-    });
-    errors.chain(conflicts).collect()
-}
-
-/// The dev profile's errors in force, as the browser overlay shows them.
-fn overlay_derived<'e>(
-    in_force: impl IntoIterator<Item = &'e sluice_assets::Error>,
-    config: &Config,
-) -> Vec<sluice_dev::BuildError> {
-    in_force
-        .into_iter()
-        .map(|e| match e {
-            sluice_assets::Error::Syntax {
-                file,
-                line,
-                column,
-                message,
-                ..
-            } => sluice_dev::BuildError {
-                message: message.clone(),
-                file: Some(
-                    std::path::Path::new(file)
-                        .strip_prefix(&config.project_dir)
-                        .map_or_else(|_| file.clone(), |p| p.display().to_string()),
-                ),
-                line: Some(*line),
-                column: Some(*column),
-            },
-            other => sluice_dev::BuildError {
-                message: other.to_string(),
-                file: None,
-                line: None,
-                column: None,
-            },
-        })
-        .collect()
 }
 
 /// What the browsers hear of a change set: the mirror's changes without the sources the dev

@@ -325,6 +325,9 @@ impl Printer {
                     })),
                     "port": {"value": config.dev.port.value, "origin": origin(&config.dev.port.origin)},
                     "host": {"value": config.dev.host.value, "origin": origin(&config.dev.host.origin)},
+                    "editor_url": config.dev.editor_url.as_ref().map(|e| json!({
+                        "value": e.value, "origin": origin(&e.origin),
+                    })),
                 },
                 "django": config.django.as_ref().map(|d| json!({
                     "settings": {"value": d.module.value, "origin": origin(&d.module.origin)},
@@ -449,6 +452,13 @@ impl Printer {
                 format!("{}; {}", config.dev.host.origin, config.dev.port.origin)
             },
         );
+        if let Some(editor) = &config.dev.editor_url {
+            row(
+                "dev.editor",
+                editor.value.clone(),
+                editor.origin.to_string(),
+            );
+        }
         let kinds: Vec<&str> = config.compilers.value.iter().map(|k| k.name()).collect();
         let mut compilers = if kinds.is_empty() {
             "none".to_string()
@@ -652,7 +662,9 @@ impl Printer {
             self.error(
                 &format!("{out}/{conflict}: in the way, not written by sluice; left untouched"),
                 None,
-                Some("move it away, and sluice writes it on the next change"),
+                Some(
+                    "move it away (sluice writes it on the next change), or run with --force to overwrite it",
+                ),
             );
         }
         for warning in &report.warnings {
@@ -661,15 +673,11 @@ impl Printer {
         if self.quiet || report.changed.is_empty() {
             return;
         }
-        let what = if report.changed.len() <= 3 {
-            report.changed.join(", ")
-        } else {
-            format!("{} outputs", count(report.changed.len()))
-        };
         say!(
             self,
-            "{} derived {what} in {}",
+            "{} {} in {}",
             "✓".green().bold(),
+            derived_summary(report, &out),
             duration(report.elapsed)
         );
     }
@@ -680,6 +688,38 @@ impl Printer {
         } else if !self.text() {
             self.json(&json!({"event": "stopped"}));
         }
+    }
+}
+
+/// What a dev-profile pass did, in words: `compiled 1, bundled 7 → static (15 files)`, or the
+/// outputs themselves when there are few (source maps not counted): `bundled 1 →
+/// css/home-bundle.css`.
+fn derived_summary(report: &DeriveReport, out: &str) -> String {
+    let mut did = Vec::new();
+    if report.compiled > 0 {
+        did.push(format!("compiled {}", count(report.compiled)));
+    }
+    if report.bundled > 0 {
+        did.push(format!("bundled {}", count(report.bundled)));
+    }
+    let did = if did.is_empty() {
+        "updated".to_string()
+    } else {
+        did.join(", ")
+    };
+    let files: Vec<&str> = report
+        .changed
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !p.ends_with(".map"))
+        .collect();
+    if !files.is_empty() && files.len() <= 3 {
+        format!("{did} → {}", files.join(", "))
+    } else {
+        format!(
+            "{did} → {out} ({})",
+            plural(report.changed.len(), "file", "files")
+        )
     }
 }
 
@@ -1130,8 +1170,13 @@ impl Printer {
                 Event::BackendStarted { pid, port, argv } => {
                     json!({"event": "backend_started", "pid": pid, "port": port, "argv": argv})
                 }
-                Event::BackendUp { port, after } => json!({
-                    "event": "backend_up", "port": port, "elapsed_ms": after.as_secs_f64() * 1000.0,
+                Event::BackendUp {
+                    port,
+                    public,
+                    after,
+                } => json!({
+                    "event": "backend_up", "port": port, "url": format!("http://{public}/"),
+                    "elapsed_ms": after.as_secs_f64() * 1000.0,
                 }),
                 Event::Line { stream, text } => json!({
                     "event": "output",
@@ -1158,8 +1203,7 @@ impl Printer {
         };
         match event {
             Event::Listening { addr } => info(format!(
-                "{} — {} served from {}, everything else from the backend",
-                format!("http://{addr}/").bold(),
+                "listening on http://{addr}/ — {} from {}, everything else from the backend",
                 config.static_url.value,
                 shown(&config.output.value, &config.project_dir)
             )),
@@ -1167,8 +1211,18 @@ impl Printer {
                 "started {} (pid {pid}, port {port})",
                 argv.join(" ").bold()
             )),
-            Event::BackendUp { after, .. } => {
-                info(format!("backend is up after {}", duration(*after)))
+            // The last line of the start: the address to open (the backend's own has no
+            // live reload).
+            Event::BackendUp { public, after, .. } => {
+                if !self.quiet {
+                    say!(
+                        self,
+                        "{} ready: open {} (backend up after {})",
+                        "✓".green().bold(),
+                        format!("http://{public}/").bold().underline(),
+                        duration(*after)
+                    );
+                }
             }
             Event::Line { text, .. } => {
                 let tag = format!("{BACKEND_TAG:>TAG_WIDTH$} │");
@@ -1202,7 +1256,19 @@ impl Printer {
             let (kind, detail) = match event {
                 ReloadEvent::Css(urls) => ("css", json!(urls)),
                 ReloadEvent::Reload => ("reload", json!(null)),
-                ReloadEvent::Error(e) => ("error", json!(e.message)),
+                ReloadEvent::Errors(errors) => (
+                    "errors",
+                    json!(
+                        errors
+                            .iter()
+                            .map(|e| match e.location().as_str() {
+                                "" => e.message.clone(),
+                                at => format!("{at}: {}", e.message),
+                            })
+                            .collect::<Vec<_>>()
+                    ),
+                ),
+                ReloadEvent::Clear => ("clear", json!(null)),
             };
             if !self.text() {
                 self.json(&json!({"event": "browser", "kind": kind, "detail": detail}));

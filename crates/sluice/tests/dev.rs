@@ -431,7 +431,7 @@ fn sluice_config_shows_the_dev_keys_and_where_they_come_from() {
     let project = Project::new(&[("a.txt", "a")]);
     project.write(
         "sluice.toml",
-        "sources = [\"media\"]\noutput = \"static\"\n\n[dev]\nport = 8111\ncommand = [\"gunicorn\", \"-b\", \"127.0.0.1:{port}\", \"app\"]\n",
+        "sources = [\"media\"]\noutput = \"static\"\n\n[dev]\nport = 8111\ncommand = [\"gunicorn\", \"-b\", \"127.0.0.1:{port}\", \"app\"]\neditor_url = \"vscode://file/{path}:{line}\"\n",
     );
     let out = project.run(&["config", "--format", "json"]);
     assert!(out.status.success());
@@ -456,6 +456,20 @@ fn sluice_config_shows_the_dev_keys_and_where_they_come_from() {
     );
     assert_eq!(dev["host"]["value"], "127.0.0.1");
     assert_eq!(dev["host"]["origin"], "default");
+    assert_eq!(dev["editor_url"]["value"], "vscode://file/{path}:{line}");
+    assert!(
+        dev["editor_url"]["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("sluice.toml:7"),
+        "{dev}"
+    );
+    let text = String::from_utf8(project.run(&["config"]).stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("dev.editor") && l.contains("vscode://file/{path}:{line}")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -8,7 +8,9 @@ A few environment variables switch what tests and demos need:
     EXAMPLE_PIPELINE_ENABLED=1  pipeline renders bundles instead of source files
     EXAMPLE_PLAIN_STORAGE=1     StaticFilesStorage instead of PipelineManifestStorage
                                 (collectstatic then copies files and does nothing else)
-    EXAMPLE_SASS_BINARY=...     the `sass` command pipeline's SASSCompiler runs
+    EXAMPLE_SASS_BINARY=...     the `sass` command pipeline's SASSCompiler runs (default
+                                `true`, a no-op: sluice compiles the SCSS; set it to `sass`
+                                for pipeline's own collectstatic with the Dart Sass binary)
 """
 
 import os
@@ -91,9 +93,11 @@ PIPELINE = {
     "JS_COMPRESSOR": None,
     # Runs for .scss sources of a bundle: when a template renders the bundle with
     # PIPELINE_ENABLED off, and when collectstatic packs bundles with
-    # PipelineManifestStorage. Plain-storage collectstatic never runs it.
+    # PipelineManifestStorage. Plain-storage collectstatic never runs it. sluice reads
+    # COMPILERS to know what to compile, and compiles it itself: pipeline's compiler is a
+    # no-op here (`true`) so that it leaves sluice's output alone, as sluice's README advises.
     "COMPILERS": ["pipeline.compilers.sass.SASSCompiler"],
-    "SASS_BINARY": os.environ.get("EXAMPLE_SASS_BINARY", "sass"),
+    "SASS_BINARY": os.environ.get("EXAMPLE_SASS_BINARY", "true"),
     "STYLESHEETS": {
         "common": {
             "source_filenames": ("css/base/*.css",),

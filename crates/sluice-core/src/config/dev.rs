@@ -26,6 +26,7 @@ pub(crate) struct DevKeys {
     pub(crate) shell: Option<bool>,
     pub(crate) port: Option<u16>,
     pub(crate) host: Option<String>,
+    pub(crate) editor_url: Option<String>,
 }
 
 /// How `sluice dev` starts the backend.
@@ -45,6 +46,9 @@ pub struct DevConfig {
     /// The public port of `sluice dev` (the backend gets a free one of its own).
     pub port: Value<u16>,
     pub host: Value<String>,
+    /// `[dev] editor_url`: a URL template that opens a file in the developer's editor
+    /// (`vscode://file/{path}:{line}:{column}`), for the browser overlay's file links.
+    pub editor_url: Option<Value<String>>,
 }
 
 /// The port `sluice dev` listens on when neither flag nor file says: `$PORT`, else 8000.
@@ -157,9 +161,29 @@ pub(crate) fn resolve_dev(
             origin: Origin::Default,
         },
     };
+    let editor_url = match dev_pick("editor_url", &|d| d.editor_url.is_some()) {
+        Some((keys, origin)) => {
+            let template = keys.editor_url.unwrap_or_default();
+            if !template.contains("{path}") {
+                return Err(Error::config(format!(
+                    "[dev] editor_url `{template}` has no {{path}}"
+                ))
+                .with_location(origin.to_string())
+                .with_hint(
+                    "write where the file's path goes, e.g. \"vscode://file/{path}:{line}:{column}\"",
+                ));
+            }
+            Some(Value {
+                value: template,
+                origin,
+            })
+        }
+        None => None,
+    };
     Ok(DevConfig {
         command,
         port,
         host,
+        editor_url,
     })
 }

@@ -147,8 +147,9 @@ fn load_pyproject(path: &Path) -> Result<Option<Layer>> {
     }))
 }
 
-/// The project folder and its configuration files, most important first.
-pub(crate) fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, Vec<Layer>)> {
+/// The project folder and its configuration files, most important first, and whether a
+/// project was found at all (else the folder is `cwd` and there are no files).
+pub(crate) fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, Vec<Layer>, bool)> {
     if let Some(file) = explicit {
         let file = std::path::absolute(cwd.join(file)).unwrap_or_else(|_| file.to_path_buf());
         let dir = file.parent().unwrap_or(cwd).to_path_buf();
@@ -159,7 +160,7 @@ pub(crate) fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, 
         } else {
             load_sluice_toml(&file)?
         };
-        return Ok((dir, vec![layer]));
+        return Ok((dir, vec![layer], true));
     }
     for dir in cwd.ancestors() {
         let mut layers = Vec::new();
@@ -174,10 +175,10 @@ pub(crate) fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, 
             layers.push(layer);
         }
         if !layers.is_empty() || dir.join("manage.py").is_file() {
-            return Ok((dir.to_path_buf(), layers));
+            return Ok((dir.to_path_buf(), layers, true));
         }
     }
-    Ok((cwd.to_path_buf(), Vec::new()))
+    Ok((cwd.to_path_buf(), Vec::new(), false))
 }
 
 /// The first layer that sets a key, with the value and its origin.

@@ -46,6 +46,10 @@ pub struct DjangoProject {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub project_dir: PathBuf,
+    /// Whether a project was found (a `sluice.toml`, a `pyproject.toml` with `[tool.sluice]`
+    /// or a `manage.py` from the working folder up, or `--config`); else `project_dir` is the
+    /// working folder and every value is a default.
+    pub in_project: bool,
     pub config_files: Vec<PathBuf>,
     pub state_dir: PathBuf,
     pub sources: Value<Vec<SourceRoot>>,
@@ -124,10 +128,75 @@ fn choose_python(overrides: &Overrides, layers: &[Layer], project_dir: &Path) ->
     }
 }
 
+/// The error for a source folder that is missing (`exists` false) or not a folder: where the
+/// value came from (flag, file and line, Django settings) and what to do about it. Outside any
+/// project the default `./media` is not the problem: the missing project is.
+fn source_error(path: &Path, exists: bool, origin: &Origin, in_project: bool) -> Error {
+    if *origin == Origin::Default && !in_project {
+        return Error::config(format!(
+            "no project here: no manage.py, sluice.toml or pyproject.toml with [tool.sluice] \
+             in {} or any folder above",
+            path.parent().unwrap_or(path).display()
+        ))
+        .with_hint(
+            "run sluice in your Django project (the folder with manage.py, or below it), or \
+             write a sluice.toml there (sources = [\"media\"], output = \"static\"), or pass \
+             --source DIR --output DIR",
+        );
+    }
+    let what = if exists {
+        "is not a folder"
+    } else {
+        "does not exist"
+    };
+    let message = format!("source folder {} {what}", path.display());
+    match origin {
+        Origin::Flag(flag) => Error::config(message)
+            .with_location(format!("{flag} on the command line"))
+            .with_hint(format!(
+                "check the folder given with {flag} (relative to the current folder; DIR=PREFIX mounts it under PREFIX)"
+            )),
+        Origin::File(file, _) => Error::config(message)
+            .with_location(origin.to_string())
+            .with_hint(format!(
+                "fix `sources` in {}, or pass --source DIR",
+                file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned())
+            )),
+        Origin::Django(module) => Error::config(message)
+            .with_location(format!("STATICFILES_DIRS in Django settings {module}"))
+            .with_hint(format!(
+                "fix STATICFILES_DIRS in {module} (Django's check reports it as staticfiles.W004), or set `sources` in sluice.toml"
+            )),
+        Origin::Env(_) | Origin::Default => Error::config(format!(
+            "{message} (the default: no `sources` configured)"
+        ))
+        .with_hint("set `sources` in sluice.toml (or [tool.sluice] in pyproject.toml), pass --source DIR, or create the folder"),
+    }
+}
+
 impl Config {
+    /// Checks that every source folder is a folder; the error names where the bad one came
+    /// from (see [`source_error`]).
+    pub fn check_sources(&self) -> Result<()> {
+        for root in &self.sources.value {
+            match std::fs::metadata(&root.path) {
+                Ok(meta) if meta.is_dir() => {}
+                found => {
+                    return Err(source_error(
+                        &root.path,
+                        found.is_ok(),
+                        &self.sources.origin,
+                        self.in_project,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Resolves the configuration seen from `cwd`.
     pub fn load(cwd: &Path, overrides: &Overrides) -> Result<Config> {
-        let (project_dir, layers) = discover(cwd, overrides.config.as_deref())?;
+        let (project_dir, layers, in_project) = discover(cwd, overrides.config.as_deref())?;
         let state_dir = project_dir.join(".sluice");
         let python = choose_python(overrides, &layers, &project_dir);
 
@@ -372,6 +441,7 @@ impl Config {
             warnings,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,
+            in_project,
             state_dir,
             sources,
             output,

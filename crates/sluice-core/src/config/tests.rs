@@ -1,7 +1,7 @@
 //! Resolving configuration from files, flags and defaults.
 
 use super::dev::resolve_dev;
-use super::files::{key_line, load_sluice_toml};
+use super::files::{discover, key_line, load_sluice_toml};
 use super::*;
 
 #[test]
@@ -237,6 +237,128 @@ fn bundles_compile_and_minify_from_pyproject() {
         panic!("expected a config error");
     };
     assert!(message.contains("both write x.css"), "{message}");
+}
+
+/// The message, location and hint of a configuration error.
+fn parts(error: Error) -> (String, Option<String>, Option<String>) {
+    match error {
+        Error::Config {
+            message,
+            location,
+            hint,
+        } => (message, location, hint),
+        other => panic!("not a configuration error: {other}"),
+    }
+}
+
+#[test]
+fn a_missing_source_folder_names_where_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("sluice.toml"),
+        "output = \"o\"\nsources = [\"medai\"]\n",
+    )
+    .unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    let (message, location, hint) = parts(config.check_sources().unwrap_err());
+    assert_eq!(
+        message,
+        format!(
+            "source folder {} does not exist",
+            root.join("medai").display()
+        )
+    );
+    assert_eq!(
+        location.unwrap(),
+        format!("{}:2", root.join("sluice.toml").display())
+    );
+    assert!(hint.unwrap().contains("fix `sources` in sluice.toml"));
+
+    // From the flag: the flag is named, not a configuration file.
+    let flags = Overrides {
+        sources: vec![("nope".into(), None)],
+        ..Default::default()
+    };
+    let config = Config::load(root, &flags).unwrap();
+    let (_, location, hint) = parts(config.check_sources().unwrap_err());
+    assert_eq!(location.unwrap(), "--source on the command line");
+    let hint = hint.unwrap();
+    assert!(hint.contains("the folder given with --source"), "{hint}");
+    assert!(!hint.contains("configuration"), "{hint}");
+
+    // A file where a folder should be.
+    std::fs::write(root.join("medai"), "").unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    let (message, ..) = parts(config.check_sources().unwrap_err());
+    assert!(message.ends_with("medai is not a folder"), "{message}");
+    std::fs::remove_file(root.join("medai")).unwrap();
+    std::fs::create_dir(root.join("medai")).unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    config.check_sources().unwrap();
+
+    // The default `media` in a project that configures no sources.
+    std::fs::write(root.join("sluice.toml"), "output = \"o\"\n").unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    let (message, location, hint) = parts(config.check_sources().unwrap_err());
+    assert!(
+        message.ends_with("(the default: no `sources` configured)"),
+        "{message}"
+    );
+    assert_eq!(location, None);
+    assert!(hint.unwrap().contains("set `sources`"));
+}
+
+#[test]
+fn outside_any_project_the_missing_project_is_the_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (project, layers, found) = discover(dir.path(), None).unwrap();
+    if found {
+        // A sluice.toml or manage.py above the temp folder: nothing to check here.
+        return;
+    }
+    assert!(layers.is_empty());
+    let error = source_error(&project.join("media"), false, &Origin::Default, false);
+    let (message, location, hint) = parts(error);
+    assert_eq!(
+        message,
+        format!(
+            "no project here: no manage.py, sluice.toml or pyproject.toml with [tool.sluice] \
+             in {} or any folder above",
+            dir.path().display()
+        )
+    );
+    assert_eq!(location, None);
+    assert!(hint.unwrap().contains("the folder with manage.py"));
+}
+
+#[test]
+fn editor_url_needs_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("sluice.toml"),
+        "output = \"o\"\n[dev]\neditor_url = \"vscode://file/{path}:{line}:{column}\"\n",
+    )
+    .unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    let editor = config.dev.editor_url.unwrap();
+    assert_eq!(editor.value, "vscode://file/{path}:{line}:{column}");
+    assert_eq!(
+        editor.origin,
+        Origin::File(root.join("sluice.toml"), Some(3))
+    );
+    std::fs::write(
+        root.join("sluice.toml"),
+        "output = \"o\"\n[dev]\neditor_url = \"vscode://file/\"\n",
+    )
+    .unwrap();
+    let (message, location, _) = parts(Config::load(root, &Overrides::default()).unwrap_err());
+    assert!(message.contains("has no {path}"), "{message}");
+    assert_eq!(
+        location.unwrap(),
+        format!("{}:3", root.join("sluice.toml").display())
+    );
 }
 
 #[test]

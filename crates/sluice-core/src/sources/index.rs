@@ -227,7 +227,7 @@ pub fn check_layout(roots: &[SourceRoot], output: &Path) -> Result<()> {
                     "does not exist"
                 }
             ))
-            .with_hint("fix the path in the configuration, or pass `--source DIR`"));
+            .with_hint("fix the path where it is set (`sluice config` shows where each value comes from), or pass `--source DIR`"));
         }
         let source = resolve_existing(&root.path);
         if output.starts_with(&source) || source.starts_with(&output) {

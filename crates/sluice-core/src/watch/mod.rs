@@ -132,7 +132,9 @@ pub fn adapt_interval(base: Duration, last_round: Duration) -> Duration {
 }
 
 /// Names editors write and delete again while saving: held for the quiet period, not acted on
-/// at once (vim's `4913` probe, JetBrains' safe-write temporaries, swap files).
+/// at once (vim's `4913` probe, JetBrains' safe-write temporaries, swap files), and Python's
+/// `tempfile` names (`tmpk3j_x9a1`), which django-pipeline's compilers create beside the
+/// source for a moment on every page render in development.
 fn is_scratch(name: &str) -> bool {
     name == "4913"
         || name.ends_with("___jb_tmp___")
@@ -140,6 +142,12 @@ fn is_scratch(name: &str) -> bool {
         || name.ends_with(".swp")
         || name.ends_with(".swx")
         || name.ends_with(".tmp")
+        || name.strip_prefix("tmp").is_some_and(|rest| {
+            rest.len() == 8
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        })
 }
 
 /// Whether an event says its path's writer is done with it.
@@ -540,10 +548,20 @@ mod tests {
             "site.css___jb_tmp___",
             "site.css___jb_old___",
             ".site.css.swp",
+            "tmpbbjz4ccn",
+            "tmp_8k2q0zz",
         ] {
             assert!(is_scratch(name), "{name}");
         }
-        assert!(!is_scratch("site.css"));
+        for name in [
+            "site.css",
+            "tmp",
+            "tmpfile.css",
+            "tmpABCDEFGH",
+            "tmpabcdefghi",
+        ] {
+            assert!(!is_scratch(name), "{name}");
+        }
     }
 
     #[test]

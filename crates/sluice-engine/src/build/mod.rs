@@ -313,7 +313,7 @@ impl Engine {
                 }
                 report.largest = totals.largest();
                 finish(&mut report, &ctx, collected.len(), started);
-                report.files = self.index.files.len();
+                report.files = collected.len();
                 report.index = found;
                 return Ok(report);
             }
@@ -357,7 +357,7 @@ impl Engine {
         if !errors.is_empty() {
             return Err(BuildError::Commit(errors));
         }
-        report.files = self.index.files.len();
+        report.files = collected.len();
         report.index = found;
         report.elapsed = started.elapsed();
         Ok(report)
@@ -488,7 +488,8 @@ impl Engine {
             None => Variant::Plain,
         };
         let defs = std::mem::take(&mut self.setup.bundles);
-        let (compiled, built) = self.bundle_step(compiles.compiled, &variant, None, &defs);
+        let (compiled, built) =
+            self.bundle_step(compiles.compiled, compiles.failed, &variant, None, &defs);
         let mut errors = Vec::new();
         for (_, result) in built {
             match result {

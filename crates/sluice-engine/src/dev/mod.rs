@@ -155,6 +155,7 @@ impl Engine {
         let defs = std::mem::take(&mut self.setup.bundles);
         let (compiled, built) = self.bundle_step(
             compiles.compiled,
+            compiles.failed,
             &variant,
             touched_collected.as_ref(),
             &defs,

@@ -40,6 +40,8 @@ pub struct Pool<'a> {
     pub compiled: BTreeMap<String, CompiledFile>,
     pub facts: &'a BTreeMap<String, SourceFact>,
     pub cache: &'a Cache,
+    /// Compiled outputs without a good result (their compile failed), by output: the source.
+    pub failed: BTreeMap<String, String>,
 }
 
 impl Pool<'_> {
@@ -59,7 +61,10 @@ impl Pool<'_> {
         }
         match self.sources.get(logical) {
             Some(file) => fs::read(&file.path).map_err(|e| sluice_core::error::describe_io(&e)),
-            None => Err("not in the sources (nor a compiled output)".into()),
+            None => Err(match self.failed.get(logical) {
+                Some(source) => format!("compiling {source} failed (its error is reported)"),
+                None => "not in the sources (nor a compiled output)".into(),
+            }),
         }
     }
 

@@ -26,6 +26,8 @@ pub struct Compiles {
     pub compiled: BTreeMap<String, CompiledFile>,
     /// Compiled outputs a source of the same name shadows.
     pub shadowed: Vec<Error>,
+    /// Compiled outputs without a good result, by output: the source.
+    pub failed: BTreeMap<String, String>,
     /// Whether any node ran.
     pub stale: bool,
 }
@@ -96,13 +98,19 @@ impl Engine {
 
         let mut compiled = BTreeMap::new();
         let mut shadowed = Vec::new();
+        let mut failed = BTreeMap::new();
         for t in &targets {
-            let Some(node) = self.record.compiles.get(&t.source) else {
+            let node = self.record.compiles.get(&t.source);
+            if node.is_some_and(|n| n.partial) {
+                continue;
+            }
+            let Some(code) = node.and_then(|n| n.code) else {
+                if !self.index.files.contains_key(&t.output) {
+                    failed.insert(t.output.clone(), t.source.clone());
+                }
                 continue;
             };
-            let Some(code) = node.code.filter(|_| !node.partial) else {
-                continue;
-            };
+            let node = node.unwrap_or_else(|| unreachable!());
             if let Some(file) = self.index.files.get(&t.output) {
                 shadowed.push(Error::CompiledShadowed {
                     output: t.output.clone(),
@@ -126,6 +134,7 @@ impl Engine {
             ran,
             compiled,
             shadowed,
+            failed,
         }
     }
 
@@ -136,6 +145,7 @@ impl Engine {
     pub(crate) fn bundle_step<'d>(
         &mut self,
         compiled: BTreeMap<String, CompiledFile>,
+        failed: BTreeMap<String, String>,
         variant: &Variant,
         touched: Option<&BTreeSet<String>>,
         defs: &'d [BundleDef],
@@ -146,6 +156,7 @@ impl Engine {
             compiled,
             facts: &self.record.sources,
             cache: &self.cache,
+            failed,
         };
         let tree = pool.tree();
         let looked_at: Vec<&BundleDef> = match touched {

@@ -256,3 +256,67 @@ impl Browser {
         self._profile.path().display().to_string()
     }
 }
+
+impl Browser {
+    /// Sets the page's viewport (CSS pixels, scale 1, not mobile).
+    pub fn viewport(&mut self, width: u32, height: u32) {
+        let result = self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}),
+        );
+        assert!(result["error"].is_null(), "{result}");
+    }
+
+    /// A PNG of the whole page at `width` CSS pixels (the viewport is made as tall as the
+    /// page), written to `path`; returns its height.
+    pub fn screenshot_page(&mut self, width: u32, path: &std::path::Path) -> u32 {
+        self.viewport(width, 800);
+        let height = self
+            .eval("document.documentElement.scrollHeight")
+            .and_then(|v| v.as_u64())
+            .expect("the page has a height") as u32;
+        self.viewport(width, height);
+        let shot = self.call(
+            "Page.captureScreenshot",
+            json!({"format": "png", "captureBeyondViewport": true}),
+        );
+        let data = shot["data"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot: {shot}"));
+        let png = base64_decode(data);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder).unwrap();
+        }
+        std::fs::write(path, &png).unwrap();
+        height
+    }
+}
+
+/// Standard base64 (DevTools' encoding of binary results).
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c:?}"),
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= u32::from(value(c)) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+/// The width and height in a PNG's header.
+pub fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}

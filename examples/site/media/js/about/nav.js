@@ -6,7 +6,7 @@
     var AboutNav = {};
 
     AboutNav.step0 = function (el) {
-        var count = 39;
+        var count = 33;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     AboutNav.step1 = function (el) {
-        var count = 86;
+        var count = 87;
         if (!el) {
             return count;
         }
@@ -24,29 +24,11 @@
     };
 
     AboutNav.step2 = function (el) {
-        var count = 90;
+        var count = 33;
         if (!el) {
             return count;
         }
         el.setAttribute('data-about-nav', count + 2);
-        return count;
-    };
-
-    AboutNav.step3 = function (el) {
-        var count = 83;
-        if (!el) {
-            return count;
-        }
-        el.setAttribute('data-about-nav', count + 3);
-        return count;
-    };
-
-    AboutNav.step4 = function (el) {
-        var count = 52;
-        if (!el) {
-            return count;
-        }
-        el.setAttribute('data-about-nav', count + 4);
         return count;
     };
 

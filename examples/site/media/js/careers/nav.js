@@ -6,7 +6,7 @@
     var CareersNav = {};
 
     CareersNav.step0 = function (el) {
-        var count = 3;
+        var count = 75;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     CareersNav.step1 = function (el) {
-        var count = 70;
+        var count = 13;
         if (!el) {
             return count;
         }
@@ -29,6 +29,15 @@
             return count;
         }
         el.setAttribute('data-careers-nav', count + 2);
+        return count;
+    };
+
+    CareersNav.step3 = function (el) {
+        var count = 99;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-careers-nav', count + 3);
         return count;
     };
 

@@ -6,7 +6,7 @@
     var ContributeInit = {};
 
     ContributeInit.step0 = function (el) {
-        var count = 91;
+        var count = 87;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     ContributeInit.step1 = function (el) {
-        var count = 81;
+        var count = 84;
         if (!el) {
             return count;
         }
@@ -24,20 +24,11 @@
     };
 
     ContributeInit.step2 = function (el) {
-        var count = 11;
+        var count = 34;
         if (!el) {
             return count;
         }
         el.setAttribute('data-contribute-init', count + 2);
-        return count;
-    };
-
-    ContributeInit.step3 = function (el) {
-        var count = 19;
-        if (!el) {
-            return count;
-        }
-        el.setAttribute('data-contribute-init', count + 3);
         return count;
     };
 

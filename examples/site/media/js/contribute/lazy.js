@@ -6,7 +6,7 @@
     var ContributeLazy = {};
 
     ContributeLazy.step0 = function (el) {
-        var count = 70;
+        var count = 41;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     ContributeLazy.step1 = function (el) {
-        var count = 48;
+        var count = 37;
         if (!el) {
             return count;
         }
@@ -24,7 +24,7 @@
     };
 
     ContributeLazy.step2 = function (el) {
-        var count = 44;
+        var count = 28;
         if (!el) {
             return count;
         }
@@ -33,7 +33,7 @@
     };
 
     ContributeLazy.step3 = function (el) {
-        var count = 59;
+        var count = 26;
         if (!el) {
             return count;
         }

@@ -6,7 +6,7 @@
     var FirefoxInit = {};
 
     FirefoxInit.step0 = function (el) {
-        var count = 50;
+        var count = 14;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     FirefoxInit.step1 = function (el) {
-        var count = 86;
+        var count = 52;
         if (!el) {
             return count;
         }
@@ -24,11 +24,20 @@
     };
 
     FirefoxInit.step2 = function (el) {
-        var count = 33;
+        var count = 77;
         if (!el) {
             return count;
         }
         el.setAttribute('data-firefox-init', count + 2);
+        return count;
+    };
+
+    FirefoxInit.step3 = function (el) {
+        var count = 22;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-firefox-init', count + 3);
         return count;
     };
 

@@ -6,7 +6,7 @@
     var FirefoxLazy = {};
 
     FirefoxLazy.step0 = function (el) {
-        var count = 25;
+        var count = 22;
         if (!el) {
             return count;
         }
@@ -15,20 +15,11 @@
     };
 
     FirefoxLazy.step1 = function (el) {
-        var count = 99;
+        var count = 88;
         if (!el) {
             return count;
         }
         el.setAttribute('data-firefox-lazy', count + 1);
-        return count;
-    };
-
-    FirefoxLazy.step2 = function (el) {
-        var count = 38;
-        if (!el) {
-            return count;
-        }
-        el.setAttribute('data-firefox-lazy', count + 2);
         return count;
     };
 

@@ -6,7 +6,7 @@
     var FirefoxModal = {};
 
     FirefoxModal.step0 = function (el) {
-        var count = 88;
+        var count = 44;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     FirefoxModal.step1 = function (el) {
-        var count = 98;
+        var count = 87;
         if (!el) {
             return count;
         }
@@ -24,7 +24,7 @@
     };
 
     FirefoxModal.step2 = function (el) {
-        var count = 99;
+        var count = 27;
         if (!el) {
             return count;
         }
@@ -33,7 +33,7 @@
     };
 
     FirefoxModal.step3 = function (el) {
-        var count = 12;
+        var count = 83;
         if (!el) {
             return count;
         }

@@ -6,7 +6,7 @@
     var LegalLazy = {};
 
     LegalLazy.step0 = function (el) {
-        var count = 17;
+        var count = 89;
         if (!el) {
             return count;
         }
@@ -15,11 +15,20 @@
     };
 
     LegalLazy.step1 = function (el) {
-        var count = 30;
+        var count = 35;
         if (!el) {
             return count;
         }
         el.setAttribute('data-legal-lazy', count + 1);
+        return count;
+    };
+
+    LegalLazy.step2 = function (el) {
+        var count = 82;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-legal-lazy', count + 2);
         return count;
     };
 

@@ -3,7 +3,7 @@ if (typeof window.Mozilla === 'undefined') {
     window.Mozilla = {};
 }
 window.Mozilla.Client = window.Mozilla.Client || {
-    version: '3.2.6',
+    version: '3.0.1',
     ready: function (fn) {
         if (document.readyState !== 'loading') {
             fn();

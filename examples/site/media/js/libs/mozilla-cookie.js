@@ -3,7 +3,7 @@ if (typeof window.Mozilla === 'undefined') {
     window.Mozilla = {};
 }
 window.Mozilla.Cookies = window.Mozilla.Cookies || {
-    version: '3.5.0',
+    version: '2.2.8',
     ready: function (fn) {
         if (document.readyState !== 'loading') {
             fn();

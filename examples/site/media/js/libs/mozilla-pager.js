@@ -3,7 +3,7 @@ if (typeof window.Mozilla === 'undefined') {
     window.Mozilla = {};
 }
 window.Mozilla.Pager = window.Mozilla.Pager || {
-    version: '2.7.5',
+    version: '3.6.3',
     ready: function (fn) {
         if (document.readyState !== 'loading') {
             fn();

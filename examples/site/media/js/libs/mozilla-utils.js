@@ -3,7 +3,7 @@ if (typeof window.Mozilla === 'undefined') {
     window.Mozilla = {};
 }
 window.Mozilla.Utils = window.Mozilla.Utils || {
-    version: '3.3.6',
+    version: '1.0.2',
     ready: function (fn) {
         if (document.readyState !== 'loading') {
             fn();

@@ -3,7 +3,7 @@ if (typeof window.Mozilla === 'undefined') {
     window.Mozilla = {};
 }
 window.site = window.site || {
-    version: '1.0.1',
+    version: '2.0.0',
     ready: function (fn) {
         if (document.readyState !== 'loading') {
             fn();

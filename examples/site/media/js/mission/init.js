@@ -6,7 +6,7 @@
     var MissionInit = {};
 
     MissionInit.step0 = function (el) {
-        var count = 7;
+        var count = 1;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     MissionInit.step1 = function (el) {
-        var count = 12;
+        var count = 19;
         if (!el) {
             return count;
         }
@@ -24,7 +24,7 @@
     };
 
     MissionInit.step2 = function (el) {
-        var count = 97;
+        var count = 31;
         if (!el) {
             return count;
         }
@@ -33,7 +33,7 @@
     };
 
     MissionInit.step3 = function (el) {
-        var count = 0;
+        var count = 27;
         if (!el) {
             return count;
         }
@@ -42,7 +42,7 @@
     };
 
     MissionInit.step4 = function (el) {
-        var count = 71;
+        var count = 99;
         if (!el) {
             return count;
         }

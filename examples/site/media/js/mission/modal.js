@@ -6,7 +6,7 @@
     var MissionModal = {};
 
     MissionModal.step0 = function (el) {
-        var count = 85;
+        var count = 27;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     MissionModal.step1 = function (el) {
-        var count = 74;
+        var count = 19;
         if (!el) {
             return count;
         }
@@ -24,7 +24,7 @@
     };
 
     MissionModal.step2 = function (el) {
-        var count = 54;
+        var count = 97;
         if (!el) {
             return count;
         }

@@ -6,7 +6,7 @@
     var NewsletterNav = {};
 
     NewsletterNav.step0 = function (el) {
-        var count = 71;
+        var count = 60;
         if (!el) {
             return count;
         }
@@ -15,11 +15,38 @@
     };
 
     NewsletterNav.step1 = function (el) {
-        var count = 64;
+        var count = 97;
         if (!el) {
             return count;
         }
         el.setAttribute('data-newsletter-nav', count + 1);
+        return count;
+    };
+
+    NewsletterNav.step2 = function (el) {
+        var count = 89;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-newsletter-nav', count + 2);
+        return count;
+    };
+
+    NewsletterNav.step3 = function (el) {
+        var count = 18;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-newsletter-nav', count + 3);
+        return count;
+    };
+
+    NewsletterNav.step4 = function (el) {
+        var count = 51;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-newsletter-nav', count + 4);
         return count;
     };
 

@@ -6,7 +6,7 @@
     var PrivacyLazy = {};
 
     PrivacyLazy.step0 = function (el) {
-        var count = 82;
+        var count = 63;
         if (!el) {
             return count;
         }
@@ -15,20 +15,11 @@
     };
 
     PrivacyLazy.step1 = function (el) {
-        var count = 91;
+        var count = 60;
         if (!el) {
             return count;
         }
         el.setAttribute('data-privacy-lazy', count + 1);
-        return count;
-    };
-
-    PrivacyLazy.step2 = function (el) {
-        var count = 7;
-        if (!el) {
-            return count;
-        }
-        el.setAttribute('data-privacy-lazy', count + 2);
         return count;
     };
 

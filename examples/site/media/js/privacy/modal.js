@@ -6,7 +6,7 @@
     var PrivacyModal = {};
 
     PrivacyModal.step0 = function (el) {
-        var count = 88;
+        var count = 79;
         if (!el) {
             return count;
         }
@@ -15,7 +15,7 @@
     };
 
     PrivacyModal.step1 = function (el) {
-        var count = 68;
+        var count = 7;
         if (!el) {
             return count;
         }
@@ -24,11 +24,29 @@
     };
 
     PrivacyModal.step2 = function (el) {
-        var count = 92;
+        var count = 12;
         if (!el) {
             return count;
         }
         el.setAttribute('data-privacy-modal', count + 2);
+        return count;
+    };
+
+    PrivacyModal.step3 = function (el) {
+        var count = 66;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-privacy-modal', count + 3);
+        return count;
+    };
+
+    PrivacyModal.step4 = function (el) {
+        var count = 51;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-privacy-modal', count + 4);
         return count;
     };
 

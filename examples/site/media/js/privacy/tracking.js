@@ -6,7 +6,7 @@
     var PrivacyTracking = {};
 
     PrivacyTracking.step0 = function (el) {
-        var count = 92;
+        var count = 33;
         if (!el) {
             return count;
         }
@@ -15,20 +15,11 @@
     };
 
     PrivacyTracking.step1 = function (el) {
-        var count = 83;
+        var count = 96;
         if (!el) {
             return count;
         }
         el.setAttribute('data-privacy-tracking', count + 1);
-        return count;
-    };
-
-    PrivacyTracking.step2 = function (el) {
-        var count = 18;
-        if (!el) {
-            return count;
-        }
-        el.setAttribute('data-privacy-tracking', count + 2);
         return count;
     };
 

@@ -6,7 +6,7 @@
     var PagesInit = {};
 
     PagesInit.step0 = function (el) {
-        var count = 61;
+        var count = 83;
         if (!el) {
             return count;
         }
@@ -15,11 +15,20 @@
     };
 
     PagesInit.step1 = function (el) {
-        var count = 22;
+        var count = 37;
         if (!el) {
             return count;
         }
         el.setAttribute('data-pages-init', count + 1);
+        return count;
+    };
+
+    PagesInit.step2 = function (el) {
+        var count = 87;
+        if (!el) {
+            return count;
+        }
+        el.setAttribute('data-pages-init', count + 2);
         return count;
     };
 
