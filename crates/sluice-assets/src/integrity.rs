@@ -162,7 +162,11 @@ mod tests {
             def(BundleKind::Css, "about", "css/about.css"),
         ];
         let mut record = Record::new(Profile::Build, &bundles);
-        record.add("js/BUNDLES/site.js", "js/BUNDLES/site.0123456789ab.js", b"x");
+        record.add(
+            "js/BUNDLES/site.js",
+            "js/BUNDLES/site.0123456789ab.js",
+            b"x",
+        );
         let text = record.to_json();
         assert_eq!(
             text,

@@ -1,5 +1,6 @@
 //! The `sluice` binary: parses the command line, runs the engine, prints through [`term`].
 
+mod app_record;
 mod cli;
 mod term;
 
@@ -103,6 +104,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             let built = derived.full_pass();
             derived.save()?;
             printer.derive_report(&built, &config);
+            record_dev(&config, args.force, printer)?;
             let clean = report.ok()
                 && report.conflicts.is_empty()
                 && built.errors.is_empty()
@@ -134,6 +136,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             let mut derived = Derived::new(&derive_job(&config, &args.sync), mirror.files().keys());
             printer.derive_report(&derived.full_pass(), &config);
             derived.save()?;
+            record_dev(&config, args.sync.force, printer)?;
             let options = WatchOptions {
                 poll: poll_interval(args.poll),
                 ..WatchOptions::default()
@@ -151,6 +154,14 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `sluice.json` after a dev-profile pass (see [`app_record`]).
+fn record_dev(config: &Config, force: bool, printer: &Printer) -> Result<(), Error> {
+    if let Some(warning) = app_record::after_dev_pass(config, force)? {
+        printer.warn(&warning);
+    }
+    Ok(())
 }
 
 /// The problems of a pass or change set, as the browser overlay shows them.
@@ -309,6 +320,7 @@ fn dev(config: &Config, args: &DevArgs, printer: &Printer) -> Result<ExitCode, E
             Derived::new(&derive_job(config, &args.watch.sync), mirror.files().keys());
         printer.derive_report(&derived.full_pass(), config);
         derived.save()?;
+        record_dev(config, args.watch.sync.force, printer)?;
         // Problems of the first pass show in the browser from its first page on.
         let mut errors = overlay_errors(&report.errors, &report.conflicts, config);
         errors.extend(overlay_derived(&derived, config));
@@ -417,6 +429,11 @@ fn build(config: &Config, args: &BuildArgs, printer: &Printer) -> Result<ExitCod
     let progress = printer.progress("build");
     match build(&job, &progress) {
         Ok(report) => {
+            if let Some(warning) =
+                app_record::after_build(config, &report, !args.no_hash, args.force)?
+            {
+                printer.warn(&warning);
+            }
             printer.build_report(&report, config);
             Ok(ExitCode::SUCCESS)
         }
