@@ -12,6 +12,7 @@
 //! - [`output`]: atomic writes into the output root;
 //! - [`bundles`]: bundle definitions (django-pipeline's `PIPELINE`, `static-bundles.json`,
 //!   `[bundles.*]` tables) and the django-pipeline settings that shape them;
+//! - [`init`]: `sluice init`'s configuration text (only what sluice cannot find by itself);
 //! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with.
 
 pub mod bundles;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod django;
 pub mod error;
 pub mod fnmatch;
+pub mod init;
 pub mod output;
 pub mod sources;
 pub mod state;
