@@ -222,7 +222,11 @@ pub fn plan(input: &InitInput) -> InitPlan {
                 comments.push(format!("  static_url  {url}  (STATIC_URL)"));
             }
             if let Some(conf) = s.pipeline.as_ref().and_then(|p| p.as_object()) {
-                let count = |key: &str| conf.get(key).and_then(|v| v.as_object()).map_or(0, |o| o.len());
+                let count = |key: &str| {
+                    conf.get(key)
+                        .and_then(|v| v.as_object())
+                        .map_or(0, |o| o.len())
+                };
                 comments.push(format!(
                     "  bundles     {} css, {} js  (PIPELINE[\"STYLESHEETS\"], PIPELINE[\"JAVASCRIPT\"])",
                     count("STYLESHEETS"),
@@ -236,7 +240,11 @@ pub fn plan(input: &InitInput) -> InitPlan {
                         .collect();
                     comments.push(format!(
                         "  compilers   {}  (PIPELINE[\"COMPILERS\"])",
-                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "none".to_string()
+                        } else {
+                            names.join(", ")
+                        }
                     ));
                 }
             }
@@ -264,10 +272,17 @@ pub fn plan(input: &InitInput) -> InitPlan {
         }
         None => {
             comments.push("Written by `sluice init`: no Django settings found (no manage.py, no DJANGO_SETTINGS_MODULE).".into());
-            comments.push("With no keys, sluice mirrors media/ into static/ at /static/; for example:".into());
-            comments.push("  sources = [\"media\", { path = \"vendor/static\", prefix = \"vendor\" }]".into());
+            comments.push(
+                "With no keys, sluice mirrors media/ into static/ at /static/; for example:".into(),
+            );
+            comments.push(
+                "  sources = [\"media\", { path = \"vendor/static\", prefix = \"vendor\" }]".into(),
+            );
             comments.push("  output = \"static\"".into());
-            comments.push("  django_settings = \"mysite.settings\"   # read all of it from Django instead".into());
+            comments.push(
+                "  django_settings = \"mysite.settings\"   # read all of it from Django instead"
+                    .into(),
+            );
         }
     }
     // The Python: written only when sluice would not pick it by itself.
@@ -296,11 +311,19 @@ pub fn plan(input: &InitInput) -> InitPlan {
         ));
         comments.push(format!("static_bundles = {}", toml_string(found)));
     }
-    comments.push("`sluice config` shows the resolved configuration and where each value comes from.".into());
+    comments.push(
+        "`sluice config` shows the resolved configuration and where each value comes from.".into(),
+    );
 
     let mut text: String = comments
         .iter()
-        .map(|c| if c.is_empty() { "#\n".to_string() } else { format!("# {c}\n") })
+        .map(|c| {
+            if c.is_empty() {
+                "#\n".to_string()
+            } else {
+                format!("# {c}\n")
+            }
+        })
         .collect();
     if input.target == Target::Pyproject {
         text.push_str("[tool.sluice]\n");
@@ -369,8 +392,12 @@ pub fn merge(
         (Target::SluiceToml, Some(_)) => Ok(plan_text.to_string()),
         (Target::Pyproject, Some(text)) => {
             let unsafe_ = |why: &str| MergeError::Unsafe(why.to_string());
-            let old: toml::Table = toml::from_str(text)
-                .map_err(|e| unsafe_(&format!("pyproject.toml is not valid TOML: {}", e.message())))?;
+            let old: toml::Table = toml::from_str(text).map_err(|e| {
+                unsafe_(&format!(
+                    "pyproject.toml is not valid TOML: {}",
+                    e.message()
+                ))
+            })?;
             if sluice_table(&old).is_some() && !replace {
                 return Err(MergeError::Exists);
             }
@@ -467,7 +494,8 @@ pub fn unified_diff(old_label: &str, new_label: &str, old: &str, new: &str) -> S
             k += 1;
         }
         let end = (end + CONTEXT + 1).min(ops.len());
-        let before = |upto: usize, skip: char| ops[..upto].iter().filter(|(o, _)| *o != skip).count();
+        let before =
+            |upto: usize, skip: char| ops[..upto].iter().filter(|(o, _)| *o != skip).count();
         let (a_start, b_start) = (before(start, '+'), before(start, '-'));
         let a_len = ops[start..end].iter().filter(|(o, _)| *o != '+').count();
         let b_len = ops[start..end].iter().filter(|(o, _)| *o != '-').count();

@@ -2,6 +2,7 @@
 
 mod app_record;
 mod cli;
+mod init;
 mod term;
 
 use std::process::ExitCode;
@@ -86,6 +87,10 @@ fn report_error(printer: &Printer, error: &Error) -> ExitCode {
 
 fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    if let Command::Init(args) = &cli.command {
+        // Reads no configuration file: it writes one.
+        return init::run(&cwd, &overrides(&cli.global), args, printer);
+    }
     let config = Config::load(&cwd, &overrides(&cli.global))?;
     match &cli.command {
         Command::Config => {
@@ -119,6 +124,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             })
         }
         Command::Build(args) => build(&config, args, printer),
+        Command::Init(_) => unreachable!("handled before the configuration is read"),
         Command::Dev(args) => dev(&config, args, printer),
         Command::Watch(args) => {
             let ignore = IgnoreRules::new(&config.ignore.value);

@@ -8,9 +8,15 @@ A few environment variables switch what tests and demos need:
     EXAMPLE_PIPELINE_ENABLED=1  pipeline renders bundles instead of source files
     EXAMPLE_PLAIN_STORAGE=1     StaticFilesStorage instead of PipelineManifestStorage
                                 (collectstatic then copies files and does nothing else)
-    EXAMPLE_SASS_BINARY=...     the `sass` command pipeline's SASSCompiler runs
+    EXAMPLE_SASS_BINARY=...     the `sass` command pipeline's SASSCompiler runs (default
+                                `true`, a no-op: sluice compiles the SCSS in development)
+
+With the sluice package installed (`pip install` from the repository, as `scripts/example`
+does), its Django app `sluice.django` is installed too: system checks, `{% sluice_css %}` /
+`{% sluice_js %}` and `manage.py sluice`.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -30,6 +36,10 @@ INSTALLED_APPS = [
     "pipeline",
     "pages",
 ]
+# The site also runs without the sluice package (sluice's engine tests use a virtualenv
+# with only the requirements.txt packages).
+if importlib.util.find_spec("sluice") is not None:
+    INSTALLED_APPS.append("sluice.django")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -93,7 +103,9 @@ PIPELINE = {
     # PIPELINE_ENABLED off, and when collectstatic packs bundles with
     # PipelineManifestStorage. Plain-storage collectstatic never runs it.
     "COMPILERS": ["pipeline.compilers.sass.SASSCompiler"],
-    "SASS_BINARY": os.environ.get("EXAMPLE_SASS_BINARY", "sass"),
+    # A no-op by default: in development sluice compiles site.scss and pipeline's tags link
+    # its output (set a real `sass` to compare with pipeline's own compiling).
+    "SASS_BINARY": os.environ.get("EXAMPLE_SASS_BINARY", "true"),
     "STYLESHEETS": {
         "common": {
             "source_filenames": ("css/base/*.css",),

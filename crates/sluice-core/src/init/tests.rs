@@ -17,7 +17,10 @@ fn project(module: &str, origin: Origin, pipeline: Option<serde_json::Value>) ->
             staticfiles_dirs: vec![(None, PathBuf::from("/p/media"))],
             app_static_dirs: vec![
                 ("pages".into(), PathBuf::from("/p/pages/static")),
-                ("admin".into(), PathBuf::from("/venv/django/contrib/admin/static")),
+                (
+                    "admin".into(),
+                    PathBuf::from("/venv/django/contrib/admin/static"),
+                ),
             ],
             finders: vec![],
             storage: None,
@@ -55,18 +58,41 @@ fn input<'a>(
 
 #[test]
 fn what_django_says_is_a_comment_not_a_key() {
-    let django = project("site.settings", Origin::File("/p/manage.py".into(), None), None);
+    let django = project(
+        "site.settings",
+        Origin::File("/p/manage.py".into(), None),
+        None,
+    );
     let py = python(Origin::File("/p/.venv".into(), None), "/p/.venv/bin/python");
-    let plan = plan(&input(Some(&django), &py, Some("site.settings"), Target::Pyproject));
+    let plan = plan(&input(
+        Some(&django),
+        &py,
+        Some("site.settings"),
+        Target::Pyproject,
+    ));
     assert!(plan.keys.is_empty(), "{plan:?}");
-    assert!(plan.text.contains("# Written by `sluice init` from the Django settings site.settings (Django 6.1)."));
-    assert!(plan.text.contains("#   sources     media, pages/static, the static/ of admin  (STATICFILES_DIRS"));
+    assert!(plan.text.contains(
+        "# Written by `sluice init` from the Django settings site.settings (Django 6.1)."
+    ));
+    assert!(
+        plan.text.contains(
+            "#   sources     media, pages/static, the static/ of admin  (STATICFILES_DIRS"
+        )
+    );
     assert!(plan.text.contains("#   output      static  (STATIC_ROOT)"));
     assert!(plan.text.ends_with("[tool.sluice]\n"), "{}", plan.text);
     // The text is a valid [tool.sluice] with no keys.
     let table: toml::Table = toml::from_str(&plan.text).unwrap();
-    assert_eq!(sluice_table(&table), Some(&toml::Value::Table(toml::Table::new())));
-    assert_eq!(plan.advice, ["INSTALLED_APPS += [\"sluice.django\"]  # checks, {% sluice_css %} / {% sluice_js %}, manage.py sluice"]);
+    assert_eq!(
+        sluice_table(&table),
+        Some(&toml::Value::Table(toml::Table::new()))
+    );
+    assert_eq!(
+        plan.advice,
+        [
+            "INSTALLED_APPS += [\"sluice.django\"]  # checks, {% sluice_css %} / {% sluice_js %}, manage.py sluice"
+        ]
+    );
 }
 
 #[test]
@@ -74,7 +100,12 @@ fn what_sluice_would_not_find_is_a_key() {
     let mut django = project("site.settings_ci", Origin::Flag("--django-settings"), None);
     django.settings.static_root = None;
     let py = python(Origin::Flag("--python"), "/p/env/bin/python");
-    let plan = plan(&input(Some(&django), &py, Some("site.settings"), Target::SluiceToml));
+    let plan = plan(&input(
+        Some(&django),
+        &py,
+        Some("site.settings"),
+        Target::SluiceToml,
+    ));
     assert_eq!(plan.keys, ["output", "django_settings", "python"]);
     let table: toml::Table = toml::from_str(&plan.text).unwrap();
     assert_eq!(table["output"].as_str(), Some("static"));
@@ -85,10 +116,22 @@ fn what_sluice_would_not_find_is_a_key() {
     // The environment's module where manage.py names another: only a comment (the variable
     // keeps working, a key would override it).
     let django = project("site.prod", Origin::Env("DJANGO_SETTINGS_MODULE"), None);
-    let venv = python(Origin::Env("VIRTUAL_ENV"), "/home/u/.virtualenvs/p/bin/python");
-    let plan2 = super::plan(&input(Some(&django), &venv, Some("site.settings"), Target::SluiceToml));
+    let venv = python(
+        Origin::Env("VIRTUAL_ENV"),
+        "/home/u/.virtualenvs/p/bin/python",
+    );
+    let plan2 = super::plan(&input(
+        Some(&django),
+        &venv,
+        Some("site.settings"),
+        Target::SluiceToml,
+    ));
     assert!(plan2.keys.is_empty(), "{plan2:?}");
-    assert!(plan2.text.contains("$DJANGO_SETTINGS_MODULE in this shell; manage.py names site.settings"));
+    assert!(
+        plan2
+            .text
+            .contains("$DJANGO_SETTINGS_MODULE in this shell; manage.py names site.settings")
+    );
     // ... and with no manage.py, a key; a virtualenv inside the project that is not .venv too.
     let venv = python(Origin::Env("VIRTUAL_ENV"), "/p/venv/bin/python");
     let plan3 = super::plan(&input(Some(&django), &venv, None, Target::SluiceToml));
@@ -120,7 +163,10 @@ fn pipeline_development_settings_to_set() {
         ]
     );
     assert!(plan.text.contains("#   bundles     2 css, 1 js"));
-    assert!(plan.text.contains("#   compilers   SASSCompiler, LessCompiler"));
+    assert!(
+        plan.text
+            .contains("#   compilers   SASSCompiler, LessCompiler")
+    );
     assert!(is_no_op(&serde_json::json!("true")));
     assert!(is_no_op(&serde_json::json!(["/usr/bin/env", "true"])));
     assert!(!is_no_op(&serde_json::json!("/usr/bin/env sass")));
