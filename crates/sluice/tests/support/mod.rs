@@ -15,6 +15,7 @@
 
 pub mod browser;
 pub mod dev;
+pub mod wheel;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
