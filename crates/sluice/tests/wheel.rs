@@ -28,7 +28,10 @@ fn the_wheel_puts_sluice_on_path_and_python_m_finds_it() {
     let python = site_venv();
     let bin = venv_dir(&python).join("bin");
     let version = format!("sluice {}", env!("CARGO_PKG_VERSION"));
-    let out = run_or_panic(Command::new(bin.join("sluice")).arg("--version"), "sluice --version");
+    let out = run_or_panic(
+        Command::new(bin.join("sluice")).arg("--version"),
+        "sluice --version",
+    );
     assert_eq!(stdout(&out), version);
     let out = run_or_panic(
         Command::new(&python).args(["-m", "sluice", "--version"]),
@@ -50,4 +53,287 @@ fn the_wheel_puts_sluice_on_path_and_python_m_finds_it() {
         std::path::Path::new(lines.next().unwrap()),
         bin.join("sluice")
     );
+}
+
+/// `pip install --target DIR` and `--prefix DIR`: `python -m sluice` still finds the binary
+/// (in `DIR/bin`, and `DIR/bin` above `DIR/lib/pythonX.Y/site-packages`).
+#[test]
+fn python_m_sluice_finds_target_and_prefix_installs() {
+    let python = site_venv();
+    let wheel = support::wheel::wheel();
+    let tmp = tempfile::tempdir().unwrap();
+    for (flag, layout) in [("--target", "target"), ("--prefix", "prefix")] {
+        let dir = tmp.path().join(layout);
+        run_or_panic(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--ignore-installed",
+                ])
+                .arg("--disable-pip-version-check")
+                .arg(flag)
+                .arg(&dir)
+                .arg(&wheel),
+            "pip install",
+        );
+        let site_packages = if layout == "target" {
+            dir.clone()
+        } else {
+            let lib = dir.join("lib");
+            let version = std::fs::read_dir(&lib)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path();
+            version.join("site-packages")
+        };
+        // A Python without the package, pointed at the install: no venv's scripts folder has
+        // a sluice to find.
+        let (interpreter, _) = python_for_django();
+        let out = run_or_panic(
+            Command::new(&interpreter)
+                .args(["-c", "import sluice; print(sluice.find_sluice_bin())"])
+                .env("PYTHONPATH", &site_packages)
+                .env_remove("VIRTUAL_ENV"),
+            "find_sluice_bin",
+        );
+        assert_eq!(
+            std::path::Path::new(&stdout(&out)),
+            dir.join("bin").join("sluice"),
+            "{flag}"
+        );
+        let out = run_or_panic(
+            Command::new(&interpreter)
+                .args(["-m", "sluice", "--version"])
+                .env("PYTHONPATH", &site_packages),
+            "python -m sluice",
+        );
+        assert_eq!(
+            stdout(&out),
+            format!("sluice {}", env!("CARGO_PKG_VERSION"))
+        );
+    }
+}
+
+/// Renders the tags with real Django templates and Jinja2 in the example site, and fetches
+/// each URL through the site (whitenoise): prints JSON with the HTML and, per URL, the status
+/// and the sha384 of the bytes served, computed here with hashlib.
+const RENDER_PY: &str = r#"
+import base64, hashlib, json, re
+import django
+django.setup()
+import jinja2
+from django.template import Context, Template
+from django.test import Client
+
+env = jinja2.Environment(autoescape=True, extensions=["sluice.django.jinja2.bundles"])
+out = {"django": {}, "jinja2": {}, "served": {}}
+for kind, name in [("css", "common"), ("css", "about"), ("js", "about")]:
+    tag = "sluice_css" if kind == "css" else "sluice_js"
+    out["django"][kind + ":" + name] = Template(
+        '{% load sluice %}{% ' + tag + ' "' + name + '" %}'
+    ).render(Context())
+    function = "css_bundle" if kind == "css" else "js_bundle"
+    out["jinja2"][kind + ":" + name] = env.from_string(
+        "{{ " + function + '("' + name + '") }}'
+    ).render()
+client = Client()
+for html in out["django"].values():
+    url = re.search(r'(?:href|src)="([^"]+)"', html).group(1)
+    response = client.get(url)
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    digest = base64.b64encode(hashlib.sha384(body).digest()).decode()
+    out["served"][url] = {"status": response.status_code, "sri": "sha384-" + digest}
+try:
+    Template('{% load sluice %}{% sluice_js "nope" %}').render(Context())
+except Exception as error:
+    out["unknown"] = type(error).__name__ + ": " + str(error)
+print(json.dumps(out))
+"#;
+
+/// The example site's environment variables that must not leak in from the caller.
+const EXAMPLE_ENV: &[&str] = &[
+    "DJANGO_SETTINGS_MODULE",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "EXAMPLE_DEBUG",
+    "EXAMPLE_PIPELINE_ENABLED",
+    "EXAMPLE_PLAIN_STORAGE",
+    "EXAMPLE_SASS_BINARY",
+];
+
+/// `python ARGS` in `site`, as a user runs it: the venv's Python by path, not activated.
+fn python_in(python: &std::path::Path, site: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args(args)
+        .current_dir(site)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    for name in EXAMPLE_ENV {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
+fn render(python: &std::path::Path, site: &std::path::Path, debug: bool) -> serde_json::Value {
+    let out = run_or_panic(
+        python_in(python, site, &["-c", RENDER_PY])
+            .env("DJANGO_SETTINGS_MODULE", "examplesite.settings")
+            .env("EXAMPLE_DEBUG", if debug { "1" } else { "0" }),
+        "rendering the tags",
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn manage_py_sluice_and_the_tags_in_development_and_production() {
+    let python = site_venv();
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    support::copy_example_site(&site);
+
+    // Development: `manage.py sluice sync` (sluice's own flags pass through), then the tags
+    // name the files sluice keeps fresh, without integrity.
+    run_or_panic(
+        &mut python_in(&python, &site, &["manage.py", "sluice", "sync", "-q"]),
+        "manage.py sluice sync",
+    );
+    let dev = render(&python, &site, true);
+    for engine in ["django", "jinja2"] {
+        assert_eq!(
+            dev[engine]["css:common"],
+            r#"<link href="/static/css/common-bundle.css" rel="stylesheet">"#,
+            "{engine}"
+        );
+        assert_eq!(
+            dev[engine]["css:about"],
+            r#"<link href="/static/css/about-bundle.css" rel="stylesheet">"#
+        );
+        assert_eq!(
+            dev[engine]["js:about"],
+            r#"<script src="/static/js/about-bundle.js"></script>"#
+        );
+    }
+    let served = &dev["served"]["/static/js/about-bundle.js"];
+    assert_eq!(served["status"], 200, "{dev}");
+    assert!(
+        dev["unknown"].as_str().unwrap().contains(
+            r#"no js bundle "nope" in sluice.json (its js bundles: about, common, home)"#
+        ),
+        "{dev}"
+    );
+
+    // Production: `manage.py sluice build` into a fresh STATIC_ROOT, as a deploy does (today's
+    // build does not take over the dev profile's outputs), then the hashed names from
+    // staticfiles.json with the sha384 of the bytes the site serves.
+    std::fs::remove_dir_all(site.join("static")).unwrap();
+    run_or_panic(
+        &mut python_in(&python, &site, &["manage.py", "sluice", "build", "-q"]),
+        "manage.py sluice build",
+    );
+    let static_root = site.join("static");
+    let manifest =
+        support::manifest_paths(&std::fs::read(static_root.join("staticfiles.json")).unwrap());
+    let prod = render(&python, &site, false);
+    for (key, logical, tag) in [
+        ("css:common", "css/common-bundle.css", "link"),
+        ("css:about", "css/about-bundle.css", "link"),
+        ("js:about", "js/about-bundle.js", "script"),
+    ] {
+        let hashed = &manifest[logical];
+        assert_ne!(hashed, logical);
+        let url = format!("/static/{hashed}");
+        let served = &prod["served"][&url];
+        assert_eq!(served["status"], 200, "{url}: {prod}");
+        // The digest of the served bytes (hashlib, in the render) is that of the file (sha2,
+        // here), and it is the one in the attribute.
+        let sri = support::sha384_sri(&std::fs::read(static_root.join(hashed)).unwrap());
+        assert_eq!(served["sri"], sri.as_str(), "{url}");
+        let attrs = format!(r#" integrity="{sri}" crossorigin="anonymous""#);
+        let want = if tag == "link" {
+            format!(r#"<link href="{url}" rel="stylesheet"{attrs}>"#)
+        } else {
+            format!(r#"<script src="{url}"{attrs}></script>"#)
+        };
+        assert_eq!(prod["django"][key], want.as_str(), "{key}");
+        assert_eq!(prod["jinja2"][key], want.as_str(), "{key}");
+    }
+}
+
+/// `manage.py check` on settings made to trip one check each: that check and no other fires;
+/// on the example site's own settings none does.
+#[test]
+fn each_check_fires_on_its_settings_and_none_on_the_example() {
+    let python = site_venv();
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    support::copy_example_site(&site);
+    let check = |settings: Option<&str>| -> String {
+        let mut cmd = python_in(&python, &site, &["manage.py", "check"]);
+        if let Some(module) = settings {
+            cmd.arg(format!("--settings=examplesite.{module}"));
+        }
+        let out = run_or_panic(&mut cmd, "manage.py check");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let example = check(None);
+    assert!(!example.contains("sluice."), "{example}");
+    assert!(
+        example.contains("System check identified no issues"),
+        "{example}"
+    );
+    let trips = [
+        (
+            "sluice.W001",
+            "trip_collector",
+            r#"PIPELINE = {**PIPELINE, "PIPELINE_COLLECTOR_ENABLED": True}"#,
+        ),
+        (
+            "sluice.W002",
+            "trip_compiler",
+            r#"PIPELINE = {**PIPELINE, "SASS_BINARY": "/usr/bin/env sass"}"#,
+        ),
+        // (A manifest storage cannot even start without STATIC_ROOT.)
+        (
+            "sluice.W003",
+            "trip_static_root",
+            "STATIC_ROOT = None\nSTORAGES = {**STORAGES, \"staticfiles\": {\"BACKEND\": \"django.contrib.staticfiles.storage.StaticFilesStorage\"}}",
+        ),
+        (
+            "sluice.W004",
+            "trip_dirs",
+            r#"STATICFILES_DIRS = [*STATICFILES_DIRS, BASE_DIR / "no-such-folder"]"#,
+        ),
+    ];
+    for (id, module, line) in trips {
+        support::write_file(
+            &site.join(format!("examplesite/{module}.py")),
+            format!("from examplesite.settings import *  # noqa\n\n{line}\n"),
+        );
+        let report = check(Some(module));
+        assert!(report.contains(&format!("({id})")), "{module}: {report}");
+        for (other, ..) in trips.iter().filter(|(other, ..)| *other != id) {
+            assert!(
+                !report.contains(other),
+                "{module} also tripped {other}: {report}"
+            );
+        }
+        assert!(report.contains("HINT:"), "{report}");
+    }
+    // sluice's compiler check follows django-pipeline's own switch: with PIPELINE_ENABLED the
+    // tags link built bundles and no compiler runs on a render.
+    support::write_file(
+        &site.join("examplesite/trip_none.py"),
+        "from examplesite.settings import *  # noqa\n\nPIPELINE = {**PIPELINE, \"SASS_BINARY\": \"sass\", \"PIPELINE_ENABLED\": True}\n",
+    );
+    let report = check(Some("trip_none"));
+    assert!(!report.contains("sluice."), "{report}");
 }

@@ -70,7 +70,12 @@ pub fn fingerprint() -> String {
         },
         &mut files,
     );
-    files_under(&root.join("python"), "python", &|p| !p.ends_with(".pyc"), &mut files);
+    files_under(
+        &root.join("python"),
+        "python",
+        &|p| !p.ends_with(".pyc"),
+        &mut files,
+    );
     files.sort();
     let mut text = Vec::new();
     for file in &files {
@@ -99,7 +104,9 @@ pub fn wheel() -> PathBuf {
     if let Some(wheel) = find_wheel(&dir) {
         return wheel;
     }
-    let maturin = super::venv_dir(&venv(&[MATURIN])).join("bin").join("maturin");
+    let maturin = super::venv_dir(&venv(&[MATURIN]))
+        .join("bin")
+        .join("maturin");
     let staging = dir.with_extension(format!("build-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
     run_or_panic(
