@@ -337,3 +337,194 @@ fn each_check_fires_on_its_settings_and_none_on_the_example() {
     let report = check(Some("trip_none"));
     assert!(!report.contains("sluice."), "{report}");
 }
+
+/// The installed `sluice`, run in `dir` with the venv active (as a user has it).
+fn installed_sluice(
+    python: &std::path::Path,
+    dir: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let bin = venv_dir(python).join("bin").join("sluice");
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .current_dir(dir)
+        .envs(support::venv_env(python));
+    for name in EXAMPLE_ENV.iter().filter(|n| **n != "VIRTUAL_ENV") {
+        cmd.env_remove(name);
+    }
+    cmd.output().unwrap()
+}
+
+/// `sluice sync` and `sluice build` (each from scratch) in `dir`: the output trees.
+fn outputs(
+    python: &std::path::Path,
+    dir: &std::path::Path,
+    output: &str,
+    flags: &[&str],
+) -> [std::collections::BTreeMap<String, Vec<u8>>; 2] {
+    ["sync", "build"].map(|command| {
+        for gone in [output, ".sluice"] {
+            let _ = std::fs::remove_dir_all(dir.join(gone));
+        }
+        let out = installed_sluice(python, dir, &[&[command, "-q"], flags].concat());
+        assert!(
+            out.status.success(),
+            "sluice {command} {flags:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        support::tree_files(&dir.join(output))
+    })
+}
+
+fn assert_same_outputs(
+    before: &[std::collections::BTreeMap<String, Vec<u8>>; 2],
+    after: &[std::collections::BTreeMap<String, Vec<u8>>; 2],
+) {
+    for (i, command) in ["sync", "build"].iter().enumerate() {
+        assert!(before[i].len() > 5, "{command}: {} files", before[i].len());
+        support::assert_same_tree(
+            &format!("{command} before init"),
+            &before[i],
+            &format!("{command} after init"),
+            &after[i],
+        );
+    }
+}
+
+#[test]
+fn init_on_the_example_site_keeps_sync_and_build_output() {
+    let python = site_venv();
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    support::copy_example_site(&site);
+    let before = outputs(&python, &site, "static", &[]);
+
+    // --dry-run prints the file as a diff and writes nothing.
+    let out = installed_sluice(&python, &site, &["init", "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        diff.starts_with("--- /dev/null\n+++ b/sluice.toml\n"),
+        "{diff}"
+    );
+    assert!(diff.contains("+#   bundles     4 css, 3 js"), "{diff}");
+    assert!(!site.join("sluice.toml").exists());
+
+    let out = installed_sluice(&python, &site, &["init"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(site.join("sluice.toml")).unwrap();
+    // Everything comes from Django: comments only, no keys.
+    assert!(written.lines().all(|l| l.starts_with('#')), "{written}");
+    assert!(written.contains("examplesite.settings"), "{written}");
+    // The example's development settings are what sluice wants (sluice.django installed).
+    let told = String::from_utf8_lossy(&out.stderr);
+    assert!(!told.contains("PIPELINE["), "{told}");
+    assert_same_outputs(&before, &outputs(&python, &site, "static", &[]));
+
+    // Never over existing configuration without --force.
+    let out = installed_sluice(&python, &site, &["init"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has sluice configuration already"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = installed_sluice(&python, &site, &["init", "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(site.join("sluice.toml")).unwrap(),
+        written
+    );
+}
+
+const PIPELINE_SETTINGS: &str = r#"from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "test-not-secret"
+DEBUG = True
+INSTALLED_APPS = ["django.contrib.staticfiles", "pipeline"]
+DATABASES = {}
+STATIC_URL = "/assets/"
+STATICFILES_DIRS = [BASE_DIR / "src"]
+STATIC_ROOT = BASE_DIR / "public"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "pipeline.storage.PipelineManifestStorage"},
+}
+PIPELINE = {
+    "CSS_COMPRESSOR": None,
+    "JS_COMPRESSOR": None,
+    "STYLESHEETS": {
+        "site": {"source_filenames": ("css/*.css",), "output_filename": "css/site.min.css"},
+    },
+    "JAVASCRIPT": {
+        "app": {"source_filenames": ("js/*.js",), "output_filename": "js/app.min.js"},
+    },
+}
+"#;
+
+/// A django-pipeline project whose settings module no `manage.py` names (it runs with
+/// `DJANGO_SETTINGS_MODULE`), with a `pyproject.toml` of its own: `sluice init
+/// --django-settings` records the module in `[tool.sluice]`, and plain `sluice sync`/`build`
+/// then do exactly what they did with the flag.
+#[test]
+fn init_on_a_pipeline_project_records_what_sluice_cannot_find() {
+    let python = site_venv();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("proj");
+    let put = |rel: &str, text: &str| support::put(&dir, rel, text);
+    put("proj/__init__.py", "");
+    put("proj/settings.py", PIPELINE_SETTINGS);
+    put("src/css/a.css", "body { background: url(../img/x.png); }\n");
+    put("src/css/b.css", ".b { color: red; }\n");
+    put("src/img/x.png", "not really a png");
+    put("src/js/a.js", "var a = 1;\n");
+    put("src/js/b.js", "function b() { return a; }\n");
+    let pyproject =
+        "[project]\nname = \"proj\"\nversion = \"1.0\"\n\n[tool.ruff]\nline-length = 100\n";
+    put("pyproject.toml", pyproject);
+
+    let flag = ["--django-settings", "proj.settings"];
+    let before = outputs(&python, &dir, "public", &flag);
+    assert!(before[1].contains_key("css/site.min.css") && before[1].contains_key("js/app.min.js"));
+
+    let out = installed_sluice(&python, &dir, &[&["init"][..], &flag].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("pyproject.toml")).unwrap();
+    assert!(
+        text.starts_with(pyproject),
+        "the rest of pyproject.toml is kept:\n{text}"
+    );
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    let sluice = table["tool"]["sluice"].as_table().unwrap();
+    assert_eq!(sluice.len(), 1, "{text}");
+    assert_eq!(sluice["django_settings"].as_str(), Some("proj.settings"));
+    // The development settings pipeline needs beside sluice.
+    let told = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        told.contains(r#"PIPELINE["PIPELINE_COLLECTOR_ENABLED"] = False"#),
+        "{told}"
+    );
+    assert!(
+        told.contains(r#"INSTALLED_APPS += ["sluice.django"]"#),
+        "{told}"
+    );
+
+    assert_same_outputs(&before, &outputs(&python, &dir, "public", &[]));
+}
