@@ -102,8 +102,10 @@ pub fn wheel() -> PathBuf {
     let _guard = BUILDING.lock().unwrap_or_else(|p| p.into_inner());
     let dir = cache_dir().join("wheels").join(fingerprint());
     if let Some(wheel) = find_wheel(&dir) {
+        used(&dir);
         return wheel;
     }
+    prune_unused();
     let maturin = super::venv_dir(&venv(&[MATURIN]))
         .join("bin")
         .join("maturin");
@@ -125,6 +127,50 @@ pub fn wheel() -> PathBuf {
         let _ = fs::remove_dir_all(&staging);
     }
     find_wheel(&dir).unwrap_or_else(|| panic!("no wheel in {}", dir.display()))
+}
+
+/// Wheels (and the virtualenvs they are installed in) unused for this long are removed when
+/// a new wheel is built: every checkout sharing the cache builds its own.
+const UNUSED: std::time::Duration = std::time::Duration::from_secs(2 * 24 * 3600);
+
+/// Marks a wheel's folder as used now.
+fn used(dir: &Path) {
+    let _ = filetime::set_file_mtime(dir, filetime::FileTime::now());
+}
+
+fn unused(path: &Path) -> bool {
+    fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > UNUSED)
+}
+
+/// Removes wheels unused for [`UNUSED`], then the virtualenvs whose wheel is gone.
+fn prune_unused() {
+    let wheels = cache_dir().join("wheels");
+    for entry in fs::read_dir(&wheels).into_iter().flatten().flatten() {
+        if unused(&entry.path()) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+    let venvs = cache_dir().join("venvs");
+    let wheels = wheels.to_string_lossy().into_owned();
+    for entry in fs::read_dir(&venvs).into_iter().flatten().flatten() {
+        let link = entry.path();
+        let Ok(key) = fs::read_to_string(link.join("sluice-test-key.txt")) else {
+            continue;
+        };
+        let gone = key
+            .lines()
+            .any(|l| l.starts_with(&wheels) && !Path::new(l).exists());
+        if gone && fs::symlink_metadata(&link).is_ok_and(|m| m.is_symlink()) {
+            if let Ok(target) = fs::canonicalize(&link) {
+                let _ = fs::remove_file(&link);
+                let _ = fs::remove_dir_all(target);
+            }
+        }
+    }
 }
 
 fn find_wheel(dir: &Path) -> Option<PathBuf> {
