@@ -420,9 +420,7 @@ pub fn merge(
             let new = match at {
                 Some(i) => format!("{}{plan_text}\n{}", &kept[..i], &kept[i..]),
                 None => {
-                    let sep = if kept.is_empty() {
-                        ""
-                    } else if kept.ends_with("\n\n") {
+                    let sep = if kept.is_empty() || kept.ends_with("\n\n") {
                         ""
                     } else if kept.ends_with('\n') {
                         "\n"

@@ -164,11 +164,12 @@ fn prune_unused() {
         let gone = key
             .lines()
             .any(|l| l.starts_with(&wheels) && !Path::new(l).exists());
-        if gone && fs::symlink_metadata(&link).is_ok_and(|m| m.is_symlink()) {
-            if let Ok(target) = fs::canonicalize(&link) {
-                let _ = fs::remove_file(&link);
-                let _ = fs::remove_dir_all(target);
-            }
+        if gone
+            && fs::symlink_metadata(&link).is_ok_and(|m| m.is_symlink())
+            && let Ok(target) = fs::canonicalize(&link)
+        {
+            let _ = fs::remove_file(&link);
+            let _ = fs::remove_dir_all(target);
         }
     }
 }
