@@ -80,7 +80,11 @@ fn what_django_says_is_a_comment_not_a_key() {
         )
     );
     assert!(plan.text.contains("#   output      static  (STATIC_ROOT)"));
-    assert!(plan.text.ends_with("[tool.sluice]\n"), "{}", plan.text);
+    assert!(
+        plan.text.starts_with("[tool.sluice]\n# Written by"),
+        "{}",
+        plan.text
+    );
     // The text is a valid [tool.sluice] with no keys.
     let table: toml::Table = toml::from_str(&plan.text).unwrap();
     assert_eq!(
@@ -174,7 +178,7 @@ fn pipeline_development_settings_to_set() {
 
 #[test]
 fn merge_into_pyproject_keeps_everything_else() {
-    let plan = "# comment\n[tool.sluice]\noutput = \"static\"\n";
+    let plan = "[tool.sluice]\n# comment\noutput = \"static\"\n";
     let old = "[project]\nname = \"site\"\n\n[tool.ruff]\nline-length = 100\n";
     let new = merge(Some(old), Target::Pyproject, plan, false).unwrap();
     assert_eq!(new, format!("{old}\n{plan}"));
