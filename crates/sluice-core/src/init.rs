@@ -315,18 +315,13 @@ pub fn plan(input: &InitInput) -> InitPlan {
         "`sluice config` shows the resolved configuration and where each value comes from.".into(),
     );
 
-    let mut text: String = comments
-        .iter()
-        .map(|c| {
-            if c.is_empty() {
-                "#\n".to_string()
-            } else {
-                format!("# {c}\n")
-            }
-        })
-        .collect();
-    if input.target == Target::Pyproject {
-        text.push_str("[tool.sluice]\n");
+    // In pyproject.toml the comments go inside the table, so `--force` replaces them with it.
+    let mut text = match input.target {
+        Target::Pyproject => "[tool.sluice]\n".to_string(),
+        Target::SluiceToml => String::new(),
+    };
+    for c in &comments {
+        text.push_str(&format!("# {c}\n"));
     }
     for (key, value, comment) in &keys {
         text.push_str(&format!("# {comment}\n{key} = {value}\n"));

@@ -527,4 +527,16 @@ fn init_on_a_pipeline_project_records_what_sluice_cannot_find() {
     );
 
     assert_same_outputs(&before, &outputs(&python, &dir, "public", &[]));
+
+    // --force replaces [tool.sluice] (comments included) in place: the same file again.
+    let out = installed_sluice(&python, &dir, &[&["init", "--force"][..], &flag].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("pyproject.toml")).unwrap(),
+        text
+    );
 }
