@@ -413,6 +413,7 @@ pub fn merge(
                 }
             }
             let new = match at {
+                Some(i) if i == kept.len() => format!("{kept}{plan_text}"),
                 Some(i) => format!("{}{plan_text}\n{}", &kept[..i], &kept[i..]),
                 None => {
                     let sep = if kept.is_empty() || kept.ends_with("\n\n") {

@@ -193,6 +193,11 @@ fn merge_into_pyproject_keeps_everything_else() {
         replaced,
         format!("[project]\nname = \"x\"\n\n{plan}\n[tool.ruff]\nx = 1\n")
     );
+    // Replacing the last table adds nothing after it.
+    assert_eq!(
+        merge(Some(&new), Target::Pyproject, plan, true).unwrap(),
+        new
+    );
     // Dotted keys elsewhere cannot be replaced safely.
     let dotted = "[tool]\nsluice.output = \"x\"\n";
     assert!(matches!(
