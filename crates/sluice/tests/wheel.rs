@@ -55,17 +55,30 @@ fn the_wheel_puts_sluice_on_path_and_python_m_finds_it() {
     );
 }
 
-/// `pip install --target DIR` and `--prefix DIR`: `python -m sluice` still finds the binary
-/// (in `DIR/bin`, and `DIR/bin` above `DIR/lib/pythonX.Y/site-packages`).
+/// `pip install --target DIR`, `--prefix DIR` and `--user` (with `PYTHONUSERBASE=DIR`):
+/// `python -m sluice` still finds the binary (in `DIR/bin`, also above
+/// `DIR/lib/pythonX.Y/site-packages`, and in the user scheme's scripts folder).
 #[test]
-fn python_m_sluice_finds_target_and_prefix_installs() {
+fn python_m_sluice_finds_target_prefix_and_user_installs() {
     let python = site_venv();
     let wheel = support::wheel::wheel();
     let tmp = tempfile::tempdir().unwrap();
-    for (flag, layout) in [("--target", "target"), ("--prefix", "prefix")] {
+    let (interpreter, _) = python_for_django();
+    for (flag, layout) in [
+        ("--target", "target"),
+        ("--prefix", "prefix"),
+        ("--user", "user"),
+    ] {
         let dir = tmp.path().join(layout);
+        // A user install needs a Python outside any virtualenv.
+        let pip_python = if layout == "user" {
+            &interpreter
+        } else {
+            &python
+        };
         run_or_panic(
-            Command::new(&python)
+            Command::new(pip_python)
+                .env("PYTHONUSERBASE", &dir)
                 .args([
                     "-m",
                     "pip",
@@ -76,10 +89,11 @@ fn python_m_sluice_finds_target_and_prefix_installs() {
                 ])
                 .arg("--disable-pip-version-check")
                 .arg(flag)
-                .arg(&dir)
+                .args((layout != "user").then_some(&dir))
                 .arg(&wheel),
             "pip install",
         );
+        // (--prefix and --user both install into DIR/lib/pythonX.Y/site-packages.)
         let site_packages = if layout == "target" {
             dir.clone()
         } else {
@@ -94,11 +108,11 @@ fn python_m_sluice_finds_target_and_prefix_installs() {
         };
         // A Python without the package, pointed at the install: no venv's scripts folder has
         // a sluice to find.
-        let (interpreter, _) = python_for_django();
         let out = run_or_panic(
             Command::new(&interpreter)
                 .args(["-c", "import sluice; print(sluice.find_sluice_bin())"])
                 .env("PYTHONPATH", &site_packages)
+                .env("PYTHONUSERBASE", &dir)
                 .env_remove("VIRTUAL_ENV"),
             "find_sluice_bin",
         );
@@ -110,7 +124,8 @@ fn python_m_sluice_finds_target_and_prefix_installs() {
         let out = run_or_panic(
             Command::new(&interpreter)
                 .args(["-m", "sluice", "--version"])
-                .env("PYTHONPATH", &site_packages),
+                .env("PYTHONPATH", &site_packages)
+                .env("PYTHONUSERBASE", &dir),
             "python -m sluice",
         );
         assert_eq!(
