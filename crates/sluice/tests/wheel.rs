@@ -250,6 +250,28 @@ fn manage_py_sluice_and_the_tags_in_development_and_production() {
         &mut python_in(&python, &site, &["manage.py", "sluice", "build", "-q"]),
         "manage.py sluice build",
     );
+    // manage.py's own --settings reaches sluice as DJANGO_SETTINGS_MODULE, not as a flag.
+    let out = run_or_panic(
+        &mut python_in(
+            &python,
+            &site,
+            &[
+                "manage.py",
+                "sluice",
+                "config",
+                "--settings",
+                "examplesite.settings",
+                "--format",
+                "json",
+            ],
+        ),
+        "manage.py sluice config --settings",
+    );
+    let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        config["django"]["settings"]["origin"],
+        "$DJANGO_SETTINGS_MODULE"
+    );
     let static_root = site.join("static");
     let manifest =
         support::manifest_paths(&std::fs::read(static_root.join("staticfiles.json")).unwrap());
