@@ -442,6 +442,35 @@ pub fn merge(
     }
 }
 
+/// The keys and tables of the old sluice configuration that the new one does not have
+/// (`dev`, `build.minify`…), for the warning `--force` gives.
+pub fn dropped_keys(old: &str, new: &str, target: Target) -> Vec<String> {
+    let table = |text: &str| -> toml::Table {
+        let parsed: toml::Table = toml::from_str(text).unwrap_or_default();
+        match target {
+            Target::SluiceToml => parsed,
+            Target::Pyproject => match sluice_table(&parsed) {
+                Some(toml::Value::Table(t)) => t.clone(),
+                _ => toml::Table::new(),
+            },
+        }
+    };
+    fn leaves(table: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (key, value) in table {
+            let name = format!("{prefix}{key}");
+            match value {
+                toml::Value::Table(inner) => leaves(inner, &format!("{name}."), out),
+                _ => out.push(name),
+            }
+        }
+    }
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    leaves(&table(old), "", &mut before);
+    leaves(&table(new), "", &mut after);
+    before.retain(|k| !after.contains(k));
+    before
+}
+
 /// A unified diff of two texts (`--- a`, `+++ b`, hunks with three lines of context).
 pub fn unified_diff(old_label: &str, new_label: &str, old: &str, new: &str) -> String {
     let a: Vec<&str> = old.split_inclusive('\n').collect();

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use sluice_core::Error;
 use sluice_core::config::{Discovery, Overrides};
-use sluice_core::init::{InitInput, MergeError, Target, merge, plan, unified_diff};
+use sluice_core::init::{InitInput, MergeError, Target, dropped_keys, merge, plan, unified_diff};
 use sluice_core::output::write_atomic;
 
 use crate::cli::InitArgs;
@@ -81,6 +81,21 @@ pub fn run(
         Some(old) => unified_diff(&format!("a/{name}"), &format!("b/{name}"), old, &new),
         None => unified_diff("/dev/null", &format!("b/{name}"), "", &new),
     };
+    let dropped = existing
+        .as_deref()
+        .map(|old| dropped_keys(old, &new, target))
+        .unwrap_or_default();
+    if !dropped.is_empty() {
+        printer.warn(&format!(
+            "{}: the new configuration no longer has {} (restore them by hand if you need them)",
+            if args.dry_run {
+                "would replace"
+            } else {
+                "replaced"
+            },
+            dropped.join(", ")
+        ));
+    }
     let write = !args.dry_run && existing.as_deref() != Some(new.as_str());
     if write {
         write_atomic(&file, new.as_bytes()).map_err(|e| Error::io("write", &file, e))?;

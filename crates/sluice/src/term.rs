@@ -319,6 +319,12 @@ impl Printer {
             return;
         }
         let name = report.file.display();
+        if self.quiet {
+            if !report.written {
+                anstream::print!("{}", report.diff);
+            }
+            return;
+        }
         if !report.written {
             anstream::print!("{}", report.diff);
             if report.diff.is_empty() {
@@ -340,7 +346,7 @@ impl Printer {
                 report.keys.join(", ")
             );
         }
-        if !report.advice.is_empty() && !self.quiet {
+        if !report.advice.is_empty() {
             say!(self, "In the Django development settings, set:");
             for line in report.advice {
                 say!(self, "    {line}");

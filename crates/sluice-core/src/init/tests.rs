@@ -225,3 +225,18 @@ fn unified_diffs() {
         "--- a\n+++ b\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n"
     );
 }
+
+#[test]
+fn keys_a_forced_init_drops() {
+    let old = "[project]\nname = \"x\"\n[tool.sluice]\noutput = \"o\"\n[tool.sluice.dev]\nport = 1\n[tool.sluice.bundles.css.site]\nfiles = []\noutput = \"s.css\"\n";
+    let new = "[project]\nname = \"x\"\n[tool.sluice]\noutput = \"static\"\n";
+    assert_eq!(
+        dropped_keys(old, new, Target::Pyproject),
+        [
+            "bundles.css.site.files",
+            "bundles.css.site.output",
+            "dev.port"
+        ]
+    );
+    assert!(dropped_keys("output = \"o\"\n", "# nothing\n", Target::SluiceToml) == ["output"]);
+}
