@@ -79,6 +79,8 @@ fn python_m_sluice_finds_target_prefix_and_user_installs() {
         run_or_panic(
             Command::new(pip_python)
                 .env("PYTHONUSERBASE", &dir)
+                // A user install into a temporary folder breaks no system package (PEP 668).
+                .env("PIP_BREAK_SYSTEM_PACKAGES", "1")
                 .args([
                     "-m",
                     "pip",
@@ -93,38 +95,35 @@ fn python_m_sluice_finds_target_prefix_and_user_installs() {
                 .arg(&wheel),
             "pip install",
         );
-        // (--prefix and --user both install into DIR/lib/pythonX.Y/site-packages.)
-        let site_packages = if layout == "target" {
-            dir.clone()
-        } else {
-            let lib = dir.join("lib");
-            let version = std::fs::read_dir(&lib)
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path();
-            version.join("site-packages")
-        };
+        // Where pip put the package and the binary (the layout under DIR varies: Debian's
+        // Python uses local/lib/pythonX.Y/dist-packages and local/bin).
+        let files = support::tree_paths(&dir);
+        let package = files
+            .iter()
+            .find(|p| p.ends_with("sluice/_find_sluice.py"))
+            .expect("the package is installed");
+        let site_packages = dir.join(package);
+        let site_packages = site_packages.parent().and_then(|p| p.parent()).unwrap();
+        let binary = files
+            .iter()
+            .find(|p| p.ends_with("bin/sluice"))
+            .map(|p| dir.join(p))
+            .expect("the binary is installed");
         // A Python without the package, pointed at the install: no venv's scripts folder has
         // a sluice to find.
         let out = run_or_panic(
             Command::new(&interpreter)
                 .args(["-c", "import sluice; print(sluice.find_sluice_bin())"])
-                .env("PYTHONPATH", &site_packages)
+                .env("PYTHONPATH", site_packages)
                 .env("PYTHONUSERBASE", &dir)
                 .env_remove("VIRTUAL_ENV"),
             "find_sluice_bin",
         );
-        assert_eq!(
-            std::path::Path::new(&stdout(&out)),
-            dir.join("bin").join("sluice"),
-            "{flag}"
-        );
+        assert_eq!(std::path::Path::new(&stdout(&out)), binary, "{flag}");
         let out = run_or_panic(
             Command::new(&interpreter)
                 .args(["-m", "sluice", "--version"])
-                .env("PYTHONPATH", &site_packages)
+                .env("PYTHONPATH", site_packages)
                 .env("PYTHONUSERBASE", &dir),
             "python -m sluice",
         );

@@ -303,6 +303,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The paths of every regular file under `root`, relative, with `/` separators.
+pub fn tree_paths(root: &Path) -> Vec<String> {
+    tree_files(root).into_keys().collect()
+}
+
 /// Every regular file under `root` (symlinks followed), keyed by its path
 /// relative to `root` with `/` separators. Panics if `root` is not a folder.
 pub fn tree_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
