@@ -9,6 +9,8 @@
 //!   data URIs) and the seam where minification plugs in;
 //! - [`compress`]: whitenoise 6.12's compression rules (which files, which encodings,
 //!   when a compressed copy is worth keeping).
+//! - [`integrity`]: `sha384` subresource integrity and `sluice.json`, the record of bundles
+//!   and digests that sluice's Django app reads from the output root.
 //!
 //! - [`minify`]: CSS (lightningcss) and JS (oxc) minification of bundles, with source
 //!   maps that point into the member files.
@@ -26,6 +28,7 @@ pub mod compress;
 mod django_fixture;
 pub mod django_manifest;
 mod error;
+pub mod integrity;
 pub mod minify;
 mod python;
 pub mod sourcemap;

@@ -14,6 +14,7 @@
 //! - [`progress`]: how long work reports its progress;
 //! - [`bundles`]: bundle definitions (django-pipeline's `PIPELINE`, `static-bundles.json`,
 //!   `[bundles.*]` tables) and the django-pipeline settings that shape them;
+//! - [`init`]: `sluice init`'s configuration text (only what sluice cannot find by itself);
 //! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with.
 
 pub mod bundles;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod django;
 pub mod error;
 pub mod fnmatch;
+pub mod init;
 pub mod origin;
 pub mod output;
 pub mod progress;

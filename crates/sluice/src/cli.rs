@@ -125,6 +125,25 @@ pub enum Command {
     Dev(DevArgs),
     /// Print the resolved configuration and where each value came from.
     Config,
+    /// Write sluice's configuration for this project, from its Django settings.
+    ///
+    /// Writes [tool.sluice] into pyproject.toml (sluice.toml where there is no pyproject.toml):
+    /// only what sluice would not find by itself (a settings module manage.py does not name,
+    /// given with --django-settings; a Python given with --python; an output folder when
+    /// STATIC_ROOT is unset), with comments saying what it reads from Django. Prints the
+    /// django-pipeline development settings to set. Existing sluice configuration is never
+    /// replaced without --force.
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Replace existing sluice configuration (sluice.toml, or [tool.sluice] and its sub-tables).
+    #[arg(long)]
+    pub force: bool,
+    /// Print the change as a unified diff instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! profile, prints through [`term`].
 
 mod cli;
+mod init;
 mod overlay;
 mod term;
 
@@ -117,6 +118,10 @@ fn report_error(printer: &Printer, error: &Error) -> ExitCode {
 
 fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("read", ".", e))?;
+    if let Command::Init(args) = &cli.command {
+        // Reads no configuration file: it writes one.
+        return init::run(&cwd, &overrides(&cli.global), args, printer);
+    }
     let config = Config::load(&cwd, &overrides(&cli.global))?;
     if !matches!(cli.command, Command::Config) {
         config.check_sources()?;
@@ -161,6 +166,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             })
         }
         Command::Build(args) => build(&config, args, cli.global.no_wait, printer),
+        Command::Init(_) => unreachable!("handled before the configuration is read"),
         Command::Dev(args) => dev(&config, args, cli.global.no_wait, printer),
         Command::Watch(args) => {
             let profile = Profile::Dev {

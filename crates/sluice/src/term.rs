@@ -77,6 +77,16 @@ fn lossy(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// What `sluice init` did, for [`Printer::init_report`].
+pub struct InitReport<'a> {
+    pub file: &'a Path,
+    /// Whether the file was written (not with `--dry-run`).
+    pub written: bool,
+    pub keys: &'a [String],
+    pub diff: &'a str,
+    pub advice: &'a [String],
+}
+
 /// How many items of a long list to show without `-v`.
 const SHORT_LIST: usize = 5;
 
@@ -293,6 +303,56 @@ impl Printer {
             text.push_str(&format!("\n  … and {} more (-v lists them all)", n - limit));
         }
         self.warn(&text);
+    }
+
+    /// `sluice init`: the change (a unified diff, on stdout with `--dry-run`), what was set,
+    /// and the Django settings to set by hand.
+    pub fn init_report(&self, report: &InitReport) {
+        if !self.text() {
+            self.json(&json!({
+                "event": "init",
+                "file": lossy(report.file),
+                "written": report.written,
+                "keys": report.keys,
+                "diff": report.diff,
+                "advice": report.advice,
+            }));
+            return;
+        }
+        let name = report.file.display();
+        if self.quiet {
+            if !report.written {
+                anstream::print!("{}", report.diff);
+            }
+            return;
+        }
+        if !report.written {
+            anstream::print!("{}", report.diff);
+            if report.diff.is_empty() {
+                say!(self, "{name} is up to date");
+            }
+        } else if report.diff.is_empty() {
+            say!(self, "{} {name} is up to date", "✓".green());
+        } else if report.keys.is_empty() {
+            say!(
+                self,
+                "{} wrote {name}: no keys, sluice finds everything itself (the comments say what it found)",
+                "✓".green()
+            );
+        } else {
+            say!(
+                self,
+                "{} wrote {name}: {}",
+                "✓".green(),
+                report.keys.join(", ")
+            );
+        }
+        if !report.advice.is_empty() {
+            say!(self, "In the Django development settings, set:");
+            for line in report.advice {
+                say!(self, "    {line}");
+            }
+        }
     }
 
     pub fn config(&self, config: &Config) {

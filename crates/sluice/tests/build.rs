@@ -404,8 +404,10 @@ fn no_hash_keep_only_hashed_and_compress_choices() {
         out.keys()
             .filter(|k| !k.ends_with(".br") && !k.ends_with(".gz"))
             .count(),
-        8
+        8 + 1,
+        "the files and sluice.json"
     );
+    support::assert_record_digests(&out["sluice.json"], &out);
 
     // Switching profiles replaces the earlier build's outputs.
     let event = p.build_ok(&["--keep-only-hashed", "--compress", "gzip"]);
@@ -417,8 +419,8 @@ fn no_hash_keep_only_hashed_and_compress_choices() {
     assert!(!out.keys().any(|k| k.ends_with(".br")));
     assert_eq!(
         out.len(),
-        8 + 1 + 3,
-        "hashed copies, manifest, three .gz: {:?}",
+        8 + 1 + 3 + 1,
+        "hashed copies, manifest, three .gz, sluice.json: {:?}",
         out.keys()
     );
     // Encoder runs: gzip of the new contents (rewritten site.css and app.js, and small.css
@@ -427,7 +429,12 @@ fn no_hash_keep_only_hashed_and_compress_choices() {
 
     p.build_ok(&["--no-compress"]);
     let out = tree_files(&p.path("static"));
-    assert_eq!(out.len(), 8 * 2 + 1);
+    assert_eq!(
+        out.len(),
+        8 * 2 + 2,
+        "both copies, the manifest and sluice.json"
+    );
+    support::assert_record_digests(&out["sluice.json"], &out);
 
     // Compressed copies come from the cache in .sluice/: nothing is compressed twice.
     // (Only the Brotli copies of the two rewritten texts are new here.)
@@ -672,7 +679,9 @@ fn build_matches_django_and_whitenoise() {
         &[],
     );
     let expected_files = tree_files(&whitenoise);
-    let actual_files = tree_files(&ours);
+    let mut actual_files = tree_files(&ours);
+    let record = actual_files.remove("sluice.json").expect("sluice.json");
+    support::assert_record_digests(&record, &actual_files);
     let only_whitenoise: Vec<&String> = expected_files
         .keys()
         .filter(|k| !actual_files.contains_key(*k))

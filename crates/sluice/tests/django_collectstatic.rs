@@ -236,7 +236,8 @@ fn sync_matches_collectstatic_on_the_example_site() {
         .cloned()
         .collect();
     derived.sort();
-    let mut want: Vec<String> = vec!["css/sass/site.css".into()];
+    // And sluice.json, the bundle list for sluice's Django tags.
+    let mut want: Vec<String> = vec!["css/sass/site.css".into(), "sluice.json".into()];
     for bundle in [
         "css/common-bundle.css",
         "css/home-bundle.css",
@@ -251,6 +252,18 @@ fn sync_matches_collectstatic_on_the_example_site() {
     }
     want.sort();
     assert_eq!(derived, want);
+    let record: serde_json::Value = serde_json::from_slice(&actual["sluice.json"]).unwrap();
+    assert_eq!(record["profile"], "dev");
+    assert_eq!(
+        record["bundles"]["css"]["site-sass"],
+        "css/site-sass-bundle.css"
+    );
+    assert_eq!(record["bundles"]["js"]["about"], "js/about-bundle.js");
+    assert_eq!(
+        record["files"],
+        serde_json::json!({}),
+        "no digests in development"
+    );
     let site_css = String::from_utf8(actual["css/sass/site.css"].clone()).unwrap();
     assert!(site_css.contains(".site-header"), "{site_css}");
     actual.retain(|k, _| expected.contains_key(k));

@@ -11,8 +11,13 @@ A few environment variables switch what tests and demos need:
     EXAMPLE_SASS_BINARY=...     the `sass` command pipeline's SASSCompiler runs (default
                                 `true`, a no-op: sluice compiles the SCSS; set it to `sass`
                                 for pipeline's own collectstatic with the Dart Sass binary)
+
+With the sluice package installed (`pip install` from the repository, as `scripts/example`
+does), its Django app `sluice.django` is installed too: system checks, `{% sluice_css %}` /
+`{% sluice_js %}` and `manage.py sluice`.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -32,6 +37,10 @@ INSTALLED_APPS = [
     "pipeline",
     "pages",
 ]
+# The site also runs without the sluice package (sluice's engine tests use a virtualenv
+# with only the requirements.txt packages).
+if importlib.util.find_spec("sluice") is not None:
+    INSTALLED_APPS.append("sluice.django")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

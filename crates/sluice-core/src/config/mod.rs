@@ -128,6 +128,89 @@ fn choose_python(overrides: &Overrides, layers: &[Layer], project_dir: &Path) ->
     }
 }
 
+/// Which Django settings module, if any: `--django-settings`, `django_settings`,
+/// `DJANGO_SETTINGS_MODULE`, else the one `manage.py` names.
+fn settings_module(
+    overrides: &Overrides,
+    layers: &[Layer],
+    project_dir: &Path,
+) -> Option<Value<String>> {
+    if let Some(m) = &overrides.django_settings {
+        return Some(Value {
+            value: m.clone(),
+            origin: Origin::Flag("--django-settings"),
+        });
+    }
+    if let Some((m, origin, _)) = pick(layers, "django_settings", |k| k.django_settings.as_ref()) {
+        return Some(Value {
+            value: m.clone(),
+            origin,
+        });
+    }
+    if let Ok(m) = std::env::var("DJANGO_SETTINGS_MODULE") {
+        return Some(Value {
+            value: m,
+            origin: Origin::Env("DJANGO_SETTINGS_MODULE"),
+        });
+    }
+    manage_py_module(project_dir)
+}
+
+/// The settings module `project_dir/manage.py` names.
+fn manage_py_module(project_dir: &Path) -> Option<Value<String>> {
+    let manage = project_dir.join("manage.py");
+    std::fs::read_to_string(&manage)
+        .ok()
+        .and_then(|t| crate::django::settings_module_from_manage_py(&t))
+        .map(|m| Value {
+            value: m,
+            origin: Origin::File(manage, None),
+        })
+}
+
+/// What sluice finds by itself, without any configuration file (for `sluice init`): the
+/// project folder, the Python, the Django settings module (from the command line, the
+/// environment or `manage.py`) and, when there is one, Django's answer.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    pub project_dir: PathBuf,
+    /// The project's configuration files as they are now (`sluice.toml`, `pyproject.toml`).
+    pub config_files: Vec<PathBuf>,
+    pub python: Value<String>,
+    /// The module `manage.py` names, which sluice would use with no flag, file or variable.
+    pub manage_py_module: Option<String>,
+    pub django: Option<DjangoProject>,
+}
+
+impl Discovery {
+    /// Looks from `cwd` up, as [`Config::load`] does, but reads no configuration file.
+    pub fn load(cwd: &Path, overrides: &Overrides) -> Result<Discovery> {
+        let (project_dir, layers, _) = discover(cwd, None)?;
+        let state_dir = project_dir.join(".sluice");
+        let python = choose_python(overrides, &[], &project_dir);
+        let module = settings_module(overrides, &[], &project_dir);
+        let django = match module {
+            Some(module) => {
+                let (settings, freshness) =
+                    crate::django::load(&python.value, &module.value, &project_dir, &state_dir)?;
+                Some(DjangoProject {
+                    module,
+                    settings,
+                    freshness,
+                })
+            }
+            None => None,
+        };
+        Ok(Discovery {
+            manage_py_module: manage_py_module(&project_dir).map(|m| m.value),
+            config_files: layers.into_iter().map(|l| l.path).collect(),
+            project_dir,
+            python,
+            django,
+        })
+    }
+}
+
 /// The error for a source folder that is missing (`exists` false) or not a folder: where the
 /// value came from (flag, file and line, Django settings) and what to do about it. Outside any
 /// project the default `./media` is not the problem: the missing project is.
@@ -200,34 +283,7 @@ impl Config {
         let state_dir = project_dir.join(".sluice");
         let python = choose_python(overrides, &layers, &project_dir);
 
-        // Which Django settings module, if any.
-        let module = if let Some(m) = &overrides.django_settings {
-            Some(Value {
-                value: m.clone(),
-                origin: Origin::Flag("--django-settings"),
-            })
-        } else if let Some((m, origin, _)) =
-            pick(&layers, "django_settings", |k| k.django_settings.as_ref())
-        {
-            Some(Value {
-                value: m.clone(),
-                origin,
-            })
-        } else if let Ok(m) = std::env::var("DJANGO_SETTINGS_MODULE") {
-            Some(Value {
-                value: m,
-                origin: Origin::Env("DJANGO_SETTINGS_MODULE"),
-            })
-        } else {
-            let manage = project_dir.join("manage.py");
-            std::fs::read_to_string(&manage)
-                .ok()
-                .and_then(|t| crate::django::settings_module_from_manage_py(&t))
-                .map(|m| Value {
-                    value: m,
-                    origin: Origin::File(manage, None),
-                })
-        };
+        let module = settings_module(overrides, &layers, &project_dir);
         let settings_module = module.as_ref().map(|m| m.value.clone());
         let explicit_django = overrides.django_settings.is_some()
             || layers.iter().any(|l| l.keys.django_settings.is_some());

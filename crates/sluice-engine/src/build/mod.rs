@@ -298,6 +298,8 @@ impl Engine {
             },
             same_profile,
             outputs_recorded: self.record.outputs.len(),
+            integrity: &self.record.integrity,
+            bundles: &self.setup.bundles,
         };
         let result = plan::run(&ctx, &facts, &collected, &static_url, progress, &mut report);
         let produced = match result {
@@ -349,6 +351,7 @@ impl Engine {
         self.record.sources.extend(produced.facts);
         self.record.collected = produced.collected;
         self.record.plan = produced.plan;
+        self.record.integrity = produced.integrity;
         self.record.contents = contents;
         self.record.static_url = static_url;
         self.record.codecs = codecs;

@@ -29,9 +29,13 @@ pub struct Named {
 /// What kind of output a path is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    Raw { hashed: bool },
+    Raw {
+        hashed: bool,
+    },
     Encoded(Encoding),
     Manifest,
+    /// `sluice.json`.
+    Record,
 }
 
 /// One wanted output file.
@@ -153,6 +157,7 @@ impl Totals {
                 report.bytes.raw += desired.len;
                 report.manifest = Some(output_path(output, path));
             }
+            Kind::Record => report.bytes.raw += desired.len,
             Kind::Encoded(encoding) => {
                 let base = &path[..path.len() - encoding.suffix().len()];
                 match encoding {

@@ -12,6 +12,8 @@ use sluice_assets::django_manifest::{
     self, ManifestOptions, ManifestPlan, PlannedFile, Reference, ReferenceKind, adjustable,
     hashed_name,
 };
+use sluice_assets::integrity::{self, sri, takes_integrity};
+use sluice_core::bundles::BundleDef;
 use sluice_core::error::FileError;
 use sluice_core::output::output_path;
 use sluice_core::progress::Progress;
@@ -31,6 +33,10 @@ pub struct Facts<'a> {
     /// The record's outputs were made by this very profile.
     pub same_profile: bool,
     pub outputs_recorded: usize,
+    /// The last build's subresource integrity (logical → served name, `sha384-…`).
+    pub integrity: &'a BTreeMap<String, (String, String)>,
+    /// The bundles, for `sluice.json`.
+    pub bundles: &'a [BundleDef],
 }
 
 /// What [`run`] found to do.
@@ -48,6 +54,7 @@ pub struct Produce {
     pub facts: Vec<(String, SourceFact)>,
     pub collected: BTreeMap<String, Key>,
     pub plan: BTreeMap<String, PlanFact>,
+    pub integrity: BTreeMap<String, (String, String)>,
 }
 
 /// A collected file read in this build.
@@ -56,6 +63,8 @@ struct Read {
     key: Key,
     /// Kept for `*.css`/`*.js` files (planned later); dropped for the others.
     bytes: Option<Vec<u8>>,
+    /// A stylesheet's or script's served name and `sha384-…`, when already known.
+    integrity: Option<(String, String)>,
 }
 
 fn kind_to_u8(kind: ReferenceKind) -> u8 {
@@ -187,12 +196,19 @@ pub fn run(
                         logical: (*logical).clone(),
                         key,
                         bytes: Some(bytes),
+                        integrity: None,
                     },
                     Vec::new(),
                 ));
             }
             let hashed =
                 hashing.then(|| (hashed_name(logical, &hex12(&key)), key, bytes.len() as u64));
+            let integrity = takes_integrity(logical).then(|| {
+                let name = hashed
+                    .as_ref()
+                    .map_or_else(|| (*logical).clone(), |h| h.0.clone());
+                (name, sri(&bytes))
+            });
             let copies = copies(logical, (key, bytes.len() as u64), hashed, options);
             let contents: Vec<&[u8]> = copies.iter().map(|_| bytes.as_slice()).collect();
             let produced = ctx
@@ -207,6 +223,7 @@ pub fn run(
                     logical: (*logical).clone(),
                     key,
                     bytes: None,
+                    integrity,
                 },
                 produced,
             ))
@@ -238,6 +255,12 @@ pub fn run(
             .map(|r| r.key)
             .or_else(|| clean.get(logical).map(|c| c.0))
     };
+
+    // The digests computed by this build (the others come from the last one).
+    let mut fresh_integrity: BTreeMap<String, (String, String)> = read
+        .values()
+        .filter_map(|r| Some((r.logical.clone(), r.integrity.clone()?)))
+        .collect();
 
     // 3. Plan the Django names: re-plan only the dirty *.css/*.js files and those whose
     //    names depend on what changed.
@@ -297,6 +320,7 @@ pub fn run(
                     logical: (*logical).clone(),
                     key: Key::of(&bytes),
                     bytes: Some(bytes),
+                    integrity: None,
                 })
             })
             .collect();
@@ -363,7 +387,8 @@ pub fn run(
         //    core is left alone with a big file at the end).
         let mut order: Vec<&String> = replanned.iter().collect();
         order.sort_by_key(|l| std::cmp::Reverse(read[*l].bytes.as_ref().map_or(0, Vec::len)));
-        let emitted: Vec<Result<Vec<Produced>, FileError>> = order
+        type Emitted = (Vec<Produced>, Option<(String, String, String)>);
+        let emitted: Vec<Result<Emitted, FileError>> = order
             .into_par_iter()
             .map(|logical| {
                 let r = &read[logical];
@@ -402,14 +427,24 @@ pub fn run(
                 if dirty_set.contains(logical.as_str()) {
                     progress.advance();
                 }
-                Ok(produced)
+                let integrity = takes_integrity(logical).then(|| {
+                    (
+                        logical.clone(),
+                        planned.hashed_name.clone(),
+                        sri(hashed_bytes),
+                    )
+                });
+                Ok((produced, integrity))
             })
             .collect();
         for result in emitted {
             match result {
-                Ok(produced) => {
+                Ok((produced, integrity)) => {
                     for p in produced {
                         outputs.insert(p.desired.path.clone(), p);
+                    }
+                    if let Some((logical, name, digest)) = integrity {
+                        fresh_integrity.insert(logical, (name, digest));
                     }
                 }
                 Err(e) => errors.push(e),
@@ -451,29 +486,68 @@ pub fn run(
             copy: 0,
             source: None,
         };
-        let outcome = match ctx.action(&desired) {
-            Action::Keep => match ctx.outputs.get(&path) {
-                Some(entry) => Outcome::Kept(*entry),
-                None => Outcome::Conflict,
-            },
-            Action::Write | Action::Refresh => {
-                let meta = ctx.staging.write(&path, json.as_bytes()).map_err(|e| {
-                    BuildError::Files(vec![FileError {
-                        path: ctx.staging.path(&path),
-                        message: e.to_string(),
-                    }])
-                })?;
-                Outcome::Staged(meta)
-            }
-            Action::AdoptIfIdentical => match fs::read(output_path(ctx.output, &path)) {
-                Ok(existing) if existing == json.as_bytes() => match ctx.current(&path) {
-                    Some(c) => Outcome::Adopted(c.meta),
-                    None => Outcome::Conflict,
-                },
-                _ => Outcome::Conflict,
-            },
-            Action::Conflict => Outcome::Conflict,
+        let outcome = stage_whole(ctx, &desired, json.as_bytes())?;
+        outputs.insert(path, Produced { desired, outcome });
+    }
+
+    // 6. sluice.json: the bundles and every stylesheet's and script's digest, under the name
+    //    a page loads it by.
+    let mut integrity_table: BTreeMap<String, (String, String)> = BTreeMap::new();
+    for logical in files.keys().filter(|l| takes_integrity(l)) {
+        let served = if !hashing {
+            Some(logical.clone())
+        } else {
+            plan.files
+                .get(logical)
+                .map(|p| p.hashed_name.clone())
+                .or_else(|| {
+                    clean
+                        .get(logical.as_str())
+                        .map(|(k, _)| hashed_name(logical, &hex12(k)))
+                })
         };
+        let Some(served) = served else { continue };
+        let known = fresh_integrity.get(logical).cloned().or_else(|| {
+            facts
+                .integrity
+                .get(logical)
+                .filter(|(name, _)| *name == served && clean.contains_key(logical.as_str()))
+                .cloned()
+        });
+        let entry = match known {
+            Some(entry) => entry,
+            None => {
+                // Clean, but not digested before (the last build was another profile's).
+                let bytes = fs::read(output_path(ctx.output, &served))
+                    .or_else(|_| {
+                        files[logical]
+                            .read()
+                            .map_err(|e| std::io::Error::other(e.message))
+                    })
+                    .map_err(|e| {
+                        BuildError::Files(vec![FileError::io(&files[logical].path, &e)])
+                    })?;
+                (served.clone(), sri(&bytes))
+            }
+        };
+        integrity_table.insert(logical.clone(), entry);
+    }
+    {
+        let mut record = integrity::Record::new(integrity::Profile::Build, facts.bundles);
+        for (logical, (name, digest)) in &integrity_table {
+            record.add_digest(logical, name, digest.clone());
+        }
+        let json = record.to_json();
+        let path = integrity::RECORD_NAME.to_string();
+        let desired = Desired {
+            path: path.clone(),
+            key: Key::of(json.as_bytes()),
+            len: json.len() as u64,
+            kind: Kind::Record,
+            copy: 0,
+            source: None,
+        };
+        let outcome = stage_whole(ctx, &desired, json.as_bytes())?;
         outputs.insert(path, Produced { desired, outcome });
     }
 
@@ -543,6 +617,7 @@ pub fn run(
         facts: learnt,
         collected,
         plan: plan_facts,
+        integrity: integrity_table,
     }))
 }
 
@@ -574,8 +649,21 @@ fn unchanged(
     } else {
         None
     };
+    let record = {
+        let path = integrity::RECORD_NAME;
+        let entry: &OutEntry = ctx.outputs.get(path)?;
+        let desired = Desired {
+            path: path.to_string(),
+            key: entry.key?,
+            len: entry.meta.len,
+            kind: Kind::Record,
+            copy: 0,
+            source: None,
+        };
+        (ctx.action(&desired) == Action::Keep).then_some(desired)?
+    };
     let wanted: usize = clean.values().map(|(_, d)| d.len()).sum();
-    if wanted + usize::from(manifest.is_some()) != facts.outputs_recorded {
+    if wanted + usize::from(manifest.is_some()) + 1 != facts.outputs_recorded {
         return None;
     }
     let mut outputs: Vec<Desired> = std::mem::take(clean)
@@ -583,5 +671,34 @@ fn unchanged(
         .flat_map(|(_, desired)| desired)
         .collect();
     outputs.extend(manifest);
+    outputs.push(record);
     Some(outputs)
+}
+
+/// Decides and stages a file made whole by this build (`staticfiles.json`, `sluice.json`).
+fn stage_whole(ctx: &Context, desired: &Desired, bytes: &[u8]) -> Result<Outcome, BuildError> {
+    let path = &desired.path;
+    Ok(match ctx.action(desired) {
+        Action::Keep => match ctx.outputs.get(path) {
+            Some(entry) => Outcome::Kept(*entry),
+            None => Outcome::Conflict,
+        },
+        Action::Write | Action::Refresh => {
+            let meta = ctx.staging.write(path, bytes).map_err(|e| {
+                BuildError::Files(vec![FileError {
+                    path: ctx.staging.path(path),
+                    message: e.to_string(),
+                }])
+            })?;
+            Outcome::Staged(meta)
+        }
+        Action::AdoptIfIdentical => match fs::read(output_path(ctx.output, path)) {
+            Ok(existing) if existing == bytes => match ctx.current(path) {
+                Some(c) => Outcome::Adopted(c.meta),
+                None => Outcome::Conflict,
+            },
+            _ => Outcome::Conflict,
+        },
+        Action::Conflict => Outcome::Conflict,
+    })
 }

@@ -355,8 +355,10 @@ impl Engine {
                     self.put_entry(logical, entry);
                 }
                 Outcome::Written(entry) => {
-                    if derived {
+                    // sluice.json is the Django app's, not news to anyone watching.
+                    if derived && *logical != sluice_assets::integrity::RECORD_NAME {
                         tally.derived.changed.push(logical.to_string());
+                    } else if derived {
                     } else {
                         tally.copied(logical);
                     }

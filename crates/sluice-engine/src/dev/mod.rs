@@ -244,6 +244,30 @@ impl Engine {
                 );
             }
         }
+        // sluice.json, for sluice's Django app: which file each bundle is (no digests: dev
+        // outputs change under a running page).
+        if !defs.is_empty() {
+            let json = sluice_assets::integrity::Record::new(
+                sluice_assets::integrity::Profile::Dev,
+                &defs,
+            )
+            .to_json();
+            match self.cache.put(json.as_bytes()) {
+                Ok(blob) => {
+                    out.insert(
+                        sluice_assets::integrity::RECORD_NAME.to_string(),
+                        Derived {
+                            key: blob.key,
+                            bytes: Bytes::Blob(blob),
+                        },
+                    );
+                }
+                Err(e) => report.errors.push(sluice_assets::Error::Read {
+                    file: sluice_assets::integrity::RECORD_NAME.to_string(),
+                    message: format!("cannot keep it in the cache: {e}"),
+                }),
+            }
+        }
         self.setup.bundles = defs;
         // Warnings are news when something was looked at again.
         if matches!(scope, Scope::All) || compiles.stale || any_bundle {

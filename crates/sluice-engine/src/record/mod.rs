@@ -26,7 +26,7 @@ use codec::{Decoded, Malformed, Reader, Writer};
 
 const MAGIC: &[u8] = b"sluice-record\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-const VERSION: u64 = 1;
+const VERSION: u64 = 2;
 
 /// A 16-byte identity of some bytes: the md5 of a content (Django's names use it), or of a
 /// description for derived identities (a compressed copy, a dev variant).
@@ -184,6 +184,9 @@ pub struct Record {
     pub collected: BTreeMap<String, Key>,
     pub plan: BTreeMap<String, PlanFact>,
     pub contents: BTreeMap<Key, Compressed>,
+    /// Every stylesheet and script of the last build: the name a page loads it by and its
+    /// `sha384-…` (subresource integrity), as `sluice.json` lists them.
+    pub integrity: BTreeMap<String, (String, String)>,
     /// Output folder (relative, `/`-separated, `""` for the root) → its mtime when the record
     /// was saved: see [`untouched_folders`].
     pub dirs: BTreeMap<String, i64>,
@@ -347,6 +350,12 @@ impl Record {
             w.opt_u64(c.gz);
             w.opt_u64(c.zst);
         }
+        w.table(self.integrity.len());
+        for (k, (name, sri)) in &self.integrity {
+            w.key(k);
+            w.str(name);
+            w.str(sri);
+        }
         w.table(self.dirs.len());
         for (k, mtime) in &self.dirs {
             w.key(k);
@@ -484,6 +493,12 @@ impl Record {
             };
             contents.insert(k, c);
         }
+        let mut integrity = BTreeMap::new();
+        for _ in 0..r.table()? {
+            let k = r.key()?;
+            let name = r.string()?;
+            integrity.insert(k, (name, r.string()?));
+        }
         let mut dirs = BTreeMap::new();
         for _ in 0..r.table()? {
             let k = r.key()?;
@@ -504,6 +519,7 @@ impl Record {
             collected,
             plan,
             contents,
+            integrity,
             dirs,
             loaded_mtime_ns: None,
         })
@@ -656,6 +672,10 @@ mod tests {
                 gz: None,
                 zst: Some(0),
             },
+        );
+        r.integrity.insert(
+            "css/a.css".into(),
+            ("css/a.0cc175b9c0f1.css".into(), "sha384-x".into()),
         );
         r.dirs.insert("css".into(), -5);
         r

@@ -15,6 +15,7 @@
 
 pub mod browser;
 pub mod dev;
+pub mod wheel;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
@@ -302,6 +303,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// The paths of every regular file under `root`, relative, with `/` separators.
+pub fn tree_paths(root: &Path) -> Vec<String> {
+    tree_files(root).into_keys().collect()
+}
+
 /// Every regular file under `root` (symlinks followed), keyed by its path
 /// relative to `root` with `/` separators. Panics if `root` is not a folder.
 pub fn tree_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -380,6 +386,11 @@ pub fn assert_same_static_root(
     actual_label: &str,
     mut actual: BTreeMap<String, Vec<u8>>,
 ) {
+    // sluice's record for its Django app is the one file collectstatic has no counterpart of.
+    let record = actual
+        .remove("sluice.json")
+        .unwrap_or_else(|| panic!("{actual_label} has no sluice.json"));
+    assert_record_digests(&record, &actual);
     if line == DjangoLine::Django52 {
         let e = expected.remove("staticfiles.json").unwrap();
         let a = actual.remove("staticfiles.json").unwrap();
@@ -661,3 +672,45 @@ if __name__ == "__main__":
 
     execute_from_command_line(sys.argv)
 "#;
+
+/// `sha384-<base64>` of `bytes`, computed here (not by sluice) for the integrity checks.
+pub fn sha384_sri(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let digest = sha2::Sha384::digest(bytes);
+    // 48 bytes: whole 3-byte groups, no padding.
+    let mut out = String::from("sha384-");
+    for chunk in digest.chunks(3) {
+        let v = (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]);
+        for i in 0..4 {
+            out.push(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// `sluice.json` of a build: every `*.css`/`*.js` of `tree` listed under the name it is
+/// served as, with the sha384 of that file's bytes.
+pub fn assert_record_digests(record: &[u8], tree: &BTreeMap<String, Vec<u8>>) {
+    let record: serde_json::Value = serde_json::from_slice(record).expect("sluice.json is JSON");
+    assert_eq!(record["sluice"], 1);
+    assert_eq!(record["profile"], "build");
+    let files = record["files"].as_object().expect("files");
+    for (logical, entry) in files {
+        let name = entry["name"].as_str().unwrap();
+        let bytes = tree
+            .get(name)
+            .unwrap_or_else(|| panic!("sluice.json lists {name}, which is not in the output"));
+        assert_eq!(entry["integrity"], sha384_sri(bytes), "{logical} as {name}");
+    }
+    let served: std::collections::BTreeSet<&str> = files
+        .values()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for name in tree.keys() {
+        let script = [".css", ".js", ".mjs"].iter().any(|s| name.ends_with(s));
+        if script && !served.contains(name.as_str()) && !files.contains_key(name) {
+            panic!("{name} is in the output but not in sluice.json");
+        }
+    }
+}
