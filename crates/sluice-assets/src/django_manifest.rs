@@ -56,9 +56,45 @@ fn hex(bytes: &[u8]) -> String {
 /// `css/base.css.map` → `css/base.css.<hash>.map`; `test/%2F.txt` → `test/.txt.<hash>`.
 /// An empty hash gives the name without a hash part, as Django does for a `None` hash.
 pub fn hashed_name(name: &str, content_md5_12: &str) -> String {
+    if let Some(fast) = plain_hashed_name(name, content_md5_12) {
+        return fast;
+    }
     let parsed = python::urlsplit(&python::unquote(name));
     let clean = python::strip(&parsed.path).to_string();
     build_hashed_name(name, parsed, &clean, content_md5_12)
+}
+
+/// [`hashed_name`] for the names almost every file has — no `%`, `?`, `#`, `:`, `\\`, no
+/// whitespace, not starting with `//` — where `urlsplit`, `unquote` and `strip` change
+/// nothing: the same result without building the URL parts (a build names every file).
+fn plain_hashed_name(name: &str, hash: &str) -> Option<String> {
+    let plain = !name.is_empty()
+        && !name.starts_with("//")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'%' | b'?' | b'#' | b':' | b'\\'));
+    if !plain {
+        return None;
+    }
+    let (dir, file) = match name.rfind('/') {
+        Some(i) => (&name[..=i], &name[i + 1..]),
+        None => ("", name),
+    };
+    // Python's splitext: the last dot, unless the name is all leading dots before it.
+    let leading = file.len() - file.trim_start_matches('.').len();
+    let (root, ext) = match file[leading..].rfind('.') {
+        Some(i) => file.split_at(leading + i),
+        None => (file, ""),
+    };
+    let mut out = String::with_capacity(name.len() + hash.len() + 1);
+    out.push_str(dir);
+    out.push_str(root);
+    if !hash.is_empty() {
+        out.push('.');
+        out.push_str(hash);
+    }
+    out.push_str(ext);
+    Some(out)
 }
 
 fn build_hashed_name(name: &str, parsed: python::SplitUrl, clean: &str, hash: &str) -> String {
@@ -217,9 +253,14 @@ impl ManifestPlan {
 /// "1.1", "hash": …})` with Python's default separators and `ensure_ascii`, keys of `paths`
 /// sorted by code point, and `hash = md5(json.dumps(sorted(paths.items())))[:12]`.
 pub fn staticfiles_json(paths: &BTreeMap<String, String>) -> String {
+    staticfiles_json_of(paths.iter().map(|(n, h)| (n.as_str(), h.as_str())))
+}
+
+/// [`staticfiles_json`] of `(name, hashed name)` pairs given in sorted order of names.
+pub fn staticfiles_json_of<'a>(paths: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut items = String::from("[");
     let mut mapping = String::from("{");
-    for (i, (name, hashed)) in paths.iter().enumerate() {
+    for (i, (name, hashed)) in paths.enumerate() {
         if i > 0 {
             items.push_str(", ");
             mapping.push_str(", ");
@@ -335,6 +376,17 @@ trait Resolver {
     fn disk(&self, path: &str) -> DiskLookup;
 }
 
+/// What the planner needs to know of the collected files besides the ones it re-plans: the
+/// hash of each one's unprocessed bytes, and which names are folders. [`CollectedFiles`] is
+/// the in-memory one; a caller that keeps its own record of every file (sluice's engine)
+/// answers from it, without building a map of every file for each build.
+pub trait Collection: Sync {
+    /// [`content_hash`] of a collected file's unprocessed bytes.
+    fn original_hash(&self, name: &str) -> Option<std::borrow::Cow<'_, str>>;
+    /// Whether `name` is a folder that holds collected files.
+    fn is_dir(&self, name: &str) -> bool;
+}
+
 /// The collected files as STATIC_ROOT shows them before post-processing: every name with
 /// the hash of its unprocessed bytes, and the folders they imply.
 #[derive(Debug, Clone, Default)]
@@ -366,47 +418,57 @@ impl CollectedFiles {
     pub fn original_hash(&self, name: &str) -> Option<&str> {
         self.original_hash.get(name).map(String::as_str)
     }
+}
 
-    /// `FileSystemStorage.exists` + `open`: `safe_join(STATIC_ROOT, path)` normalises the
-    /// path and refuses anything outside the root.
-    fn disk(&self, path: &str) -> DiskLookup {
-        if path.starts_with('/') {
-            return DiskLookup::Missing;
-        }
-        let normal = python::normpath(path);
-        if normal == "." {
-            return DiskLookup::Dir(normal);
-        }
-        if normal == ".." || normal.starts_with("../") {
-            return DiskLookup::Missing;
-        }
-        if let Some(hash) = self.original_hash.get(normal.as_str()) {
-            return DiskLookup::File {
-                path: normal,
-                hash: hash.clone(),
-            };
-        }
-        if self.dirs.contains(normal.as_str()) {
-            return DiskLookup::Dir(normal);
-        }
-        DiskLookup::Missing
+impl Collection for CollectedFiles {
+    fn original_hash(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        self.original_hash
+            .get(name)
+            .map(|h| std::borrow::Cow::Borrowed(h.as_str()))
     }
+
+    fn is_dir(&self, name: &str) -> bool {
+        self.dirs.contains(name)
+    }
+}
+
+/// `FileSystemStorage.exists` + `open`: `safe_join(STATIC_ROOT, path)` normalises the path and
+/// refuses anything outside the root.
+fn disk<C: Collection + ?Sized>(collected: &C, path: &str) -> DiskLookup {
+    if path.starts_with('/') {
+        return DiskLookup::Missing;
+    }
+    let normal = python::normpath(path);
+    if normal == "." {
+        return DiskLookup::Dir(normal);
+    }
+    if normal == ".." || normal.starts_with("../") {
+        return DiskLookup::Missing;
+    }
+    if let Some(hash) = collected.original_hash(normal.as_str()) {
+        let hash = hash.into_owned();
+        return DiskLookup::File { path: normal, hash };
+    }
+    if collected.is_dir(normal.as_str()) {
+        return DiskLookup::Dir(normal);
+    }
+    DiskLookup::Missing
 }
 
 /// The first pass: every cache hit answers with a placeholder (the original hash). What
 /// matches and what it resolves to does not depend on hash values, so the references found
 /// here are the real ones.
-struct ScanResolver<'a>(&'a CollectedFiles);
+struct ScanResolver<'a, C: ?Sized>(&'a C);
 
-impl Resolver for ScanResolver<'_> {
+impl<C: Collection + ?Sized> Resolver for ScanResolver<'_, C> {
     fn cached(&self, key: &str) -> CacheLookup {
-        match self.0.original_hash.get(key) {
-            Some(hash) => CacheLookup::Hit(hashed_name(key, hash)),
+        match self.0.original_hash(key) {
+            Some(hash) => CacheLookup::Hit(hashed_name(key, &hash)),
             None => CacheLookup::Miss,
         }
     }
     fn disk(&self, path: &str) -> DiskLookup {
-        self.0.disk(path)
+        disk(self.0, path)
     }
 }
 
@@ -659,18 +721,18 @@ fn decode<'a>(name: &str, content: &'a [u8]) -> Result<&'a str, Error> {
 
 /// [`rewrite_file`]'s resolver: final names for adjustable targets, original hashes for the
 /// others (whose final name is their original-content name).
-struct FinalOrOriginal<'a> {
-    collected: &'a CollectedFiles,
+struct FinalOrOriginal<'a, C: ?Sized> {
+    collected: &'a C,
     finals: &'a HashMap<String, String>,
 }
 
-impl Resolver for FinalOrOriginal<'_> {
+impl<C: Collection + ?Sized> Resolver for FinalOrOriginal<'_, C> {
     fn cached(&self, key: &str) -> CacheLookup {
-        let Some(hash) = self.collected.original_hash.get(key) else {
+        let Some(hash) = self.collected.original_hash(key) else {
             return CacheLookup::Miss;
         };
         if adjustable(key).is_none() {
-            return CacheLookup::Hit(hashed_name(key, hash));
+            return CacheLookup::Hit(hashed_name(key, &hash));
         }
         match self.finals.get(key) {
             Some(name) => CacheLookup::Hit(name.clone()),
@@ -678,7 +740,7 @@ impl Resolver for FinalOrOriginal<'_> {
         }
     }
     fn disk(&self, path: &str) -> DiskLookup {
-        self.collected.disk(path)
+        disk(self.collected, path)
     }
 }
 
@@ -734,18 +796,59 @@ where
     B: AsRef<[u8]> + Sync,
 {
     let collected = CollectedFiles::new(original_hash);
-    let static_url = options.static_url.as_str();
-    let mut finals: HashMap<String, String> = HashMap::new();
-    let mut planned: BTreeMap<String, PlannedFile> = BTreeMap::new();
     for name in collected.original_hash.keys() {
-        if adjustable(name).is_none() || contents.contains_key(name.as_str()) {
-            continue;
-        }
-        let Some(kept) = previous.files.get(name) else {
+        if adjustable(name).is_some()
+            && !contents.contains_key(name.as_str())
+            && !previous.files.contains_key(name)
+        {
             return Err(Error::Internal(format!(
                 "{name} is neither re-planned nor in the previous plan"
             )));
-        };
+        }
+    }
+    let mut planned = replan_adjustable(&collected, contents, previous, options)?;
+    for (name, hash) in &collected.original_hash {
+        if adjustable(name).is_none() {
+            planned.insert(
+                name.clone(),
+                PlannedFile {
+                    hashed_name: hashed_name(name, hash),
+                    hash: hash.clone(),
+                    md5: None,
+                    rewritten: None,
+                    references: BTreeSet::new(),
+                },
+            );
+        }
+    }
+    Ok(ManifestPlan { files: planned })
+}
+
+/// [`replan`]'s part for the `*.css` / `*.js` files: the plan of every adjustable file
+/// `collected` has — those in `contents` re-planned, the others as `previous` has them (the
+/// caller makes sure every adjustable file is in one of the two). Other files' names are
+/// [`hashed_name`] of their [`Collection::original_hash`]; they are not listed.
+pub fn replan_adjustable<C, N, B>(
+    collected: &C,
+    contents: &BTreeMap<N, B>,
+    previous: &ManifestPlan,
+    options: &ManifestOptions,
+) -> Result<BTreeMap<String, PlannedFile>, Error>
+where
+    C: Collection + ?Sized,
+    N: Borrow<str> + Ord + Sync,
+    B: AsRef<[u8]> + Sync,
+{
+    let static_url = options.static_url.as_str();
+    let mut finals: HashMap<String, String> = HashMap::new();
+    let mut planned: BTreeMap<String, PlannedFile> = BTreeMap::new();
+    for (name, kept) in &previous.files {
+        if adjustable(name).is_none()
+            || contents.contains_key(name.as_str())
+            || collected.original_hash(name).is_none()
+        {
+            continue;
+        }
         finals.insert(name.clone(), kept.hashed_name.clone());
         planned.insert(name.clone(), kept.clone());
     }
@@ -757,8 +860,8 @@ where
             let name: &str = name.borrow();
             let kind = adjustable(name)?;
             collected
-                .original_hash
-                .contains_key(name)
+                .original_hash(name)
+                .is_some()
                 .then_some((name, kind, bytes.as_ref()))
         })
         .collect();
@@ -767,7 +870,7 @@ where
         .par_iter()
         .map(|&(name, kind, bytes)| {
             let text = decode(name, bytes)?;
-            let (_, references) = rewrite(name, kind, text, static_url, &ScanResolver(&collected))?;
+            let (_, references) = rewrite(name, kind, text, static_url, &ScanResolver(collected))?;
             Ok((name, kind, text, references))
         })
         .collect();
@@ -840,7 +943,7 @@ where
     // Final names: other files from their bytes, *.css/*.js level by level.
     for level in levels {
         let resolver = FinalOrOriginal {
-            collected: &collected,
+            collected,
             finals: &finals,
         };
         type Rewritten<'a> = (&'a str, String, String, BTreeSet<Reference>);
@@ -871,21 +974,7 @@ where
             );
         }
     }
-    for (name, hash) in &collected.original_hash {
-        if adjustable(name).is_none() {
-            planned.insert(
-                name.clone(),
-                PlannedFile {
-                    hashed_name: hashed_name(name, hash),
-                    hash: hash.clone(),
-                    md5: None,
-                    rewritten: None,
-                    references: BTreeSet::new(),
-                },
-            );
-        }
-    }
-    Ok(ManifestPlan { files: planned })
+    Ok(planned)
 }
 
 fn error_file(error: &Error) -> &str {

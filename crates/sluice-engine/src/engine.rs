@@ -29,6 +29,8 @@ pub struct Engine {
     _lock: OutputLock,
     /// The record changed since it was saved.
     pub(crate) dirty: bool,
+    /// Outputs of a killed run were taken back: the next build looks at every file.
+    pub(crate) recovered: bool,
     /// `--clean` not yet done (the first full pass does it).
     pub(crate) clean_pending: bool,
     /// Dev profile: errors in force, by the output they concern.
@@ -76,6 +78,7 @@ impl Engine {
             journal,
             _lock: lock,
             dirty: recovered > 0,
+            recovered: recovered > 0,
             failures: BTreeMap::new(),
             derived: BTreeMap::new(),
         })
@@ -136,29 +139,63 @@ impl Engine {
         let mut changed = false;
         match logicals {
             None => {
-                let stale: Vec<String> = facts
-                    .keys()
-                    .filter(|k| !files.contains_key(*k))
-                    .cloned()
-                    .collect();
-                changed |= !stale.is_empty();
+                // Both sorted by logical path: one merge walk finds what went and what changed.
+                let mut stale: Vec<String> = Vec::new();
+                let mut updates: Vec<(&String, SourceFact)> = Vec::new();
+                let mut f = files.iter().peekable();
+                let mut r = facts.iter().peekable();
+                loop {
+                    match (f.peek(), r.peek()) {
+                        (Some((kf, file)), Some((kr, fact))) => match kf.cmp(kr) {
+                            std::cmp::Ordering::Less => {
+                                updates.push((
+                                    kf,
+                                    SourceFact {
+                                        meta: file.meta,
+                                        md5: None,
+                                    },
+                                ));
+                                f.next();
+                            }
+                            std::cmp::Ordering::Greater => {
+                                stale.push((*kr).clone());
+                                r.next();
+                            }
+                            std::cmp::Ordering::Equal => {
+                                if fact.meta != file.meta {
+                                    updates.push((
+                                        kf,
+                                        SourceFact {
+                                            meta: file.meta,
+                                            md5: None,
+                                        },
+                                    ));
+                                }
+                                f.next();
+                                r.next();
+                            }
+                        },
+                        (Some((kf, file)), None) => {
+                            updates.push((
+                                kf,
+                                SourceFact {
+                                    meta: file.meta,
+                                    md5: None,
+                                },
+                            ));
+                            f.next();
+                        }
+                        (None, Some((kr, _))) => {
+                            stale.push((*kr).clone());
+                            r.next();
+                        }
+                        (None, None) => break,
+                    }
+                }
+                changed |= !stale.is_empty() || !updates.is_empty();
                 for k in stale {
                     facts.remove(&k);
                 }
-                let updates: Vec<(&String, SourceFact)> = files
-                    .iter()
-                    .filter(|(k, f)| facts.get(*k).is_none_or(|s| s.meta != f.meta))
-                    .map(|(k, f)| {
-                        (
-                            k,
-                            SourceFact {
-                                meta: f.meta,
-                                md5: None,
-                            },
-                        )
-                    })
-                    .collect();
-                changed |= !updates.is_empty();
                 for (k, fact) in updates {
                     facts.insert(k.clone(), fact);
                 }

@@ -485,9 +485,13 @@ fn build(
         printer,
     )?;
     let progress = printer.progress("build");
-    match engine.build(&progress) {
+    let result = engine.build(&progress);
+    // The process ends here: the kernel frees the record and index faster than their drops.
+    std::mem::forget(engine);
+    match result {
         Ok(report) => {
             printer.build_report(&report, config);
+            std::mem::forget(report);
             Ok(ExitCode::SUCCESS)
         }
         Err(sluice_engine::report::BuildError::Core(error)) => Err(error),

@@ -79,7 +79,7 @@ impl Engine {
         sync.removals_skipped = removals_skipped;
         sync.changed.sort();
         sync.files = self.index.files.len();
-        sync.case_collisions = case_collisions(self.index.files.keys());
+        sync.case_collisions = case_collisions(&self.index.files);
         sync.index = found;
         sync.elapsed = started.elapsed();
         derived.changed.sort();

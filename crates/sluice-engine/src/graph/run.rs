@@ -150,6 +150,9 @@ impl Engine {
         touched: Option<&BTreeSet<String>>,
         defs: &'d [BundleDef],
     ) -> (BTreeMap<String, CompiledFile>, BundlesBuilt<'d>) {
+        if defs.is_empty() && self.record.bundles.is_empty() {
+            return (compiled, Vec::new());
+        }
         let variant_key = variant.key();
         let pool = Pool {
             sources: &self.index.files,

@@ -26,7 +26,7 @@ use codec::{Decoded, Malformed, Reader, Writer};
 
 const MAGIC: &[u8] = b"sluice-record\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-const VERSION: u64 = 2;
+const VERSION: u64 = 3;
 
 /// A 16-byte identity of some bytes: the md5 of a content (Django's names use it), or of a
 /// description for derived identities (a compressed copy, a dev variant).
@@ -85,6 +85,40 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// What an output is, for the build profile's report and for telling what a build can keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OutKind {
+    /// Written by the dev profile (or taken back after a crash: not known).
+    Dev = 0,
+    /// The build's unhashed copy of a collected file.
+    Copy = 1,
+    /// The build's Django-named copy.
+    Hashed = 2,
+    Brotli = 3,
+    Gzip = 4,
+    Zstd = 5,
+    /// `staticfiles.json`.
+    Manifest = 6,
+    /// `sluice.json`.
+    Record = 7,
+}
+
+impl OutKind {
+    fn from_u8(v: u8) -> Option<OutKind> {
+        Some(match v {
+            0 => OutKind::Dev,
+            1 => OutKind::Copy,
+            2 => OutKind::Hashed,
+            3 => OutKind::Brotli,
+            4 => OutKind::Gzip,
+            5 => OutKind::Zstd,
+            6 => OutKind::Manifest,
+            7 => OutKind::Record,
+            _ => return None,
+        })
+    }
+}
+
 /// A file sluice wrote into the output root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutEntry {
@@ -97,6 +131,7 @@ pub struct OutEntry {
     /// The identity of its bytes, when known (every output but a plain copy made without
     /// reading its source).
     pub key: Option<Key>,
+    pub kind: OutKind,
 }
 
 /// What is known of a source file: its fingerprint, and the md5 of its bytes when some pass
@@ -272,13 +307,18 @@ impl Record {
         w.str(&self.profile);
         w.str(&self.static_url);
         w.str(&self.codecs);
-
+        // Three sections, each length-prefixed, so the two big tables decode in parallel.
+        let mut sources = Writer::default();
+        let mut outputs = Writer::default();
+        let head = std::mem::take(&mut w);
+        let mut w = sources;
         w.table(self.sources.len());
         for (k, s) in &self.sources {
             w.key(k);
             w.meta(&s.meta);
             w.opt_digest(&s.md5);
         }
+        sources = std::mem::replace(&mut w, std::mem::take(&mut outputs));
         w.table(self.outputs.len());
         for (k, o) in &self.outputs {
             w.key(k);
@@ -286,7 +326,9 @@ impl Record {
             w.bool(o.link);
             w.opt_meta(&o.source);
             w.opt_digest(&o.key);
+            w.u64(o.kind as u64);
         }
+        outputs = std::mem::take(&mut w);
         w.table(self.compiles.len());
         for (k, c) in &self.compiles {
             w.key(k);
@@ -361,6 +403,11 @@ impl Record {
             w.key(k);
             w.i64(*mtime);
         }
+        let rest = w;
+        let mut w = head;
+        w.bytes(&sources.buf);
+        w.bytes(&outputs.buf);
+        w.bytes(&rest.buf);
         w.buf
     }
 
@@ -375,152 +422,36 @@ impl Record {
         let static_url = r.string()?;
         let codecs = r.string()?;
 
-        let mut sources = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let meta = r.meta()?;
-            let md5 = r.opt_digest()?;
-            sources.insert(k, SourceFact { meta, md5 });
-        }
-        let mut outputs = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let entry = OutEntry {
-                meta: r.meta()?,
-                link: r.bool()?,
-                source: r.opt_meta()?,
-                key: r.opt_digest()?,
-            };
-            outputs.insert(k, entry);
-        }
-        let mut compiles = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let output = r.string()?;
-            let settings = r.opt_digest()?;
-            let n = r.usize()?;
-            let mut inputs = Vec::with_capacity(n.min(1024));
-            for _ in 0..n {
-                let p = path_from(r.bytes()?);
-                inputs.push((p, r.opt_meta()?));
-            }
-            let mut blobs = [None, None];
-            for blob in &mut blobs {
-                if r.bool()? {
-                    *blob = Some(BlobRef {
-                        key: r.digest()?,
-                        len: r.u64()?,
-                    });
-                }
-            }
-            let [code, map] = blobs;
-            let partial = r.bool()?;
-            compiles.insert(
-                k,
-                CompileNode {
-                    output,
-                    settings,
-                    inputs,
-                    code,
-                    map,
-                    partial,
-                },
-            );
-        }
-        let mut bundles = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let def = r.string()?;
-            let mut members = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                members.push(r.string()?);
-            }
-            let mut inputs = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                let p = r.string()?;
-                inputs.push((p, r.digest()?));
-            }
-            let mut outs = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                let p = r.string()?;
-                let key = r.digest()?;
-                outs.push((p, BlobRef { key, len: r.u64()? }));
-            }
-            bundles.insert(
-                k,
-                BundleNode {
-                    def,
-                    members,
-                    inputs,
-                    outputs: outs,
-                },
-            );
-        }
-        let mut collected = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            collected.insert(k, r.digest()?);
-        }
-        let mut plan = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let hashed = r.string()?;
-            let key = r.digest()?;
-            let len = r.u64()?;
-            let mut refs = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                let target = r.string()?;
-                let kind = u8::try_from(r.u64()?).map_err(|_| Malformed)?;
-                refs.push((target, kind));
-            }
-            plan.insert(
-                k,
-                PlanFact {
-                    hashed,
-                    key,
-                    len,
-                    refs,
-                },
-            );
-        }
-        let mut contents = BTreeMap::new();
-        for _ in 0..r.usize()?.min(bytes.len()) {
-            let k = r.digest()?;
-            let c = Compressed {
-                br: r.opt_u64()?,
-                gz: r.opt_u64()?,
-                zst: r.opt_u64()?,
-            };
-            contents.insert(k, c);
-        }
-        let mut integrity = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let name = r.string()?;
-            integrity.insert(k, (name, r.string()?));
-        }
-        let mut dirs = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            dirs.insert(k, r.i64()?);
-        }
+        let (sources_bytes, outputs_bytes, rest_bytes) = (r.bytes()?, r.bytes()?, r.bytes()?);
         if !r.at_end() {
             return Err(Malformed);
         }
+        let ((sources, outputs), rest) = rayon::join(
+            || {
+                rayon::join(
+                    || decode_sources(sources_bytes),
+                    || decode_outputs(outputs_bytes),
+                )
+            },
+            || decode_rest(rest_bytes, bytes.len()),
+        );
+        let (sources, outputs) = (sources?, outputs?);
+        let (compiles, bundles, collected, plan, contents, integrity, dirs) = rest?;
+        // Written in key order: collected in bulk, without a comparison per key and level.
         Ok(Record {
             output,
             profile,
             static_url,
             codecs,
-            sources,
-            outputs,
-            compiles,
-            bundles,
-            collected,
-            plan,
-            contents,
-            integrity,
-            dirs,
+            sources: sources.into_iter().collect(),
+            outputs: outputs.into_iter().collect(),
+            compiles: compiles.into_iter().collect(),
+            bundles: bundles.into_iter().collect(),
+            collected: collected.into_iter().collect(),
+            plan: plan.into_iter().collect(),
+            contents: contents.into_iter().collect(),
+            integrity: integrity.into_iter().collect(),
+            dirs: dirs.into_iter().collect(),
             loaded_mtime_ns: None,
         })
     }
@@ -536,6 +467,167 @@ impl Record {
         }
         into.extend(self.contents.keys().copied());
     }
+}
+
+type Rest = (
+    Vec<(String, CompileNode)>,
+    Vec<(String, BundleNode)>,
+    Vec<(String, Key)>,
+    Vec<(String, PlanFact)>,
+    Vec<(Key, Compressed)>,
+    Vec<(String, (String, String))>,
+    Vec<(String, i64)>,
+);
+
+fn decode_sources(bytes: &[u8]) -> Decoded<Vec<(String, SourceFact)>> {
+    let mut r = Reader::new(bytes);
+    let mut sources = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        let meta = r.meta()?;
+        let md5 = r.opt_digest()?;
+        sources.push((k, SourceFact { meta, md5 }));
+    }
+    r.at_end().then_some(sources).ok_or(Malformed)
+}
+
+fn decode_outputs(bytes: &[u8]) -> Decoded<Vec<(String, OutEntry)>> {
+    let mut r = Reader::new(bytes);
+    let mut outputs = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        let entry = OutEntry {
+            meta: r.meta()?,
+            link: r.bool()?,
+            source: r.opt_meta()?,
+            key: r.opt_digest()?,
+            kind: OutKind::from_u8(u8::try_from(r.u64()?).map_err(|_| Malformed)?)
+                .ok_or(Malformed)?,
+        };
+        outputs.push((k, entry));
+    }
+    r.at_end().then_some(outputs).ok_or(Malformed)
+}
+
+fn decode_rest(bytes: &[u8], whole: usize) -> Decoded<Rest> {
+    let mut r = Reader::new(bytes);
+    let mut compiles = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        let output = r.string()?;
+        let settings = r.opt_digest()?;
+        let n = r.usize()?;
+        let mut inputs = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            let p = path_from(r.bytes()?);
+            inputs.push((p, r.opt_meta()?));
+        }
+        let mut blobs = [None, None];
+        for blob in &mut blobs {
+            if r.bool()? {
+                *blob = Some(BlobRef {
+                    key: r.digest()?,
+                    len: r.u64()?,
+                });
+            }
+        }
+        let [code, map] = blobs;
+        let partial = r.bool()?;
+        compiles.push((
+            k,
+            CompileNode {
+                output,
+                settings,
+                inputs,
+                code,
+                map,
+                partial,
+            },
+        ));
+    }
+    let mut bundles = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        let def = r.string()?;
+        let mut members = Vec::new();
+        for _ in 0..r.usize()?.min(1 << 20) {
+            members.push(r.string()?);
+        }
+        let mut inputs = Vec::new();
+        for _ in 0..r.usize()?.min(1 << 20) {
+            let p = r.string()?;
+            inputs.push((p, r.digest()?));
+        }
+        let mut outs = Vec::new();
+        for _ in 0..r.usize()?.min(1 << 20) {
+            let p = r.string()?;
+            let key = r.digest()?;
+            outs.push((p, BlobRef { key, len: r.u64()? }));
+        }
+        bundles.push((
+            k,
+            BundleNode {
+                def,
+                members,
+                inputs,
+                outputs: outs,
+            },
+        ));
+    }
+    let mut collected = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        collected.push((k, r.digest()?));
+    }
+    let mut plan = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        let hashed = r.string()?;
+        let key = r.digest()?;
+        let len = r.u64()?;
+        let mut refs = Vec::new();
+        for _ in 0..r.usize()?.min(1 << 20) {
+            let target = r.string()?;
+            let kind = u8::try_from(r.u64()?).map_err(|_| Malformed)?;
+            refs.push((target, kind));
+        }
+        plan.push((
+            k,
+            PlanFact {
+                hashed,
+                key,
+                len,
+                refs,
+            },
+        ));
+    }
+    let mut contents = Vec::new();
+    for _ in 0..r.usize()?.min(whole) {
+        let k = r.digest()?;
+        let c = Compressed {
+            br: r.opt_u64()?,
+            gz: r.opt_u64()?,
+            zst: r.opt_u64()?,
+        };
+        contents.push((k, c));
+    }
+    let mut integrity = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        let name = r.string()?;
+        integrity.push((k, (name, r.string()?)));
+    }
+    let mut dirs = Vec::new();
+    for _ in 0..r.table()? {
+        let k = r.key()?;
+        dirs.push((k, r.i64()?));
+    }
+    if !r.at_end() {
+        return Err(Malformed);
+    }
+    Ok((
+        compiles, bundles, collected, plan, contents, integrity, dirs,
+    ))
 }
 
 /// The mtime of every output folder that holds one of `paths` (logical, `/`-separated), to
@@ -612,6 +704,7 @@ mod tests {
                 link: false,
                 source: Some(M),
                 key: None,
+                kind: OutKind::Copy,
             },
         );
         r.outputs.insert(
@@ -621,6 +714,7 @@ mod tests {
                 link: false,
                 source: None,
                 key: Some(Key::of(b"a")),
+                kind: OutKind::Hashed,
             },
         );
         r.compiles.insert(
