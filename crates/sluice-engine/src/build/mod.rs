@@ -11,6 +11,7 @@
 //! in only once everything was read, planned and compressed without error.
 
 mod compress;
+mod names;
 mod outputs;
 mod plan;
 
@@ -26,7 +27,7 @@ use sluice_core::output::output_path;
 use sluice_core::progress::Progress;
 use sluice_core::sources::{FileMeta, ProblemKind};
 
-pub use compress::codecs_key;
+pub use crate::setup::codecs_key;
 use compress::{Compressor, encodings};
 use outputs::{Desired, Kind};
 

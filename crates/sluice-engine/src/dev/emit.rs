@@ -21,8 +21,7 @@ use sluice_core::output::{
 use sluice_core::progress::{Progress, Silent};
 use sluice_core::sources::{FileMeta, SourceFile};
 
-use super::{Bytes, Derived};
-use crate::engine::Engine;
+use crate::engine::{Bytes, Derived, Engine};
 use crate::outputs::decide::{Action, Current, Want, decide, intact};
 use crate::record::{OutEntry, OutKind, parent_dir};
 use crate::report::{ChangeReport, DeriveReport, OutputConflict, SyncReport};

@@ -1,7 +1,9 @@
 //! The engine: one per output root and command, holding the source index, the ownership
-//! record, the cache and the output root's lock. Its passes are in [`crate::dev`] (the dev
-//! profile: `sync`, `watch`, `dev`) and [`crate::build`] (the build profile); both run the
-//! same graph ([`crate::graph`]) over the same record.
+//! record, the cache and the output root's lock, and the steps every profile runs ([`steps`]:
+//! the compile and bundle nodes of the graph). The profiles' passes (`dev/`: `sync`, `watch`,
+//! `dev`; `build/`) are `impl Engine` blocks of their own, built on these.
+
+mod steps;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -36,7 +38,25 @@ pub struct Engine {
     /// Dev profile: errors in force, by the output they concern.
     pub(crate) failures: BTreeMap<String, sluice_assets::Error>,
     /// Dev profile: the derived outputs of the last pass.
-    pub(crate) derived: BTreeMap<String, crate::dev::Derived>,
+    pub(crate) derived: BTreeMap<String, Derived>,
+}
+
+/// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    pub key: crate::record::Key,
+    pub bytes: Bytes,
+}
+
+/// Where a derived output's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bytes {
+    Blob(crate::record::BlobRef),
+    /// A compiled output with a `sourceMappingURL` comment for its map beside it.
+    Commented {
+        code: crate::record::BlobRef,
+        comment: String,
+    },
 }
 
 impl Engine {
