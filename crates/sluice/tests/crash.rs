@@ -120,10 +120,10 @@ fn initial_sources() -> BTreeMap<String, Vec<u8>> {
     files
 }
 
-/// Changes between 5 and 60 sources (edits; a few additions and removals of files nothing
-/// refers to; the partial now and then).
+/// Makes 20 to 150 changes to the sources (edits; additions and removals of files nothing
+/// refers to; the partial now and then): enough writes for a kill to land among them.
 fn mutate(files: &mut BTreeMap<String, Vec<u8>>, rng: &mut Rng, round: u64) {
-    for _ in 0..5 + rng.below(56) {
+    for _ in 0..20 + rng.below(131) {
         let d = rng.below(DIRS as u64) as usize;
         match rng.below(10) {
             0..=3 => {
@@ -234,6 +234,15 @@ fn fresh(files: &BTreeMap<String, Vec<u8>>, args: &[&str]) -> BTreeMap<String, V
     tree_files(&dir.path().join("static"))
 }
 
+/// Whether a run's intent journal is in `.sluice/` (it is writing into the output).
+fn intent_exists(root: &Path) -> bool {
+    fs::read_dir(root.join(".sluice"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with(".intent"))
+}
+
 /// Temp files in the output, staging folders beside it, an intent journal in `.sluice/`.
 fn leftovers(root: &Path) -> Vec<String> {
     let mut found: Vec<String> = fs::read_dir(root)
@@ -294,29 +303,43 @@ fn kill_9_at_random_moments_then_the_next_run_converges() {
             &mut budget_sync
         };
         let mut attempt = 0;
-        let (delay, leftover) = loop {
+        // Even seeds: a kill at a random moment of the whole run. Odd seeds: at a random
+        // moment once it started writing into the output (its intent journal exists: the
+        // dev profile's copies, the build's commit).
+        let while_writing = seed % 2 == 1;
+        let (moment, leftover) = loop {
             attempt += 1;
             mutate(&mut files, &mut rng, seed * 100 + attempt);
             write_sources(root, &files, &mut clock);
-            let delay = Duration::from_micros(rng.below(budget.as_micros() as u64 + 1));
             let mut child = command(root, killed)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap();
-            std::thread::sleep(delay);
+            let moment = if while_writing {
+                while !intent_exists(root) && child.try_wait().unwrap().is_none() {
+                    std::thread::yield_now();
+                }
+                let delay = Duration::from_micros(rng.below(3000));
+                std::thread::sleep(delay);
+                format!("{delay:?} into its writes")
+            } else {
+                let delay = Duration::from_micros(rng.below(budget.as_micros() as u64 + 1));
+                std::thread::sleep(delay);
+                format!("{delay:?} after its start")
+            };
             let _ = child.kill();
             let status = child.wait().unwrap();
             use std::os::unix::process::ExitStatusExt;
             if status.signal() == Some(9) {
-                break (delay, leftovers(root));
+                break (moment, leftovers(root));
             }
             assert!(status.success(), "seed {seed}: {killed:?} {status}");
             // It finished first: more changes, an earlier kill.
             *budget /= 2;
         };
         kills.push(format!(
-            "seed {seed}: {} killed after {delay:?} (attempt {attempt}), leaving {leftover:?}",
+            "seed {seed}: {} killed {moment} (attempt {attempt}), leaving {leftover:?}",
             killed[0]
         ));
         // The next run, of either profile.

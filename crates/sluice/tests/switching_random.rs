@@ -1,7 +1,8 @@
 //! Random sequences on one output root: source edits (add, edit, delete, rename a stylesheet,
 //! a script, an image or an SCSS partial) interleaved with `sluice sync`, `sluice build`,
-//! `sluice build --no-minify` and short `sluice watch` sessions (during which more edits
-//! happen). After every command the output is byte for byte what the same command writes into
+//! `sluice build --no-minify`, other variants (`sync --link`, `build --no-hash`,
+//! `--keep-only-hashed`, `--no-compress`, `--compress gzip`) and short `sluice watch` sessions
+//! (during which more edits happen). After every command the output is byte for byte what the same command writes into
 //! the empty output of a fresh copy of the sources (and a file sluice did not write is still
 //! there); every compressed copy decompresses to its sibling; no temp file or staging folder
 //! is left. Case count: 12 in CI (`PROPTEST_CASES=200` for a deeper local run).
@@ -105,9 +106,20 @@ enum Op {
     Sync,
     Build,
     BuildNoMinify,
+    /// Another variant of a profile, from [`VARIANTS`].
+    Variant(usize),
     /// `sluice watch`: start, converge, these edits, converge, Ctrl-C.
     Watch(Vec<FileOp>),
 }
+
+/// The other options a profile has, switched between too.
+const VARIANTS: [&[&str]; 5] = [
+    &["sync", "--link"],
+    &["build", "--no-hash"],
+    &["build", "--keep-only-hashed"],
+    &["build", "--no-compress"],
+    &["build", "--compress", "gzip"],
+];
 
 fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![
@@ -132,6 +144,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Sync),
         2 => Just(Op::Build),
         1 => Just(Op::BuildNoMinify),
+        1 => (0..VARIANTS.len()).prop_map(Op::Variant),
         1 => proptest::collection::vec(file_op(), 0..4).prop_map(Op::Watch),
     ]
 }
@@ -399,6 +412,7 @@ fn run_sequence(ops: &[Op]) {
             Op::Sync => &["sync"],
             Op::Build => &["build"],
             Op::BuildNoMinify => &["build", "--no-minify"],
+            Op::Variant(v) => VARIANTS[*v],
             Op::Watch(edits) => {
                 let watching = Watching::start(root);
                 converges(root, &sources.fresh(&["sync"]), "a fresh sync");
