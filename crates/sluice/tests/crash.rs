@@ -487,3 +487,74 @@ fn a_second_sluice_on_one_output_root_waits_or_fails_and_never_interleaves() {
     );
     assert!(leftovers(root).is_empty(), "{:?}", leftovers(root));
 }
+
+/// The `.rec` files in `.sluice/`: one per output root.
+fn records(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(root.join(".sluice"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".rec"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// One output root however the configuration or `--output` spells it (`static`, `static/`,
+/// `./static`, `sub/../static`): one record, one lock. (A second record would take the
+/// first's files for someone else's — a build after a sync failed with "not written by
+/// sluice" — and a second lock would let two processes write there at once.)
+#[test]
+fn one_output_root_spelled_differently_is_one_record_and_one_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("sluice.toml"), CONFIG).unwrap();
+    fs::create_dir_all(root.join("sub")).unwrap();
+    let files = initial_sources();
+    let mut clock = 1_600_000_000;
+    write_sources(root, &files, &mut clock);
+    run_ok(root, SYNC, "sync into static");
+    let spellings = ["static/", "./static", "sub/../static", "static//"];
+    for (i, output) in spellings.iter().enumerate() {
+        let args = if i % 2 == 0 { BUILD } else { SYNC };
+        let args = [args, &["--output", output]].concat();
+        run_ok(root, &args, output);
+        assert_eq!(records(root).len(), 1, "{output}: {:?}", records(root));
+    }
+    // From a subfolder, with a path that climbs out of it.
+    run_ok(
+        &root.join("sub"),
+        &["build", "-q", "--output", "../static"],
+        "../static",
+    );
+    assert_eq!(records(root).len(), 1, "{:?}", records(root));
+    support::assert_same_tree(
+        "a fresh build",
+        &fresh(&files, BUILD),
+        "builds and syncs under every spelling",
+        &tree_files(&root.join("static")),
+    );
+
+    // A watch on `static` holds it for `static/` too.
+    let mut watch = command(root, &["watch", "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let events = support::json_lines(watch.stdout.take().unwrap());
+    while events
+        .recv_timeout(Duration::from_secs(20))
+        .expect("sluice watch becomes ready")["event"]
+        != "ready"
+    {}
+    let out = command(root, &["sync", "--no-wait", "--output", "static/"])
+        .output()
+        .unwrap();
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
