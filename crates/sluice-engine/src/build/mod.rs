@@ -454,6 +454,10 @@ fn commit(
                         path: output_path(output, path),
                         message: format!("could not move into place: {e}"),
                     });
+                    // What was there is untouched, and still sluice's if it was.
+                    if let Some(previous) = ctx.outputs.get(path) {
+                        outputs.insert(path.clone(), *previous);
+                    }
                     None
                 }
             },
