@@ -1,6 +1,7 @@
 //! Output roots as they are found in the wild: spelled in several ways (`static`, `static/`,
-//! `./static`, `sub/../static`: one record and one lock), and a build whose commit fails
-//! part-way (a subfolder on another filesystem, which renames
+//! `./static`, `sub/../static`: one record and one lock), a STATIC_ROOT that is a symlink to a
+//! folder on another filesystem (a mounted volume: the build stages beside the real folder),
+//! and a build whose commit fails part-way (a subfolder on another filesystem, which renames
 //! cannot reach): the files it could not replace stay sluice's, so the next run does not call
 //! them foreign.
 
@@ -158,6 +159,46 @@ fn one_output_root_spelled_differently_is_one_record_and_one_lock() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// STATIC_ROOT is a symlink to a folder on another filesystem (a mounted volume): every
+/// profile works in it, the build too (its staging folder must be beside the real folder:
+/// a rename cannot cross filesystems).
+#[test]
+fn a_static_root_symlinked_to_another_filesystem() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    project(root);
+    let volume = elsewhere();
+    let real = volume.path().join("static");
+    fs::create_dir(&real).unwrap();
+    std::os::unix::fs::symlink(&real, root.join("static")).unwrap();
+    for args in [
+        &["sync"][..],
+        &["build"],
+        &["sync"],
+        &["build", "--no-minify"],
+    ] {
+        run_ok(root, args);
+        support::assert_same_tree(
+            &format!("a fresh {args:?}"),
+            &fresh(args),
+            &format!("{args:?} through the symlink"),
+            &tree_files(&real),
+        );
+    }
+    assert!(
+        fs::symlink_metadata(root.join("static"))
+            .unwrap()
+            .is_symlink()
+    );
+    let staging: Vec<String> = [root, volume.path()]
+        .iter()
+        .flat_map(|d| fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sluice-staging"))
+        .collect();
+    assert!(staging.is_empty(), "{staging:?}");
 }
 
 /// A build whose commit fails part-way — here because one output subfolder is a symlink onto
