@@ -10,7 +10,8 @@
 //! - Two sluice processes on one output root never interleave: with `sluice watch` holding
 //!   it, `--no-wait` fails at once (exit 1, naming the holder) and writes nothing; without
 //!   it, `sluice build` waits with a message, writes nothing while the watch goes on
-//!   writing, and builds once the watch stops.
+//!   writing, and builds once the watch stops; a sync and a build started together leave
+//!   exactly what a fresh run of the one that went last leaves.
 //!
 //! The delays are random (from the seed) and scaled by how long an uninterrupted run took;
 //! no assertion depends on timing: a run that finished before its kill is simply run again
@@ -486,4 +487,52 @@ fn a_second_sluice_on_one_output_root_waits_or_fails_and_never_interleaves() {
         &tree_files(&root.join("static")),
     );
     assert!(leftovers(root).is_empty(), "{:?}", leftovers(root));
+}
+
+/// A sync and a build started together, round after round: both exit 0 and the output is
+/// exactly a fresh run of the one that went last (interleaved writes would match neither).
+#[test]
+fn a_sync_and_a_build_started_together_do_not_interleave() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::write(root.join("sluice.toml"), CONFIG).unwrap();
+    let mut files = initial_sources();
+    let mut clock = 1_600_000_000;
+    write_sources(root, &files, &mut clock);
+    run_ok(root, BUILD, "the first build");
+    let mut rng = Rng::new(7);
+    let mut waited = 0;
+    for round in 0..4 {
+        mutate(&mut files, &mut rng, 1000 + round);
+        write_sources(root, &files, &mut clock);
+        let spawn = |args: &[&str]| {
+            command(root, args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (sync, build) = (spawn(&["sync"]), spawn(&["build"]));
+        for (name, child) in [("sync", sync), ("build", build)] {
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "round {round}: {name}: {stderr}");
+            waited += usize::from(stderr.contains("waiting for"));
+        }
+        // Which went last: a build leaves staticfiles.json, a sync removes it.
+        let last = if root.join("static/staticfiles.json").exists() {
+            "build"
+        } else {
+            "sync"
+        };
+        let args = if last == "sync" { SYNC } else { BUILD };
+        support::assert_same_tree(
+            &format!("a fresh {last}"),
+            &fresh(&files, args),
+            &format!("round {round}: a sync and a build at once, {last} last"),
+            &tree_files(&root.join("static")),
+        );
+        assert!(leftovers(root).is_empty(), "{:?}", leftovers(root));
+    }
+    eprintln!("{waited} of 4 rounds had one run wait for the other");
 }
