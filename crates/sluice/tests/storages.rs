@@ -210,6 +210,11 @@ impl Case<'_> {
 
     /// `collectstatic` into `root`; what it wrote.
     fn collectstatic(&self, root: &Path) -> Tree {
+        self.collectstatic_with(root, &[])
+    }
+
+    /// `collectstatic <args>` into `root`; what it wrote.
+    fn collectstatic_with(&self, root: &Path, args: &[&str]) -> Tree {
         let mut cmd = self.command(self.python);
         cmd.args([
             "manage.py",
@@ -218,6 +223,7 @@ impl Case<'_> {
             "--verbosity",
             "0",
         ])
+        .args(args)
         .env("TEST_STATIC_ROOT", root);
         support::run_or_panic(&mut cmd, "collectstatic");
         tree_files(root)
@@ -526,6 +532,36 @@ fn finders_decide_the_roots_as_collectstatic_does() {
         let actual = case.build(&tmp.path().join(format!("sluice-{i}")));
         assert_same_output(line, &finders, expected, actual);
     }
+
+    // django-pipeline's filtering finders add their patterns only to a list that is not empty
+    // (`if ignore_patterns:`): with `--no-default-ignore` and no `-i`, they filter nothing.
+    let case = Case {
+        python: &python,
+        project: &project,
+        vars: vec![("TEST_FINDERS", format!("{PIPELINE_FS},{APPS}"))],
+    };
+    let expected =
+        case.collectstatic_with(&tmp.path().join("django-all"), &["--no-default-ignore"]);
+    assert!(expected.contains_key("js/app.js") && expected.contains_key(".hidden"));
+    let ours = tmp.path().join("sluice-all");
+    let (code, _, stderr) = case.sluice(&ours, &["build", "--no-default-ignore"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same_output(line, "--no-default-ignore", expected, tree_files(&ours));
+    // With a pattern of its own (`-i`), the finder's are added to it.
+    let expected = case.collectstatic_with(
+        &tmp.path().join("django-i"),
+        &["--no-default-ignore", "-i", "*.json"],
+    );
+    assert!(!expected.contains_key("js/app.js") && !expected.contains_key("data/x.json"));
+    let ours = tmp.path().join("sluice-i");
+    let (code, _, stderr) = case.sluice(&ours, &["build", "--no-default-ignore", "-i", "*.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_same_output(
+        line,
+        "--no-default-ignore -i *.json",
+        expected,
+        tree_files(&ours),
+    );
 
     // Finders sluice does not know: a warning naming each, the known ones still used.
     let case = Case {
