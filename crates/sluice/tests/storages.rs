@@ -7,9 +7,10 @@
 //! Brotli-encoder difference, each decompressing to its original), and `sluice config` says
 //! the storage is where hashing and compression came from. `STATICFILES_FINDERS` decide the
 //! roots: without `AppDirectoriesFinder` no app files, without `FileSystemFinder` no
-//! `STATICFILES_DIRS`, their order decides who wins a name, django-pipeline's
-//! `FileSystemFinder` adds its ignore patterns, a finder sluice does not know is a warning
-//! naming it. An app's `static/` folder that appears (or goes) after a run is seen by the
+//! `STATICFILES_DIRS`, their order decides who wins a name, django-pipeline's filtering
+//! `FileSystemFinder` and `AppDirectoriesFinder` add their ignore patterns (to a list that
+//! is not empty: not with `--no-default-ignore` alone), a finder sluice does not know is a
+//! warning naming it. An app's `static/` folder that appears (or goes) after a run is seen by the
 //! next run, `.sluice/` kept.
 
 mod support;
@@ -518,6 +519,15 @@ fn finders_decide_the_roots_as_collectstatic_does() {
                 }
                 assert!(t.contains_key("img/logo.png") && t.contains_key("data/x.json"));
                 assert!(t.contains_key("shop/shop.css"), "the apps' CSS stays");
+            }),
+        ),
+        // …and its AppDirectoriesFinder, in the apps only.
+        (
+            format!("{FS},pipeline.finders.AppDirectoriesFinder"),
+            Box::new(|t: &Tree| {
+                assert!(!t.contains_key("shop/shop.css"), "the apps' CSS is ignored");
+                assert!(t.contains_key("shop/img/cart.png"));
+                assert!(t.contains_key("js/app.js") && t.contains_key("notes.txt"));
             }),
         ),
     ];
