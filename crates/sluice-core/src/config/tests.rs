@@ -371,3 +371,22 @@ fn bad_prefix_is_refused() {
     .unwrap();
     assert!(Config::load(dir.path(), &Overrides::default()).is_err());
 }
+
+#[test]
+fn an_output_root_has_one_spelling() {
+    use std::path::Path;
+    for spelling in [
+        "/p/static",
+        "/p/static/",
+        "/p/./static",
+        "/p/sub/../static",
+        "/p//static//",
+    ] {
+        assert_eq!(
+            super::absolute_path(Path::new(spelling)),
+            Path::new("/p/static"),
+            "{spelling}"
+        );
+    }
+    assert_eq!(super::absolute_path(Path::new("/../x")), Path::new("/x"));
+}

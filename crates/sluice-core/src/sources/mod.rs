@@ -40,9 +40,12 @@ impl SourceRoot {
         }
     }
 
-    /// The rules that apply in this root: `common`, plus its own patterns.
+    /// The rules that apply in this root: `common`, plus its own patterns — as
+    /// django-pipeline's filtering finders add theirs, only to a list that is not empty
+    /// (`if ignore_patterns:`; `collectstatic --no-default-ignore` without `-i` filters
+    /// nothing).
     pub fn rules(&self, common: &IgnoreRules) -> IgnoreRules {
-        if self.ignore.is_empty() {
+        if self.ignore.is_empty() || common.patterns.is_empty() {
             return common.clone();
         }
         let mut rules = common.clone();
@@ -541,6 +544,19 @@ mod tests {
         assert!(!r.ignores_dir("css"), "folders match by name only");
         assert!(r.ignores_path("css/deep/a.map"));
         assert!(rules(&[".*"]).ignores_path(".git/config"));
+    }
+
+    #[test]
+    fn a_finders_own_patterns_join_only_a_list_that_is_not_empty() {
+        let mut root = SourceRoot::new("/p/media", None);
+        root.ignore = vec!["*.css".into()];
+        assert!(
+            root.rules(&rules(&DEFAULT_IGNORE))
+                .ignores_path("css/a.css")
+        );
+        assert!(root.rules(&rules(&["*.json"])).ignores_path("css/a.css"));
+        // `--no-default-ignore`, no `-i`: django-pipeline's finders filter nothing either.
+        assert!(!root.rules(&rules(&[])).ignores_path("css/a.css"));
     }
 
     #[test]

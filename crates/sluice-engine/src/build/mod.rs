@@ -371,7 +371,11 @@ impl Engine {
                 None => self.record.outputs.remove(&path),
             };
         }
-        self.record.sources.extend(produced.facts);
+        // A source counts as done only when everything it made is in place: after a failed
+        // commit, the files it read stay dirty and the next build tries them again.
+        if errors.is_empty() {
+            self.record.sources.extend(produced.facts);
+        }
         for (logical, key) in produced.collected {
             match key {
                 Some(k) => self.record.collected.insert(logical, k),
@@ -559,6 +563,7 @@ fn commit(
                         path: output_path(output, path),
                         message: format!("could not move into place: {e}"),
                     });
+                    // What was there is untouched, and its record entry (if any) stays.
                     continue;
                 }
             },
