@@ -204,7 +204,8 @@ fn a_static_root_symlinked_to_another_filesystem() {
 /// A build whose commit fails part-way — here because one output subfolder is a symlink onto
 /// another filesystem, where the staged files cannot be renamed — exits 1 naming the files;
 /// what it could not replace is still sluice's: the next build fails the same way (never
-/// "not written by sluice"), and a sync puts the dev profile's output back.
+/// "not written by sluice"); once the obstruction is gone a build completes what the failed
+/// ones left unfinished, and a sync puts the dev profile's output back.
 #[test]
 fn a_commit_that_fails_part_way_keeps_what_sluice_wrote() {
     let dir = tempfile::tempdir().unwrap();
@@ -236,6 +237,16 @@ fn a_commit_that_fails_part_way_keeps_what_sluice_wrote() {
             "attempt {attempt}: sluice calls its own files foreign: {stderr}"
         );
     }
+    // The obstruction goes (with the files in it): the next build looks at every file again
+    // and leaves what a fresh build leaves, although no source changed.
+    fs::remove_file(root.join("static/bundles")).unwrap();
+    run_ok(root, &["build"]);
+    support::assert_same_tree(
+        "a fresh build",
+        &fresh(&["build"]),
+        "a build after the failed builds",
+        &tree_files(&root.join("static")),
+    );
     run_ok(root, &["sync"]);
     support::assert_same_tree(
         "a fresh sync",

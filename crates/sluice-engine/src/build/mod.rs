@@ -414,6 +414,7 @@ impl Engine {
         self.record.static_url = static_url;
         self.record.codecs = codecs;
         self.recovered = false;
+        self.unfinished = !errors.is_empty();
         self.dirty = true;
         self.save()?;
         if !errors.is_empty() {

@@ -33,6 +33,9 @@ pub struct Engine {
     pub(crate) dirty: bool,
     /// Outputs of a killed run were taken back: the next build looks at every file.
     pub(crate) recovered: bool,
+    /// A build's commit failed part-way: its outputs are a mix of two passes, so the record
+    /// is saved under a profile no run has and the next build looks at every file.
+    pub(crate) unfinished: bool,
     /// `--clean` not yet done (the first full pass does it).
     pub(crate) clean_pending: bool,
     /// Dev profile: errors in force, by the output they concern.
@@ -99,6 +102,7 @@ impl Engine {
             _lock: lock,
             dirty: recovered > 0,
             recovered: recovered > 0,
+            unfinished: false,
             failures: BTreeMap::new(),
             derived: BTreeMap::new(),
         })
@@ -120,7 +124,12 @@ impl Engine {
     /// what they were for). Prunes the cache when that is due.
     pub fn save(&mut self) -> Result<()> {
         if self.dirty {
-            self.record.profile = self.profile.key(&self.setup.static_url);
+            let key = self.profile.key(&self.setup.static_url);
+            self.record.profile = if self.unfinished {
+                format!("{key} (unfinished)")
+            } else {
+                key
+            };
             self.record.save(&self.setup.state_dir)?;
             self.dirty = false;
             if Cache::prune_due(&self.setup.state_dir) {
