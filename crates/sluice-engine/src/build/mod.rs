@@ -171,8 +171,17 @@ impl Context<'_> {
         let mut out = Vec::with_capacity(wanted.len());
         // Content key → the first path staged with it in this call.
         let mut staged: Vec<(Key, String)> = Vec::new();
-        for desired in wanted {
-            let action = self.action(&desired);
+        let actions: Vec<Action> = wanted.iter().map(|d| self.action(d)).collect();
+        // Content key → an output kept as it is (a regular file, as sluice wrote it).
+        let kept: Vec<(Key, String)> = wanted
+            .iter()
+            .zip(&actions)
+            .filter(|(d, a)| {
+                matches!(a, Action::Keep) && self.outputs.get(&d.path).is_some_and(|e| !e.link)
+            })
+            .map(|(d, _)| (d.key, d.path.clone()))
+            .collect();
+        for (desired, action) in wanted.into_iter().zip(actions) {
             let original = contents[desired.copy];
             let bytes = || -> Result<Vec<u8>, String> {
                 match desired.kind {
@@ -207,8 +216,12 @@ impl Context<'_> {
                 }
                 Action::Write | Action::Refresh => {
                     let first = staged.iter().find(|(key, _)| *key == desired.key);
+                    let same = kept.iter().find(|(key, _)| *key == desired.key);
                     let meta = match (first, desired.kind) {
                         (Some((_, existing)), _) => self.staging.link(existing, &desired.path),
+                        (None, _) if let Some((_, path)) = same => self
+                            .staging
+                            .link_kept(&output_path(self.output, path), &desired.path),
                         // A compressed copy in the cache: copied, not written from memory
                         // (and not linked: an edit in the output must not reach the cache).
                         (None, Kind::Encoded(encoding)) => self

@@ -125,6 +125,17 @@ impl Staging {
         }
     }
 
+    /// Stages `rel` as another name of `file`, an output this build keeps as it is (same
+    /// bytes: the hashed copy of a file a sync left in the output root), so a switch of
+    /// profile writes no content twice. Falls back to copying.
+    pub fn link_kept(&self, file: &Path, rel: &str) -> io::Result<FileMeta> {
+        let path = self.prepare(rel)?;
+        if fs::hard_link(file, &path).is_err() {
+            fs::copy(file, &path)?;
+        }
+        Ok(FileMeta::of(&fs::symlink_metadata(&path)?))
+    }
+
     fn prepare(&self, rel: &str) -> io::Result<PathBuf> {
         if let Err(e) = self.created.get_or_init(|| fs::create_dir_all(&self.root)) {
             return Err(io::Error::new(e.kind(), e.to_string()));
