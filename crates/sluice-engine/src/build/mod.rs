@@ -8,11 +8,16 @@
 //! nothing; a change re-reads only the changed files and the `*.css`/`*.js` files whose names
 //! depend on them; what another profile wrote is kept where its bytes are the wanted ones and
 //! replaced otherwise. All or nothing: new outputs are staged beside the output root and moved
-//! in only once everything was read, planned and compressed without error.
+//! in only once everything was read, planned and compressed without error — and within its
+//! size budgets ([`budget`], checked by [`inspect`] just before the commit).
 
+pub mod budget;
+pub mod composition;
 mod compress;
+mod inspect;
 mod outputs;
 mod plan;
+pub mod shipped;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -26,8 +31,10 @@ use sluice_core::output::output_path;
 use sluice_core::progress::Progress;
 use sluice_core::sources::{FileMeta, ProblemKind};
 
+pub use budget::Verdict;
 pub use compress::codecs_key;
 use compress::{Compressor, encodings};
+pub use inspect::Analysis;
 use outputs::{Desired, Kind, Totals};
 
 use crate::engine::Engine;
@@ -48,6 +55,16 @@ pub fn runtime_static_url(static_url: &str) -> String {
         url.push('/');
     }
     url
+}
+
+/// The variant of bundle a build makes: minified for its browsers, or plain.
+pub(crate) fn variant(options: &BuildOptions) -> Variant {
+    match &options.minify {
+        Some(targets) => Variant::Minified(sluice_assets::bundle::TargetedMinifier {
+            targets: targets.clone(),
+        }),
+        None => Variant::Plain,
+    }
 }
 
 /// A collected file: a source, or a result in the cache (a compiled output, a bundle file).
@@ -308,6 +325,15 @@ impl Engine {
                 // path order, as commit sees them: a copy before its compressed copies).
                 ctx.staging.remove();
                 outputs.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                let wanted = inspect::Wanted {
+                    collected: &collected,
+                    keys: &self.record.collected,
+                    plan: &self.record.plan,
+                    outputs: outputs.iter().map(|d| (d, false)).collect(),
+                };
+                let inspection = self.inspect(&ctx, &options, &wanted)?;
+                report.budgets = inspection.verdicts;
+                report.analysis = inspection.analysis;
                 let mut totals = Totals::default();
                 for desired in &outputs {
                     report.unchanged += 1;
@@ -334,6 +360,27 @@ impl Engine {
         if !conflicts.is_empty() {
             ctx.staging.remove();
             return Err(BuildError::Conflicts(conflicts));
+        }
+        // Budgets, and what the report shows: before anything moves into the output.
+        let wanted = inspect::Wanted {
+            collected: &collected,
+            keys: &produced.collected,
+            plan: &produced.plan,
+            outputs: produced
+                .outputs
+                .values()
+                .map(|p| (&p.desired, matches!(p.outcome, Outcome::Staged(_))))
+                .collect(),
+        };
+        match self.inspect(&ctx, &options, &wanted) {
+            Ok(inspection) => {
+                report.budgets = inspection.verdicts;
+                report.analysis = inspection.analysis;
+            }
+            Err(error) => {
+                ctx.staging.remove();
+                return Err(error);
+            }
         }
         let mut contents = BTreeMap::new();
         for p in produced.outputs.values() {
@@ -484,12 +531,7 @@ impl Engine {
         }
         report.warnings.extend(compiles.shadowed);
         report.compiled_outputs = compiles.compiled.keys().cloned().collect();
-        let variant = match &options.minify {
-            Some(targets) => Variant::Minified(sluice_assets::bundle::TargetedMinifier {
-                targets: targets.clone(),
-            }),
-            None => Variant::Plain,
-        };
+        let variant = variant(options);
         let defs = std::mem::take(&mut self.setup.bundles);
         let (compiled, built) =
             self.bundle_step(compiles.compiled, compiles.failed, &variant, None, &defs);
