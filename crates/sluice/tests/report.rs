@@ -45,8 +45,8 @@ fn report(p: &Project, browser: Option<&str>) -> (i32, Value, String) {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let event = stdout
         .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .last()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok())
         .unwrap_or(Value::Null);
     (out.status.code().unwrap(), event, stdout.into_owned())
 }
@@ -58,7 +58,10 @@ fn the_page_where_asked_and_sluice_report_names_or_opens_it() {
     let (code, event, _) = report(&p, None);
     assert_eq!(code, 2);
     assert!(
-        event["hint"].as_str().unwrap().contains("sluice build --report"),
+        event["hint"]
+            .as_str()
+            .unwrap()
+            .contains("sluice build --report"),
         "{event}"
     );
 
@@ -70,7 +73,10 @@ fn the_page_where_asked_and_sluice_report_names_or_opens_it() {
     // Self-contained: no URL to fetch anywhere in it.
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert!(!html.contains("<link rel=\"stylesheet\"") && !html.contains("<script src"));
-    assert_eq!(data(&p)["bundles"][0]["members"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        data(&p)["bundles"][0]["members"].as_array().unwrap().len(),
+        2
+    );
 
     let (code, event, _) = report(&p, None);
     assert_eq!(code, 0);
@@ -90,7 +96,10 @@ fn the_page_where_asked_and_sluice_report_names_or_opens_it() {
     let script = p.path("browser.sh");
     fs::write(
         &script,
-        format!("#!/bin/sh\nprintf '%s\\n' \"$@\" > {}.tmp && mv {0}.tmp {0}\n", seen.display()),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > {}.tmp && mv {0}.tmp {0}\n",
+            seen.display()
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
@@ -130,7 +139,10 @@ fn a_failed_budget_still_writes_the_page_and_keeps_the_last_data() {
         "{text}"
     );
     let html = fs::read_to_string(p.path(".sluice/report.html")).unwrap();
-    assert!(html.contains("\"shipped\":false"), "the page says nothing shipped");
+    assert!(
+        html.contains("\"shipped\":false"),
+        "the page says nothing shipped"
+    );
     assert!(html.contains("\"failed\":true"));
     assert_eq!(fs::read(p.path(".sluice/report.json")).unwrap(), kept);
 }

@@ -30,7 +30,7 @@ pub struct BuildConfig {
     pub compress: Value<Vec<String>>,
     /// Only the hashed copies.
     pub keep_only_hashed: Value<bool>,
-    /// Size limits that fail the build, in the order written.
+    /// Size limits that fail the build, by pattern (sorted).
     pub budgets: Vec<Budget>,
 }
 
