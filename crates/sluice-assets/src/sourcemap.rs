@@ -200,10 +200,7 @@ pub fn byte_shares(code: &str, map_json: &str) -> Option<ByteShares> {
             continue;
         };
         segments.sort_by_key(|s| s.0);
-        let offsets: Vec<usize> = segments
-            .iter()
-            .map(|(column, _)| utf16_offset(text, *column))
-            .collect();
+        let offsets = utf16_offsets(text, segments.iter().map(|s| s.0));
         for (i, (_, source)) in segments.iter().enumerate() {
             let end = offsets.get(i + 1).copied().unwrap_or(text.len());
             let len = end.saturating_sub(offsets[i]) as u64;
@@ -220,19 +217,26 @@ pub fn byte_shares(code: &str, map_json: &str) -> Option<ByteShares> {
     })
 }
 
-/// The byte offset of UTF-16 column `column` in one line (its end when past it).
-fn utf16_offset(line: &str, column: u32) -> usize {
+/// The byte offsets of ascending UTF-16 `columns` in one line (its end for a column past
+/// it), in one walk over the line.
+fn utf16_offsets(line: &str, columns: impl Iterator<Item = u32>) -> Vec<usize> {
     if line.is_ascii() {
-        return (column as usize).min(line.len());
+        return columns.map(|c| (c as usize).min(line.len())).collect();
     }
+    let mut chars = line.char_indices().peekable();
     let mut units = 0u32;
-    for (offset, c) in line.char_indices() {
-        if units >= column {
-            return offset;
-        }
-        units += c.len_utf16() as u32;
-    }
-    line.len()
+    columns
+        .map(|column| {
+            while let Some(&(_, c)) = chars.peek() {
+                if units >= column {
+                    break;
+                }
+                units += c.len_utf16() as u32;
+                chars.next();
+            }
+            chars.peek().map_or(line.len(), |&(offset, _)| offset)
+        })
+        .collect()
 }
 
 #[cfg(test)]
