@@ -370,7 +370,8 @@
     var failed = data.budgets.filter(function (b) { return b.failed; }).length;
     var s = section('Budgets', failed ? failed + ' over budget: the build stopped before anything moved into the output.' : 'Every output within its budget.');
     s.id = 'budgets';
-    s.appendChild(table(['budget', 'file', 'limit', '#size', 'result', 'set in'], data.budgets.map(function (b) {
+    var rows = data.budgets.slice().sort(function (a, b) { return (b.failed ? 1 : 0) - (a.failed ? 1 : 0); });
+    s.appendChild(table(['budget', 'file', 'limit', '#size', 'result', 'set in'], rows.map(function (b) {
       var result = b.files === 0 ? { text: 'matches no output', cls: 'up' } :
         b.over ? { text: 'over by ' + size(b.over), cls: 'up' } :
         { text: size(b.limit_bytes - b.size) + ' to spare', cls: 'down' };
