@@ -1,7 +1,6 @@
 """What every benchmark section shares: paths, the run context, timing and formatting."""
 
 import glob
-import json
 import os
 import shutil
 import statistics
@@ -99,14 +98,18 @@ def retire(path):
     os.rename(path, os.path.join(TRASH_DIR, str(_retired[0])))
 
 
-def retire_build_state(project, output):
-    """Retires the `sluice build` state of `output` in project's `.sluice/` (each state file
-    names its output near its start), so the next build of it is cold."""
-    for f in glob.glob(os.path.join(project, ".sluice", "build-*.json")):
+def retire_record(project, output):
+    """Retires sluice's record of `output` in project's `.sluice/` (`out-<hash>.rec`, which
+    names its output root in its header; with its lock and any crash journal), so the next run
+    into it starts from nothing recorded. The content cache and the Django answer stay."""
+    names = {os.fsencode(output), os.fsencode(os.path.realpath(output))}
+    for f in glob.glob(os.path.join(project, ".sluice", "out-*.rec")):
         with open(f, "rb") as fh:
             head = fh.read(4096)
-        if json.dumps(output).encode() in head:
-            retire(f)
+        if any(name in head for name in names):
+            stem = f[:-len(".rec")]
+            for path in (f, stem + ".lock", stem + ".intent"):
+                retire(path)
 
 
 def empty_trash(everything=False):

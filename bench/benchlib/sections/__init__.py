@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, dev, devprofile, minify, pipeline, sync, watch
+from . import build, dev, devprofile, minify, pipeline, switch, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -14,6 +14,7 @@ SECTIONS = {
     "watch": (watch.run, "`sluice watch` (native, --poll) vs gulp-watch / chokidar: ready, "
                          "edit latency, RSS, idle CPU"),
     "build": (build.run, "cold/warm `sluice build` vs ManifestStaticFilesStorage and whitenoise"),
+    "switch": (switch.run, "one STATIC_ROOT: sync → build → sync, each switch vs a fresh run"),
     "dev": (dev.run, "`sluice dev`: write → live-reload event latency, proxy overhead per page "
                      "request vs runserver direct"),
     "devprofile": (devprofile.run, "dev profile under `sluice watch`: member/partial write → "

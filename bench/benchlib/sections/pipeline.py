@@ -12,11 +12,12 @@ Cases, one of each per round, interleaved:
   STATIC_ROOT (what `sluice build --no-minify` reproduces byte for byte);
 - pipeline + Python compressors cold: the same with django-pipeline's pure-Python compressors
   (`jsmin.JSMinCompressor`, `csshtmljsminify.CssHtmlJsMinifyCompressor`);
-- sluice --no-minify cold: `sluice build --no-minify --no-compress`, no output, no state;
+- sluice --no-minify cold: `sluice build --no-minify --no-compress`, no output, no `.sluice/`
+  (no record, no content cache, no cached Django answer: a fresh checkout);
 - sluice --no-minify warm: nothing changed since the previous build;
 - pipeline warm: `collectstatic` into the populated STATIC_ROOT (it packs every bundle again);
 - sluice minify cold: `sluice build --no-compress` (bundles minified with source maps) into
-  an empty output with no build state and no bundle cache for it;
+  an empty output with no `.sluice/`;
 - sluice minify warm: the same with nothing changed.
 """
 
@@ -25,7 +26,7 @@ import os
 import glob as globmod
 import subprocess
 
-from ..common import (BenchError, fmt_time, interleave, log, median, retire, retire_build_state,
+from ..common import (BenchError, fmt_time, interleave, log, median, retire,
                       run_checked, sample_table, timed)
 
 PIPELINE = "django-pipeline==4.1.0"
@@ -120,7 +121,7 @@ def run(ctx):
 
     def sluice_cold():
         retire(out)
-        retire_build_state(p, out)
+        retire(state)
 
     out_min = os.path.join(p, "static-sluice-minify")
 
@@ -131,12 +132,7 @@ def run(ctx):
 
     def sluice_min_cold():
         retire(out_min)
-        retire_build_state(p, out_min)
-        # The minified bundles' cache (one folder per key; the --no-minify one stays).
-        for index in globmod.glob(os.path.join(state, "bundles", "*", "index.json")):
-            with open(index, "rb") as fh:
-                if out_min.encode() in fh.read():
-                    retire(os.path.dirname(index))
+        retire(state)
 
     def collectstatic(name):
         cmd = [ctx.python, "manage.py", "collectstatic", "--noinput",
@@ -210,8 +206,10 @@ def _check(ctx, ours, theirs):
     """After the warm-up: sluice's output is django-pipeline's, file for file and byte for
     byte (what the differential test proves on a small project, here on the whole tree)."""
     def files(root):
-        return {os.path.relpath(os.path.join(d, f), root)
-                for d, _, fs in os.walk(root) for f in fs}
+        # sluice.json (bundles and integrity digests for sluice's Django app) is sluice's own.
+        return {rel for rel in (os.path.relpath(os.path.join(d, f), root)
+                                for d, _, fs in os.walk(root) for f in fs)
+                if rel != "sluice.json"}
     a, b = files(ours), files(theirs)
     if a != b:
         raise BenchError(f"sluice build --no-minify and collectstatic (pipeline) differ: "

@@ -4,19 +4,19 @@ Cases, one of each per round, interleaved:
 - sluice cold: empty output and no `.sluice/` (so sluice also asks Django for its settings);
 - cp -a: `cp -a media/. <empty dir>/`;
 - sluice warm: nothing changed since the previous pass;
-- sluice cold, settings cached: empty output, sync state removed, the cached Django answer in
-  `.sluice/` kept — the copy alone, to tell the Python start apart from sluice's own work;
+- sluice cold, settings cached: empty output, the output's record removed, the cached Django
+  answer (and content cache) in `.sluice/` kept — the copy alone, to tell the Python start apart
+  from sluice's own work;
 - sluice warm, DJANGO_SETTINGS_MODULE exported: as a developer who has it in their shell (sluice
   then finds the module without reading manage.py);
 - collectstatic cold (empty STATIC_ROOT) and warm (populated), with its own STATIC_ROOT.
 """
 
-import glob
 import json
 import os
 
 from ..common import (BenchError, fmt_time, free_bytes, interleave, log, median, retire,
-                      run_checked, sample_table, timed)
+                      retire_record, run_checked, sample_table, timed)
 
 
 def warm_target_ms(files):
@@ -60,8 +60,7 @@ def run(ctx):
 
     def cold_cached_prep():
         retire(static)
-        for f in glob.glob(os.path.join(state, "sync-*.json")):
-            retire(f)
+        retire_record(p, static)
 
     def cp_prep():
         retire(cp_out)
@@ -152,7 +151,7 @@ def run(ctx):
             f"sluice is {ratios['cold_collectstatic_over_sluice']:.1f}× faster"),
         row("warm   collectstatic", cs_warm, "sluice sync", warm,
             f"sluice is {ratios['warm_collectstatic_over_sluice']:.1f}× faster"),
-        "¹ cold sync with .sluice/sync-*.json and the output removed, the cached Django answer kept",
+        "¹ cold sync with the output and its record (.sluice/out-*.rec) removed, the cached Django answer kept",
         "² DJANGO_SETTINGS_MODULE=benchsite.settings exported in the environment",
     ]
     sample_table(samples)

@@ -366,6 +366,14 @@ pub fn push_json_str(out: &mut String, s: &str) {
         }
     };
     out.push('"');
+    // Almost every name is printable ASCII without a quote or backslash: copied whole.
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),

@@ -11,6 +11,42 @@
 pub struct Pattern {
     source: String,
     tokens: Vec<Token>,
+    /// The common shapes matched without the general matcher: every file of a walk is
+    /// tested against every ignore pattern (`CVS`, `.*`, `*~`).
+    shape: Shape,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Shape {
+    /// No wildcard at all.
+    Literal(String),
+    /// `abc*`.
+    Prefix(String),
+    /// `*abc`.
+    Suffix(String),
+    General,
+}
+
+impl Shape {
+    fn of(tokens: &[Token]) -> Shape {
+        let literal = |ts: &[Token]| -> Option<String> {
+            ts.iter()
+                .map(|t| match t {
+                    Token::Literal(c) => Some(*c),
+                    _ => None,
+                })
+                .collect()
+        };
+        match tokens {
+            [Token::Star, rest @ ..] if !rest.is_empty() => {
+                literal(rest).map_or(Shape::General, Shape::Suffix)
+            }
+            [rest @ .., Token::Star] if !rest.is_empty() => {
+                literal(rest).map_or(Shape::General, Shape::Prefix)
+            }
+            _ => literal(tokens).map_or(Shape::General, Shape::Literal),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +67,11 @@ enum Token {
 
 impl Pattern {
     pub fn new(pattern: &str) -> Pattern {
+        let tokens = translate(pattern);
         Pattern {
             source: pattern.to_owned(),
-            tokens: translate(pattern),
+            shape: Shape::of(&tokens),
+            tokens,
         }
     }
 
@@ -44,7 +82,12 @@ impl Pattern {
 
     /// Whether `name` matches the whole pattern.
     pub fn matches(&self, name: &str) -> bool {
-        match_tokens(&self.tokens, name)
+        match &self.shape {
+            Shape::Literal(l) => name == l,
+            Shape::Prefix(p) => name.starts_with(p.as_str()),
+            Shape::Suffix(s) => name.ends_with(s.as_str()),
+            Shape::General => match_tokens(&self.tokens, name),
+        }
     }
 }
 
@@ -205,7 +248,51 @@ fn match_tokens(tokens: &[Token], text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::fnmatchcase;
+    use super::{Pattern, Shape, fnmatchcase, match_tokens};
+
+    #[test]
+    fn the_fast_shapes_agree_with_the_general_matcher() {
+        let names = [
+            "CVS",
+            "cvs",
+            ".git",
+            "a.css",
+            "backup~",
+            "~",
+            "a~b",
+            "",
+            ".",
+            "css/x~",
+            "pre",
+            "prefix.txt",
+        ];
+        for (pattern, shape) in [
+            ("CVS", "literal"),
+            (".*", "prefix"),
+            ("*~", "suffix"),
+            ("pre*", "prefix"),
+            ("*.txt", "suffix"),
+            ("*", "general"),
+            ("a*b", "general"),
+            ("[ab]*", "general"),
+        ] {
+            let p = Pattern::new(pattern);
+            let got = match p.shape {
+                Shape::Literal(_) => "literal",
+                Shape::Prefix(_) => "prefix",
+                Shape::Suffix(_) => "suffix",
+                Shape::General => "general",
+            };
+            assert_eq!(got, shape, "{pattern}");
+            for name in names {
+                assert_eq!(
+                    p.matches(name),
+                    match_tokens(&p.tokens, name),
+                    "{pattern} on {name:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn django_default_ignores() {

@@ -85,7 +85,7 @@ impl Profile {
                 "build hash={} keep_only_hashed={} codecs={} minify={:?} static_url={static_url}",
                 o.hash,
                 o.keep_only_hashed,
-                crate::build::codecs_key(&o.codecs),
+                codecs_key(&o.codecs),
                 o.minify.as_ref().map(|t| &t.queries)
             ),
         }
@@ -103,4 +103,20 @@ pub struct RunOptions {
     pub wait: bool,
     /// Who this is, for one that has to wait (`sluice watch`).
     pub command: String,
+}
+
+/// What the compression decisions of a record were made with (`"br,gz"`).
+pub fn codecs_key(codecs: &Codecs) -> String {
+    let mut parts = Vec::new();
+    if codecs.brotli {
+        parts.push("br".to_string());
+    }
+    if codecs.gzip {
+        parts.push("gz".to_string());
+    }
+    #[cfg(feature = "zstd")]
+    if let Some(level) = codecs.zstd {
+        parts.push(format!("zst{level}"));
+    }
+    parts.join(",")
 }

@@ -522,10 +522,14 @@ fn build(
             .map(Some)
             .map_err(|e| Error::io("write", html, e))
     };
-    match engine.build(&progress) {
+    let result = engine.build(&progress);
+    // The process ends here: the kernel frees the record and index faster than their drops.
+    std::mem::forget(engine);
+    match result {
         Ok(report) => {
             let written = page(report.analysis.as_ref(), &report.budgets, true)?;
             printer.build_report(&report, config, written.as_deref());
+            std::mem::forget(report);
             Ok(ExitCode::SUCCESS)
         }
         Err(sluice_engine::report::BuildError::Core(error)) => Err(error),

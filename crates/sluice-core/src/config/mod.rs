@@ -385,8 +385,10 @@ impl Config {
                 origin: Origin::Default,
             }
         };
+        // One spelling per output root (`static`, `static/`, `./static`, `sub/../static`):
+        // its record and its lock in `.sluice/` are named after it.
         let output = Value {
-            value: std::path::absolute(&output.value).unwrap_or(output.value),
+            value: absolute_path(&output.value),
             origin: output.origin,
         };
 
@@ -510,4 +512,23 @@ impl Config {
             django,
         })
     }
+}
+
+/// `path` made absolute (against the working folder) and normalised as Python's
+/// `os.path.abspath` does it, which is how Django's `STATIC_ROOT` reaches sluice: no `.` or
+/// `..` components, no trailing or doubled separators; symlinks are left as they are.
+pub(crate) fn absolute_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

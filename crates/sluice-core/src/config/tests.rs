@@ -432,3 +432,22 @@ fn budgets_with_their_lines_and_errors_at_theirs() {
     assert!(message.contains("must be a table"), "{message}");
     assert_eq!(location, Some(format!("{}:2", file.display())));
 }
+
+#[test]
+fn an_output_root_has_one_spelling() {
+    use std::path::Path;
+    for spelling in [
+        "/p/static",
+        "/p/static/",
+        "/p/./static",
+        "/p/sub/../static",
+        "/p//static//",
+    ] {
+        assert_eq!(
+            super::absolute_path(Path::new(spelling)),
+            Path::new("/p/static"),
+            "{spelling}"
+        );
+    }
+    assert_eq!(super::absolute_path(Path::new("/../x")), Path::new("/x"));
+}

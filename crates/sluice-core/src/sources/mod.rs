@@ -40,9 +40,12 @@ impl SourceRoot {
         }
     }
 
-    /// The rules that apply in this root: `common`, plus its own patterns.
+    /// The rules that apply in this root: `common`, plus its own patterns — as
+    /// django-pipeline's filtering finders add theirs, only to a list that is not empty
+    /// (`if ignore_patterns:`; `collectstatic --no-default-ignore` without `-i` filters
+    /// nothing).
     pub fn rules(&self, common: &IgnoreRules) -> IgnoreRules {
-        if self.ignore.is_empty() {
+        if self.ignore.is_empty() || common.patterns.is_empty() {
             return common.clone();
         }
         let mut rules = common.clone();
@@ -203,20 +206,38 @@ pub struct SourceIndex {
 
 /// Groups of logical paths that differ only in case: they would overwrite each other on a
 /// case-insensitive filesystem (macOS, Windows, Docker bind mounts of either).
-pub fn case_collisions<'a>(logicals: impl Iterator<Item = &'a String>) -> Vec<Vec<String>> {
-    {
-        let mut groups: HashMap<String, Vec<String>> = HashMap::new();
-        for logical in logicals {
-            groups
-                .entry(logical.to_lowercase())
-                .or_default()
-                .push(logical.clone());
-        }
-        let mut collisions: Vec<Vec<String>> =
-            groups.into_values().filter(|g| g.len() > 1).collect();
-        collisions.sort();
-        collisions
+///
+/// Two paths can only collide if one of them has a character `to_lowercase` changes: the
+/// paths already in lower case are only looked up, not lowered and grouped (on a typical tree
+/// almost all of them), which keeps this a small part of a no-op pass.
+pub fn case_collisions<V>(files: &BTreeMap<String, V>) -> Vec<Vec<String>> {
+    let mixed: Vec<&String> = files
+        .keys()
+        .filter(|l| l.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()))
+        .filter(|l| l.chars().any(|c| c.to_lowercase().ne(Some(c))))
+        .collect();
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for logical in mixed {
+        groups
+            .entry(logical.to_lowercase())
+            .or_default()
+            .push(logical.clone());
     }
+    for (folded, group) in groups.iter_mut() {
+        if files.contains_key(folded.as_str()) {
+            group.push(folded.clone());
+        }
+    }
+    let mut collisions: Vec<Vec<String>> = groups
+        .into_values()
+        .filter(|g| g.len() > 1)
+        .map(|mut g| {
+            g.sort();
+            g
+        })
+        .collect();
+    collisions.sort();
+    collisions
 }
 
 /// What one root's walk found.
@@ -329,7 +350,8 @@ fn scan_tree(root: &Path, start: &Path, ignore: &IgnoreRules) -> RootScan {
             }),
     }
     let mut scan = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    scan.files.sort_by(|a, b| a.0.cmp(&b.0));
+    // Unique paths: an unstable sort gives the same order, faster.
+    scan.files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     scan.dirs.sort();
     scan
 }
@@ -525,6 +547,19 @@ mod tests {
     }
 
     #[test]
+    fn a_finders_own_patterns_join_only_a_list_that_is_not_empty() {
+        let mut root = SourceRoot::new("/p/media", None);
+        root.ignore = vec!["*.css".into()];
+        assert!(
+            root.rules(&rules(&DEFAULT_IGNORE))
+                .ignores_path("css/a.css")
+        );
+        assert!(root.rules(&rules(&["*.json"])).ignores_path("css/a.css"));
+        // `--no-default-ignore`, no `-i`: django-pipeline's finders filter nothing either.
+        assert!(!root.rules(&rules(&[])).ignores_path("css/a.css"));
+    }
+
+    #[test]
     fn first_root_wins_and_prefixes_apply() {
         let dir = tempfile::tempdir().unwrap();
         let a = dir.path().join("a");
@@ -603,7 +638,7 @@ mod tests {
             );
         }
         assert_eq!(
-            case_collisions(index.files.keys()),
+            case_collisions(&index.files),
             [["img/Logo.png", "img/logo.png"]]
         );
     }

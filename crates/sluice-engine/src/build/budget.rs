@@ -105,7 +105,7 @@ mod tests {
             raw,
             gzip,
             brotli,
-            key: Key::of(logical.as_bytes()),
+            key: Some(Key::of(logical.as_bytes())),
         }
     }
 

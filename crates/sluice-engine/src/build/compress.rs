@@ -14,22 +14,6 @@ use sluice_assets::compress::{self, Codecs, Encoding};
 use crate::cache::Cache;
 use crate::record::{Compressed, Key};
 
-/// What the content decisions of a record were made with.
-pub fn codecs_key(codecs: &Codecs) -> String {
-    let mut parts = Vec::new();
-    if codecs.brotli {
-        parts.push("br".to_string());
-    }
-    if codecs.gzip {
-        parts.push("gz".to_string());
-    }
-    #[cfg(feature = "zstd")]
-    if let Some(level) = codecs.zstd {
-        parts.push(format!("zst{level}"));
-    }
-    parts.join(",")
-}
-
 /// The encodings to produce, in whitenoise's order (Brotli first).
 pub fn encodings(codecs: &Codecs) -> Vec<Encoding> {
     let mut out = Vec::new();

@@ -21,12 +21,13 @@ use sluice_core::output::output_path;
 use super::budget::{Verdict, check, served_size};
 use super::composition::{BundleMakeup, CompiledOutput, Member, MemberShare, makeup};
 use super::compress::Compressor;
-use super::outputs::Desired;
-use super::shipped::{Shipped, served_names, shipped};
-use super::{Collected, Context, variant};
+use super::outputs::Kind;
+use super::plan::Produce;
+use super::shipped::{Out, Shipped, served_names, shipped};
+use super::{Collected, Context, Outcome, variant};
 use crate::engine::Engine;
 use crate::graph::bundle::node_key;
-use crate::record::{Compressed, Key, PlanFact};
+use crate::record::{Compressed, Key, OutKind};
 use crate::report::{BudgetFailure, BuildError};
 use crate::setup::BuildOptions;
 
@@ -48,15 +49,38 @@ pub(super) struct Inspection {
     pub analysis: Option<Analysis>,
 }
 
-/// What [`Engine::inspect`] looks at: the collected files, the md5 of each and the Django
-/// plan they were named by, and every output wanted, each with whether it is staged (else it
-/// is in the output already).
-pub(super) struct Wanted<'a> {
-    pub collected: &'a BTreeMap<String, Collected>,
-    pub keys: &'a BTreeMap<String, Key>,
-    pub plan: &'a BTreeMap<String, PlanFact>,
-    pub outputs: Vec<(&'a Desired, bool)>,
+/// What the build will leave in the output: what the record says (nothing changed), or
+/// that with what this build produced laid over it.
+pub(super) enum After<'a> {
+    Unchanged,
+    Produced {
+        produce: &'a Produce,
+        /// The record's plan still holds (else the build made a new one).
+        plan_valid: bool,
+    },
 }
+
+/// The output kind of a wanted output.
+fn out_kind(kind: Kind) -> OutKind {
+    use sluice_assets::compress::Encoding;
+    match kind {
+        Kind::Raw { hashed: true } => OutKind::Hashed,
+        Kind::Raw { hashed: false } => OutKind::Copy,
+        Kind::Encoded(Encoding::Brotli) => OutKind::Brotli,
+        Kind::Encoded(Encoding::Gzip) => OutKind::Gzip,
+        #[cfg(feature = "zstd")]
+        Kind::Encoded(Encoding::Zstd) => OutKind::Zstd,
+        Kind::Manifest => OutKind::Manifest,
+        Kind::Record => OutKind::Record,
+    }
+}
+
+/// Every collected file's md5, the Django plan, and every output, as the build leaves them.
+type View = (
+    BTreeMap<String, Key>,
+    BTreeMap<String, crate::record::PlanFact>,
+    Vec<Out>,
+);
 
 impl Engine {
     /// The budgets' verdicts and (when asked for) the report's analysis; an error when a
@@ -66,7 +90,8 @@ impl Engine {
         &self,
         ctx: &Context,
         options: &BuildOptions,
-        wanted: &Wanted,
+        collected: &BTreeMap<String, Collected>,
+        after: After,
     ) -> Result<Inspection, BuildError> {
         if options.budgets.is_empty() && !options.analyse {
             return Ok(Inspection {
@@ -74,10 +99,11 @@ impl Engine {
                 analysis: None,
             });
         }
-        let names = served_names(wanted.keys, wanted.plan, options.hash);
-        let shipped = shipped(&names, wanted.outputs.iter().map(|(d, _)| *d));
+        let (keys, plan, outputs) = self.view(after);
+        let names = served_names(&keys, &plan, options.hash);
+        let shipped = shipped(&names, &outputs);
         let made = options.codecs;
-        let extra = self.measure_missing(ctx, options, &shipped, wanted)?;
+        let extra = self.measure_missing(ctx, options, &shipped, &outputs)?;
         let size = |s: &Shipped, measure: Measure| {
             let extra = extra.get(s.served.as_str());
             let gzip = if made.gzip {
@@ -94,8 +120,8 @@ impl Engine {
         };
         let verdicts = check(&options.budgets, &shipped, &size);
         let analysis = options.analyse.then(|| Analysis {
-            bundles: self.makeups(options, wanted.collected),
-            compiled: self.compiled_outputs(wanted.collected),
+            bundles: self.makeups(options, collected),
+            compiled: self.compiled_outputs(collected),
             shipped,
             gzip: made.gzip,
             brotli: made.brotli,
@@ -109,6 +135,66 @@ impl Engine {
         Ok(Inspection { verdicts, analysis })
     }
 
+    /// The record's tables and outputs with what this build produced laid over them.
+    fn view(&self, after: After) -> View {
+        let record = &self.record;
+        let recorded = |path: &String, e: &crate::record::OutEntry| Out {
+            path: path.clone(),
+            len: e.meta.len,
+            key: e.key,
+            kind: e.kind,
+            staged: false,
+        };
+        let After::Produced {
+            produce,
+            plan_valid,
+        } = after
+        else {
+            let outputs = record.outputs.iter().map(|(p, e)| recorded(p, e)).collect();
+            return (record.collected.clone(), record.plan.clone(), outputs);
+        };
+        let mut keys = record.collected.clone();
+        for (logical, key) in &produce.collected {
+            match key {
+                Some(k) => keys.insert(logical.clone(), *k),
+                None => keys.remove(logical),
+            };
+        }
+        let mut plan = if plan_valid {
+            record.plan.clone()
+        } else {
+            BTreeMap::new()
+        };
+        for (logical, fact) in &produce.plan {
+            match fact {
+                Some(f) => plan.insert(logical.clone(), f.clone()),
+                None => plan.remove(logical),
+            };
+        }
+        let mut outputs: Vec<Out> = record
+            .outputs
+            .iter()
+            .filter(|(p, _)| !produce.removals.contains(*p) && !produce.outputs.contains_key(*p))
+            .map(|(p, e)| recorded(p, e))
+            .collect();
+        for (path, p) in &produce.outputs {
+            let (meta, staged) = match &p.outcome {
+                Outcome::Kept(entry) => (entry.meta, false),
+                Outcome::Adopted(meta) => (*meta, false),
+                Outcome::Staged(meta) => (*meta, true),
+                Outcome::Conflict => continue,
+            };
+            outputs.push(Out {
+                path: path.clone(),
+                len: meta.len,
+                key: Some(p.desired.key),
+                kind: out_kind(p.desired.kind),
+                staged,
+            });
+        }
+        (keys, plan, outputs)
+    }
+
     /// Compressed sizes, by served name, of the files budgets measure in an encoding the
     /// build makes no copies in.
     fn measure_missing(
@@ -116,7 +202,7 @@ impl Engine {
         ctx: &Context,
         options: &BuildOptions,
         shipped: &[Shipped],
-        wanted: &Wanted,
+        outputs: &[Out],
     ) -> Result<HashMap<String, Compressed>, BuildError> {
         let made = options.codecs;
         let mut codecs = Codecs::NONE;
@@ -139,10 +225,9 @@ impl Engine {
         if missing.is_empty() {
             return Ok(HashMap::new());
         }
-        let staged: HashMap<&str, bool> = wanted
-            .outputs
+        let staged: HashMap<&str, bool> = outputs
             .iter()
-            .map(|(d, staged)| (d.path.as_str(), *staged))
+            .map(|o| (o.path.as_str(), o.staged))
             .collect();
         let compressor = Compressor::new(&self.cache, codecs, BTreeMap::new());
         let results: Vec<Result<(String, Compressed), FileError>> = shipped
@@ -156,8 +241,9 @@ impl Engine {
                     output_path(ctx.output, &s.served)
                 };
                 let bytes = fs::read(&path).map_err(|e| FileError::io(&path, &e))?;
+                let key = s.key.unwrap_or_else(|| Key::of(&bytes));
                 let record = compressor
-                    .record(&s.key, &bytes)
+                    .record(&key, &bytes)
                     .map_err(|message| FileError { path, message })?;
                 Ok((s.served.clone(), record))
             })

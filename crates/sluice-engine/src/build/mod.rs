@@ -15,6 +15,7 @@ pub mod budget;
 pub mod composition;
 mod compress;
 mod inspect;
+mod names;
 mod outputs;
 mod plan;
 pub mod shipped;
@@ -31,18 +32,18 @@ use sluice_core::output::output_path;
 use sluice_core::progress::Progress;
 use sluice_core::sources::{FileMeta, ProblemKind};
 
+pub use crate::setup::codecs_key;
 pub use budget::Verdict;
-pub use compress::codecs_key;
 use compress::{Compressor, encodings};
 pub use inspect::Analysis;
-use outputs::{Desired, Kind, Totals};
+use outputs::{Desired, Kind};
 
 use crate::engine::Engine;
 use crate::graph::bundle::Variant;
 use crate::outputs::decide::{Action, Current, FileKind, Want, decide, intact};
 use crate::outputs::stage::Staging;
-use crate::record::{BlobRef, Key, OutEntry};
-use crate::report::{BuildError, BuildReport};
+use crate::record::{BlobRef, Key, OutEntry, OutKind};
+use crate::report::{BuildError, BuildReport, Largest};
 use crate::setup::{BuildOptions, Profile};
 
 /// `static/` → `/static/` (Django applies the script prefix to relative STATIC_URLs).
@@ -138,6 +139,16 @@ impl Context<'_> {
         Some(current)
     }
 
+    /// Whether an output the record names is not as sluice wrote it (changed or gone), looking
+    /// only in the folders changed since the record was saved.
+    pub fn damaged(&self) -> bool {
+        self.outputs.iter().any(|(path, entry)| {
+            !self.untouched.contains(crate::record::parent_dir(path))
+                && Current::of(&output_path(self.output, path))
+                    .is_none_or(|now| !intact(entry, &now))
+        })
+    }
+
     pub fn action(&self, d: &Desired) -> Action {
         let want = Want {
             key: Some(d.key),
@@ -207,6 +218,7 @@ impl Context<'_> {
                         link: false,
                         source: desired.source,
                         key: Some(desired.key),
+                        kind: OutKind::Dev,
                     })
                 }
                 Action::Write | Action::Refresh => {
@@ -281,7 +293,8 @@ impl Engine {
         let collected = self.build_graph(&options, &mut report)?;
 
         let codecs = codecs_key(&options.codecs);
-        let known = if self.record.codecs == codecs {
+        let same_codecs = self.record.codecs == codecs;
+        let known = if same_codecs {
             self.record.contents.clone()
         } else {
             BTreeMap::new()
@@ -306,6 +319,14 @@ impl Engine {
                     .collect()
             },
         };
+        // Only what changed needs looking at when the record's outputs are this profile's
+        // own, none was taken back after a crash, and none was damaged since.
+        let incremental = same_profile
+            && same_codecs
+            && !self.recovered
+            && !self.options.force
+            && (plan_valid || !options.hash)
+            && !ctx.damaged();
         let facts = plan::Facts {
             collected: &self.record.collected,
             plan: if plan_valid {
@@ -313,34 +334,26 @@ impl Engine {
             } else {
                 None
             },
-            same_profile,
-            outputs_recorded: self.record.outputs.len(),
+            incremental,
             integrity: &self.record.integrity,
             bundles: &self.setup.bundles,
         };
         let result = plan::run(&ctx, &facts, &collected, &static_url, progress, &mut report);
         let produced = match result {
-            Ok(plan::Ran::Unchanged(mut outputs)) => {
-                // The record says all there is to say; the report from what is there (in
-                // path order, as commit sees them: a copy before its compressed copies).
+            Ok(plan::Ran::Unchanged) => {
                 ctx.staging.remove();
-                outputs.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-                let wanted = inspect::Wanted {
-                    collected: &collected,
-                    keys: &self.record.collected,
-                    plan: &self.record.plan,
-                    outputs: outputs.iter().map(|d| (d, false)).collect(),
-                };
-                let inspection = self.inspect(&ctx, &options, &wanted)?;
+                let inspection =
+                    self.inspect(&ctx, &options, &collected, inspect::After::Unchanged)?;
                 report.budgets = inspection.verdicts;
                 report.analysis = inspection.analysis;
-                let mut totals = Totals::default();
-                for desired in &outputs {
-                    report.unchanged += 1;
-                    totals.add(&mut report, &self.setup.output, desired, options.hash);
-                }
-                report.largest = totals.largest();
-                finish(&mut report, &ctx, collected.len(), started);
+                report.unchanged = self.record.outputs.len();
+                finish(&mut report, &ctx, started);
+                totals(
+                    &mut report,
+                    &self.setup.output,
+                    &self.record.outputs,
+                    options.hash,
+                );
                 report.files = collected.len();
                 report.index = found;
                 return Ok(report);
@@ -362,17 +375,11 @@ impl Engine {
             return Err(BuildError::Conflicts(conflicts));
         }
         // Budgets, and what the report shows: before anything moves into the output.
-        let wanted = inspect::Wanted {
-            collected: &collected,
-            keys: &produced.collected,
-            plan: &produced.plan,
-            outputs: produced
-                .outputs
-                .values()
-                .map(|p| (&p.desired, matches!(p.outcome, Outcome::Staged(_))))
-                .collect(),
+        let after = inspect::After::Produced {
+            produce: &produced,
+            plan_valid,
         };
-        match self.inspect(&ctx, &options, &wanted) {
+        match self.inspect(&ctx, &options, &collected, after) {
             Ok(inspection) => {
                 report.budgets = inspection.verdicts;
                 report.analysis = inspection.analysis;
@@ -390,23 +397,74 @@ impl Engine {
                 contents.insert(p.desired.key, record);
             }
         }
-        finish(&mut report, &ctx, collected.len(), started);
-        let (outputs, errors) = commit(&ctx, &produced.outputs, &mut self.journal, &mut report);
+        finish(&mut report, &ctx, started);
+        let (changes, errors) = commit(&ctx, &produced, &mut self.journal, &mut report);
         ctx.staging.remove();
         drop(ctx);
-        self.record.outputs = outputs;
-        self.record.sources.extend(produced.facts);
-        self.record.collected = produced.collected;
-        self.record.plan = produced.plan;
-        self.record.integrity = produced.integrity;
-        self.record.contents = contents;
+        for (path, entry) in changes {
+            match entry {
+                Some(entry) => self.record.outputs.insert(path, entry),
+                None => self.record.outputs.remove(&path),
+            };
+        }
+        // A source counts as done only when everything it made is in place: after a failed
+        // commit, the files it read stay dirty and the next build tries them again.
+        if errors.is_empty() {
+            self.record.sources.extend(produced.facts);
+        }
+        for (logical, key) in produced.collected {
+            match key {
+                Some(k) => self.record.collected.insert(logical, k),
+                None => self.record.collected.remove(&logical),
+            };
+        }
+        if !plan_valid {
+            self.record.plan.clear();
+        }
+        for (logical, fact) in produced.plan {
+            match fact {
+                Some(f) => self.record.plan.insert(logical, f),
+                None => self.record.plan.remove(&logical),
+            };
+        }
+        for (logical, entry) in produced.integrity {
+            match entry {
+                Some(e) => self.record.integrity.insert(logical, e),
+                None => self.record.integrity.remove(&logical),
+            };
+        }
+        // The compression decisions of every content in the output (those of contents no
+        // longer there go; those of contents kept stay).
+        if !same_codecs {
+            self.record.contents.clear();
+        }
+        let live: std::collections::HashSet<Key> = self
+            .record
+            .outputs
+            .values()
+            .filter(|e| matches!(e.kind, OutKind::Copy | OutKind::Hashed))
+            .filter_map(|e| e.key)
+            .collect();
+        self.record.contents.retain(|k, _| live.contains(k));
+        self.record.contents.extend(contents);
         self.record.static_url = static_url;
         self.record.codecs = codecs;
+        self.recovered = false;
+        self.unfinished = !errors.is_empty();
         self.dirty = true;
         self.save()?;
         if !errors.is_empty() {
             return Err(BuildError::Commit(errors));
         }
+        totals(
+            &mut report,
+            &self.setup.output,
+            &self.record.outputs,
+            options.hash,
+        );
+        report.unchanged = report
+            .outputs
+            .saturating_sub(report.written + report.adopted);
         report.files = collected.len();
         report.index = found;
         report.elapsed = started.elapsed();
@@ -414,104 +472,156 @@ impl Engine {
     }
 }
 
-fn finish(report: &mut BuildReport, ctx: &Context, _collected: usize, started: Instant) {
+fn finish(report: &mut BuildReport, ctx: &Context, started: Instant) {
     report.compressed = ctx.compressor.compressed.load(Ordering::Relaxed);
     report.compress_cpu = Duration::from_nanos(ctx.compressor.encode_ns.load(Ordering::Relaxed));
     report.elapsed = started.elapsed();
 }
 
-/// Moves the staged outputs into place and removes what the record names that this build
-/// does not produce (an earlier build's, the dev profile's); returns the record's new outputs
-/// (whatever could not be moved left out) and what failed.
+/// The report's byte totals and largest outputs, from the record's outputs after the build.
+fn totals(
+    report: &mut BuildReport,
+    output: &Path,
+    outputs: &BTreeMap<String, OutEntry>,
+    hashing: bool,
+) {
+    report.outputs = 0;
+    report.bytes = Default::default();
+    let mut largest: Vec<(&str, u64)> = Vec::new();
+    for (path, entry) in outputs {
+        let len = entry.meta.len;
+        report.outputs += 1;
+        match entry.kind {
+            OutKind::Copy | OutKind::Hashed | OutKind::Dev | OutKind::Record => {
+                report.bytes.raw += len;
+                if entry.kind == OutKind::Hashed || (!hashing && entry.kind == OutKind::Copy) {
+                    largest.push((path, len));
+                }
+            }
+            OutKind::Manifest => {
+                report.bytes.raw += len;
+                report.manifest = Some(output_path(output, path));
+            }
+            OutKind::Brotli => report.bytes.brotli += len,
+            OutKind::Gzip => report.bytes.gzip += len,
+            OutKind::Zstd => report.bytes.zstd += len,
+        }
+    }
+    largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    largest.truncate(10);
+    let compressed =
+        |path: &str, suffix: &str| outputs.get(&format!("{path}{suffix}")).map(|e| e.meta.len);
+    report.largest = largest
+        .into_iter()
+        .map(|(name, raw)| Largest {
+            name: name.to_string(),
+            raw,
+            gzip: compressed(name, ".gz"),
+            brotli: compressed(name, ".br"),
+        })
+        .collect();
+}
+
+/// Moves the staged outputs into place and removes the recorded outputs this build no longer
+/// wants; returns the changes to the record's outputs (whatever could not be moved left out)
+/// and what failed.
 fn commit(
     ctx: &Context,
-    produced: &BTreeMap<String, Produced>,
+    produce: &plan::Produce,
     journal: &mut crate::outputs::journal::Journal,
     report: &mut BuildReport,
-) -> (BTreeMap<String, OutEntry>, Vec<FileError>) {
+) -> (Vec<(String, Option<OutEntry>)>, Vec<FileError>) {
     let output = ctx.output;
-    let mut outputs = BTreeMap::new();
+    let mut changes = Vec::new();
     let mut errors = Vec::new();
     // First what is no longer produced, so a file replaced by a folder of the same name (or
     // the reverse) makes room.
-    for (path, entry) in ctx.outputs {
-        if produced.contains_key(path) {
+    for path in &produce.removals {
+        let Some(entry) = ctx.outputs.get(path) else {
             continue;
-        }
+        };
         let file = output_path(output, path);
         match Current::of(&file) {
-            None => {}
+            None => changes.push((path.clone(), None)),
             Some(now) if intact(entry, &now) => {
                 match sluice_core::output::remove_and_prune(&file, output) {
-                    Ok(()) => report.removed += 1,
-                    Err(e) => {
-                        outputs.insert(path.clone(), *entry);
-                        errors.push(FileError {
-                            path: file,
-                            message: format!("could not remove: {e}"),
-                        });
+                    Ok(()) => {
+                        report.removed += 1;
+                        changes.push((path.clone(), None));
                     }
+                    Err(e) => errors.push(FileError {
+                        path: file,
+                        message: format!("could not remove: {e}"),
+                    }),
                 }
             }
-            Some(_) => report.kept_modified.push(file),
+            Some(_) => {
+                report.kept_modified.push(file);
+                changes.push((path.clone(), None));
+            }
         }
     }
-    let staged: Vec<&str> = produced
+    let staged: Vec<&str> = produce
+        .outputs
         .values()
         .filter(|p| matches!(p.outcome, Outcome::Staged(_)))
         .map(|p| p.desired.path.as_str())
         .collect();
     if let Err(e) = journal.note(staged.iter().copied()) {
         errors.push(FileError::io(ctx.staging.root(), &e));
-        return (ctx.outputs.clone(), errors);
+        return (changes, errors);
     }
     let failed = ctx.staging.move_in(output, &staged, ctx.output_missing);
-    let mut totals = Totals::default();
-    for (path, p) in produced {
+    for (path, p) in &produce.outputs {
+        let kind = out_kind(p.desired.kind);
+        let entry = |meta| OutEntry {
+            meta,
+            link: false,
+            source: p.desired.source,
+            key: Some(p.desired.key),
+            kind,
+        };
         let entry = match &p.outcome {
-            Outcome::Kept(entry) => {
-                report.unchanged += 1;
-                Some(OutEntry {
-                    source: p.desired.source.or(entry.source),
-                    key: Some(p.desired.key),
-                    ..*entry
-                })
-            }
+            Outcome::Kept(e) => OutEntry {
+                source: p.desired.source.or(e.source),
+                ..entry(e.meta)
+            },
             Outcome::Adopted(meta) => {
                 report.adopted += 1;
-                Some(OutEntry {
-                    meta: *meta,
-                    link: false,
-                    source: p.desired.source,
-                    key: Some(p.desired.key),
-                })
+                entry(*meta)
             }
             Outcome::Staged(meta) => match failed.get(path) {
                 None => {
                     report.written += 1;
-                    Some(OutEntry {
-                        meta: *meta,
-                        link: false,
-                        source: p.desired.source,
-                        key: Some(p.desired.key),
-                    })
+                    entry(*meta)
                 }
                 Some(e) => {
                     errors.push(FileError {
                         path: output_path(output, path),
                         message: format!("could not move into place: {e}"),
                     });
-                    None
+                    // What was there is untouched, and its record entry (if any) stays.
+                    continue;
                 }
             },
-            Outcome::Conflict => None,
+            Outcome::Conflict => continue,
         };
-        let Some(entry) = entry else { continue };
-        outputs.insert(path.clone(), entry);
-        totals.add(report, output, &p.desired, ctx.options.hash);
+        changes.push((path.clone(), Some(entry)));
     }
-    report.largest = totals.largest();
-    (outputs, errors)
+    (changes, errors)
+}
+
+fn out_kind(kind: Kind) -> OutKind {
+    match kind {
+        Kind::Raw { hashed: false } => OutKind::Copy,
+        Kind::Raw { hashed: true } => OutKind::Hashed,
+        Kind::Encoded(sluice_assets::compress::Encoding::Brotli) => OutKind::Brotli,
+        Kind::Encoded(sluice_assets::compress::Encoding::Gzip) => OutKind::Gzip,
+        #[cfg(feature = "zstd")]
+        Kind::Encoded(sluice_assets::compress::Encoding::Zstd) => OutKind::Zstd,
+        Kind::Manifest => OutKind::Manifest,
+        Kind::Record => OutKind::Record,
+    }
 }
 
 impl Engine {

@@ -1,16 +1,11 @@
 //! What the build profile wants in the output root for each collected file — its unhashed
 //! copy, its Django-named copy (rewritten for `*.css`/`*.js`), and the compressed copies of
-//! both — and the report's byte totals.
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//! both.
 
 use sluice_assets::compress::{self, Codecs, Encoding};
-use sluice_core::output::output_path;
 
 use super::compress::encodings;
 use crate::record::{Compressed, Key};
-use crate::report::{BuildReport, Largest};
 use crate::setup::BuildOptions;
 
 /// A named copy of a content: the unhashed original or the hashed copy.
@@ -44,7 +39,6 @@ pub struct Desired {
     pub path: String,
     /// The identity of its bytes: the copy's md5, or derived from it for compressed copies.
     pub key: Key,
-    pub len: u64,
     pub kind: Kind,
     /// Index into the copies it comes from.
     pub copy: usize,
@@ -102,7 +96,6 @@ pub fn desired(
         out.push(Desired {
             path: copy.name.clone(),
             key: copy.key,
-            len: copy.len,
             kind: Kind::Raw {
                 hashed: copy.hashed,
             },
@@ -114,11 +107,10 @@ pub fn desired(
         }
         let record = records(copy)?;
         for &encoding in &encodings {
-            if let Some(len) = super::compress::get(&record, encoding) {
+            if super::compress::get(&record, encoding).is_some() {
                 out.push(Desired {
                     path: format!("{}{}", copy.name, encoding.suffix()),
                     key: encoded_key(&copy.key, encoding),
-                    len,
                     kind: Kind::Encoded(encoding),
                     copy: i,
                     source: None,
@@ -127,75 +119,6 @@ pub fn desired(
         }
     }
     Some(out)
-}
-
-/// The report's byte totals and the sizes behind its largest outputs, one output at a time.
-#[derive(Default)]
-pub struct Totals {
-    /// Copy → (raw, gzip, brotli) bytes: hashed copies (or every copy without hashing).
-    sizes: BTreeMap<String, (u64, Option<u64>, Option<u64>)>,
-}
-
-impl Totals {
-    pub fn add(
-        &mut self,
-        report: &mut BuildReport,
-        output: &Path,
-        desired: &Desired,
-        hashing: bool,
-    ) {
-        let path = desired.path.as_str();
-        report.outputs += 1;
-        match desired.kind {
-            Kind::Raw { hashed } => {
-                report.bytes.raw += desired.len;
-                if hashed || !hashing {
-                    self.sizes.entry(path.to_string()).or_default().0 = desired.len;
-                }
-            }
-            Kind::Manifest => {
-                report.bytes.raw += desired.len;
-                report.manifest = Some(output_path(output, path));
-            }
-            Kind::Record => report.bytes.raw += desired.len,
-            Kind::Encoded(encoding) => {
-                let base = &path[..path.len() - encoding.suffix().len()];
-                match encoding {
-                    Encoding::Brotli => {
-                        report.bytes.brotli += desired.len;
-                        if let Some(entry) = self.sizes.get_mut(base) {
-                            entry.2 = Some(desired.len);
-                        }
-                    }
-                    Encoding::Gzip => {
-                        report.bytes.gzip += desired.len;
-                        if let Some(entry) = self.sizes.get_mut(base) {
-                            entry.1 = Some(desired.len);
-                        }
-                    }
-                    #[cfg(feature = "zstd")]
-                    Encoding::Zstd => report.bytes.zstd += desired.len,
-                }
-            }
-        }
-    }
-
-    /// The ten largest, largest first.
-    pub fn largest(self) -> Vec<Largest> {
-        let mut largest: Vec<Largest> = self
-            .sizes
-            .into_iter()
-            .map(|(name, (raw, gzip, brotli))| Largest {
-                name,
-                raw,
-                gzip,
-                brotli,
-            })
-            .collect();
-        largest.sort_by(|a, b| b.raw.cmp(&a.raw).then_with(|| a.name.cmp(&b.name)));
-        largest.truncate(10);
-        largest
-    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,22 @@
-//! The build's hash rule over the collected files: which files are clean (md5 known and
-//! unchanged since the last plan, every output intact), reading the rest, planning Django's
-//! names (re-planning only the `*.css`/`*.js` files that changed or whose names depend on a
-//! change, [`ManifestPlan::affected_by`]), and staging each file's copies and compressed
-//! copies, then `staticfiles.json`.
+//! The build's hash rule over the collected files: which files to look at again, reading
+//! them, planning Django's names (re-planning only the `*.css`/`*.js` files that changed or
+//! whose names depend on a change, [`ManifestPlan::affected_by`]), and staging each file's
+//! copies and compressed copies, then `staticfiles.json` and `sluice.json`.
+//!
+//! When the record's outputs were made by this very profile, a build is incremental: a file
+//! whose md5 is known and unchanged since the last plan is not looked at at all (its outputs
+//! stay as recorded), and only the outputs of the files looked at again are replaced — a
+//! build after a one-file change costs that file, the files whose names depend on it, and
+//! the manifest. Otherwise (another profile's outputs, a crash taken back, outputs damaged)
+//! every file's outputs are worked out and checked, and what another profile wrote is kept
+//! where its bytes are the wanted ones.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use rayon::prelude::*;
 use sluice_assets::django_manifest::{
-    self, ManifestOptions, ManifestPlan, PlannedFile, Reference, ReferenceKind, adjustable,
-    hashed_name,
+    self, ManifestOptions, PlannedFile, ReferenceKind, adjustable, hashed_name,
 };
 use sluice_assets::integrity::{self, sri, takes_integrity};
 use sluice_core::bundles::BundleDef;
@@ -18,10 +24,14 @@ use sluice_core::error::FileError;
 use sluice_core::output::output_path;
 use sluice_core::progress::Progress;
 
+use super::compress::encodings;
+use super::names::{
+    Known, hex12, kind_to_u8, manifest_error, manifest_plan, old_outputs, stage_whole,
+};
 use super::outputs::{Desired, Kind, copies, desired};
 use super::{Collected, Context, Outcome, Produced};
 use crate::outputs::decide::Action;
-use crate::record::{Key, OutEntry, PlanFact, SourceFact};
+use crate::record::{Key, PlanFact, SourceFact};
 use crate::report::{BuildError, BuildReport};
 
 /// What the record knows from the last build.
@@ -30,9 +40,9 @@ pub struct Facts<'a> {
     pub collected: &'a BTreeMap<String, Key>,
     /// The last plan, when it is still valid (same `STATIC_URL`, hashing on).
     pub plan: Option<&'a BTreeMap<String, PlanFact>>,
-    /// The record's outputs were made by this very profile.
-    pub same_profile: bool,
-    pub outputs_recorded: usize,
+    /// Whether only what changed needs looking at: the record's outputs were made by this
+    /// very profile, nothing was taken back after a crash, no output was damaged.
+    pub incremental: bool,
     /// The last build's subresource integrity (logical → served name, `sha384-…`).
     pub integrity: &'a BTreeMap<String, (String, String)>,
     /// The bundles, for `sluice.json`.
@@ -41,79 +51,33 @@ pub struct Facts<'a> {
 
 /// What [`run`] found to do.
 pub enum Ran {
-    /// Nothing changed since the previous build (same collected files with the same md5, same
-    /// profile, every output intact): these are its outputs, and the record stands.
-    Unchanged(Vec<Desired>),
+    /// Nothing changed since the previous build: the record stands.
+    Unchanged,
     Produced(Produce),
 }
 
-/// Everything the build produces, by output path, with what the record should say.
+/// The outputs of the files looked at again, with what the record should say.
 pub struct Produce {
+    /// By output path.
     pub outputs: BTreeMap<String, Produced>,
+    /// Recorded outputs no longer wanted.
+    pub removals: BTreeSet<String>,
     /// Sources whose md5 this build learnt.
     pub facts: Vec<(String, SourceFact)>,
-    pub collected: BTreeMap<String, Key>,
-    pub plan: BTreeMap<String, PlanFact>,
-    pub integrity: BTreeMap<String, (String, String)>,
+    /// Changes to the record's tables: `None` removes the entry.
+    pub collected: Vec<(String, Option<Key>)>,
+    pub plan: Vec<(String, Option<PlanFact>)>,
+    pub integrity: Vec<(String, Option<(String, String)>)>,
 }
 
 /// A collected file read in this build.
-struct Read {
-    logical: String,
-    key: Key,
+pub(super) struct Read {
+    pub(super) logical: String,
+    pub(super) key: Key,
     /// Kept for `*.css`/`*.js` files (planned later); dropped for the others.
-    bytes: Option<Vec<u8>>,
-    /// A stylesheet's or script's served name and `sha384-…`, when already known.
-    integrity: Option<(String, String)>,
-}
-
-fn kind_to_u8(kind: ReferenceKind) -> u8 {
-    match kind {
-        ReferenceKind::Hashed => 0,
-        ReferenceKind::Original => 1,
-        ReferenceKind::Directory => 2,
-    }
-}
-
-fn kind_from_u8(kind: u8) -> Option<ReferenceKind> {
-    match kind {
-        0 => Some(ReferenceKind::Hashed),
-        1 => Some(ReferenceKind::Original),
-        2 => Some(ReferenceKind::Directory),
-        _ => None,
-    }
-}
-
-/// The previous plan, as [`django_manifest::replan`] takes it.
-fn manifest_plan(plan: &BTreeMap<String, PlanFact>) -> ManifestPlan {
-    let files = plan
-        .iter()
-        .map(|(name, p)| {
-            let references = p
-                .refs
-                .iter()
-                .filter_map(|(target, kind)| {
-                    Some(Reference {
-                        target: target.clone(),
-                        kind: kind_from_u8(*kind)?,
-                    })
-                })
-                .collect();
-            let file = PlannedFile {
-                hashed_name: p.hashed.clone(),
-                hash: p.key.hex()[..12].to_string(),
-                md5: None,
-                rewritten: None,
-                references,
-            };
-            (name.clone(), file)
-        })
-        .collect();
-    ManifestPlan { files }
-}
-
-fn hex12(key: &Key) -> String {
-    key.hex()[..12].to_string()
+    pub(super) bytes: Option<Vec<u8>>,
+    /// A stylesheet's or script's served name and `sha384-…`.
+    pub(super) integrity: Option<(String, String)>,
 }
 
 pub fn run(
@@ -128,61 +92,86 @@ pub fn run(
     let hashing = options.hash;
     let empty = BTreeMap::new();
     let previous_plan = facts.plan.unwrap_or(&empty);
+    let planned_ok = |logical: &str| {
+        !hashing || adjustable(logical).is_none() || previous_plan.contains_key(logical)
+    };
 
-    // 1. Which files are clean: md5 known and unchanged since the last plan, the plan known,
-    //    every output intact.
+    // 1. Which files to look at again. Incremental: those whose md5 is not known to be the
+    //    one the last plan was made from (one merge walk over both, sorted). Otherwise every
+    //    file, and those whose outputs are all intact are kept (`clean`).
     type Clean = (Key, Vec<Desired>);
-    let classified: Vec<(&String, Option<Clean>)> = files
-        .par_iter()
-        .map(|(logical, file)| {
-            let clean = (|| {
-                let key = file.md5?;
-                if facts.collected.get(logical) != Some(&key) {
-                    return None;
-                }
-                let hashed = if !hashing {
-                    None
-                } else if adjustable(logical).is_some() {
-                    let p = previous_plan.get(logical)?;
-                    Some((p.hashed.clone(), p.key, p.len))
-                } else {
-                    Some((hashed_name(logical, &hex12(&key)), key, file.len))
-                };
-                let copies = copies(logical, (key, file.len), hashed, options);
-                let wanted = desired(
-                    &copies,
-                    &mut |copy| ctx.compressor.known.get(&copy.key).copied(),
-                    &options.codecs,
-                    file.source,
-                )?;
-                let intact = wanted.iter().all(|d| ctx.action(d) == Action::Keep);
-                intact.then_some((key, wanted))
-            })();
-            (logical, clean)
-        })
-        .collect();
     let mut clean: BTreeMap<&str, Clean> = BTreeMap::new();
     let mut dirty: Vec<&String> = Vec::new();
-    for (logical, state) in classified {
-        match state {
-            Some(c) => {
-                clean.insert(logical, c);
+    let removed: Vec<&String> = facts
+        .collected
+        .keys()
+        .filter(|l| !files.contains_key(*l))
+        .collect();
+    if facts.incremental {
+        let mut old = facts.collected.iter().peekable();
+        for (logical, file) in files {
+            while old
+                .peek()
+                .is_some_and(|(k, _)| k.as_str() < logical.as_str())
+            {
+                old.next();
             }
-            None => dirty.push(logical),
+            let before = old
+                .peek()
+                .filter(|(k, _)| k.as_str() == logical.as_str())
+                .map(|(_, v)| **v);
+            let same = file.md5.is_some() && file.md5 == before && planned_ok(logical);
+            if !same {
+                dirty.push(logical);
+            }
+        }
+        if dirty.is_empty() && removed.is_empty() {
+            return Ok(Ran::Unchanged);
+        }
+    } else {
+        let classified: Vec<(&String, Option<Clean>)> = files
+            .par_iter()
+            .map(|(logical, file)| {
+                let clean = (|| {
+                    let key = file.md5?;
+                    if facts.collected.get(logical) != Some(&key) || !planned_ok(logical) {
+                        return None;
+                    }
+                    let hashed = if !hashing {
+                        None
+                    } else if adjustable(logical).is_some() {
+                        let p = previous_plan.get(logical)?;
+                        Some((p.hashed.clone(), p.key, p.len))
+                    } else {
+                        Some((hashed_name(logical, &hex12(&key)), key, file.len))
+                    };
+                    let copies = copies(logical, (key, file.len), hashed, options);
+                    let wanted = desired(
+                        &copies,
+                        &mut |copy| ctx.compressor.known.get(&copy.key).copied(),
+                        &options.codecs,
+                        file.source,
+                    )?;
+                    let intact = wanted.iter().all(|d| ctx.action(d) == Action::Keep);
+                    intact.then_some((key, wanted))
+                })();
+                (logical, clean)
+            })
+            .collect();
+        for (logical, state) in classified {
+            match state {
+                Some(c) => {
+                    clean.insert(logical, c);
+                }
+                None => dirty.push(logical),
+            }
         }
     }
     progress.start(dirty.len() as u64);
-    if dirty.is_empty()
-        && facts.same_profile
-        && let Some(outputs) = unchanged(ctx, facts, files.len(), &mut clean)
-    {
-        progress.finish();
-        return Ok(Ran::Unchanged(outputs));
-    }
     let dirty_set: std::collections::HashSet<&str> = dirty.iter().map(|l| l.as_str()).collect();
 
-    // 2. Read what is dirty (largest first, for an even load): hash it, and finish the files
-    //    whose names depend only on their own bytes.
+    // 2. Read what is looked at again (largest first, for an even load): hash it, and finish
+    //    the files whose names depend only on their own bytes.
     dirty.sort_by_key(|l| std::cmp::Reverse(files[*l].len));
     let results: Vec<Result<(Read, Vec<Produced>), FileError>> = dirty
         .par_iter()
@@ -248,15 +237,6 @@ pub fn run(
         return Err(BuildError::Files(errors));
     }
     report.read = read.len();
-
-    // Every file's md5: known or just computed.
-    let key_of = |read: &BTreeMap<String, Read>, logical: &str| -> Option<Key> {
-        read.get(logical)
-            .map(|r| r.key)
-            .or_else(|| clean.get(logical).map(|c| c.0))
-    };
-
-    // The digests computed by this build (the others come from the last one).
     let mut fresh_integrity: BTreeMap<String, (String, String)> = read
         .values()
         .filter_map(|r| Some((r.logical.clone(), r.integrity.clone()?)))
@@ -264,23 +244,18 @@ pub fn run(
 
     // 3. Plan the Django names: re-plan only the dirty *.css/*.js files and those whose
     //    names depend on what changed.
-    let mut plan = ManifestPlan::default();
+    let mut replanned_files: BTreeMap<String, PlannedFile> = BTreeMap::new();
     let mut replanned: BTreeSet<String> = BTreeSet::new();
+    let changed: BTreeSet<String> = read
+        .values()
+        .filter(|r| facts.collected.get(&r.logical) != Some(&r.key))
+        .map(|r| r.logical.clone())
+        .chain(removed.iter().map(|l| (*l).clone()))
+        .collect();
     if hashing {
         let prev_plan = manifest_plan(previous_plan);
-        let mut changed: BTreeSet<String> = read
-            .values()
-            .filter(|r| facts.collected.get(&r.logical) != Some(&r.key))
-            .map(|r| r.logical.clone())
-            .collect();
-        let removed: Vec<&String> = facts
-            .collected
-            .keys()
-            .filter(|l| !files.contains_key(*l))
-            .collect();
         let names_changed =
             !removed.is_empty() || read.keys().any(|l| !facts.collected.contains_key(l));
-        changed.extend(removed.into_iter().cloned());
         let mut affected = prev_plan.affected_by(changed.iter().map(String::as_str));
         if names_changed {
             affected.extend(
@@ -300,12 +275,6 @@ pub fn run(
             .filter(|(_, r)| r.bytes.is_some())
             .map(|(l, _)| l.clone())
             .collect();
-        // Adjustable files without a usable plan (another STATIC_URL, a plan never made)
-        // are re-planned too.
-        let unplanned = files
-            .keys()
-            .filter(|l| adjustable(l).is_some() && !previous_plan.contains_key(*l));
-        affected.extend(unplanned.cloned());
         let extra: Vec<&String> = affected
             .iter()
             .filter(|l| {
@@ -338,15 +307,6 @@ pub fn run(
             return Err(BuildError::Files(errors));
         }
         report.read = read.len();
-        let hashes: HashMap<String, String> = files
-            .keys()
-            .map(|l| {
-                (
-                    l.clone(),
-                    key_of(&read, l).map(|k| hex12(&k)).unwrap_or_default(),
-                )
-            })
-            .collect();
         let contents: BTreeMap<&str, &[u8]> = replanned
             .iter()
             .filter_map(|l| Some((l.as_str(), read.get(l)?.bytes.as_deref()?)))
@@ -354,33 +314,17 @@ pub fn run(
         let manifest_options = ManifestOptions {
             static_url: static_url.to_string(),
         };
-        plan = django_manifest::replan(hashes, &contents, &prev_plan, &manifest_options).map_err(
-            |error| {
-                progress.finish();
-                let mut sources = BTreeMap::new();
-                for e in error.errors() {
-                    let names: Vec<&str> = match e {
-                        sluice_assets::Error::NotUtf8 { file, .. }
-                        | sluice_assets::Error::MissingReference { file, .. } => {
-                            vec![file.as_str()]
-                        }
-                        sluice_assets::Error::ReferenceCycle { files } => {
-                            files.iter().map(String::as_str).collect()
-                        }
-                        _ => Vec::new(),
-                    };
-                    for name in names {
-                        if let Some(file) = files.get(name) {
-                            sources.insert(name.to_string(), file.path.clone());
-                        }
-                    }
-                }
-                BuildError::Manifest {
-                    error: Box::new(error),
-                    sources,
-                }
-            },
-        )?;
+        let known = Known { files, read: &read };
+        let planned =
+            django_manifest::replan_adjustable(&known, &contents, &prev_plan, &manifest_options)
+                .map_err(|error| {
+                    progress.finish();
+                    manifest_error(error, files)
+                })?;
+        replanned_files = planned
+            .into_iter()
+            .filter(|(name, _)| replanned.contains(name))
+            .collect();
         report.replanned = replanned.len();
 
         // 4. The re-planned *.css/*.js files: both copies, compressed (largest first, so no
@@ -393,7 +337,7 @@ pub fn run(
             .map(|logical| {
                 let r = &read[logical];
                 let original = r.bytes.as_deref().unwrap_or_default();
-                let planned = &plan.files[logical];
+                let planned = &replanned_files[logical];
                 let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
                 let hashed_key = match &planned.rewritten {
                     Some(_) => planned
@@ -456,7 +400,7 @@ pub fn run(
         return Err(BuildError::Files(errors));
     }
 
-    // The clean files' outputs stay as they are.
+    // The clean files' outputs stay as they are (worked out only when not incremental).
     for (logical, (_, wanted)) in &clean {
         if replanned.contains(*logical) {
             continue; // re-planned because something it references changed
@@ -474,14 +418,71 @@ pub fn run(
         }
     }
 
+    // What the record's tables become.
+    let md5_of = |logical: &str| -> Option<Key> {
+        read.get(logical)
+            .map(|r| r.key)
+            .or_else(|| files.get(logical)?.md5)
+    };
+    let plan_fact = |logical: &str, planned: &PlannedFile| -> PlanFact {
+        let r = &read[logical];
+        let (key, len) = match &planned.rewritten {
+            Some(bytes) => (
+                planned
+                    .md5
+                    .as_deref()
+                    .and_then(Key::from_hex)
+                    .unwrap_or_else(|| Key::of(bytes)),
+                bytes.len() as u64,
+            ),
+            None => (r.key, r.bytes.as_ref().map_or(0, |b| b.len() as u64)),
+        };
+        PlanFact {
+            hashed: planned.hashed_name.clone(),
+            key,
+            len,
+            refs: planned
+                .references
+                .iter()
+                .map(|r| (r.target.clone(), kind_to_u8(r.kind)))
+                .collect(),
+        }
+    };
+    let mut plan_updates: Vec<(String, Option<PlanFact>)> = replanned_files
+        .iter()
+        .map(|(l, p)| (l.clone(), Some(plan_fact(l, p))))
+        .collect();
+    plan_updates.extend(
+        previous_plan
+            .keys()
+            .filter(|l| !files.contains_key(*l) || !hashing)
+            .map(|l| (l.clone(), None)),
+    );
+    let served = |logical: &str| -> Option<String> {
+        if !hashing {
+            return Some(logical.to_string());
+        }
+        if adjustable(logical).is_some() {
+            return replanned_files
+                .get(logical)
+                .map(|p| p.hashed_name.clone())
+                .or_else(|| previous_plan.get(logical).map(|p| p.hashed.clone()));
+        }
+        Some(hashed_name(logical, &hex12(&md5_of(logical)?)))
+    };
+
     // 5. staticfiles.json.
     if hashing {
-        let json = plan.staticfiles_json();
+        let names: Vec<(&str, String)> = files
+            .keys()
+            .filter_map(|l| Some((l.as_str(), served(l)?)))
+            .collect();
+        let json =
+            django_manifest::staticfiles_json_of(names.iter().map(|(l, h)| (*l, h.as_str())));
         let path = django_manifest::MANIFEST_NAME.to_string();
         let desired = Desired {
             path: path.clone(),
             key: Key::of(json.as_bytes()),
-            len: json.len() as u64,
             kind: Kind::Manifest,
             copy: 0,
             source: None,
@@ -492,49 +493,46 @@ pub fn run(
 
     // 6. sluice.json: the bundles and every stylesheet's and script's digest, under the name
     //    a page loads it by.
-    let mut integrity_table: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut integrity_updates: Vec<(String, Option<(String, String)>)> = Vec::new();
+    let mut table: BTreeMap<&str, (String, String)> = BTreeMap::new();
     for logical in files.keys().filter(|l| takes_integrity(l)) {
-        let served = if !hashing {
-            Some(logical.clone())
-        } else {
-            plan.files
-                .get(logical)
-                .map(|p| p.hashed_name.clone())
-                .or_else(|| {
-                    clean
-                        .get(logical.as_str())
-                        .map(|(k, _)| hashed_name(logical, &hex12(k)))
-                })
-        };
-        let Some(served) = served else { continue };
-        let known = fresh_integrity.get(logical).cloned().or_else(|| {
-            facts
-                .integrity
-                .get(logical)
-                .filter(|(name, _)| *name == served && clean.contains_key(logical.as_str()))
-                .cloned()
-        });
-        let entry = match known {
-            Some(entry) => entry,
+        let entry = match fresh_integrity.remove(logical) {
+            Some(entry) => {
+                integrity_updates.push((logical.clone(), Some(entry.clone())));
+                entry
+            }
             None => {
-                // Clean, but not digested before (the last build was another profile's).
-                let bytes = fs::read(output_path(ctx.output, &served))
-                    .or_else(|_| {
-                        files[logical]
-                            .read()
-                            .map_err(|e| std::io::Error::other(e.message))
-                    })
-                    .map_err(|e| {
-                        BuildError::Files(vec![FileError::io(&files[logical].path, &e)])
-                    })?;
-                (served.clone(), sri(&bytes))
+                let Some(name) = served(logical) else {
+                    continue;
+                };
+                match facts.integrity.get(logical).filter(|(n, _)| *n == name) {
+                    Some(entry) => entry.clone(),
+                    None => {
+                        // Clean, but not digested before: the bytes being served.
+                        let bytes = fs::read(output_path(ctx.output, &name))
+                            .or_else(|_| fs::read(&files[logical].path))
+                            .map_err(|e| {
+                                BuildError::Files(vec![FileError::io(&files[logical].path, &e)])
+                            })?;
+                        let entry = (name, sri(&bytes));
+                        integrity_updates.push((logical.clone(), Some(entry.clone())));
+                        entry
+                    }
+                }
             }
         };
-        integrity_table.insert(logical.clone(), entry);
+        table.insert(logical, entry);
     }
+    integrity_updates.extend(
+        facts
+            .integrity
+            .keys()
+            .filter(|l| !table.contains_key(l.as_str()))
+            .map(|l| (l.clone(), None)),
+    );
     {
         let mut record = integrity::Record::new(integrity::Profile::Build, facts.bundles);
-        for (logical, (name, digest)) in &integrity_table {
+        for (logical, (name, digest)) in &table {
             record.add_digest(logical, name, digest.clone());
         }
         let json = record.to_json();
@@ -542,7 +540,6 @@ pub fn run(
         let desired = Desired {
             path: path.clone(),
             key: Key::of(json.as_bytes()),
-            len: json.len() as u64,
             kind: Kind::Record,
             copy: 0,
             source: None,
@@ -551,154 +548,64 @@ pub fn run(
         outputs.insert(path, Produced { desired, outcome });
     }
 
+    // What the record no longer wants: an incremental build replaces the outputs of the files
+    // it looked at again (and of files gone); otherwise, whatever this build does not produce.
+    let removals: BTreeSet<String> = if facts.incremental {
+        let mut suffixes = vec![""];
+        suffixes.extend(encodings(&options.codecs).iter().map(|e| e.suffix()));
+        let mut old = BTreeSet::new();
+        for logical in read
+            .keys()
+            .map(String::as_str)
+            .chain(removed.iter().map(|l| l.as_str()))
+        {
+            old_outputs(logical, ctx, facts, &suffixes, &mut old);
+        }
+        old.retain(|p| !outputs.contains_key(p));
+        old
+    } else {
+        ctx.outputs
+            .keys()
+            .filter(|p| !outputs.contains_key(*p))
+            .cloned()
+            .collect()
+    };
+
     // What the next build needs to know.
     let mut learnt = Vec::new();
-    let mut collected = BTreeMap::new();
-    for (logical, file) in files {
-        let Some(key) = key_of(&read, logical) else {
-            continue;
-        };
-        collected.insert(logical.clone(), key);
+    let mut collected_updates = Vec::new();
+    for r in read.values() {
+        let file = &files[&r.logical];
+        if facts.collected.get(&r.logical) != Some(&r.key) {
+            collected_updates.push((r.logical.clone(), Some(r.key)));
+        }
         if let Some(meta) = file.source
-            && file.md5 != Some(key)
+            && file.md5 != Some(r.key)
         {
             learnt.push((
-                logical.clone(),
+                r.logical.clone(),
                 SourceFact {
                     meta,
-                    md5: Some(key),
+                    md5: Some(r.key),
                 },
             ));
         }
     }
-    let mut plan_facts = BTreeMap::new();
-    if hashing {
-        for (logical, planned) in &plan.files {
-            if adjustable(logical).is_none() {
-                continue;
+    if !facts.incremental {
+        // Every file is in the plan's table, clean ones with what was known.
+        for (logical, (key, _)) in &clean {
+            if facts.collected.get(*logical) != Some(key) {
+                collected_updates.push(((*logical).to_string(), Some(*key)));
             }
-            let (key, len) = if replanned.contains(logical) {
-                let r = &read[logical];
-                match &planned.rewritten {
-                    Some(bytes) => (
-                        planned
-                            .md5
-                            .as_deref()
-                            .and_then(Key::from_hex)
-                            .unwrap_or_else(|| Key::of(bytes)),
-                        bytes.len() as u64,
-                    ),
-                    None => (r.key, r.bytes.as_ref().map_or(0, |b| b.len() as u64)),
-                }
-            } else {
-                match previous_plan.get(logical) {
-                    Some(p) => (p.key, p.len),
-                    None => continue,
-                }
-            };
-            let refs = planned
-                .references
-                .iter()
-                .map(|r| (r.target.clone(), kind_to_u8(r.kind)))
-                .collect();
-            plan_facts.insert(
-                logical.clone(),
-                PlanFact {
-                    hashed: planned.hashed_name.clone(),
-                    key,
-                    len,
-                    refs,
-                },
-            );
         }
     }
+    collected_updates.extend(removed.iter().map(|l| ((*l).clone(), None)));
     Ok(Ran::Produced(Produce {
         outputs,
+        removals,
         facts: learnt,
-        collected,
-        plan: plan_facts,
-        integrity: integrity_table,
+        collected: collected_updates,
+        plan: plan_updates,
+        integrity: integrity_updates,
     }))
-}
-
-/// When every collected file is clean (`clean` has them all) and the previous build had
-/// exactly these files and outputs, with `staticfiles.json` intact too, nothing is to be done:
-/// the outputs, taken out of `clean`. `None` when something differs (a file removed, an
-/// option that changes which copies exist, a touched manifest).
-fn unchanged(
-    ctx: &Context,
-    facts: &Facts,
-    files: usize,
-    clean: &mut BTreeMap<&str, (Key, Vec<Desired>)>,
-) -> Option<Vec<Desired>> {
-    if files != facts.collected.len() {
-        return None;
-    }
-    let manifest = if ctx.options.hash {
-        let path = django_manifest::MANIFEST_NAME;
-        let entry: &OutEntry = ctx.outputs.get(path)?;
-        let desired = Desired {
-            path: path.to_string(),
-            key: entry.key?,
-            len: entry.meta.len,
-            kind: Kind::Manifest,
-            copy: 0,
-            source: None,
-        };
-        (ctx.action(&desired) == Action::Keep).then_some(desired)
-    } else {
-        None
-    };
-    let record = {
-        let path = integrity::RECORD_NAME;
-        let entry: &OutEntry = ctx.outputs.get(path)?;
-        let desired = Desired {
-            path: path.to_string(),
-            key: entry.key?,
-            len: entry.meta.len,
-            kind: Kind::Record,
-            copy: 0,
-            source: None,
-        };
-        (ctx.action(&desired) == Action::Keep).then_some(desired)?
-    };
-    let wanted: usize = clean.values().map(|(_, d)| d.len()).sum();
-    if wanted + usize::from(manifest.is_some()) + 1 != facts.outputs_recorded {
-        return None;
-    }
-    let mut outputs: Vec<Desired> = std::mem::take(clean)
-        .into_values()
-        .flat_map(|(_, desired)| desired)
-        .collect();
-    outputs.extend(manifest);
-    outputs.push(record);
-    Some(outputs)
-}
-
-/// Decides and stages a file made whole by this build (`staticfiles.json`, `sluice.json`).
-fn stage_whole(ctx: &Context, desired: &Desired, bytes: &[u8]) -> Result<Outcome, BuildError> {
-    let path = &desired.path;
-    Ok(match ctx.action(desired) {
-        Action::Keep => match ctx.outputs.get(path) {
-            Some(entry) => Outcome::Kept(*entry),
-            None => Outcome::Conflict,
-        },
-        Action::Write | Action::Refresh => {
-            let meta = ctx.staging.write(path, bytes).map_err(|e| {
-                BuildError::Files(vec![FileError {
-                    path: ctx.staging.path(path),
-                    message: e.to_string(),
-                }])
-            })?;
-            Outcome::Staged(meta)
-        }
-        Action::AdoptIfIdentical => match fs::read(output_path(ctx.output, path)) {
-            Ok(existing) if existing == bytes => match ctx.current(path) {
-                Some(c) => Outcome::Adopted(c.meta),
-                None => Outcome::Conflict,
-            },
-            _ => Outcome::Conflict,
-        },
-        Action::Conflict => Outcome::Conflict,
-    })
 }

@@ -1,15 +1,25 @@
 //! What ships: every collected file under the name pages load it by — its Django-named copy
 //! when hashing, else its own name — with the bytes a browser receives: the file, and its
 //! `.gz`/`.br` copies when the build made them. Budgets ([`super::budget`]) and the build
-//! report read it; it is made from the outputs the build decided on, before anything moves.
+//! report read it; it is made from the outputs as the build will leave them, before anything
+//! moves.
 
 use std::collections::{BTreeMap, HashMap};
 
-use sluice_assets::compress::Encoding;
 use sluice_assets::django_manifest::{adjustable, hashed_name};
 
-use super::outputs::{Desired, Kind};
-use crate::record::{Key, PlanFact};
+use crate::record::{Key, OutKind, PlanFact};
+
+/// One output as the build leaves it: its path, bytes, identity and kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Out {
+    pub path: String,
+    pub len: u64,
+    pub key: Option<Key>,
+    pub kind: OutKind,
+    /// Waiting in the staging folder (else in the output already).
+    pub staged: bool,
+}
 
 /// One collected file as it ships.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +33,8 @@ pub struct Shipped {
     /// never compressed, or gzip is off).
     pub gzip: Option<u64>,
     pub brotli: Option<u64>,
-    /// The md5 of the served copy's bytes.
-    pub key: Key,
+    /// The md5 of the served copy's bytes, when the record knows it.
+    pub key: Option<Key>,
 }
 
 /// Logical path → served name: the plan's name of a `*.css`/`*.js` file, `name.<md5[:12]>.ext`
@@ -54,29 +64,24 @@ pub fn served_names(
 /// Every file of `names` that has an output among `outputs`, in logical order.
 pub fn shipped<'a>(
     names: &BTreeMap<String, String>,
-    outputs: impl IntoIterator<Item = &'a Desired>,
+    outputs: impl IntoIterator<Item = &'a Out>,
 ) -> Vec<Shipped> {
     #[derive(Default, Clone, Copy)]
     struct Sizes {
-        raw: Option<(u64, Key)>,
+        raw: Option<(u64, Option<Key>)>,
         gzip: Option<u64>,
         brotli: Option<u64>,
     }
     let mut by_path: HashMap<&str, Sizes> = HashMap::new();
-    for d in outputs {
-        match d.kind {
-            Kind::Raw { .. } => by_path.entry(&d.path).or_default().raw = Some((d.len, d.key)),
-            Kind::Encoded(encoding) => {
-                let base = &d.path[..d.path.len() - encoding.suffix().len()];
-                let sizes = by_path.entry(base).or_default();
-                match encoding {
-                    Encoding::Gzip => sizes.gzip = Some(d.len),
-                    Encoding::Brotli => sizes.brotli = Some(d.len),
-                    #[cfg(feature = "zstd")]
-                    Encoding::Zstd => {}
-                }
+    for o in outputs {
+        let base = |suffix: &str| o.path.strip_suffix(suffix).unwrap_or(&o.path);
+        match o.kind {
+            OutKind::Copy | OutKind::Hashed | OutKind::Dev => {
+                by_path.entry(&o.path).or_default().raw = Some((o.len, o.key))
             }
-            Kind::Manifest | Kind::Record => {}
+            OutKind::Gzip => by_path.entry(base(".gz")).or_default().gzip = Some(o.len),
+            OutKind::Brotli => by_path.entry(base(".br")).or_default().brotli = Some(o.len),
+            OutKind::Zstd | OutKind::Manifest | OutKind::Record => {}
         }
     }
     names
@@ -100,14 +105,13 @@ pub fn shipped<'a>(
 mod tests {
     use super::*;
 
-    fn desired(path: &str, len: u64, kind: Kind) -> Desired {
-        Desired {
+    fn out(path: &str, len: u64, kind: OutKind) -> Out {
+        Out {
             path: path.into(),
-            key: Key::of(path.as_bytes()),
             len,
+            key: Some(Key::of(path.as_bytes())),
             kind,
-            copy: 0,
-            source: None,
+            staged: false,
         }
     }
 
@@ -131,21 +135,13 @@ mod tests {
         let png = format!("img/x.{}.png", &k.hex()[..12]);
         assert_eq!(names["img/x.png"], png);
         let outputs = [
-            desired("css/a.css", 10, Kind::Raw { hashed: false }),
-            desired("css/a.css.br", 3, Kind::Encoded(Encoding::Brotli)),
-            desired("css/a.0123456789ab.css", 9, Kind::Raw { hashed: true }),
-            desired(
-                "css/a.0123456789ab.css.br",
-                2,
-                Kind::Encoded(Encoding::Brotli),
-            ),
-            desired(
-                "css/a.0123456789ab.css.gz",
-                4,
-                Kind::Encoded(Encoding::Gzip),
-            ),
-            desired(&png, 50, Kind::Raw { hashed: true }),
-            desired("staticfiles.json", 80, Kind::Manifest),
+            out("css/a.css", 10, OutKind::Copy),
+            out("css/a.css.br", 3, OutKind::Brotli),
+            out("css/a.0123456789ab.css", 9, OutKind::Hashed),
+            out("css/a.0123456789ab.css.br", 2, OutKind::Brotli),
+            out("css/a.0123456789ab.css.gz", 4, OutKind::Gzip),
+            out(&png, 50, OutKind::Hashed),
+            out("staticfiles.json", 80, OutKind::Manifest),
         ];
         let shipped = shipped(&names, &outputs);
         assert_eq!(shipped.len(), 2);
@@ -161,7 +157,7 @@ mod tests {
         assert_eq!(shipped_raw(&names, &outputs), [("css/a.css".into(), 10)]);
     }
 
-    fn shipped_raw(names: &BTreeMap<String, String>, outputs: &[Desired]) -> Vec<(String, u64)> {
+    fn shipped_raw(names: &BTreeMap<String, String>, outputs: &[Out]) -> Vec<(String, u64)> {
         shipped(names, outputs)
             .into_iter()
             .map(|s| (s.served, s.raw))

@@ -21,10 +21,9 @@ use sluice_core::output::{
 use sluice_core::progress::{Progress, Silent};
 use sluice_core::sources::{FileMeta, SourceFile};
 
-use super::{Bytes, Derived};
-use crate::engine::Engine;
+use crate::engine::{Bytes, Derived, Engine};
 use crate::outputs::decide::{Action, Current, Want, decide, intact};
-use crate::record::{OutEntry, parent_dir};
+use crate::record::{OutEntry, OutKind, parent_dir};
 use crate::report::{ChangeReport, DeriveReport, OutputConflict, SyncReport};
 use crate::setup::Profile;
 
@@ -185,6 +184,7 @@ impl Engine {
                     link,
                     source: Some(file.meta),
                     key: md5,
+                    kind: OutKind::Dev,
                 };
                 let write = || {
                     let result = if link {
@@ -201,6 +201,7 @@ impl Engine {
                     Some(e) => Outcome::Kept(OutEntry {
                         source: Some(file.meta),
                         key: md5,
+                        kind: OutKind::Dev,
                         ..*e
                     }),
                     None => write(),
@@ -235,10 +236,14 @@ impl Engine {
                     link: false,
                     source: None,
                     key: Some(d.key),
+                    kind: OutKind::Dev,
                 };
                 if action == Action::Keep {
                     return match recorded {
-                        Some(e) => Outcome::Kept(*e),
+                        Some(e) => Outcome::Kept(OutEntry {
+                            kind: OutKind::Dev,
+                            ..*e
+                        }),
                         None => Outcome::Failed("recorded output vanished".into()),
                     };
                 }
@@ -489,14 +494,17 @@ impl Engine {
         // of the same name (or the reverse) makes room. If a folder could not be read, its
         // files look gone too: then nothing is removed.
         if !removals_skipped {
-            let wanted_set: HashSet<&str> = wanted.iter().map(|(k, _)| *k).collect();
-            let stale: Vec<String> = self
-                .record
-                .outputs
-                .keys()
-                .filter(|k| !wanted_set.contains(k.as_str()))
-                .cloned()
-                .collect();
+            // Both sorted: one merge walk.
+            let mut stale: Vec<String> = Vec::new();
+            let mut w = wanted.iter().map(|(k, _)| *k).peekable();
+            for k in self.record.outputs.keys() {
+                while w.peek().is_some_and(|x| *x < k.as_str()) {
+                    w.next();
+                }
+                if w.peek() != Some(&k.as_str()) {
+                    stale.push(k.clone());
+                }
+            }
             // A derived output of the last dev pass counts as one; the build profile's outputs
             // (and sources' copies) are the mirror's removals.
             let last_dev = self.record.profile.starts_with("dev");

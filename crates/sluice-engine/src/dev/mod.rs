@@ -17,28 +17,10 @@ use std::time::Instant;
 use sluice_core::progress::Progress;
 use sluice_core::sources::{ProblemKind, case_collisions};
 
-use crate::engine::Engine;
+use crate::engine::{Bytes, Derived, Engine};
 use crate::graph::bundle::{self, Variant};
-use crate::record::{BlobRef, Key};
+use crate::record::Key;
 use crate::report::{ChangeReport, DeriveReport, DevChange, DevReport, SyncReport};
-
-/// A derived output of the dev profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Derived {
-    pub key: Key,
-    pub bytes: Bytes,
-}
-
-/// Where a derived output's bytes come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Bytes {
-    Blob(BlobRef),
-    /// A compiled output with a `sourceMappingURL` comment for its map beside it.
-    Commented {
-        code: BlobRef,
-        comment: String,
-    },
-}
 
 /// Which part of the graph a pass looks at.
 enum Scope<'a> {
@@ -79,7 +61,7 @@ impl Engine {
         sync.removals_skipped = removals_skipped;
         sync.changed.sort();
         sync.files = self.index.files.len();
-        sync.case_collisions = case_collisions(self.index.files.keys());
+        sync.case_collisions = case_collisions(&self.index.files);
         sync.index = found;
         sync.elapsed = started.elapsed();
         derived.changed.sort();

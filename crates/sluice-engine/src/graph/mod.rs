@@ -13,7 +13,6 @@
 
 pub mod bundle;
 pub mod compile;
-mod run;
 
 use std::collections::BTreeMap;
 use std::fs;

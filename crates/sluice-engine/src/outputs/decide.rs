@@ -125,6 +125,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::OutKind;
 
     const SRC: FileMeta = FileMeta {
         len: 1,
@@ -165,6 +166,7 @@ mod tests {
             link: false,
             source: Some(SRC),
             key: None,
+            kind: OutKind::Dev,
         };
         let c = copy_of(SRC);
         assert_eq!(decide(&c, None, None, false), Action::Write);
@@ -204,6 +206,7 @@ mod tests {
             link: false,
             source: Some(SRC),
             key: None,
+            kind: OutKind::Dev,
         };
         let build = Want {
             key: Some(Key::of(b"a")),
@@ -220,6 +223,7 @@ mod tests {
             link: false,
             source: None,
             key: Some(Key::of(b"dev")),
+            kind: OutKind::Dev,
         };
         let minified = Want {
             key: Some(Key::of(b"min")),
@@ -257,6 +261,7 @@ mod tests {
             link: false,
             source: Some(SRC),
             key: None,
+            kind: OutKind::Dev,
         };
         let link = Want {
             link: true,

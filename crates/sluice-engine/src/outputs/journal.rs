@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use sluice_core::output::{output_path, sweep_temps};
 use sluice_core::sources::FileMeta;
 
-use crate::record::{OutEntry, Record, parent_dir, stem};
+use crate::record::{OutEntry, OutKind, Record, parent_dir, stem};
 
 #[derive(Debug)]
 pub struct Journal {
@@ -87,6 +87,7 @@ impl Journal {
                     link: meta.file_type().is_symlink(),
                     source: None,
                     key: None,
+                    kind: OutKind::Dev,
                 },
             );
             taken += 1;

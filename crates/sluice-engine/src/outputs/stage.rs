@@ -1,5 +1,6 @@
 //! All or nothing: a profile that must not leave a half-made output (build) writes every new
-//! file into a staging folder beside the output root, and moves them into place only once
+//! file into a staging folder beside the output root (beside the folder a symlinked root leads
+//! to), and moves them into place only once
 //! the whole pass succeeded — a folder the output does not have yet moves in whole, in one
 //! rename (a build into a missing output root is a single rename). On any error the staging
 //! folder goes and the output root is exactly as it was.
@@ -47,6 +48,10 @@ pub struct Staging {
 
 impl Staging {
     pub fn beside(output: &Path) -> Staging {
+        // Beside the real folder: a STATIC_ROOT that is a symlink may lead onto another
+        // filesystem (a mounted volume), where no rename from here could reach.
+        let real = fs::canonicalize(output);
+        let output = real.as_deref().unwrap_or(output);
         let name = output
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

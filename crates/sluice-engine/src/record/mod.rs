@@ -14,6 +14,7 @@
 //! unreadable or foreign record means "nothing written yet", which is always safe.
 
 pub mod codec;
+mod file;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -21,12 +22,6 @@ use std::path::{Path, PathBuf};
 use md5::Digest;
 use sluice_core::output::write_atomic;
 use sluice_core::sources::FileMeta;
-
-use codec::{Decoded, Malformed, Reader, Writer};
-
-const MAGIC: &[u8] = b"sluice-record\n";
-/// Bumped whenever the layout or the meaning of a field changes.
-const VERSION: u64 = 2;
 
 /// A 16-byte identity of some bytes: the md5 of a content (Django's names use it), or of a
 /// description for derived identities (a compressed copy, a dev variant).
@@ -85,6 +80,40 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// What an output is, for the build profile's report and for telling what a build can keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OutKind {
+    /// Written by the dev profile (or taken back after a crash: not known).
+    Dev = 0,
+    /// The build's unhashed copy of a collected file.
+    Copy = 1,
+    /// The build's Django-named copy.
+    Hashed = 2,
+    Brotli = 3,
+    Gzip = 4,
+    Zstd = 5,
+    /// `staticfiles.json`.
+    Manifest = 6,
+    /// `sluice.json`.
+    Record = 7,
+}
+
+impl OutKind {
+    fn from_u8(v: u8) -> Option<OutKind> {
+        Some(match v {
+            0 => OutKind::Dev,
+            1 => OutKind::Copy,
+            2 => OutKind::Hashed,
+            3 => OutKind::Brotli,
+            4 => OutKind::Gzip,
+            5 => OutKind::Zstd,
+            6 => OutKind::Manifest,
+            7 => OutKind::Record,
+            _ => return None,
+        })
+    }
+}
+
 /// A file sluice wrote into the output root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutEntry {
@@ -97,6 +126,7 @@ pub struct OutEntry {
     /// The identity of its bytes, when known (every output but a plain copy made without
     /// reading its source).
     pub key: Option<Key>,
+    pub kind: OutKind,
 }
 
 /// What is known of a source file: its fingerprint, and the md5 of its bytes when some pass
@@ -200,21 +230,6 @@ pub fn stem(output: &Path) -> String {
     format!("out-{key:016x}")
 }
 
-fn path_bytes(p: &Path) -> &[u8] {
-    p.as_os_str().as_encoded_bytes()
-}
-
-#[cfg(unix)]
-fn path_from(bytes: &[u8]) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
-}
-
-#[cfg(not(unix))]
-fn path_from(bytes: &[u8]) -> PathBuf {
-    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
-}
-
 impl Record {
     pub fn new(output: &Path) -> Record {
         Record {
@@ -262,267 +277,6 @@ impl Record {
     /// Output folders whose contents cannot have changed since the record was saved.
     pub fn untouched_dirs(&self) -> HashSet<&str> {
         untouched_folders(&self.output, &self.dirs, self.loaded_mtime_ns)
-    }
-
-    pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
-        w.buf.extend_from_slice(MAGIC);
-        w.u64(VERSION);
-        w.bytes(path_bytes(&self.output));
-        w.str(&self.profile);
-        w.str(&self.static_url);
-        w.str(&self.codecs);
-
-        w.table(self.sources.len());
-        for (k, s) in &self.sources {
-            w.key(k);
-            w.meta(&s.meta);
-            w.opt_digest(&s.md5);
-        }
-        w.table(self.outputs.len());
-        for (k, o) in &self.outputs {
-            w.key(k);
-            w.meta(&o.meta);
-            w.bool(o.link);
-            w.opt_meta(&o.source);
-            w.opt_digest(&o.key);
-        }
-        w.table(self.compiles.len());
-        for (k, c) in &self.compiles {
-            w.key(k);
-            w.str(&c.output);
-            w.opt_digest(&c.settings);
-            w.u64(c.inputs.len() as u64);
-            for (p, m) in &c.inputs {
-                w.bytes(path_bytes(p));
-                w.opt_meta(m);
-            }
-            for blob in [&c.code, &c.map] {
-                w.bool(blob.is_some());
-                if let Some(b) = blob {
-                    w.digest(&b.key);
-                    w.u64(b.len);
-                }
-            }
-            w.bool(c.partial);
-        }
-        w.table(self.bundles.len());
-        for (k, b) in &self.bundles {
-            w.key(k);
-            w.str(&b.def);
-            w.u64(b.members.len() as u64);
-            for m in &b.members {
-                w.str(m);
-            }
-            w.u64(b.inputs.len() as u64);
-            for (p, stamp) in &b.inputs {
-                w.str(p);
-                w.digest(stamp);
-            }
-            w.u64(b.outputs.len() as u64);
-            for (p, blob) in &b.outputs {
-                w.str(p);
-                w.digest(&blob.key);
-                w.u64(blob.len);
-            }
-        }
-        w.table(self.collected.len());
-        for (k, key) in &self.collected {
-            w.key(k);
-            w.digest(key);
-        }
-        w.table(self.plan.len());
-        for (k, p) in &self.plan {
-            w.key(k);
-            w.str(&p.hashed);
-            w.digest(&p.key);
-            w.u64(p.len);
-            w.u64(p.refs.len() as u64);
-            for (target, kind) in &p.refs {
-                w.str(target);
-                w.u64(u64::from(*kind));
-            }
-        }
-        w.u64(self.contents.len() as u64);
-        for (k, c) in &self.contents {
-            w.digest(k);
-            w.opt_u64(c.br);
-            w.opt_u64(c.gz);
-            w.opt_u64(c.zst);
-        }
-        w.table(self.integrity.len());
-        for (k, (name, sri)) in &self.integrity {
-            w.key(k);
-            w.str(name);
-            w.str(sri);
-        }
-        w.table(self.dirs.len());
-        for (k, mtime) in &self.dirs {
-            w.key(k);
-            w.i64(*mtime);
-        }
-        w.buf
-    }
-
-    pub fn decode(bytes: &[u8]) -> Decoded<Record> {
-        let body = bytes.strip_prefix(MAGIC).ok_or(Malformed)?;
-        let mut r = Reader::new(body);
-        if r.u64()? != VERSION {
-            return Err(Malformed);
-        }
-        let output = path_from(r.bytes()?);
-        let profile = r.string()?;
-        let static_url = r.string()?;
-        let codecs = r.string()?;
-
-        let mut sources = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let meta = r.meta()?;
-            let md5 = r.opt_digest()?;
-            sources.insert(k, SourceFact { meta, md5 });
-        }
-        let mut outputs = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let entry = OutEntry {
-                meta: r.meta()?,
-                link: r.bool()?,
-                source: r.opt_meta()?,
-                key: r.opt_digest()?,
-            };
-            outputs.insert(k, entry);
-        }
-        let mut compiles = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let output = r.string()?;
-            let settings = r.opt_digest()?;
-            let n = r.usize()?;
-            let mut inputs = Vec::with_capacity(n.min(1024));
-            for _ in 0..n {
-                let p = path_from(r.bytes()?);
-                inputs.push((p, r.opt_meta()?));
-            }
-            let mut blobs = [None, None];
-            for blob in &mut blobs {
-                if r.bool()? {
-                    *blob = Some(BlobRef {
-                        key: r.digest()?,
-                        len: r.u64()?,
-                    });
-                }
-            }
-            let [code, map] = blobs;
-            let partial = r.bool()?;
-            compiles.insert(
-                k,
-                CompileNode {
-                    output,
-                    settings,
-                    inputs,
-                    code,
-                    map,
-                    partial,
-                },
-            );
-        }
-        let mut bundles = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let def = r.string()?;
-            let mut members = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                members.push(r.string()?);
-            }
-            let mut inputs = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                let p = r.string()?;
-                inputs.push((p, r.digest()?));
-            }
-            let mut outs = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                let p = r.string()?;
-                let key = r.digest()?;
-                outs.push((p, BlobRef { key, len: r.u64()? }));
-            }
-            bundles.insert(
-                k,
-                BundleNode {
-                    def,
-                    members,
-                    inputs,
-                    outputs: outs,
-                },
-            );
-        }
-        let mut collected = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            collected.insert(k, r.digest()?);
-        }
-        let mut plan = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let hashed = r.string()?;
-            let key = r.digest()?;
-            let len = r.u64()?;
-            let mut refs = Vec::new();
-            for _ in 0..r.usize()?.min(1 << 20) {
-                let target = r.string()?;
-                let kind = u8::try_from(r.u64()?).map_err(|_| Malformed)?;
-                refs.push((target, kind));
-            }
-            plan.insert(
-                k,
-                PlanFact {
-                    hashed,
-                    key,
-                    len,
-                    refs,
-                },
-            );
-        }
-        let mut contents = BTreeMap::new();
-        for _ in 0..r.usize()?.min(bytes.len()) {
-            let k = r.digest()?;
-            let c = Compressed {
-                br: r.opt_u64()?,
-                gz: r.opt_u64()?,
-                zst: r.opt_u64()?,
-            };
-            contents.insert(k, c);
-        }
-        let mut integrity = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            let name = r.string()?;
-            integrity.insert(k, (name, r.string()?));
-        }
-        let mut dirs = BTreeMap::new();
-        for _ in 0..r.table()? {
-            let k = r.key()?;
-            dirs.insert(k, r.i64()?);
-        }
-        if !r.at_end() {
-            return Err(Malformed);
-        }
-        Ok(Record {
-            output,
-            profile,
-            static_url,
-            codecs,
-            sources,
-            outputs,
-            compiles,
-            bundles,
-            collected,
-            plan,
-            contents,
-            integrity,
-            dirs,
-            loaded_mtime_ns: None,
-        })
     }
 
     /// Every cache key this record refers to (compile and bundle results, compressed
@@ -612,6 +366,7 @@ mod tests {
                 link: false,
                 source: Some(M),
                 key: None,
+                kind: OutKind::Copy,
             },
         );
         r.outputs.insert(
@@ -621,6 +376,7 @@ mod tests {
                 link: false,
                 source: None,
                 key: Some(Key::of(b"a")),
+                kind: OutKind::Hashed,
             },
         );
         r.compiles.insert(

@@ -17,7 +17,7 @@ fn ship(logical: &str, raw: u64, gzip: Option<u64>, brotli: Option<u64>) -> Ship
         raw,
         gzip,
         brotli,
-        key: Key::of(logical.as_bytes()),
+        key: Some(Key::of(logical.as_bytes())),
     }
 }
 

@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod compressed;
 pub mod dev;
 pub mod wheel;
 

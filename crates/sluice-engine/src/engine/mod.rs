@@ -1,7 +1,9 @@
 //! The engine: one per output root and command, holding the source index, the ownership
-//! record, the cache and the output root's lock. Its passes are in [`crate::dev`] (the dev
-//! profile: `sync`, `watch`, `dev`) and [`crate::build`] (the build profile); both run the
-//! same graph ([`crate::graph`]) over the same record.
+//! record, the cache and the output root's lock, and the steps every profile runs ([`steps`]:
+//! the compile and bundle nodes of the graph). The profiles' passes (`dev/`: `sync`, `watch`,
+//! `dev`; `build/`) are `impl Engine` blocks of their own, built on these.
+
+mod steps;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -29,12 +31,35 @@ pub struct Engine {
     _lock: OutputLock,
     /// The record changed since it was saved.
     pub(crate) dirty: bool,
+    /// Outputs of a killed run were taken back: the next build looks at every file.
+    pub(crate) recovered: bool,
+    /// A build's commit failed part-way: its outputs are a mix of two passes, so the record
+    /// is saved under a profile no run has and the next build looks at every file.
+    pub(crate) unfinished: bool,
     /// `--clean` not yet done (the first full pass does it).
     pub(crate) clean_pending: bool,
     /// Dev profile: errors in force, by the output they concern.
     pub(crate) failures: BTreeMap<String, sluice_assets::Error>,
     /// Dev profile: the derived outputs of the last pass.
-    pub(crate) derived: BTreeMap<String, crate::dev::Derived>,
+    pub(crate) derived: BTreeMap<String, Derived>,
+}
+
+/// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    pub key: crate::record::Key,
+    pub bytes: Bytes,
+}
+
+/// Where a derived output's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bytes {
+    Blob(crate::record::BlobRef),
+    /// A compiled output with a `sourceMappingURL` comment for its map beside it.
+    Commented {
+        code: crate::record::BlobRef,
+        comment: String,
+    },
 }
 
 impl Engine {
@@ -76,6 +101,8 @@ impl Engine {
             journal,
             _lock: lock,
             dirty: recovered > 0,
+            recovered: recovered > 0,
+            unfinished: false,
             failures: BTreeMap::new(),
             derived: BTreeMap::new(),
         })
@@ -97,7 +124,12 @@ impl Engine {
     /// what they were for). Prunes the cache when that is due.
     pub fn save(&mut self) -> Result<()> {
         if self.dirty {
-            self.record.profile = self.profile.key(&self.setup.static_url);
+            let key = self.profile.key(&self.setup.static_url);
+            self.record.profile = if self.unfinished {
+                format!("{key} (unfinished)")
+            } else {
+                key
+            };
             self.record.save(&self.setup.state_dir)?;
             self.dirty = false;
             if Cache::prune_due(&self.setup.state_dir) {
@@ -136,29 +168,63 @@ impl Engine {
         let mut changed = false;
         match logicals {
             None => {
-                let stale: Vec<String> = facts
-                    .keys()
-                    .filter(|k| !files.contains_key(*k))
-                    .cloned()
-                    .collect();
-                changed |= !stale.is_empty();
+                // Both sorted by logical path: one merge walk finds what went and what changed.
+                let mut stale: Vec<String> = Vec::new();
+                let mut updates: Vec<(&String, SourceFact)> = Vec::new();
+                let mut f = files.iter().peekable();
+                let mut r = facts.iter().peekable();
+                loop {
+                    match (f.peek(), r.peek()) {
+                        (Some((kf, file)), Some((kr, fact))) => match kf.cmp(kr) {
+                            std::cmp::Ordering::Less => {
+                                updates.push((
+                                    kf,
+                                    SourceFact {
+                                        meta: file.meta,
+                                        md5: None,
+                                    },
+                                ));
+                                f.next();
+                            }
+                            std::cmp::Ordering::Greater => {
+                                stale.push((*kr).clone());
+                                r.next();
+                            }
+                            std::cmp::Ordering::Equal => {
+                                if fact.meta != file.meta {
+                                    updates.push((
+                                        kf,
+                                        SourceFact {
+                                            meta: file.meta,
+                                            md5: None,
+                                        },
+                                    ));
+                                }
+                                f.next();
+                                r.next();
+                            }
+                        },
+                        (Some((kf, file)), None) => {
+                            updates.push((
+                                kf,
+                                SourceFact {
+                                    meta: file.meta,
+                                    md5: None,
+                                },
+                            ));
+                            f.next();
+                        }
+                        (None, Some((kr, _))) => {
+                            stale.push((*kr).clone());
+                            r.next();
+                        }
+                        (None, None) => break,
+                    }
+                }
+                changed |= !stale.is_empty() || !updates.is_empty();
                 for k in stale {
                     facts.remove(&k);
                 }
-                let updates: Vec<(&String, SourceFact)> = files
-                    .iter()
-                    .filter(|(k, f)| facts.get(*k).is_none_or(|s| s.meta != f.meta))
-                    .map(|(k, f)| {
-                        (
-                            k,
-                            SourceFact {
-                                meta: f.meta,
-                                md5: None,
-                            },
-                        )
-                    })
-                    .collect();
-                changed |= !updates.is_empty();
                 for (k, fact) in updates {
                     facts.insert(k.clone(), fact);
                 }

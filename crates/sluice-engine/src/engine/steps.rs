@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use sluice_assets::Error;
 use sluice_core::bundles::BundleDef;
 
-use super::bundle::{self, Built, Shared, Variant};
-use super::compile::{self, Ran, Target};
-use super::{CompiledFile, Pool};
-use crate::engine::Engine;
+use super::Engine;
+use crate::graph::bundle::{self, Built, Shared, Variant};
+use crate::graph::compile::{self, Ran, Target};
+use crate::graph::{CompiledFile, Pool};
 
 /// Each stale bundle's definition with what building it gave.
 pub type BundlesBuilt<'d> = Vec<(&'d BundleDef, Result<Built, Error>)>;
@@ -150,6 +150,9 @@ impl Engine {
         touched: Option<&BTreeSet<String>>,
         defs: &'d [BundleDef],
     ) -> (BTreeMap<String, CompiledFile>, BundlesBuilt<'d>) {
+        if defs.is_empty() && self.record.bundles.is_empty() {
+            return (compiled, Vec::new());
+        }
         let variant_key = variant.key();
         let pool = Pool {
             sources: &self.index.files,

@@ -647,3 +647,44 @@ fn replan_of_affected_files_matches_a_full_plan() {
         Err(Error::Internal(_))
     ));
 }
+
+#[test]
+fn plain_names_are_hashed_as_the_general_path_would() {
+    let general = |name: &str, hash: &str| {
+        let parsed = python::urlsplit(&python::unquote(name));
+        let clean = python::strip(&parsed.path).to_string();
+        build_hashed_name(name, parsed, &clean, hash)
+    };
+    for name in [
+        "css/site.css",
+        "img/logo.png",
+        "LICENSE",
+        "a/.hidden",
+        "..x.css",
+        "a.b.c",
+        "dir.d/file",
+        "css/",
+        "x.tar.gz",
+        "deep/er/path/file.min.js",
+        "fonts/a-b_c~d+e.woff2",
+    ] {
+        for hash in ["0123456789ab", ""] {
+            assert_eq!(
+                plain_hashed_name(name, hash),
+                Some(general(name, hash)),
+                "{name:?} {hash:?}"
+            );
+        }
+    }
+    for odd in [
+        "a b.css",
+        "a%20b.css",
+        "a?b.css",
+        "a#b",
+        "x:y.css",
+        "//cdn/x.css",
+        "",
+    ] {
+        assert_eq!(plain_hashed_name(odd, "0123456789ab"), None, "{odd:?}");
+    }
+}

@@ -9,15 +9,18 @@
 //! (`support_js_module_import_aggregation`) are not implemented: Django leaves them off.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::LazyLock;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use md5::{Digest, Md5};
 use rayon::prelude::*;
-use regex::{Captures, Regex};
 
 use crate::error::Error;
 use crate::python;
+
+mod rewrite;
+
+pub use rewrite::{CollectedFiles, Collection, rewrite_file};
+use rewrite::{FinalOrOriginal, ScanResolver, decode, rewrite};
 
 /// Django's default `STATIC_URL` once the script prefix is applied (`"static/"` → `"/static/"`).
 pub const DEFAULT_STATIC_URL: &str = "/static/";
@@ -56,9 +59,45 @@ fn hex(bytes: &[u8]) -> String {
 /// `css/base.css.map` → `css/base.css.<hash>.map`; `test/%2F.txt` → `test/.txt.<hash>`.
 /// An empty hash gives the name without a hash part, as Django does for a `None` hash.
 pub fn hashed_name(name: &str, content_md5_12: &str) -> String {
+    if let Some(fast) = plain_hashed_name(name, content_md5_12) {
+        return fast;
+    }
     let parsed = python::urlsplit(&python::unquote(name));
     let clean = python::strip(&parsed.path).to_string();
     build_hashed_name(name, parsed, &clean, content_md5_12)
+}
+
+/// [`hashed_name`] for the names almost every file has — no `%`, `?`, `#`, `:`, `\\`, no
+/// whitespace, not starting with `//` — where `urlsplit`, `unquote` and `strip` change
+/// nothing: the same result without building the URL parts (a build names every file).
+fn plain_hashed_name(name: &str, hash: &str) -> Option<String> {
+    let plain = !name.is_empty()
+        && !name.starts_with("//")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'%' | b'?' | b'#' | b':' | b'\\'));
+    if !plain {
+        return None;
+    }
+    let (dir, file) = match name.rfind('/') {
+        Some(i) => (&name[..=i], &name[i + 1..]),
+        None => ("", name),
+    };
+    // Python's splitext: the last dot, unless the name is all leading dots before it.
+    let leading = file.len() - file.trim_start_matches('.').len();
+    let (root, ext) = match file[leading..].rfind('.') {
+        Some(i) => file.split_at(leading + i),
+        None => (file, ""),
+    };
+    let mut out = String::with_capacity(name.len() + hash.len() + 1);
+    out.push_str(dir);
+    out.push_str(root);
+    if !hash.is_empty() {
+        out.push('.');
+        out.push_str(hash);
+    }
+    out.push_str(ext);
+    Some(out)
 }
 
 fn build_hashed_name(name: &str, parsed: python::SplitUrl, clean: &str, hash: &str) -> String {
@@ -217,9 +256,14 @@ impl ManifestPlan {
 /// "1.1", "hash": …})` with Python's default separators and `ensure_ascii`, keys of `paths`
 /// sorted by code point, and `hash = md5(json.dumps(sorted(paths.items())))[:12]`.
 pub fn staticfiles_json(paths: &BTreeMap<String, String>) -> String {
+    staticfiles_json_of(paths.iter().map(|(n, h)| (n.as_str(), h.as_str())))
+}
+
+/// [`staticfiles_json`] of `(name, hashed name)` pairs given in sorted order of names.
+pub fn staticfiles_json_of<'a>(paths: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut items = String::from("[");
     let mut mapping = String::from("{");
-    for (i, (name, hashed)) in paths.iter().enumerate() {
+    for (i, (name, hashed)) in paths.enumerate() {
         if i > 0 {
             items.push_str(", ");
             mapping.push_str(", ");
@@ -237,449 +281,6 @@ pub fn staticfiles_json(paths: &BTreeMap<String, String>) -> String {
     mapping.push('}');
     let hash = content_hash(items.as_bytes());
     format!("{{\"paths\": {mapping}, \"version\": \"{MANIFEST_VERSION}\", \"hash\": \"{hash}\"}}")
-}
-
-// ---------------------------------------------------------------------------------------
-// Patterns (storage.py 6.1.3, translated to the `regex` crate).
-//
-// Python's `\s` is `str.isspace()`, which also covers U+001C..U+001F; `(?P=quote)` is
-// expanded into one alternative per quote, in the order Python's backtracking tries them.
-
-const S: &str = r"[\s\x1C-\x1F]";
-
-static CSS_URL: LazyLock<Regex> = LazyLock::new(|| {
-    let pattern = format!(
-        r#"(?i)(?P<matched>url\((?:"{S}*(?P<u1>.*?)"|'{S}*(?P<u2>.*?)'|{S}*(?P<u3>.*?))\))"#
-    );
-    Regex::new(&pattern).expect("valid CSS url() pattern")
-});
-static CSS_IMPORT: LazyLock<Regex> = LazyLock::new(|| {
-    let pattern = format!(r#"(?i)(?P<matched>@import{S}*["']{S}*(?P<url>.*?)["'])"#);
-    Regex::new(&pattern).expect("valid CSS @import pattern")
-});
-static CSS_SOURCE_MAP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?im)^(?P<matched>/\*#[ \t](?-i:sourceMappingURL)=(?P<url>.*)[ \t]*\*/)$")
-        .expect("valid CSS source map pattern")
-});
-static JS_SOURCE_MAP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?im)^(?P<matched>//# (?-i:sourceMappingURL)=(?P<url>.*))$")
-        .expect("valid JS source map pattern")
-});
-static CSS_IGNORED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?s)/\*.*?\*/|\\.|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*""#)
-        .expect("valid CSS ignored-blocks pattern")
-});
-static JS_IGNORED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?s)/\*.*?\*/|//[^\n]*|\\.|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`"#,
-    )
-    .expect("valid JS ignored-blocks pattern")
-});
-
-#[derive(Clone, Copy)]
-enum Template {
-    Url,
-    Import,
-    CssSourceMap,
-    JsSourceMap,
-}
-
-impl Template {
-    fn render(self, url: &str) -> String {
-        match self {
-            Template::Url => format!("url(\"{url}\")"),
-            Template::Import => format!("@import url(\"{url}\")"),
-            Template::CssSourceMap => format!("/*# sourceMappingURL={url} */"),
-            Template::JsSourceMap => format!("//# sourceMappingURL={url}"),
-        }
-    }
-}
-
-type Pattern = (&'static LazyLock<Regex>, Template, &'static LazyLock<Regex>);
-
-/// Django's `patterns` for `*.css` (in order) and `*.js`.
-const CSS_PATTERNS: [Pattern; 3] = [
-    (&CSS_URL, Template::Url, &CSS_IGNORED),
-    (&CSS_IMPORT, Template::Import, &CSS_IGNORED),
-    (&CSS_SOURCE_MAP, Template::CssSourceMap, &CSS_IGNORED),
-];
-const JS_PATTERNS: [Pattern; 1] = [(&JS_SOURCE_MAP, Template::JsSourceMap, &JS_IGNORED)];
-
-fn patterns(kind: Adjustable) -> &'static [Pattern] {
-    match kind {
-        Adjustable::Css => &CSS_PATTERNS,
-        Adjustable::Js => &JS_PATTERNS,
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Resolution: what Django's storage answers while rewriting.
-
-/// A lookup in Django's `hashed_files` cache.
-enum CacheLookup {
-    Hit(String),
-    Miss,
-    /// The target's final name is needed but not computed yet (a planner bug).
-    NotReady,
-}
-
-/// A file system lookup in STATIC_ROOT (which holds the unprocessed copies).
-enum DiskLookup {
-    File { path: String, hash: String },
-    Dir(String),
-    Missing,
-}
-
-trait Resolver {
-    fn cached(&self, key: &str) -> CacheLookup;
-    fn disk(&self, path: &str) -> DiskLookup;
-}
-
-/// The collected files as STATIC_ROOT shows them before post-processing: every name with
-/// the hash of its unprocessed bytes, and the folders they imply.
-#[derive(Debug, Clone, Default)]
-pub struct CollectedFiles {
-    original_hash: HashMap<String, String>,
-    dirs: HashSet<String>,
-}
-
-impl CollectedFiles {
-    /// From each collected name and [`content_hash`] of its bytes.
-    pub fn new(original_hash: HashMap<String, String>) -> Self {
-        let mut dirs = HashSet::new();
-        for name in original_hash.keys() {
-            let mut end = name.len();
-            while let Some(i) = name[..end].rfind('/') {
-                if !dirs.insert(name[..i].to_string()) {
-                    break;
-                }
-                end = i;
-            }
-        }
-        Self {
-            original_hash,
-            dirs,
-        }
-    }
-
-    /// The hash of a collected file's unprocessed bytes.
-    pub fn original_hash(&self, name: &str) -> Option<&str> {
-        self.original_hash.get(name).map(String::as_str)
-    }
-
-    /// `FileSystemStorage.exists` + `open`: `safe_join(STATIC_ROOT, path)` normalises the
-    /// path and refuses anything outside the root.
-    fn disk(&self, path: &str) -> DiskLookup {
-        if path.starts_with('/') {
-            return DiskLookup::Missing;
-        }
-        let normal = python::normpath(path);
-        if normal == "." {
-            return DiskLookup::Dir(normal);
-        }
-        if normal == ".." || normal.starts_with("../") {
-            return DiskLookup::Missing;
-        }
-        if let Some(hash) = self.original_hash.get(normal.as_str()) {
-            return DiskLookup::File {
-                path: normal,
-                hash: hash.clone(),
-            };
-        }
-        if self.dirs.contains(normal.as_str()) {
-            return DiskLookup::Dir(normal);
-        }
-        DiskLookup::Missing
-    }
-}
-
-/// The first pass: every cache hit answers with a placeholder (the original hash). What
-/// matches and what it resolves to does not depend on hash values, so the references found
-/// here are the real ones.
-struct ScanResolver<'a>(&'a CollectedFiles);
-
-impl Resolver for ScanResolver<'_> {
-    fn cached(&self, key: &str) -> CacheLookup {
-        match self.0.original_hash.get(key) {
-            Some(hash) => CacheLookup::Hit(hashed_name(key, hash)),
-            None => CacheLookup::Miss,
-        }
-    }
-    fn disk(&self, path: &str) -> DiskLookup {
-        self.0.disk(path)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Rewriting one file.
-
-enum Failure {
-    /// Django's "The file '…' could not be found" for this (normalised) path.
-    Missing(String),
-    NotReady(String),
-}
-
-struct Rewriter<'r, R> {
-    name: &'r str,
-    static_url: &'r str,
-    resolver: &'r R,
-    references: BTreeSet<Reference>,
-}
-
-/// `re.match(r"^[a-z]+:", url)`: lowercase only.
-fn has_lowercase_scheme(url: &str) -> bool {
-    let letters = url.bytes().take_while(u8::is_ascii_lowercase).count();
-    letters > 0 && url.as_bytes().get(letters) == Some(&b':')
-}
-
-impl<R: Resolver> Rewriter<'_, R> {
-    /// The converter's decision for one match: `None` leaves the match as it is.
-    fn convert(&mut self, url: &str) -> Result<Option<String>, Failure> {
-        if has_lowercase_scheme(url) || url.starts_with("//") {
-            return Ok(None);
-        }
-        if url.starts_with('/') && !url.starts_with(self.static_url) {
-            return Ok(None);
-        }
-        let (url_path, fragment) = python::urldefrag(url);
-        if url_path.is_empty() {
-            return Ok(None);
-        }
-        let target_name = if url_path.starts_with('/') {
-            url_path
-                .strip_prefix(self.static_url)
-                .unwrap_or(&url_path)
-                .to_string()
-        } else {
-            python::join(python::dirname(self.name), &url_path)
-        };
-        let hashed_url = self.url(&python::unquote(&target_name))?;
-        let mut segments: Vec<&str> = url_path.split('/').collect();
-        segments.pop();
-        segments.push(hashed_url.rsplit('/').next().unwrap_or(""));
-        let mut transformed = segments.join("/");
-        if !fragment.is_empty() {
-            transformed.push_str(if url.contains("?#") { "?#" } else { "#" });
-            transformed.push_str(&fragment);
-        }
-        Ok(Some(python::unquote(&transformed)))
-    }
-
-    /// `HashedFilesMixin._url(self._stored_name, name, force=True)`, reduced to the part the
-    /// converter keeps: the URL's last path segment (with the `?#` hack and fragment).
-    fn url(&mut self, name: &str) -> Result<String, Failure> {
-        let (clean, fragment) = python::urldefrag(name);
-        let hashed = if python::urlsplit(&clean).path.ends_with('/') {
-            name.to_string()
-        } else {
-            self.stored_name(&clean)?
-        };
-        // FileSystemStorage.url: urljoin(STATIC_URL, filepath_to_uri(name).lstrip("/")).
-        let quoted = python::quote(&hashed.replace('\\', "/"), "/~!*()'");
-        let quoted = quoted.trim_start_matches('/');
-        let mut last = quoted.rsplit('/').next().unwrap_or("");
-        if last == "." || last == ".." {
-            last = "";
-        }
-        let mut tail = last.to_string();
-        if name.contains("?#") {
-            tail.push('?');
-        }
-        if !fragment.is_empty() {
-            tail.push('#');
-            tail.push_str(&fragment);
-        }
-        Ok(python::unquote(&tail))
-    }
-
-    /// `HashedFilesMixin._stored_name`.
-    fn stored_name(&mut self, name: &str) -> Result<String, Failure> {
-        let name = python::normpath(name);
-        let key = name.replace('\\', "/");
-        match self.resolver.cached(&key) {
-            CacheLookup::Hit(hashed) => {
-                self.references.insert(Reference {
-                    target: key,
-                    kind: ReferenceKind::Hashed,
-                });
-                Ok(hashed)
-            }
-            CacheLookup::NotReady => Err(Failure::NotReady(key)),
-            CacheLookup::Miss => Ok(self.hashed_name_from_disk(&name)?.replace('\\', "/")),
-        }
-    }
-
-    /// `HashedFilesMixin.hashed_name(name)` without content: hash the STATIC_ROOT copy.
-    fn hashed_name_from_disk(&mut self, name: &str) -> Result<String, Failure> {
-        let parsed = python::urlsplit(&python::unquote(name));
-        let clean = python::strip(&parsed.path).to_string();
-        match self.resolver.disk(&clean) {
-            DiskLookup::Missing => Err(Failure::Missing(clean)),
-            DiskLookup::Dir(path) => {
-                self.references.insert(Reference {
-                    target: path,
-                    kind: ReferenceKind::Directory,
-                });
-                Ok(name.to_string())
-            }
-            DiskLookup::File { path, hash } => {
-                self.references.insert(Reference {
-                    target: path,
-                    kind: ReferenceKind::Original,
-                });
-                Ok(build_hashed_name(name, parsed, &clean, &hash))
-            }
-        }
-    }
-}
-
-/// Django's 6.1 line note for an error at `pos` in `content`.
-fn line_note(content: &str, pos: usize) -> (usize, String) {
-    let start = content[..pos].rfind('\n').map_or(0, |i| i + 1);
-    let end = content[pos..].find('\n').map_or(content.len(), |i| pos + i);
-    let line = content[..start].matches('\n').count() + 1;
-    let msg = format!("\n{line}: {}", &content[start..end]);
-    if msg.chars().count() > 79 {
-        (line, format!("\n{line}"))
-    } else {
-        (line, msg)
-    }
-}
-
-fn in_ignored_block(pos: usize, blocks: &[(usize, usize)]) -> bool {
-    let i = blocks.partition_point(|&(start, _)| start < pos);
-    i > 0 && pos < blocks[i - 1].1
-}
-
-/// Applies Django's patterns for `kind` to `text`, in order, each on the previous one's
-/// output. Returns the rewritten text and what it references.
-fn rewrite<R: Resolver>(
-    name: &str,
-    kind: Adjustable,
-    text: &str,
-    static_url: &str,
-    resolver: &R,
-) -> Result<(String, BTreeSet<Reference>), Error> {
-    let mut rewriter = Rewriter {
-        name,
-        static_url,
-        resolver,
-        references: BTreeSet::new(),
-    };
-    let mut content = text.to_string();
-    for &(pattern, template, ignored) in patterns(kind) {
-        if !pattern.is_match(&content) {
-            continue;
-        }
-        let blocks: Vec<(usize, usize)> = ignored
-            .find_iter(&content)
-            .map(|m| (m.start(), m.end()))
-            .collect();
-        let mut out = String::with_capacity(content.len() + 64);
-        let mut last = 0;
-        for caps in pattern.captures_iter(&content) {
-            let whole = caps.get(0).expect("group 0 always participates");
-            out.push_str(&content[last..whole.start()]);
-            last = whole.end();
-            let matched = whole.as_str();
-            if in_ignored_block(whole.start(), &blocks) {
-                out.push_str(matched);
-                continue;
-            }
-            let url = url_group(&caps);
-            match rewriter.convert(url) {
-                Ok(None) => out.push_str(matched),
-                Ok(Some(new_url)) => out.push_str(&template.render(&new_url)),
-                Err(Failure::Missing(target)) => {
-                    let (line, note_line) = line_note(&content, whole.start());
-                    let file_repr = python::repr(name);
-                    let reference_repr = python::repr(matched);
-                    return Err(Error::MissingReference {
-                        file: name.to_string(),
-                        line,
-                        reference: matched.to_string(),
-                        target,
-                        django_note: format!(
-                            "{file_repr} contains this reference {reference_repr} on line {note_line}"
-                        ),
-                    });
-                }
-                Err(Failure::NotReady(target)) => {
-                    return Err(Error::Internal(format!(
-                        "{name} needs the final name of {target} before it was computed"
-                    )));
-                }
-            }
-        }
-        out.push_str(&content[last..]);
-        content = out;
-    }
-    Ok((content, rewriter.references))
-}
-
-fn url_group<'h>(caps: &Captures<'h>) -> &'h str {
-    ["url", "u1", "u2", "u3"]
-        .iter()
-        .find_map(|group| caps.name(group))
-        .map_or("", |m| m.as_str())
-}
-
-/// Rewrites one adjustable file the way Django's final pass does, given every collected
-/// file and the final hashed names of the files it references (`final_names`, by name; only
-/// `*.css`/`*.js` targets are looked up there, other names are hashed from `collected`).
-///
-/// This is the incremental entry point: with a previous [`ManifestPlan`], recompute only
-/// [`ManifestPlan::affected_by`] files, in dependency order, with this function.
-/// Returns the rewritten text (the input when nothing matched) and what the file references;
-/// a file that is not `*.css`/`*.js` gives `None`.
-pub fn rewrite_file(
-    name: &str,
-    content: &[u8],
-    collected: &CollectedFiles,
-    final_names: &HashMap<String, String>,
-    options: &ManifestOptions,
-) -> Result<Option<(String, BTreeSet<Reference>)>, Error> {
-    let Some(kind) = adjustable(name) else {
-        return Ok(None);
-    };
-    let text = decode(name, content)?;
-    let finals = FinalOrOriginal {
-        collected,
-        finals: final_names,
-    };
-    rewrite(name, kind, text, &options.static_url, &finals).map(Some)
-}
-
-fn decode<'a>(name: &str, content: &'a [u8]) -> Result<&'a str, Error> {
-    std::str::from_utf8(content).map_err(|e| Error::NotUtf8 {
-        file: name.to_string(),
-        valid_up_to: e.valid_up_to(),
-    })
-}
-
-/// [`rewrite_file`]'s resolver: final names for adjustable targets, original hashes for the
-/// others (whose final name is their original-content name).
-struct FinalOrOriginal<'a> {
-    collected: &'a CollectedFiles,
-    finals: &'a HashMap<String, String>,
-}
-
-impl Resolver for FinalOrOriginal<'_> {
-    fn cached(&self, key: &str) -> CacheLookup {
-        let Some(hash) = self.collected.original_hash.get(key) else {
-            return CacheLookup::Miss;
-        };
-        if adjustable(key).is_none() {
-            return CacheLookup::Hit(hashed_name(key, hash));
-        }
-        match self.finals.get(key) {
-            Some(name) => CacheLookup::Hit(name.clone()),
-            None => CacheLookup::NotReady,
-        }
-    }
-    fn disk(&self, path: &str) -> DiskLookup {
-        self.collected.disk(path)
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -734,18 +335,59 @@ where
     B: AsRef<[u8]> + Sync,
 {
     let collected = CollectedFiles::new(original_hash);
-    let static_url = options.static_url.as_str();
-    let mut finals: HashMap<String, String> = HashMap::new();
-    let mut planned: BTreeMap<String, PlannedFile> = BTreeMap::new();
     for name in collected.original_hash.keys() {
-        if adjustable(name).is_none() || contents.contains_key(name.as_str()) {
-            continue;
-        }
-        let Some(kept) = previous.files.get(name) else {
+        if adjustable(name).is_some()
+            && !contents.contains_key(name.as_str())
+            && !previous.files.contains_key(name)
+        {
             return Err(Error::Internal(format!(
                 "{name} is neither re-planned nor in the previous plan"
             )));
-        };
+        }
+    }
+    let mut planned = replan_adjustable(&collected, contents, previous, options)?;
+    for (name, hash) in &collected.original_hash {
+        if adjustable(name).is_none() {
+            planned.insert(
+                name.clone(),
+                PlannedFile {
+                    hashed_name: hashed_name(name, hash),
+                    hash: hash.clone(),
+                    md5: None,
+                    rewritten: None,
+                    references: BTreeSet::new(),
+                },
+            );
+        }
+    }
+    Ok(ManifestPlan { files: planned })
+}
+
+/// [`replan`]'s part for the `*.css` / `*.js` files: the plan of every adjustable file
+/// `collected` has — those in `contents` re-planned, the others as `previous` has them (the
+/// caller makes sure every adjustable file is in one of the two). Other files' names are
+/// [`hashed_name`] of their [`Collection::original_hash`]; they are not listed.
+pub fn replan_adjustable<C, N, B>(
+    collected: &C,
+    contents: &BTreeMap<N, B>,
+    previous: &ManifestPlan,
+    options: &ManifestOptions,
+) -> Result<BTreeMap<String, PlannedFile>, Error>
+where
+    C: Collection + ?Sized,
+    N: Borrow<str> + Ord + Sync,
+    B: AsRef<[u8]> + Sync,
+{
+    let static_url = options.static_url.as_str();
+    let mut finals: HashMap<String, String> = HashMap::new();
+    let mut planned: BTreeMap<String, PlannedFile> = BTreeMap::new();
+    for (name, kept) in &previous.files {
+        if adjustable(name).is_none()
+            || contents.contains_key(name.as_str())
+            || collected.original_hash(name).is_none()
+        {
+            continue;
+        }
         finals.insert(name.clone(), kept.hashed_name.clone());
         planned.insert(name.clone(), kept.clone());
     }
@@ -757,8 +399,8 @@ where
             let name: &str = name.borrow();
             let kind = adjustable(name)?;
             collected
-                .original_hash
-                .contains_key(name)
+                .original_hash(name)
+                .is_some()
                 .then_some((name, kind, bytes.as_ref()))
         })
         .collect();
@@ -767,7 +409,7 @@ where
         .par_iter()
         .map(|&(name, kind, bytes)| {
             let text = decode(name, bytes)?;
-            let (_, references) = rewrite(name, kind, text, static_url, &ScanResolver(&collected))?;
+            let (_, references) = rewrite(name, kind, text, static_url, &ScanResolver(collected))?;
             Ok((name, kind, text, references))
         })
         .collect();
@@ -840,7 +482,7 @@ where
     // Final names: other files from their bytes, *.css/*.js level by level.
     for level in levels {
         let resolver = FinalOrOriginal {
-            collected: &collected,
+            collected,
             finals: &finals,
         };
         type Rewritten<'a> = (&'a str, String, String, BTreeSet<Reference>);
@@ -871,21 +513,7 @@ where
             );
         }
     }
-    for (name, hash) in &collected.original_hash {
-        if adjustable(name).is_none() {
-            planned.insert(
-                name.clone(),
-                PlannedFile {
-                    hashed_name: hashed_name(name, hash),
-                    hash: hash.clone(),
-                    md5: None,
-                    rewritten: None,
-                    references: BTreeSet::new(),
-                },
-            );
-        }
-    }
-    Ok(ManifestPlan { files: planned })
+    Ok(planned)
 }
 
 fn error_file(error: &Error) -> &str {
@@ -979,5 +607,5 @@ fn cycles(nodes: &[&str], deps: &HashMap<&str, Vec<&str>>) -> Vec<Vec<String>> {
 }
 
 #[cfg(test)]
-#[path = "django_manifest_tests.rs"]
+#[cfg(test)]
 mod tests;
