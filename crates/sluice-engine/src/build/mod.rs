@@ -41,6 +41,7 @@ use outputs::{Desired, Kind};
 use crate::engine::Engine;
 use crate::graph::bundle::Variant;
 use crate::outputs::decide::{Action, Current, FileKind, Want, decide, intact};
+use crate::outputs::remove::{Removal, remove_recorded};
 use crate::outputs::stage::Staging;
 use crate::record::{BlobRef, Key, OutEntry, OutKind};
 use crate::report::{BuildError, BuildReport, Largest};
@@ -536,28 +537,25 @@ fn commit(
     let mut errors = Vec::new();
     // First what is no longer produced, so a file replaced by a folder of the same name (or
     // the reverse) makes room.
-    for path in &produce.removals {
-        let Some(entry) = ctx.outputs.get(path) else {
-            continue;
-        };
-        let file = output_path(output, path);
-        match Current::of(&file) {
-            None => changes.push((path.clone(), None)),
-            Some(now) if intact(entry, &now) => {
-                match sluice_core::output::remove_and_prune(&file, output) {
-                    Ok(()) => {
-                        report.removed += 1;
-                        changes.push((path.clone(), None));
-                    }
-                    Err(e) => errors.push(FileError {
-                        path: file,
-                        message: format!("could not remove: {e}"),
-                    }),
-                }
+    let items: Vec<(&str, &OutEntry)> = produce
+        .removals
+        .iter()
+        .filter_map(|path| ctx.outputs.get(path).map(|e| (path.as_str(), e)))
+        .collect();
+    for ((path, _), answer) in items.iter().zip(remove_recorded(output, &items)) {
+        match answer {
+            Removal::Gone => changes.push((path.to_string(), None)),
+            Removal::Removed => {
+                report.removed += 1;
+                changes.push((path.to_string(), None));
             }
-            Some(_) => {
+            Removal::Failed(file, e) => errors.push(FileError {
+                path: file,
+                message: format!("could not remove: {e}"),
+            }),
+            Removal::Modified(file) => {
                 report.kept_modified.push(file);
-                changes.push((path.clone(), None));
+                changes.push((path.to_string(), None));
             }
         }
     }

@@ -23,6 +23,7 @@ use sluice_core::sources::{FileMeta, SourceFile};
 
 use crate::engine::{Bytes, Derived, Engine};
 use crate::outputs::decide::{Action, Current, Want, decide, intact};
+use crate::outputs::remove::{Removal, remove_recorded};
 use crate::record::{OutEntry, OutKind, parent_dir};
 use crate::report::{ChangeReport, DeriveReport, OutputConflict, SyncReport};
 use crate::setup::Profile;
@@ -508,14 +509,30 @@ impl Engine {
             // A derived output of the last dev pass counts as one; the build profile's outputs
             // (and sources' copies) are the mirror's removals.
             let last_dev = self.record.profile.starts_with("dev");
-            for logical in stale {
-                let derived = last_dev
-                    && self
-                        .record
-                        .outputs
-                        .get(&logical)
-                        .is_some_and(|e| e.source.is_none());
-                self.remove_output(&logical, derived, &mut tally);
+            let entries: Vec<(String, OutEntry)> = stale
+                .into_iter()
+                .filter_map(|l| self.record.outputs.remove(&l).map(|e| (l, e)))
+                .collect();
+            self.dirty |= !entries.is_empty();
+            let items: Vec<(&str, &OutEntry)> =
+                entries.iter().map(|(l, e)| (l.as_str(), e)).collect();
+            let answers = remove_recorded(&self.setup.output, &items);
+            for ((logical, entry), answer) in entries.iter().zip(answers) {
+                match answer {
+                    Removal::Gone => {}
+                    Removal::Removed if last_dev && entry.source.is_none() => {
+                        tally.derived.changed.push(logical.clone())
+                    }
+                    Removal::Removed => tally.removed(logical),
+                    Removal::Modified(path) => tally.kept_modified(path),
+                    Removal::Failed(path, e) => {
+                        self.record.outputs.insert(logical.clone(), *entry);
+                        tally.error(FileError {
+                            path,
+                            message: format!("could not remove: {e}"),
+                        });
+                    }
+                }
             }
         }
         let untouched: HashSet<String> = if self.options.force {

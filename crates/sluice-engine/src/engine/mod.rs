@@ -9,15 +9,14 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use sluice_core::error::Result;
-use sluice_core::output::remove_and_prune;
 use sluice_core::sources::{Index, check_layout};
 
 use crate::cache::Cache;
 use crate::graph::compile::{self, Target};
-use crate::outputs::decide::{Current, intact};
 use crate::outputs::journal::Journal;
 use crate::outputs::lock::{OutputLock, Wait};
-use crate::record::{Record, SourceFact};
+use crate::outputs::remove::{Removal, remove_recorded};
+use crate::record::{OutEntry, Record, SourceFact};
 use crate::setup::{Profile, RunOptions, Setup};
 
 pub struct Engine {
@@ -146,12 +145,11 @@ impl Engine {
         if !std::mem::take(&mut self.clean_pending) {
             return Ok(());
         }
-        let output = self.setup.output.clone();
-        for (logical, entry) in std::mem::take(&mut self.record.outputs) {
-            let path = sluice_core::output::output_path(&output, &logical);
-            if Current::of(&path).is_some_and(|now| intact(&entry, &now)) {
-                remove_and_prune(&path, &output)
-                    .map_err(|e| sluice_core::Error::io("remove", &path, e))?;
+        let outputs = std::mem::take(&mut self.record.outputs);
+        let items: Vec<(&str, &OutEntry)> = outputs.iter().map(|(l, e)| (l.as_str(), e)).collect();
+        for answer in remove_recorded(&self.setup.output, &items) {
+            if let Removal::Failed(path, e) = answer {
+                return Err(sluice_core::Error::io("remove", &path, e));
             }
         }
         self.record.plan.clear();
