@@ -164,6 +164,81 @@ pub fn concat_map(file: &str, spans: &[MemberSpan], lines: u32) -> String {
     map.to_string()
 }
 
+/// How many bytes of a generated file each source of its map accounts for, as
+/// source-map-explorer counts them: a mapped segment covers the bytes from its column to the
+/// next segment on its line (or the line's end); the rest — unmapped columns, newlines, the
+/// `sourceMappingURL` comment — is `unmapped`. `bytes[i]` is for `sources[i]`; the parts add
+/// up to `code.len()`. Columns are UTF-16 units, as browsers read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByteShares {
+    pub sources: Vec<String>,
+    pub bytes: Vec<u64>,
+    pub unmapped: u64,
+}
+
+/// The [`ByteShares`] of `code` by its v3 map `map_json`; `None` when the map does not parse.
+pub fn byte_shares(code: &str, map_json: &str) -> Option<ByteShares> {
+    let map = oxc_sourcemap::SourceMap::from_json_string(map_json).ok()?;
+    let sources: Vec<String> = map.get_sources().map(str::to_string).collect();
+    let mut bytes = vec![0u64; sources.len()];
+    // Segments by line: (column, source index or none).
+    let mut lines: Vec<Vec<(u32, Option<usize>)>> = Vec::new();
+    for t in map.get_tokens() {
+        let line = t.get_dst_line() as usize;
+        if lines.len() <= line {
+            lines.resize_with(line + 1, Vec::new);
+        }
+        let source = t
+            .get_source_id()
+            .map(|i| i as usize)
+            .filter(|i| *i < sources.len());
+        lines[line].push((t.get_dst_col(), source));
+    }
+    let mut mapped = 0u64;
+    for (n, text) in code.split('\n').enumerate() {
+        let Some(segments) = lines.get_mut(n) else {
+            continue;
+        };
+        segments.sort_by_key(|s| s.0);
+        let offsets = utf16_offsets(text, segments.iter().map(|s| s.0));
+        for (i, (_, source)) in segments.iter().enumerate() {
+            let end = offsets.get(i + 1).copied().unwrap_or(text.len());
+            let len = end.saturating_sub(offsets[i]) as u64;
+            if let Some(source) = source {
+                bytes[*source] += len;
+                mapped += len;
+            }
+        }
+    }
+    Some(ByteShares {
+        sources,
+        bytes,
+        unmapped: code.len() as u64 - mapped,
+    })
+}
+
+/// The byte offsets of ascending UTF-16 `columns` in one line (its end for a column past
+/// it), in one walk over the line.
+fn utf16_offsets(line: &str, columns: impl Iterator<Item = u32>) -> Vec<usize> {
+    if line.is_ascii() {
+        return columns.map(|c| (c as usize).min(line.len())).collect();
+    }
+    let mut chars = line.char_indices().peekable();
+    let mut units = 0u32;
+    columns
+        .map(|column| {
+            while let Some(&(_, c)) = chars.peek() {
+                if units >= column {
+                    break;
+                }
+                units += c.len_utf16() as u32;
+                chars.next();
+            }
+            chars.peek().map_or(line.len(), |&(offset, _)| offset)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -201,6 +276,27 @@ pub(crate) mod tests {
             serde_json::from_str(&concat_map("all.js", &spans, 3)).unwrap();
         // a.js line 0; then b.ts's own segments, shifted to the bundle's lines.
         assert_eq!(map["mappings"], "AAAA;ACAA,IAAM;AAEN");
+    }
+
+    #[test]
+    fn byte_shares_follow_the_segments() {
+        // Line 0: "abcdef" — a.js from column 0, b.js from 2, unmapped from 4 (a segment
+        // without a source); line 1: "ghi" b.js from column 1 (column 0 unmapped); line 2
+        // has no segment.
+        let code = "abcdef\nghi\n//# sourceMappingURL=x.map";
+        let map =
+            r#"{"version":3,"sources":["a.js","b.js"],"names":[],"mappings":"AAAA,ECAA,E;CAAA"}"#;
+        let shares = byte_shares(code, map).unwrap();
+        assert_eq!(shares.sources, ["a.js", "b.js"]);
+        assert_eq!(shares.bytes, [2, 2 + 2]);
+        assert_eq!(shares.unmapped, code.len() as u64 - 6);
+        // Columns count UTF-16 units: "é" is one unit and two bytes, "😀" two units and four.
+        let code = "é😀xy";
+        let map = r#"{"version":3,"sources":["a.js","b.js"],"names":[],"mappings":"AAAA,GCAA"}"#;
+        let shares = byte_shares(code, map).unwrap();
+        assert_eq!(shares.bytes, [6, 2]);
+        assert_eq!(shares.unmapped, 0);
+        assert!(byte_shares("x", "not a map").is_none());
     }
 
     #[test]

@@ -15,8 +15,10 @@
 //! - [`bundles`]: bundle definitions (django-pipeline's `PIPELINE`, `static-bundles.json`,
 //!   `[bundles.*]` tables) and the django-pipeline settings that shape them;
 //! - [`init`]: `sluice init`'s configuration text (only what sluice cannot find by itself);
-//! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with.
+//! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with;
+//! - [`budget`]: size budgets (`[build.budgets]`): limits, measures, output patterns.
 
+pub mod budget;
 pub mod bundles;
 pub mod config;
 pub mod django;

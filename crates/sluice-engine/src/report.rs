@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sluice_core::error::FileError;
+
+use crate::build::{Analysis, Verdict};
 use sluice_core::sources::SourceIndex;
 
 /// A file in the output that sluice did not write and left alone.
@@ -192,7 +194,19 @@ pub struct BuildReport {
     pub warnings: Vec<sluice_assets::Error>,
     /// The walk's findings besides the files (shadowed files).
     pub index: SourceIndex,
+    /// Every size budget's verdicts (all within their limits: else the build fails).
+    pub budgets: Vec<Verdict>,
+    /// What the build report shows, when asked for ([`crate::BuildOptions::analyse`]).
+    pub analysis: Option<Analysis>,
     pub elapsed: Duration,
+}
+
+/// Size budgets that failed: every budget's verdicts (the failed ones among them) and, when
+/// a report was asked for, what it would have shown.
+#[derive(Debug)]
+pub struct BudgetFailure {
+    pub verdicts: Vec<Verdict>,
+    pub analysis: Option<Analysis>,
 }
 
 /// Why a build stopped. Nothing in the output root changed, except for
@@ -221,6 +235,10 @@ pub enum BuildError {
     /// Sources or outputs that could not be read or written.
     #[error("{} files could not be handled", .0.len())]
     Files(Vec<FileError>),
+    /// Outputs over their size budget, or budgets that cover nothing: checked before
+    /// anything moved into the output.
+    #[error("{} over budget", .0.verdicts.iter().filter(|v| v.failed()).count())]
+    Budgets(Box<BudgetFailure>),
     /// Moving the staged outputs into place failed part-way.
     #[error("{} outputs could not be moved into place", .0.len())]
     Commit(Vec<FileError>),

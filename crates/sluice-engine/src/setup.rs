@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use sluice_assets::compress::Codecs;
 use sluice_assets::minify::Targets;
+use sluice_core::budget::Budget;
 use sluice_core::bundles::{BundleDef, CompilerKind, PipelineSettings};
 use sluice_core::sources::{IgnoreRules, SourceRoot};
 
@@ -46,6 +47,11 @@ pub struct BuildOptions {
     /// Minify bundles for these browsers; `None` writes them as django-pipeline does with no
     /// compressor.
     pub minify: Option<Targets>,
+    /// Size limits checked before anything moves into the output (`[build.budgets]`).
+    pub budgets: Vec<Budget>,
+    /// Gather what the build report shows (`sluice build --report`):
+    /// [`crate::report::BuildReport::analysis`].
+    pub analyse: bool,
 }
 
 impl Default for BuildOptions {
@@ -55,6 +61,8 @@ impl Default for BuildOptions {
             keep_only_hashed: false,
             codecs: Codecs::default(),
             minify: None,
+            budgets: Vec::new(),
+            analyse: false,
         }
     }
 }

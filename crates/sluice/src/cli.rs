@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
         installed apps, or sluice.toml / [tool.sluice] in pyproject.toml) and keeps STATIC_ROOT a \
         mirror of your media folders (sync), or fills it for production with Django's manifest \
         names and whitenoise's compressed copies (build).",
-    after_help = "Exit codes: 0 ok, 1 build error (a file could not be handled, a conflict), 2 usage or configuration error."
+    after_help = "Exit codes: 0 ok, 1 build error (a file could not be handled, a conflict, an output over its size budget), 2 usage or configuration error."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -106,7 +106,8 @@ pub enum Command {
     /// does (byte-identical, both copies kept) and staticfiles.json, then .br/.gz copies with
     /// whitenoise's rules. Incremental: unchanged files are neither read nor rewritten, and
     /// compressed copies are cached in .sluice/. On any error (a missing reference, a cycle,
-    /// non-UTF-8 CSS/JS, a file in the way) the output is left exactly as it was.
+    /// non-UTF-8 CSS/JS, a file in the way, an output over its [build.budgets] limit) the
+    /// output is left exactly as it was.
     Build(BuildArgs),
     /// Watch, run the backend, and serve both with live reload, in one terminal, until Ctrl-C.
     ///
@@ -125,6 +126,11 @@ pub enum Command {
     Dev(DevArgs),
     /// Print the resolved configuration and where each value came from.
     Config,
+    /// Open the last build report (`sluice build --report` writes it) in a browser.
+    ///
+    /// Uses $BROWSER, else xdg-open (macOS: open) when there is a display; prints the
+    /// report's path either way, so where there is no browser you can copy it elsewhere.
+    Report,
     /// Write sluice's configuration for this project, from its Django settings.
     ///
     /// Writes [tool.sluice] into pyproject.toml (sluice.toml where there is no pyproject.toml):
@@ -198,6 +204,14 @@ pub struct BuildArgs {
     /// `[build] minify = false`.
     #[arg(long)]
     pub no_minify: bool,
+    /// Also write the build report, one self-contained HTML page of what ships: a zoomable
+    /// treemap of folders, bundles and their members sized raw, minified, gzip or Brotli;
+    /// members shared by bundles; what compiled sources add; what changed since the previous
+    /// report; the largest files; files compression did not pay for; the budgets. FILE
+    /// defaults to .sluice/report.html; `sluice report` opens it. Written also when a
+    /// budget fails (then it shows what would have shipped).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub report: Option<Option<PathBuf>>,
 }
 
 #[derive(Debug, Args)]

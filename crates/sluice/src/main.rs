@@ -4,6 +4,7 @@
 mod cli;
 mod init;
 mod overlay;
+mod report;
 mod term;
 
 use std::path::PathBuf;
@@ -123,7 +124,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
         return init::run(&cwd, &overrides(&cli.global), args, printer);
     }
     let config = Config::load(&cwd, &overrides(&cli.global))?;
-    if !matches!(cli.command, Command::Config) {
+    if !matches!(cli.command, Command::Config | Command::Report) {
         config.check_sources()?;
         for warning in &config.warnings {
             printer.warn(warning);
@@ -134,6 +135,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             printer.config(&config);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report => open_report(&config, printer),
         Command::Sync(args) => {
             let profile = Profile::Dev { link: args.link };
             let no_wait = cli.global.no_wait;
@@ -469,11 +471,21 @@ fn build(
     } else {
         args.hash || args.keep_only_hashed || b.hash.value
     };
+    let report_page = match &args.report {
+        None => None,
+        Some(None) => Some(config.state_dir.join(report::DEFAULT_HTML)),
+        Some(Some(file)) => {
+            Some(std::path::absolute(file).map_err(|e| Error::io("resolve", file, e))?)
+        }
+    };
+    let minified = minify.is_some();
     let profile = Profile::Build(BuildOptions {
         hash,
         keep_only_hashed: args.keep_only_hashed || (hash && b.keep_only_hashed.value),
         codecs,
         minify,
+        budgets: b.budgets.clone(),
+        analyse: report_page.is_some(),
     });
     let mut engine = open(
         config,
@@ -485,21 +497,68 @@ fn build(
         printer,
     )?;
     let progress = printer.progress("build");
+    let page = |analysis: Option<&sluice_engine::build::Analysis>,
+                verdicts: &[sluice_engine::build::Verdict],
+                shipped: bool|
+     -> Result<Option<PathBuf>, Error> {
+        let (Some(html), Some(analysis)) = (&report_page, analysis) else {
+            return Ok(None);
+        };
+        let generated_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let ctx = report::Context {
+            project: &config.project_dir,
+            output: &config.output.value,
+            html,
+            hashed: hash,
+            minified,
+            shipped,
+            generated_ms,
+        };
+        let previous = report::previous(&config.state_dir);
+        let document = report::document(analysis, verdicts, previous.as_ref(), &ctx);
+        report::write(&document, &config.state_dir)
+            .map(Some)
+            .map_err(|e| Error::io("write", html, e))
+    };
     let result = engine.build(&progress);
     // The process ends here: the kernel frees the record and index faster than their drops.
     std::mem::forget(engine);
     match result {
         Ok(report) => {
-            printer.build_report(&report, config);
+            let written = page(report.analysis.as_ref(), &report.budgets, true)?;
+            printer.build_report(&report, config, written.as_deref());
             std::mem::forget(report);
             Ok(ExitCode::SUCCESS)
         }
         Err(sluice_engine::report::BuildError::Core(error)) => Err(error),
         Err(error) => {
-            printer.build_failed(&error, config);
+            let written = match &error {
+                sluice_engine::report::BuildError::Budgets(failure) => {
+                    page(failure.analysis.as_ref(), &failure.verdicts, false)?
+                }
+                _ => None,
+            };
+            printer.build_failed(&error, config, written.as_deref());
             Ok(ExitCode::from(error.exit_code() as u8))
         }
     }
+}
+
+/// `sluice report`: the last build report, opened in a browser when there is one.
+fn open_report(config: &Config, printer: &Printer) -> Result<ExitCode, Error> {
+    let page = report::last_page(&config.state_dir);
+    if !page.is_file() {
+        return Err(Error::config(format!(
+            "no build report yet ({} does not exist)",
+            page.display()
+        ))
+        .with_hint("run `sluice build --report` first"));
+    }
+    let opened = report::open::open(&page);
+    printer.report_opened(&page, opened.as_deref());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

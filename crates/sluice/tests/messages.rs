@@ -82,6 +82,7 @@ fn help_of_every_command() {
         &["build"],
         &["dev"],
         &["config"],
+        &["report"],
     ] {
         let out = sluice()
             .args(command)
@@ -133,6 +134,18 @@ fn build_summary_lines() {
     let p = small_project();
     let out = p.run_ok(&["build"]);
     snapshot("build", &p.root, &stderr(&out));
+}
+
+#[test]
+fn outputs_over_budget_are_a_table() {
+    let p = small_project();
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\n[bundles.css.site]\nfiles = [\"css/base.css\", \"css/site.scss\"]\noutput = \"css/site.min.css\"\n\n[build.budgets]\n\"css/site.min.css\" = \"20 B br\"\n\"js/**/*.js\" = \"1 kB gzip total\"\n\"img/*.png\" = \"1 MB\"\n",
+    );
+    let out = p.run(&["build"]);
+    assert_eq!(out.status.code(), Some(1));
+    snapshot("build_over_budget", &p.root, &stderr(&out));
 }
 
 #[test]

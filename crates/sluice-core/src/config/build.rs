@@ -7,9 +7,13 @@
 //! `CompressedManifestStaticFilesStorage` (both; `WHITENOISE_KEEP_ONLY_HASHED_FILES`),
 //! django-pipeline's storages (the same by what they inherit; `GZIPMixin` adds `.gz`). Keys in
 //! the file win over the storage; flags win over both.
+//!
+//! `[build.budgets]` maps outputs (or patterns) to size limits ([`crate::budget`]); the first
+//! file that has the table gives all of them, each with its file and line.
 
 use super::files::Layer;
 use super::{DjangoProject, key_line};
+use crate::budget::{Budget, OutputGlob, parse_limit};
 use crate::error::{Error, Result};
 use crate::origin::{Origin, Value};
 
@@ -26,14 +30,17 @@ pub struct BuildConfig {
     pub compress: Value<Vec<String>>,
     /// Only the hashed copies.
     pub keep_only_hashed: Value<bool>,
+    /// Size limits that fail the build, by pattern (sorted).
+    pub budgets: Vec<Budget>,
 }
 
-const KEYS: [&str; 5] = [
+const KEYS: [&str; 6] = [
     "minify",
     "browserslist",
     "hash",
     "compress",
     "keep_only_hashed",
+    "budgets",
 ];
 
 fn origin(layer: &Layer, key: &str) -> Origin {
@@ -69,6 +76,68 @@ fn pick<T>(
         };
     }
     Ok(None)
+}
+
+/// `[build.budgets]` of the first layer that has it: each entry with its line (the line of
+/// `budgets` itself for an inline table).
+fn budgets(layers: &[Layer]) -> Result<Vec<Budget>> {
+    for layer in layers {
+        let Some(value) = layer.keys._build.as_ref().and_then(|t| t.get("budgets")) else {
+            continue;
+        };
+        let table_origin = origin(layer, "budgets");
+        let Some(table) = value.as_table() else {
+            return Err(Error::config(
+                "`budgets` in [build] must be a table of output patterns and limits, \
+                 e.g. \"css/site.min.css\" = \"40 kB br\"",
+            )
+            .with_location(table_origin.to_string()));
+        };
+        let section = match layer.section {
+            Some(_) => "[tool.sluice.build.budgets]",
+            None => "[build.budgets]",
+        };
+        let mut out = Vec::with_capacity(table.len());
+        for (pattern, limit) in table {
+            let line = [
+                format!("\"{pattern}\""),
+                format!("'{pattern}'"),
+                pattern.clone(),
+            ]
+            .iter()
+            .find_map(|key| key_line(&layer.text, Some(section), key));
+            let origin = match line {
+                Some(line) => Origin::File(layer.path.clone(), Some(line)),
+                None => table_origin.clone(),
+            };
+            let fail = |message: String| {
+                Err(Error::config(format!("budget {pattern:?}: {message}"))
+                    .with_location(origin.to_string())
+                    .with_hint(
+                        "a budget is `\"OUTPUT OR PATTERN\" = \"SIZE UNIT [raw|gzip|br] [total]\"`, \
+                         e.g. \"js/**/*.js\" = \"200 kB gzip\"",
+                    ))
+            };
+            let Some(text) = limit.as_str() else {
+                return fail("the limit must be a string such as \"40 kB br\"".into());
+            };
+            let pattern_glob = match OutputGlob::new(pattern) {
+                Ok(glob) => glob,
+                Err(message) => return fail(message),
+            };
+            let limit = match parse_limit(text) {
+                Ok(limit) => limit,
+                Err(message) => return fail(message),
+            };
+            out.push(Budget {
+                pattern: pattern_glob,
+                limit,
+                origin,
+            });
+        }
+        return Ok(out);
+    }
+    Ok(Vec::new())
 }
 
 fn strings(value: &toml::Value) -> Option<Vec<String>> {
@@ -167,5 +236,6 @@ pub(crate) fn resolve_build(
         hash,
         compress,
         keep_only_hashed,
+        budgets: budgets(layers)?,
     })
 }

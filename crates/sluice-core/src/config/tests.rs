@@ -373,6 +373,67 @@ fn bad_prefix_is_refused() {
 }
 
 #[test]
+fn budgets_with_their_lines_and_errors_at_theirs() {
+    use crate::budget::Measure;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let file = root.join("sluice.toml");
+    std::fs::write(
+        &file,
+        "sources = [\"media\"]\n\n[build]\nhash = true\n\n[build.budgets]\n\
+         \"css/site.min.css\" = \"40 kB br\"\n'js/**/*.js' = \"200 kB gzip total\"\n",
+    )
+    .unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    let budgets = &config.build.budgets;
+    assert_eq!(budgets.len(), 2);
+    assert_eq!(budgets[0].pattern.as_str(), "css/site.min.css");
+    assert_eq!(
+        (budgets[0].limit.bytes, budgets[0].limit.measure),
+        (40_000, Measure::Brotli)
+    );
+    assert_eq!(budgets[0].origin, Origin::File(file.clone(), Some(7)));
+    assert!(budgets[1].limit.total);
+    assert_eq!(budgets[1].origin, Origin::File(file.clone(), Some(8)));
+
+    // Under [tool.sluice] in pyproject.toml, as an inline table: the line of `budgets`.
+    std::fs::remove_file(&file).unwrap();
+    let pyproject = root.join("pyproject.toml");
+    std::fs::write(
+        &pyproject,
+        "[tool.sluice]\nsources = [\"media\"]\n\n[tool.sluice.build]\n\
+         budgets = { \"img/*.png\" = \"10 KiB\" }\n",
+    )
+    .unwrap();
+    let config = Config::load(root, &Overrides::default()).unwrap();
+    assert_eq!(config.build.budgets[0].limit.bytes, 10 * 1024);
+    assert_eq!(
+        config.build.budgets[0].origin,
+        Origin::File(pyproject.clone(), Some(5))
+    );
+    std::fs::remove_file(&pyproject).unwrap();
+
+    // A bad limit, a bad pattern, a limit that is no string: errors at their line.
+    for (entry, says) in [
+        ("\"css/a.css\" = \"40 kB brr\"", "unexpected \"brr\""),
+        ("\"../outside.css\" = \"1 kB\"", "stay inside the output"),
+        ("\"css/a.css\" = 40", "must be a string"),
+    ] {
+        std::fs::write(&file, format!("[build.budgets]\n\n{entry}\n")).unwrap();
+        let (message, location, hint) =
+            parts(Config::load(root, &Overrides::default()).unwrap_err());
+        assert!(message.starts_with("budget "), "{message}");
+        assert!(message.contains(says), "{entry}: {message}");
+        assert_eq!(location, Some(format!("{}:3", file.display())), "{entry}");
+        assert!(hint.is_some_and(|h| h.contains("200 kB gzip")));
+    }
+    std::fs::write(&file, "[build]\nbudgets = 3\n").unwrap();
+    let (message, location, _) = parts(Config::load(root, &Overrides::default()).unwrap_err());
+    assert!(message.contains("must be a table"), "{message}");
+    assert_eq!(location, Some(format!("{}:2", file.display())));
+}
+
+#[test]
 fn an_output_root_has_one_spelling() {
     use std::path::Path;
     for spelling in [

@@ -8,12 +8,17 @@
 //! nothing; a change re-reads only the changed files and the `*.css`/`*.js` files whose names
 //! depend on them; what another profile wrote is kept where its bytes are the wanted ones and
 //! replaced otherwise. All or nothing: new outputs are staged beside the output root and moved
-//! in only once everything was read, planned and compressed without error.
+//! in only once everything was read, planned and compressed without error — and within its
+//! size budgets ([`budget`], checked by [`inspect`] just before the commit).
 
+pub mod budget;
+pub mod composition;
 mod compress;
+mod inspect;
 mod names;
 mod outputs;
 mod plan;
+pub mod shipped;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -28,7 +33,9 @@ use sluice_core::progress::Progress;
 use sluice_core::sources::{FileMeta, ProblemKind};
 
 pub use crate::setup::codecs_key;
+pub use budget::Verdict;
 use compress::{Compressor, encodings};
+pub use inspect::Analysis;
 use outputs::{Desired, Kind};
 
 use crate::engine::Engine;
@@ -50,6 +57,16 @@ pub fn runtime_static_url(static_url: &str) -> String {
         url.push('/');
     }
     url
+}
+
+/// The variant of bundle a build makes: minified for its browsers, or plain.
+pub(crate) fn variant(options: &BuildOptions) -> Variant {
+    match &options.minify {
+        Some(targets) => Variant::Minified(sluice_assets::bundle::TargetedMinifier {
+            targets: targets.clone(),
+        }),
+        None => Variant::Plain,
+    }
 }
 
 /// A collected file: a source, or a result in the cache (a compiled output, a bundle file).
@@ -339,6 +356,10 @@ impl Engine {
         let produced = match result {
             Ok(plan::Ran::Unchanged) => {
                 ctx.staging.remove();
+                let inspection =
+                    self.inspect(&ctx, &options, &collected, inspect::After::Unchanged)?;
+                report.budgets = inspection.verdicts;
+                report.analysis = inspection.analysis;
                 report.unchanged = self.record.outputs.len();
                 finish(&mut report, &ctx, started);
                 totals(
@@ -366,6 +387,21 @@ impl Engine {
         if !conflicts.is_empty() {
             ctx.staging.remove();
             return Err(BuildError::Conflicts(conflicts));
+        }
+        // Budgets, and what the report shows: before anything moves into the output.
+        let after = inspect::After::Produced {
+            produce: &produced,
+            plan_valid,
+        };
+        match self.inspect(&ctx, &options, &collected, after) {
+            Ok(inspection) => {
+                report.budgets = inspection.verdicts;
+                report.analysis = inspection.analysis;
+            }
+            Err(error) => {
+                ctx.staging.remove();
+                return Err(error);
+            }
         }
         let mut contents = BTreeMap::new();
         for p in produced.outputs.values() {
@@ -616,12 +652,7 @@ impl Engine {
         }
         report.warnings.extend(compiles.shadowed);
         report.compiled_outputs = compiles.compiled.keys().cloned().collect();
-        let variant = match &options.minify {
-            Some(targets) => Variant::Minified(sluice_assets::bundle::TargetedMinifier {
-                targets: targets.clone(),
-            }),
-            None => Variant::Plain,
-        };
+        let variant = variant(options);
         let defs = std::mem::take(&mut self.setup.bundles);
         let (compiled, built) =
             self.bundle_step(compiles.compiled, compiles.failed, &variant, None, &defs);

@@ -1,5 +1,7 @@
 //! What `sluice build` says: its totals and largest files, and every way it can stop.
 
+use std::path::Path;
+
 use owo_colors::OwoColorize;
 use serde_json::json;
 use sluice_core::config::Config;
@@ -7,11 +9,13 @@ use sluice_core::config::Config;
 use super::{Printer, SHORT_LIST, count, duration, lossy, plural, shown};
 use sluice_engine::report::{BuildError, BuildReport};
 
+use super::budgets::{budget_json, budget_subject};
 use super::errors::asset_error_json;
 use super::size;
+use sluice_engine::build::Verdict;
 
 impl Printer {
-    pub fn build_report(&self, report: &BuildReport, config: &Config) {
+    pub fn build_report(&self, report: &BuildReport, config: &Config, page: Option<&Path>) {
         let base = &config.project_dir;
         if !self.text() {
             self.json(&json!({
@@ -47,6 +51,8 @@ impl Printer {
                 "compiled": report.compiled,
                 "compiled_outputs": report.compiled_outputs,
                 "warnings": report.warnings.iter().map(|w| asset_error_json(w, base)).collect::<Vec<_>>(),
+                "budgets": report.budgets.iter().map(budget_json).collect::<Vec<_>>(),
+                "report": page.map(lossy),
                 "elapsed_ms": report.elapsed.as_secs_f64() * 1000.0,
             }));
             return;
@@ -122,6 +128,35 @@ impl Printer {
                 count(report.bundles_built)
             );
         }
+        if !report.budgets.is_empty() {
+            // The budget with the least to spare, as a share of its limit.
+            let closest = report.budgets.iter().max_by(|a, b| {
+                let used = |v: &Verdict| v.size as f64 / v.budget.limit.bytes.max(1) as f64;
+                used(a).total_cmp(&used(b))
+            });
+            let mut line = format!(
+                "  {} within {}",
+                plural(report.budgets.len(), "output", "outputs"),
+                if report.budgets.len() == 1 {
+                    "its budget"
+                } else {
+                    "their budgets"
+                }
+            );
+            if let Some(v) = closest {
+                line.push_str(&format!(
+                    " (closest: {} {} {} of {})",
+                    budget_subject(v),
+                    v.budget.limit.measure,
+                    size(v.size),
+                    size(v.budget.limit.bytes)
+                ));
+            }
+            say!(self, "{line}");
+        }
+        if let Some(page) = page {
+            say!(self, "  report: {}", shown(page, base).bold());
+        }
         if report.largest.is_empty() {
             return;
         }
@@ -145,10 +180,11 @@ impl Printer {
     }
 
     /// A build that stopped: every error with its file (and line), nothing was changed.
-    pub fn build_failed(&self, error: &BuildError, config: &Config) {
+    pub fn build_failed(&self, error: &BuildError, config: &Config, page: Option<&Path>) {
         let base = &config.project_dir;
         let untouched = "nothing in the output was changed";
         match error {
+            BuildError::Budgets(failure) => self.budgets_failed(&failure.verdicts, base, page),
             BuildError::Manifest { error, sources } => {
                 let source = |name: &str| {
                     sources

@@ -119,6 +119,11 @@ impl Printer {
                     "hash": {"value": config.build.hash.value, "origin": origin(&config.build.hash.origin)},
                     "compress": {"value": config.build.compress.value, "origin": origin(&config.build.compress.origin)},
                     "keep_only_hashed": {"value": config.build.keep_only_hashed.value, "origin": origin(&config.build.keep_only_hashed.origin)},
+                    "budgets": config.build.budgets.iter().map(|b| json!({
+                        "pattern": b.pattern.as_str(), "limit": b.limit.text,
+                        "limit_bytes": b.limit.bytes, "measure": b.limit.measure.as_str(),
+                        "total": b.limit.total, "origin": origin(&b.origin),
+                    })).collect::<Vec<_>>(),
                 },
                 "warnings": config.warnings,
             }));
@@ -266,6 +271,13 @@ impl Printer {
             b.keep_only_hashed.value.to_string(),
             b.keep_only_hashed.origin.to_string(),
         );
+        for b in &b.budgets {
+            row(
+                "budget",
+                format!("{} ≤ {}", b.pattern.as_str(), b.limit.text),
+                b.origin.to_string(),
+            );
+        }
         for warning in &config.warnings {
             self.warn(warning);
         }

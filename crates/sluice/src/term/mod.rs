@@ -20,6 +20,7 @@ macro_rules! say {
     };
 }
 
+mod budgets;
 mod build;
 mod config;
 mod dev;

@@ -62,6 +62,8 @@ pub struct Browser {
     _profile: tempfile::TempDir,
     socket: TcpStream,
     next_id: u64,
+    /// DevTools events seen while waiting for replies (`Network.*` once enabled), in order.
+    events: Vec<Value>,
 }
 
 impl Browser {
@@ -143,6 +145,7 @@ impl Browser {
             _profile: profile,
             socket,
             next_id: 0,
+            events: Vec::new(),
         }
     }
 
@@ -195,13 +198,18 @@ impl Browser {
         }
     }
 
-    /// Calls a DevTools method and returns its `result` (events in between are skipped).
+    /// Calls a DevTools method and returns its `result` (events in between are kept for
+    /// [`Browser::events`]).
     pub fn call(&mut self, method: &str, params: Value) -> Value {
         self.next_id += 1;
         let id = self.next_id;
         self.send_text(&json!({"id": id, "method": method, "params": params}).to_string());
         loop {
             let reply: Value = serde_json::from_str(&self.read_message()).unwrap();
+            if reply.get("method").is_some() {
+                self.events.push(reply);
+                continue;
+            }
             if reply["id"] == id {
                 if !reply["error"].is_null() {
                     return json!({"error": reply["error"]});
@@ -251,6 +259,15 @@ pub fn processes_mentioning(needle: &str) -> Vec<u32> {
 }
 
 impl Browser {
+    /// The events named `method` seen so far (their `params`), in order.
+    pub fn events(&self, method: &str) -> Vec<Value> {
+        self.events
+            .iter()
+            .filter(|e| e["method"] == method)
+            .map(|e| e["params"].clone())
+            .collect()
+    }
+
     /// The profile folder, which every chromium process names on its command line.
     pub fn profile(&self) -> String {
         self._profile.path().display().to_string()
