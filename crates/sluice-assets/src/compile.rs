@@ -5,11 +5,18 @@
 //!   `React.createElement` calls, no type checking), with a source map;
 //! - LESS through the external `lessc` (run with an argv, never a shell).
 //!
-//! Every compile returns the list of files it read (`@import` / `@use` partials included)
-//! so the caller can recompile when any of them changes. Errors carry file, line and column.
+//! Every compile returns the files it read (`@import` / `@use` partials included), each with
+//! its fingerprint from *before* it was read and the md5 of the bytes read, so the caller can
+//! recompile when any of them changes — also when one changes while the compile runs: a
+//! fingerprint taken after the read would already describe the new bytes and hide the change.
+//! Errors carry file, line and column.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use md5::{Digest, Md5};
+use sluice_core::sources::FileMeta;
 
 use oxc::allocator::Allocator;
 use oxc::codegen::{Codegen, CodegenOptions};
@@ -91,7 +98,47 @@ pub struct Compiled {
     /// `None` for SCSS (grass writes none) and LESS.
     pub map: Option<String>,
     /// Every file read: the file itself first, then partials and imports.
-    pub inputs: Vec<PathBuf>,
+    pub inputs: Vec<Input>,
+}
+
+/// A file a compile read, as it was when read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub path: PathBuf,
+    /// Its fingerprint, taken before the compiler read it: any later change shows as another
+    /// fingerprint. `None` when it is not known to describe the bytes the compiler read: the
+    /// file changed while the compiler ran (seen for LESS, which reads in its own process), or
+    /// was read twice with different bytes.
+    pub meta: Option<FileMeta>,
+    /// The md5 of the bytes the compiler read; `None` when `meta` is.
+    pub md5: Option<[u8; 16]>,
+}
+
+impl Input {
+    /// A file read in this process: fingerprinted, then read (the order is the point).
+    fn read(path: &Path) -> std::io::Result<(Input, Vec<u8>)> {
+        let meta = std::fs::metadata(path).ok().map(|m| FileMeta::of(&m));
+        let bytes = std::fs::read(path)?;
+        let input = Input {
+            path: path.to_path_buf(),
+            md5: meta.map(|_| Md5::digest(&bytes).into()),
+            meta,
+        };
+        Ok((input, bytes))
+    }
+}
+
+/// Notes `input` among `seen`: a file read again with other bytes changed in between, and is
+/// known by neither reading.
+fn note_read(seen: &mut Vec<Input>, input: Input) {
+    match seen.iter_mut().find(|i| i.path == input.path) {
+        Some(first) if first.md5 != input.md5 => {
+            first.meta = None;
+            first.md5 = None;
+        }
+        Some(_) => {}
+        None => seen.push(input),
+    }
 }
 
 /// Compile `path` with `compiler`. `load_paths` are searched for SCSS `@use`/`@import`
@@ -104,20 +151,23 @@ pub fn compile(compiler: Compiler, path: &Path, load_paths: &[PathBuf]) -> Resul
     }
 }
 
-fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|e| Error::Read {
+fn read(path: &Path) -> Result<(Input, String), Error> {
+    let error = |message: String| Error::Read {
         file: path.display().to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let (input, bytes) = Input::read(path).map_err(|e| error(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| error(e.to_string()))?;
+    Ok((input, text))
 }
 
 #[cfg(feature = "scss")]
 fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     use std::cell::RefCell;
 
-    /// grass's file system, noting every file it reads.
+    /// grass's file system, noting every file it reads as it was when read.
     #[derive(Debug, Default)]
-    struct Recording(RefCell<Vec<PathBuf>>);
+    struct Recording(RefCell<Vec<Input>>);
     impl grass::Fs for Recording {
         fn is_dir(&self, path: &Path) -> bool {
             path.is_dir()
@@ -126,11 +176,8 @@ fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> 
             path.is_file()
         }
         fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-            let bytes = std::fs::read(path)?;
-            let mut seen = self.0.borrow_mut();
-            if !seen.iter().any(|p| p == path) {
-                seen.push(path.to_path_buf());
-            }
+            let (input, bytes) = Input::read(path)?;
+            note_read(&mut self.0.borrow_mut(), input);
             Ok(bytes)
         }
     }
@@ -199,7 +246,7 @@ fn compile_sass(path: &Path, _load_paths: &[PathBuf]) -> Result<Compiled, Error>
 }
 
 fn compile_script(compiler: Compiler, path: &Path) -> Result<Compiled, Error> {
-    let code = read(path)?;
+    let (input, code) = read(path)?;
     let file = path.display().to_string();
     let source_type = match compiler {
         Compiler::Tsx => SourceType::tsx(),
@@ -240,7 +287,7 @@ fn compile_script(compiler: Compiler, path: &Path) -> Result<Compiled, Error> {
     Ok(Compiled {
         code: out.code,
         map: out.map.map(|m| m.to_json_string()),
-        inputs: vec![path.to_path_buf()],
+        inputs: vec![input],
     })
 }
 
@@ -287,6 +334,8 @@ pub fn compile_less(path: &Path, load_paths: &[PathBuf], lessc: &Path) -> Result
             },
         })
     };
+    let before = std::fs::metadata(path).ok();
+    let started = SystemTime::now();
     let out = run(&[], None)?;
     if !out.status.success() {
         return Err(less_error(
@@ -303,11 +352,14 @@ pub fn compile_less(path: &Path, load_paths: &[PathBuf], lessc: &Path) -> Result
     // `lessc --depends FILE OUT` prints `OUT: dep dep …` (the files it imported) and
     // writes nothing.
     let deps = run(&["--depends"], Some("deps.css"))?;
-    let mut inputs = vec![path.to_path_buf()];
+    let mut inputs = vec![read_by_child(path, started, before.as_ref())];
     if deps.status.success() {
         let text = String::from_utf8_lossy(&deps.stdout);
         if let Some((_, list)) = text.split_once(": ") {
-            inputs.extend(list.split_whitespace().map(PathBuf::from));
+            inputs.extend(
+                list.split_whitespace()
+                    .map(|dep| read_by_child(Path::new(dep), started, None)),
+            );
         }
     }
     Ok(Compiled {
@@ -315,6 +367,56 @@ pub fn compile_less(path: &Path, load_paths: &[PathBuf], lessc: &Path) -> Result
         map: None,
         inputs,
     })
+}
+
+/// The kernel stamps changes with a clock that may lag the one `SystemTime::now` reads by a
+/// tick: a change made just after a compile started can look a little older.
+const CLOCK_TICK: Duration = Duration::from_millis(20);
+
+/// A file another process (lessc) read while it ran from `started`, known only when it did
+/// not change since: as `before` (stat'ed before the run) says, or with a status-change time
+/// (which, unlike the mtime, nobody can set) older than `started`, with a tick to spare.
+/// Read first, stat'ed after: a change in between shows in the stat.
+fn read_by_child(path: &Path, started: SystemTime, before: Option<&std::fs::Metadata>) -> Input {
+    let unknown = Input {
+        path: path.to_path_buf(),
+        meta: None,
+        md5: None,
+    };
+    let Ok(bytes) = std::fs::read(path) else {
+        return unknown;
+    };
+    let Ok(after) = std::fs::metadata(path) else {
+        return unknown;
+    };
+    let unchanged = match before {
+        Some(before) => {
+            FileMeta::of(before) == FileMeta::of(&after) && changed_at(before) == changed_at(&after)
+        }
+        None => changed_at(&after).is_some_and(|at| at + CLOCK_TICK < started),
+    };
+    if !unchanged {
+        return unknown;
+    }
+    Input {
+        path: path.to_path_buf(),
+        meta: Some(FileMeta::of(&after)),
+        md5: Some(Md5::digest(&bytes).into()),
+    }
+}
+
+/// When a file's status last changed (its ctime): moved by every write, rename and `touch`.
+#[cfg(unix)]
+fn changed_at(meta: &std::fs::Metadata) -> Option<SystemTime> {
+    use std::os::unix::fs::MetadataExt;
+    let secs = u64::try_from(meta.ctime()).ok()?;
+    let nanos = u32::try_from(meta.ctime_nsec()).ok()?;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+}
+
+#[cfg(not(unix))]
+fn changed_at(meta: &std::fs::Metadata) -> Option<SystemTime> {
+    meta.modified().ok()
 }
 
 /// lessc's `NameError: message in /path/file.less on line 3, column 5:` followed by
@@ -383,6 +485,48 @@ mod tests {
         assert_eq!(Compiler::Tsx.output_extension(), "js");
         assert!(Compiler::is_partial(Path::new("x/_vars.scss")));
         assert!(!Compiler::is_partial(Path::new("x/_vars.js")));
+    }
+
+    #[test]
+    fn a_file_read_twice_with_other_bytes_is_known_by_neither_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("_p.scss");
+        std::fs::write(&path, "a").unwrap();
+        let mut seen = Vec::new();
+        note_read(&mut seen, Input::read(&path).unwrap().0);
+        note_read(&mut seen, Input::read(&path).unwrap().0);
+        assert!(seen[0].meta.is_some() && seen[0].md5.is_some());
+        std::fs::write(&path, "bb").unwrap();
+        note_read(&mut seen, Input::read(&path).unwrap().0);
+        assert_eq!(seen.len(), 1);
+        assert_eq!((seen[0].meta, seen[0].md5), (None, None));
+    }
+
+    /// lessc reads in its own process: what it read is known only of files that did not
+    /// change while it ran (an mtime set back to the past does not hide a change).
+    #[test]
+    fn a_file_another_process_read_is_known_only_if_unchanged_since_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vars.less");
+        std::fs::write(&path, "@w: 1px;").unwrap();
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let known = read_by_child(&path, later, None);
+        assert!(known.meta.is_some() && known.md5.is_some(), "{known:?}");
+
+        let started = SystemTime::now();
+        std::fs::write(&path, "@w: 2px;").unwrap();
+        filetime::set_file_mtime(&path, filetime::FileTime::from_unix_time(1_600_000_000, 0))
+            .unwrap();
+        assert_eq!(read_by_child(&path, started, None).meta, None);
+
+        // Stat'ed before the run: unchanged is known, however recent.
+        let before = std::fs::metadata(&path).unwrap();
+        let input = read_by_child(&path, SystemTime::now(), Some(&before));
+        assert_eq!(input.meta, Some(FileMeta::of(&before)));
+        std::fs::write(&path, "@w: 3px;").unwrap();
+        filetime::set_file_mtime(&path, filetime::FileTime::from_unix_time(1_600_000_000, 0))
+            .unwrap();
+        assert_eq!(read_by_child(&path, started, Some(&before)).meta, None);
     }
 
     #[test]

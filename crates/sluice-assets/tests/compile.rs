@@ -5,8 +5,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
+use md5::{Digest, Md5};
 use sluice_assets::Error;
 use sluice_assets::compile::{self, Compiler};
+use sluice_core::sources::FileMeta;
 use support::{DecodedMap, node, npm_packages};
 
 fn write(root: &Path, rel: &str, text: &str) -> PathBuf {
@@ -53,14 +55,22 @@ fn scss_with_use_import_and_load_paths() {
     let inputs: Vec<String> = out
         .inputs
         .iter()
-        .map(|p| {
-            p.strip_prefix(root)
-                .unwrap_or(p)
+        .map(|i| {
+            i.path
+                .strip_prefix(root)
+                .unwrap_or(&i.path)
                 .to_string_lossy()
                 .replace('\\', "/")
         })
         .collect();
     assert_eq!(inputs[0], "scss/site.scss");
+    // Each as it was read: its fingerprint and the md5 of its bytes (nothing changed since).
+    for input in &out.inputs {
+        let bytes = std::fs::read(&input.path).unwrap();
+        let meta = std::fs::metadata(&input.path).unwrap();
+        assert_eq!(input.meta, Some(FileMeta::of(&meta)), "{input:?}");
+        assert_eq!(input.md5, Some(Md5::digest(&bytes).into()), "{input:?}");
+    }
     for partial in [
         "scss/base/_vars.scss",
         "scss/_mixins.scss",
@@ -150,7 +160,9 @@ fn typescript_types_are_stripped_and_code_runs() {
     let out = compile::compile(Compiler::TypeScript, &path, &[]).unwrap();
     assert!(!out.code.contains("interface"), "{}", out.code);
     assert!(!out.code.contains(": number"), "{}", out.code);
-    assert_eq!(out.inputs, vec![path.clone()]);
+    let paths: Vec<&Path> = out.inputs.iter().map(|i| i.path.as_path()).collect();
+    assert_eq!(paths, [path.as_path()]);
+    assert!(out.inputs[0].md5.is_some());
     let js = write(dir.path(), "app.js", &out.code);
     assert_eq!(
         node(&[js.to_str().unwrap()], dir.path()).trim(),
@@ -242,9 +254,10 @@ fn less_compiles_with_imports_through_real_lessc() {
     let mut inputs: Vec<String> = out
         .inputs
         .iter()
-        .map(|p| {
-            p.strip_prefix(root)
-                .unwrap_or(p)
+        .map(|i| {
+            i.path
+                .strip_prefix(root)
+                .unwrap_or(&i.path)
                 .to_string_lossy()
                 .into_owned()
         })

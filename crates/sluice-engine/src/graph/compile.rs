@@ -144,7 +144,10 @@ pub struct Ran {
 struct Success {
     code: BlobRef,
     map: Option<BlobRef>,
-    inputs: Vec<PathBuf>,
+    /// Every file the compile read (the source first), with its fingerprint from before it
+    /// was read: a file changed while the compile ran then no longer matches, and the node is
+    /// stale instead of fresh with the old bytes' result.
+    inputs: Vec<(PathBuf, Option<FileMeta>)>,
     ran: bool,
 }
 
@@ -169,7 +172,59 @@ fn action_key(
     ])
 }
 
-fn compile_one(target: &Target, cache: &Cache, load_paths: &[PathBuf]) -> Result<Success, Error> {
+/// The other inputs of the action that keeps a compile's result under the md5 of its source:
+/// what the compiler read, by the md5 of the bytes it read. `None` (keep no action) unless it
+/// read the source as the key has it and knows what it read of every other file: a file that
+/// changed under the compile would otherwise tie these bytes to a result made of others.
+fn action_inputs(
+    source: &Path,
+    source_md5: &Key,
+    read: &[sluice_assets::compile::Input],
+) -> Option<Vec<(PathBuf, Key)>> {
+    if !read
+        .iter()
+        .any(|i| i.path == source && i.md5 == Some(source_md5.0))
+    {
+        return None;
+    }
+    read.iter()
+        .filter(|i| i.path != source)
+        .map(|i| Some((i.path.clone(), Key(i.md5?))))
+        .collect()
+}
+
+/// The node of a successful compile: its inputs with the fingerprints they had when read.
+fn compiled_node(target: &Target, success: &Success, load_paths: &[PathBuf]) -> CompileNode {
+    CompileNode {
+        output: target.output.clone(),
+        settings: Some(settings(target, load_paths)),
+        inputs: success.inputs.clone(),
+        code: Some(success.code),
+        map: success.map,
+        partial: false,
+    }
+}
+
+/// Compiles `target`, or finds the result in the cache; with the source's fingerprint from
+/// before anything read it (what a failed node keeps).
+fn compile_one(
+    target: &Target,
+    cache: &Cache,
+    load_paths: &[PathBuf],
+) -> (Option<FileMeta>, Result<Success, Error>) {
+    let source_meta = fingerprint(&target.path);
+    let result = compile_read(target, source_meta, cache, load_paths);
+    (source_meta, result)
+}
+
+/// [`compile_one`] once the source is fingerprinted. Every fingerprint is taken before the
+/// bytes it stands for are read, never after.
+fn compile_read(
+    target: &Target,
+    source_meta: Option<FileMeta>,
+    cache: &Cache,
+    load_paths: &[PathBuf],
+) -> Result<Success, Error> {
     let file = target.path.display().to_string();
     let Some(compiler) = target.compiler else {
         return Err(Error::ToolFailed {
@@ -184,20 +239,20 @@ fn compile_one(target: &Target, cache: &Cache, load_paths: &[PathBuf]) -> Result
         file: file.clone(),
         message: sluice_core::error::describe_io(&e),
     })?;
-    let key = action_key(target, compiler, &Key::of(&bytes), load_paths);
+    let source_md5 = Key::of(&bytes);
+    let key = action_key(target, compiler, &source_md5, load_paths);
     if let Some(action) = cache.action(&key) {
-        let same = action
-            .inputs
-            .iter()
-            .all(|(p, md5)| fs::read(p).is_ok_and(|b| Key::of(&b) == *md5));
+        let mut inputs = vec![(target.path.clone(), source_meta)];
+        let same = action.inputs.iter().all(|(p, md5)| {
+            inputs.push((p.clone(), fingerprint(p)));
+            fs::read(p).is_ok_and(|b| Key::of(&b) == *md5)
+        });
         let code = action.output("code");
         let map = action.output("map");
         if same
             && let Some(code) = code.filter(|c| cache.has(c))
             && map.is_none_or(|m| cache.has(&m))
         {
-            let mut inputs = vec![target.path.clone()];
-            inputs.extend(action.inputs.iter().map(|(p, _)| p.clone()));
             return Ok(Success {
                 code,
                 map,
@@ -218,29 +273,33 @@ fn compile_one(target: &Target, cache: &Cache, load_paths: &[PathBuf]) -> Result
         Some(json) => Some(stored(json.as_bytes())?),
         None => None,
     };
-    let discovered: Vec<(PathBuf, Key)> = compiled
-        .inputs
-        .iter()
-        .filter(|p| **p != target.path)
-        .filter_map(|p| Some((p.clone(), Key::of(&fs::read(p).ok()?))))
-        .collect();
-    let mut outputs = vec![("code".to_string(), code)];
-    outputs.extend(map.map(|m| ("map".to_string(), m)));
-    // A cache that cannot keep an action costs a compile next time, nothing more.
-    let _ = cache.put_action(
-        &key,
-        &Action {
-            inputs: discovered,
-            outputs,
-        },
-    );
+    if let Some(discovered) = action_inputs(&target.path, &source_md5, &compiled.inputs) {
+        let mut outputs = vec![("code".to_string(), code)];
+        outputs.extend(map.map(|m| ("map".to_string(), m)));
+        // A cache that cannot keep an action costs a compile next time, nothing more.
+        let _ = cache.put_action(
+            &key,
+            &Action {
+                inputs: discovered,
+                outputs,
+            },
+        );
+    }
     Ok(Success {
         code,
         map,
-        inputs: compiled.inputs,
+        inputs: compiled
+            .inputs
+            .into_iter()
+            .map(|i| (i.path, i.meta))
+            .collect(),
         ran: true,
     })
 }
+
+/// A compile that ran: its target, the source's fingerprint from before it was read, and what
+/// it gave.
+type Attempt<'t> = (&'t Target, Option<FileMeta>, Result<Success, Error>);
 
 /// Compiles the `stale` targets (in parallel), updating their nodes in `nodes`. A failed
 /// compile keeps the node's last good result and is tried again when its source, anything it
@@ -258,29 +317,20 @@ pub fn run(
     if stale.is_empty() {
         return ran;
     }
-    let results: Vec<(&Target, Result<Success, Error>)> = stale
+    let results: Vec<Attempt> = stale
         .par_iter()
-        .map(|t| (*t, compile_one(t, cache, load_paths)))
+        .map(|t| {
+            let (source_meta, result) = compile_one(t, cache, load_paths);
+            (*t, source_meta, result)
+        })
         .collect();
     // Successes first: a failure is then judged knowing what this pass's compiles read.
-    let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(|(_, r)| r.is_ok());
-    for (target, result) in ok {
+    let (ok, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(|(.., r)| r.is_ok());
+    for (target, _, result) in ok {
         let Ok(success) = result else { continue };
         ran.compiled += usize::from(success.ran);
         ran.ok.push(target.source.clone());
-        let inputs = success
-            .inputs
-            .iter()
-            .map(|p| (p.clone(), fingerprint(p)))
-            .collect();
-        let node = CompileNode {
-            output: target.output.clone(),
-            settings: Some(settings(target, load_paths)),
-            inputs,
-            code: Some(success.code),
-            map: success.map,
-            partial: false,
-        };
+        let node = compiled_node(target, &success, load_paths);
         let previous = nodes.insert(target.source.clone(), node);
         if previous.is_none_or(|p| {
             p.code != Some(success.code)
@@ -291,7 +341,7 @@ pub fn run(
             ran.changed.insert(target.source.clone());
         }
     }
-    for (target, result) in failed {
+    for (target, source_meta, result) in failed {
         let Err(error) = result else { continue };
         let previous = nodes.get(&target.source).cloned().unwrap_or_default();
         let same_output = previous.output == target.output;
@@ -309,7 +359,7 @@ pub fn run(
             CompileNode {
                 output: target.output.clone(),
                 settings: Some(settings(target, load_paths)),
-                inputs: vec![(target.path.clone(), fingerprint(&target.path))],
+                inputs: vec![(target.path.clone(), source_meta)],
                 code: None,
                 map: None,
                 partial: true,
@@ -376,6 +426,96 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// `css/site.scss` importing `css/_p.scss`, under `media/` in `dir`.
+    fn scss_project(dir: &Path) -> (Target, PathBuf, Vec<PathBuf>) {
+        let media = dir.join("media");
+        fs::create_dir_all(media.join("css")).unwrap();
+        let path = media.join("css/site.scss");
+        fs::write(&path, "@import \"p\";\n.site { color: red; }\n").unwrap();
+        let partial = media.join("css/_p.scss");
+        fs::write(&partial, ".p { width: 1px; }\n").unwrap();
+        let target = Target {
+            source: "css/site.scss".into(),
+            output: "css/site.css".into(),
+            kind: CompilerKind::Sass,
+            compiler: Some(Compiler::Scss),
+            path,
+        };
+        (target, partial, vec![media])
+    }
+
+    /// The race a watch lost: an editor saved the partial after the compile had read it and
+    /// before the node was recorded. The node must describe the bytes the compile read (and
+    /// so be stale now), not the file as it was when the node was made (then it would look
+    /// fresh, and the old CSS would stay until the next edit).
+    #[test]
+    fn an_input_saved_while_its_compile_runs_leaves_the_node_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let (target, partial, load_paths) = scss_project(dir.path());
+        let cache = Cache::new(&dir.path().join(".sluice"));
+        let success = compile_one(&target, &cache, &load_paths).1.unwrap();
+        let css = String::from_utf8(cache.read(&success.code).unwrap()).unwrap();
+        assert!(css.contains("width: 1px"), "{css}");
+        // Saved as editors do (beside, then renamed over), with its own mtime.
+        let saving = partial.with_file_name("._p.scss.saving");
+        fs::write(&saving, ".p { width: 2px; }\n").unwrap();
+        filetime::set_file_mtime(
+            &saving,
+            filetime::FileTime::from_unix_time(1_700_000_000, 0),
+        )
+        .unwrap();
+        fs::rename(&saving, &partial).unwrap();
+        let node = compiled_node(&target, &success, &load_paths);
+        let settings = settings(&target, &load_paths);
+        assert!(
+            !fresh(Some(&node), &target, &settings, &cache),
+            "the node claims the new partial: {:?}",
+            node.inputs
+        );
+        // Compiled again, it is fresh, with the new bytes.
+        let again = compile_one(&target, &cache, &load_paths).1.unwrap();
+        let node = compiled_node(&target, &again, &load_paths);
+        assert!(fresh(Some(&node), &target, &settings, &cache));
+        let css = String::from_utf8(cache.read(&again.code).unwrap()).unwrap();
+        assert!(css.contains("width: 2px"), "{css}");
+    }
+
+    /// The cache's actions tie a source's bytes to a result: only when the compile read the
+    /// bytes the key was made of, and knows what it read of everything else.
+    #[test]
+    fn no_action_is_kept_for_bytes_the_compile_did_not_read() {
+        use sluice_assets::compile::Input;
+        let meta = Some(FileMeta {
+            len: 1,
+            mtime_ns: 1,
+            ino: 1,
+        });
+        let source = Path::new("/src/css/site.scss");
+        let input = |path: &str, md5: Option<[u8; 16]>| Input {
+            path: PathBuf::from(path),
+            meta: md5.and(meta),
+            md5,
+        };
+        let keyed = Key::of(b"@import 'p';");
+        let read = [
+            input("/src/css/site.scss", Some(keyed.0)),
+            input("/src/css/_p.scss", Some([7; 16])),
+        ];
+        assert_eq!(
+            action_inputs(source, &keyed, &read),
+            Some(vec![(PathBuf::from("/src/css/_p.scss"), Key([7; 16]))])
+        );
+        // The source changed between the read the key was made of and the compiler's.
+        let other = [
+            input("/src/css/site.scss", Some(Key::of(b"").0)),
+            read[1].clone(),
+        ];
+        assert_eq!(action_inputs(source, &keyed, &other), None);
+        // A partial changed while the compiler read it (LESS: while lessc ran).
+        let unknown = [read[0].clone(), input("/src/css/_p.scss", None)];
+        assert_eq!(action_inputs(source, &keyed, &unknown), None);
     }
 
     #[test]
