@@ -117,6 +117,17 @@ fn poll_mode(args: &WatchArgs, config: &Config) -> (PollMode, std::time::Duratio
     }
 }
 
+/// Registers the roots whose changes are made elsewhere: stats there go past the kernel's
+/// attribute cache.
+fn remote_roots(plan: &[watch::RootWatch]) {
+    sluice_core::sources::remote::set_remote_roots(
+        plan.iter()
+            .filter(|r| r.remote)
+            .map(|r| r.path.clone())
+            .collect(),
+    );
+}
+
 /// How long a request for a static file waits for its check before it is served as it is
 /// (a first pass over a slow mount can take that long).
 const FRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -215,6 +226,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             }
             let (mode, interval) = poll_mode(args, &config);
             let plan = watch::plan(engine.index().roots(), mode);
+            remote_roots(&plan);
             let progress = printer.progress("sync");
             let report = engine.dev_pass(&progress)?;
             engine.save()?;
@@ -391,6 +403,7 @@ fn dev(
     let stopper = watch.stopper();
     let (mode, interval) = poll_mode(&args.watch, config);
     let plan = watch::plan(engine.index().roots(), mode);
+    remote_roots(&plan);
     // On polled roots a static file is served only once its inputs were checked.
     let freshness = watch.freshness(&plan);
     let fresh: Option<sluice_dev::Freshen> = freshness.active().then(|| {

@@ -7,6 +7,7 @@
 //! root, against a folder's name only. Symlinks are followed; loops are reported, not walked.
 
 mod index;
+pub mod remote;
 
 pub use index::{Delta, Index, check_layout};
 

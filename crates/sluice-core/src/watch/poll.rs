@@ -23,8 +23,10 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rustix::fs::{AtFlags, CWD, Mode, OFlags, StatxFlags};
+use rustix::fs::{Mode, OFlags};
 
+use crate::sources::remote;
+pub(crate) use crate::sources::remote::Kind;
 use crate::sources::{FileMeta, IgnoreRules, SourceIndex, SourceRoot, relative, scan_subtree};
 
 /// What the full pass saw, for a poller to start from instead of walking again.
@@ -104,48 +106,9 @@ fn now_ns() -> i64 {
         .map_or(i64::MAX, |d| d.as_nanos() as i64)
 }
 
-/// What a stat says of a path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    File,
-    Dir,
-    Other,
-}
-
-/// `statx` of `name` in `dir` (the working folder for a full path): fingerprint and kind,
-/// symlinks followed; past the attribute cache when `remote`.
+/// [`remote::stat_at`], `None` on any error.
 pub(crate) fn stat(dir: Option<&OwnedFd>, name: &OsStr, remote: bool) -> Option<(FileMeta, Kind)> {
-    let flags = if remote {
-        AtFlags::STATX_FORCE_SYNC
-    } else {
-        AtFlags::empty()
-    };
-    let flags = if name.is_empty() {
-        flags | AtFlags::EMPTY_PATH
-    } else {
-        flags
-    };
-    let mask = StatxFlags::TYPE | StatxFlags::SIZE | StatxFlags::MTIME | StatxFlags::INO;
-    let st = match dir {
-        Some(fd) => rustix::fs::statx(fd, name, flags, mask),
-        None => rustix::fs::statx(CWD, name, flags, mask),
-    }
-    .ok()?;
-    let kind = match u32::from(st.stx_mode) & 0o170000 {
-        0o100000 => Kind::File,
-        0o040000 => Kind::Dir,
-        _ => Kind::Other,
-    };
-    let meta = FileMeta {
-        len: st.stx_size,
-        mtime_ns: st
-            .stx_mtime
-            .tv_sec
-            .saturating_mul(1_000_000_000)
-            .saturating_add(i64::from(st.stx_mtime.tv_nsec)),
-        ino: st.stx_ino,
-    };
-    Some((meta, kind))
+    remote::stat_at(dir, name, remote).ok()
 }
 
 fn open_dir(dir: &Path) -> Option<OwnedFd> {
