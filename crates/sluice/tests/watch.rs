@@ -640,6 +640,28 @@ fn a_mounted_root_and_a_local_one_are_watched_in_one_watch() {
     );
     assert_eq!(watching.seen.last().unwrap()["backend"], "native");
     watching.stop();
+
+    // So does `poll = false` in the configuration, which `sluice config` shows with its line.
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\"]\noutput = \"static\"\npoll = false\n",
+    )
+    .unwrap();
+    let shown = support::sluice()
+        .arg("config")
+        .current_dir(&root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(
+        shown.contains("never by file system") && shown.contains("sluice.toml:3"),
+        "{shown}"
+    );
+    let watching = Watching::start(&root, &[]);
+    assert_eq!(watching.seen.last().unwrap()["backend"], "native");
+    assert!(watching.seen.iter().any(|e| e["event"] == "warning"));
+    watching.stop();
 }
 
 fn converge_on_the_mount_after(ops: &[Op]) {

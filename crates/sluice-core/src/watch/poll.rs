@@ -374,11 +374,13 @@ impl Poller {
             Some(fd) => stat(Some(fd), OsStr::new(""), remote),
             None => stat(None, dir.as_os_str(), remote),
         };
+        // Files the listing just stat'ed (new ones) are not stat'ed again below.
+        let mut fresh = BTreeSet::new();
         match now {
             Some((meta, Kind::Dir)) => {
                 let mtime = self.settled(meta.mtime_ns);
                 if mtime != old_mtime || old_mtime == UNSETTLED {
-                    self.relist(dir, root, mtime, changed);
+                    fresh = self.relist(dir, root, mtime, changed);
                 }
             }
             other => {
@@ -407,7 +409,7 @@ impl Poller {
         let mut became_dirs = Vec::new();
         let mut gone = Vec::new();
         for (name, meta) in snap.files.iter_mut() {
-            if skip.is_some_and(|s| s.contains(name)) {
+            if skip.is_some_and(|s| s.contains(name)) || fresh.contains(name) {
                 continue;
             }
             let now = match &folder {
@@ -459,7 +461,15 @@ impl Poller {
     }
 
     /// Lists a folder whose mtime moved and takes in what appeared, forgets what went.
-    fn relist(&mut self, dir: &Path, root: usize, mtime: i64, changed: &mut Vec<PathBuf>) {
+    /// Returns the names of the files it stat'ed (the new ones).
+    fn relist(
+        &mut self,
+        dir: &Path,
+        root: usize,
+        mtime: i64,
+        changed: &mut Vec<PathBuf>,
+    ) -> BTreeSet<OsString> {
+        let mut stated = BTreeSet::new();
         let remote = self.remote[root];
         let mut now: BTreeMap<OsString, Kind> = BTreeMap::new();
         if let Ok(entries) = std::fs::read_dir(dir) {
@@ -495,7 +505,7 @@ impl Poller {
             }
         }
         let Some(snap) = self.dirs.get_mut(dir) else {
-            return;
+            return stated;
         };
         snap.mtime_ns = mtime;
         let before: BTreeMap<OsString, Kind> = snap
@@ -540,13 +550,15 @@ impl Poller {
                     if let Some((meta, Kind::File)) = stat(None, path.as_os_str(), remote) {
                         let meta = self.settled_meta(meta);
                         if let Some(snap) = self.dirs.get_mut(dir) {
-                            snap.files.insert(name, meta);
+                            snap.files.insert(name.clone(), meta);
                         }
+                        stated.insert(name);
                     }
                 }
             }
             changed.push(path);
         }
+        stated
     }
 }
 
