@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, dev, devprofile, minify, pipeline, switch, sync, watch
+from . import build, dev, devprofile, minify, pipeline, slowmount, switch, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -20,6 +20,9 @@ SECTIONS = {
     "devprofile": (devprofile.run, "dev profile under `sluice watch`: member/partial write → "
                                    "rebuilt bundle on disk, 100 bundles × 12 files (p50/p95)"),
     "minify": (minify.run, "JS/CSS minification (oxc, lightningcss) vs esbuild: time, gzip size"),
+    "slowmount": (slowmount.run, "sources on a slow, event-less FUSE mount: page render with "
+                                 "pipeline's collector vs sluice dev, request check, edit → "
+                                 "browser, chokidar polling / gulp-watch there; local --poll"),
     "pipeline": (pipeline.run, "cold/warm `sluice build --no-minify` vs collectstatic with "
                                "django-pipeline (no compressor, pure-Python compressors)"),
 }

@@ -72,7 +72,11 @@ pub enum Event {
 /// Receives [`Event`]s, from any thread.
 pub type Reporter = Arc<dyn Fn(Event) + Send + Sync>;
 
-#[derive(Debug, Clone)]
+/// Called (on a blocking thread) with the logical path of a static file before it is served:
+/// returns once the file is up to date with its inputs (the caller knows what they are).
+pub type Freshen = Arc<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Clone)]
 pub struct DevOptions {
     /// `None`: no backend (the proxy serves static files and the events only).
     pub backend: Option<BackendSpec>,
@@ -82,6 +86,8 @@ pub struct DevOptions {
     pub output: PathBuf,
     /// Pass sluice's stdin to the backend (for `breakpoint()`/pdb).
     pub stdin: bool,
+    /// Brings a static file up to date before it is served (`None`: served as it is).
+    pub fresh: Option<Freshen>,
 }
 
 /// A running dev server: the proxy and the supervised backend, on their own threads.
@@ -135,6 +141,7 @@ impl DevServer {
                 .starts_with('/')
                 .then(|| format!("{}/", options.static_url.trim_end_matches('/'))),
             output: options.output.clone(),
+            fresh: options.fresh.clone(),
             backend: options
                 .backend
                 .as_ref()

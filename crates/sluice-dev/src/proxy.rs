@@ -1,6 +1,7 @@
 //! The public server: `/__sluice/*` (client script, event stream, backend status), the output
-//! under `STATIC_URL` (content types, ETag/304, `no-cache`), and everything else forwarded to
-//! the backend, websocket upgrades included. HTML answers get the client script injected.
+//! under `STATIC_URL` (content types, ETag/304, `no-cache`; brought up to date first when the
+//! caller gave a [`crate::Freshen`]), and everything else forwarded to the backend, websocket
+//! upgrades included. HTML answers get the client script injected.
 //!
 //! Built on hyper directly: one HTTP/1 connection to the backend per request (loopback connects
 //! cost microseconds, and no pooled connection can outlive a backend restart).
@@ -37,6 +38,7 @@ pub(crate) struct Proxy {
     /// `STATIC_URL` when it is a path on this server (`/static/`), else `None`.
     pub static_prefix: Option<String>,
     pub output: PathBuf,
+    pub fresh: Option<crate::Freshen>,
     pub backend: Option<SocketAddr>,
 }
 
@@ -116,6 +118,10 @@ impl Proxy {
         let prefix = self.static_prefix.as_deref()?;
         let rest = req.uri().path().strip_prefix(prefix)?;
         let logical = logical_path(rest)?;
+        if let Some(fresh) = &self.fresh {
+            let (fresh, logical) = (fresh.clone(), logical.clone());
+            let _ = tokio::task::spawn_blocking(move || fresh(&logical)).await;
+        }
         let path = self.output.join(&logical);
         let meta = tokio::fs::metadata(&path)
             .await

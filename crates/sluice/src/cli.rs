@@ -94,8 +94,10 @@ pub enum Command {
     Sync(SyncArgs),
     /// Sync, then keep the output in step with the sources until Ctrl-C.
     ///
-    /// Uses the kernel's file events (inotify) and falls back to polling, with a warning, when
-    /// they are unavailable or the kernel's watch limit is reached.
+    /// Uses the kernel's file events (inotify), except for source folders on file systems
+    /// whose changes are made elsewhere (a Docker Desktop bind mount, NFS, SMB, WSL2's /mnt/c,
+    /// FUSE): those are polled, within a small CPU and I/O budget. Falls back to polling, with
+    /// a warning, when file events are unavailable or the kernel's watch limit is reached.
     Watch(WatchArgs),
     /// Production output: bundles, Django manifest names, staticfiles.json, compressed copies.
     ///
@@ -118,7 +120,10 @@ pub enum Command {
     /// (websockets too), and injects a script into HTML pages: stylesheet changes are swapped
     /// in place, any other change reloads the page, errors show as an overlay with the source
     /// line until they are fixed (`[dev] editor_url` makes their files links to your editor).
-    /// Open sluice's address, not the backend's: the last line of the start says it. The
+    /// On polled source folders (a Docker Desktop bind mount, a network share) a static file
+    /// is served only after its inputs (its source, a bundle's members, a compiled file's
+    /// imports) were checked and what changed rebuilt, and the files the browser loaded are
+    /// polled often, so edits made there reload the page too. Open sluice's address, not the backend's: the last line of the start says it. The
     /// backend's lines are prefixed `web │`, sluice's `sluice │`. A backend that exits is
     /// restarted with backoff. Ctrl-C stops the backend's whole group (SIGINT, then SIGTERM,
     /// then SIGKILL). sluice's stdin goes to the backend, so `breakpoint()` (pdb) works in a
@@ -231,11 +236,18 @@ pub struct SyncArgs {
 pub struct WatchArgs {
     #[command(flatten)]
     pub sync: SyncArgs,
-    /// Poll the sources every MS milliseconds (default 500; slower when a round is costly)
-    /// instead of using file events: for Docker on macOS/Windows and network mounts.
-    /// SLUICE_POLL=1 (or =MS) does the same.
+    /// Poll every source folder, at most every MS milliseconds (default 500), instead of
+    /// using file events. SLUICE_POLL=1 (or =MS) does the same. Without it, folders on file
+    /// systems whose changes are made elsewhere (Docker Desktop's shares, NFS, SMB, 9p/WSL2's
+    /// /mnt/c, FUSE, VirtualBox/VMware shared folders) are polled, and the others use file
+    /// events; a line says which folder is polled and why.
     #[arg(long, value_name = "MS", num_args = 0..=1, require_equals = true, default_missing_value = "500")]
     pub poll: Option<u64>,
+    /// Never choose polling by a folder's file system: file events everywhere (changes made
+    /// on the other side of a network or VM share are then missed). `poll = false` in the
+    /// configuration does the same.
+    #[arg(long, conflicts_with = "poll")]
+    pub no_poll: bool,
 }
 
 fn parse_source(text: &str) -> Result<(PathBuf, Option<String>), String> {

@@ -14,13 +14,16 @@ use clap::Parser;
 use sluice_core::Error;
 use sluice_core::config::{Config, Overrides};
 use sluice_core::progress::Silent;
+use sluice_core::sources::FileMeta;
 use sluice_core::sources::{IgnoreRules, SourceRoot};
-use sluice_core::watch::{DEFAULT_POLL, Feedback, Notice, Target, Watch, WatchOptions};
+use sluice_core::watch::{
+    self, DEFAULT_POLL, Feedback, Notice, PollMode, Start, Target, Watch, WatchOptions,
+};
 use sluice_engine::graph::compile::is_compiled_source;
 use sluice_engine::report::{ChangeReport, DeriveReport, DevChange};
 use sluice_engine::{BuildOptions, Engine, Profile, RunOptions, Setup};
 
-use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs};
+use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, WatchArgs};
 use overlay::{overlay_derived, overlay_errors};
 use term::Printer;
 
@@ -83,19 +86,51 @@ fn open(
     })
 }
 
-/// `--poll[=MS]`, else `SLUICE_POLL` (`1`/`true` for the default interval, or milliseconds).
-fn poll_interval(flag: Option<u64>) -> Option<std::time::Duration> {
+/// How `watch` and `dev` choose between file events and polling, and the shortest time
+/// between two sweeps: `--poll[=MS]` / `--no-poll`, else `SLUICE_POLL` (`1`/`true` for the
+/// default interval, or milliseconds; `0`/`false`/empty count as unset), else the `poll` key,
+/// else by each root's file system.
+fn poll_mode(args: &WatchArgs, config: &Config) -> (PollMode, std::time::Duration) {
+    use sluice_core::config::PollSetting;
     let ms = |n: u64| std::time::Duration::from_millis(n.max(10));
-    if let Some(n) = flag {
-        return Some(ms(n));
+    if let Some(n) = args.poll {
+        return (PollMode::Always, ms(n));
     }
-    let value = std::env::var("SLUICE_POLL").ok()?;
-    match value.trim() {
-        "" | "0" | "false" | "no" => None,
-        "1" | "true" | "yes" => Some(DEFAULT_POLL),
-        other => other.parse().ok().map(ms),
+    if args.no_poll {
+        return (PollMode::Never, DEFAULT_POLL);
+    }
+    if let Ok(value) = std::env::var("SLUICE_POLL") {
+        match value.trim() {
+            "" | "0" | "false" | "no" => {}
+            "1" | "true" | "yes" => return (PollMode::Always, DEFAULT_POLL),
+            other => {
+                if let Ok(n) = other.parse() {
+                    return (PollMode::Always, ms(n));
+                }
+            }
+        }
+    }
+    match config.poll.as_ref().map(|v| v.value) {
+        Some(PollSetting::Always(n)) => (PollMode::Always, n.map_or(DEFAULT_POLL, ms)),
+        Some(PollSetting::Never) => (PollMode::Never, DEFAULT_POLL),
+        None => (PollMode::Auto, DEFAULT_POLL),
     }
 }
+
+/// Registers the roots whose changes are made elsewhere: stats there go past the kernel's
+/// attribute cache.
+fn remote_roots(plan: &[watch::RootWatch]) {
+    sluice_core::sources::remote::set_remote_roots(
+        plan.iter()
+            .filter(|r| r.remote)
+            .map(|r| r.path.clone())
+            .collect(),
+    );
+}
+
+/// How long a request for a static file waits for its check before it is served as it is
+/// (a first pass over a slow mount can take that long).
+const FRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn report_error(printer: &Printer, error: &Error) -> ExitCode {
     match error {
@@ -189,18 +224,22 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             if let Err(error) = ctrlc::set_handler(move || stopper.stop()) {
                 printer.warn(&format!("cannot handle Ctrl-C: {error}"));
             }
+            let (mode, interval) = poll_mode(args, &config);
+            let plan = watch::plan(engine.index().roots(), mode);
+            remote_roots(&plan);
             let progress = printer.progress("sync");
             let report = engine.dev_pass(&progress)?;
             engine.save()?;
             printer.sync_report(&report.sync, &config);
             printer.derive_report(&report.derived, &config);
             let options = WatchOptions {
-                poll: poll_interval(args.poll),
+                interval,
                 ..WatchOptions::default()
             };
+            let start = Start::new(plan, &report.sync.index, engine.index());
+            drop(report);
             let mut target = Watched { engine };
-            let dirs = report.sync.index.dirs.clone();
-            watch.run(&mut target, &dirs, &options, &mut |notice| {
+            watch.run(&mut target, start, &options, &mut |notice| {
                 printer.watch_notice(&notice, &config);
                 if let Notice::Changed(report) = &notice {
                     printer.change_report(&report.change, &config);
@@ -240,6 +279,10 @@ impl Target for Watched {
 
     fn apply(&mut self, changed: &[PathBuf]) -> DevChange {
         self.engine.dev_update(changed)
+    }
+
+    fn inputs(&self, logical: &str) -> Vec<(PathBuf, Option<FileMeta>)> {
+        self.engine.inputs_of(logical)
     }
 
     fn merge(&self, into: &mut DevChange, more: DevChange) {
@@ -345,15 +388,6 @@ fn dev(
         restart: !args.no_restart,
         color,
     };
-    let options = DevOptions {
-        backend: Some(backend),
-        host: args.host.clone().unwrap_or(config.dev.host.value.clone()),
-        port: args.port.unwrap_or(config.dev.port.value),
-        static_url: config.static_url.value.clone(),
-        output: config.output.value.clone(),
-        stdin: true,
-    };
-
     let sync = &args.watch.sync;
     let profile = Profile::Dev { link: sync.link };
     let mut engine = open(
@@ -367,6 +401,26 @@ fn dev(
     )?;
     let watch = Watch::new();
     let stopper = watch.stopper();
+    let (mode, interval) = poll_mode(&args.watch, config);
+    let plan = watch::plan(engine.index().roots(), mode);
+    remote_roots(&plan);
+    // On polled roots a static file is served only once its inputs were checked.
+    let freshness = watch.freshness(&plan);
+    let fresh: Option<sluice_dev::Freshen> = freshness.active().then(|| {
+        let freshness = freshness.clone();
+        Arc::new(move |logical: &str| {
+            freshness.check(logical, FRESH_WAIT);
+        }) as sluice_dev::Freshen
+    });
+    let options = DevOptions {
+        backend: Some(backend),
+        host: args.host.clone().unwrap_or(config.dev.host.value.clone()),
+        port: args.port.unwrap_or(config.dev.port.value),
+        static_url: config.static_url.value.clone(),
+        output: config.output.value.clone(),
+        stdin: true,
+        fresh,
+    };
     let reporter = {
         let (printer, config) = (*printer, config.clone());
         Arc::new(move |event: sluice_dev::Event| printer.dev_event(&event, &config))
@@ -386,12 +440,13 @@ fn dev(
         errors.extend(overlay_derived(engine.errors_in_force(), config));
         hub.changed(&[], errors);
         let options = WatchOptions {
-            poll: poll_interval(args.watch.poll),
+            interval,
             ..WatchOptions::default()
         };
-        let dirs = report.sync.index.dirs.clone();
+        let start = Start::new(plan, &report.sync.index, engine.index());
+        drop(report);
         let mut target = Watched { engine };
-        watch.run(&mut target, &dirs, &options, &mut |notice| {
+        watch.run(&mut target, start, &options, &mut |notice| {
             printer.watch_notice(&notice, config);
             if let Notice::Changed(report) = &notice {
                 printer.change_report(&report.change, config);

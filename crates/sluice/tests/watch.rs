@@ -1,6 +1,7 @@
 //! `sluice watch` on real trees: the output converges to an exact mirror after edits, editor
 //! save patterns, checkouts, folder renames, a vanished source folder, in native and poll mode,
-//! and when the kernel's watch limit forces polling. Synchronisation is by readiness events and
+//! when the kernel's watch limit forces polling, and on an event-less FUSE mount (`bindfs`)
+//! whose changes are made underneath it. Synchronisation is by readiness events and
 //! by waiting for a condition on disk, never by sleeping a guessed time.
 
 mod support;
@@ -182,7 +183,13 @@ fn converges(root: &Path) {
 }
 
 fn edits(root: &Path) {
-    let media = root.join("media");
+    edits_in(&root.join("media"), root);
+}
+
+/// Creates, edits, renames and deletes files and folders in `media` (the source folder, or
+/// the folder underneath its mount), waiting for `root`'s output to converge half-way.
+fn edits_in(media: &Path, root: &Path) {
+    let media = media.to_path_buf();
     write_file(&media.join("css/site.css"), "body{}");
     write_file(&media.join("css/site.css"), "body{color:red}");
     write_file(&media.join("js/app.js"), "var a;");
@@ -558,4 +565,126 @@ fn dev_profile_follows_partials_and_bundle_members_and_survives_an_error() {
         t.contains("margin: 0")
     });
     w.stop();
+}
+
+/// A project whose source folder `media/` is a `bindfs` mount of `under/`: what is written in
+/// `under/` raises no file event on `media/`, as on a Docker Desktop bind mount written by the
+/// host. The mount goes last, so it is dropped (unmounted) first.
+fn mounted_project() -> (tempfile::TempDir, PathBuf, support::fuse::Mount) {
+    let (dir, root) = project();
+    let mount = support::fuse::Mount::bindfs(&root.join("under"), &root.join("media"));
+    (dir, root, mount)
+}
+
+#[test]
+fn a_root_on_an_event_less_mount_is_detected_and_polled() {
+    let (_dir, root, mount) = mounted_project();
+    write_file(&mount.under.join("css/old.css"), "old");
+    let watching = Watching::start(&root, &[]);
+    let slow = watching
+        .seen
+        .iter()
+        .find(|e| e["event"] == "slow_root")
+        .unwrap_or_else(|| panic!("no slow_root event: {:#?}", watching.seen));
+    assert!(slow["path"].as_str().unwrap().ends_with("media"), "{slow}");
+    assert!(
+        slow["reason"].as_str().unwrap().contains("fuse mount"),
+        "{slow}"
+    );
+    let ready = watching.seen.last().unwrap();
+    assert_eq!(ready["backend"], "poll", "{ready}");
+    assert_eq!(ready["roots"][0]["backend"], "poll", "{ready}");
+    assert_eq!(ready["roots"][0]["remote"], true, "{ready}");
+    converges(&root);
+    // Everything happens underneath, where no event reaches the mount.
+    edits_in(&mount.under, &root);
+    fs::remove_file(mount.under.join("css/old.css")).unwrap();
+    converges(&root);
+    watching.stop();
+}
+
+#[test]
+fn a_mounted_root_and_a_local_one_are_watched_in_one_watch() {
+    let (_dir, root, mount) = mounted_project();
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\", { path = \"vendor\", prefix = \"vendor\" }]\noutput = \"static\"\n",
+    )
+    .unwrap();
+    write_file(&root.join("vendor/v.js"), "v1");
+    write_file(&mount.under.join("a.css"), "a1");
+    let watching = Watching::start(&root, &[]);
+    let ready = watching.seen.last().unwrap().clone();
+    assert_eq!(ready["backend"], "mixed", "{ready}");
+    assert_eq!(ready["roots"][1]["backend"], "native", "{ready}");
+    write_file(&root.join("vendor/v.js"), "v2");
+    write_file(&mount.under.join("a.css"), "a2");
+    waits_for(&root.join("static/vendor/v.js"), "updated", |t| t == "v2");
+    waits_for(&root.join("static/a.css"), "updated", |t| t == "a2");
+    watching.stop();
+
+    // `--no-poll` forbids the choice: the mounted root is watched natively, with a warning
+    // that says what will be missed.
+    let watching = Watching::start(&root, &["--no-poll"]);
+    let warning = watching
+        .seen
+        .iter()
+        .find(|e| e["event"] == "warning")
+        .unwrap_or_else(|| panic!("no warning: {:#?}", watching.seen));
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("will be missed"),
+        "{warning}"
+    );
+    assert_eq!(watching.seen.last().unwrap()["backend"], "native");
+    watching.stop();
+
+    // So does `poll = false` in the configuration, which `sluice config` shows with its line.
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\"]\noutput = \"static\"\npoll = false\n",
+    )
+    .unwrap();
+    let shown = support::sluice()
+        .arg("config")
+        .current_dir(&root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(
+        shown.contains("never by file system") && shown.contains("sluice.toml:3"),
+        "{shown}"
+    );
+    let watching = Watching::start(&root, &[]);
+    assert_eq!(watching.seen.last().unwrap()["backend"], "native");
+    assert!(watching.seen.iter().any(|e| e["event"] == "warning"));
+    watching.stop();
+}
+
+fn converge_on_the_mount_after(ops: &[Op]) {
+    let (_dir, root, mount) = mounted_project();
+    write_file(&mount.under.join("a/b/x.css"), "seed");
+    let watching = Watching::start(&root, &[]);
+    for op in ops {
+        apply(&mount.under, op);
+    }
+    converges(&root);
+    watching.stop();
+}
+
+proptest! {
+    // The same random sequences, made underneath the event-less mount; 12 cases in CI.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(12),
+        max_shrink_iters: 16,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_edits_underneath_a_mount_converge(ops in proptest::collection::vec(op(), 1..40)) {
+        converge_on_the_mount_after(&ops);
+    }
 }

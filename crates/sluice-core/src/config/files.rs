@@ -22,6 +22,14 @@ pub(crate) enum SourceSpec {
     },
 }
 
+/// `poll = true`, `poll = 250` (milliseconds) or `poll = false`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum PollSpec {
+    On(bool),
+    Every(u64),
+}
+
 /// The keys of `sluice.toml` / `[tool.sluice]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +46,8 @@ pub(crate) struct FileConfig {
     pub(crate) bundles: Option<BundleTables>,
     /// Compile `.scss`/`.less`/`.ts` sources (default on; off: members are joined as they are).
     pub(crate) compile: Option<bool>,
+    /// `watch`/`dev`: `true` or milliseconds polls every root, `false` never chooses polling.
+    pub(crate) poll: Option<PollSpec>,
     pub(crate) dev: Option<DevKeys>,
     #[serde(rename = "build")]
     pub(crate) _build: Option<toml::Table>,

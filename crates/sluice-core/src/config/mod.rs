@@ -23,6 +23,14 @@ use crate::error::{Error, Result};
 pub use crate::origin::{Origin, Value};
 use crate::sources::{DEFAULT_IGNORE, SourceRoot};
 
+/// The `poll` key: poll every root (at this many milliseconds, else the default), or never
+/// choose polling by a root's file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollSetting {
+    Always(Option<u64>),
+    Never,
+}
+
 /// What the command line says; `None`/empty means "not given".
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -70,6 +78,9 @@ pub struct Config {
     pub unknown_compilers: Vec<String>,
     /// What `sluice build` produces unless its flags say otherwise.
     pub build: BuildConfig,
+    /// `poll` in a configuration file: how `watch` and `dev` choose between file events and
+    /// polling when no flag or `SLUICE_POLL` says (`None`: per root, by its file system).
+    pub poll: Option<Value<PollSetting>>,
     /// What does not stop sluice but should be heard (a finder sluice does not know, …).
     pub warnings: Vec<String>,
 }
@@ -488,8 +499,17 @@ impl Config {
                 }
             };
         let build = build::resolve_build(&layers, django.as_ref())?;
+        let poll = pick(&layers, "poll", |k| k.poll.as_ref()).map(|(spec, origin, _)| Value {
+            value: match *spec {
+                files::PollSpec::On(true) => PollSetting::Always(None),
+                files::PollSpec::On(false) => PollSetting::Never,
+                files::PollSpec::Every(ms) => PollSetting::Always(Some(ms)),
+            },
+            origin,
+        });
 
         Ok(Config {
+            poll,
             dev,
             bundles: bundle_defs,
             pipeline,

@@ -451,3 +451,29 @@ fn an_output_root_has_one_spelling() {
     }
     assert_eq!(super::absolute_path(Path::new("/../x")), Path::new("/x"));
 }
+
+#[test]
+fn the_poll_key_forces_or_forbids_polling_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("media")).unwrap();
+    let file = root.join("sluice.toml");
+    for (text, want) in [
+        ("poll = false", Some(super::PollSetting::Never)),
+        ("poll = true", Some(super::PollSetting::Always(None))),
+        ("poll = 250", Some(super::PollSetting::Always(Some(250)))),
+        ("", None),
+    ] {
+        std::fs::write(&file, format!("sources = [\"media\"]\n{text}\n")).unwrap();
+        let config = Config::load(root, &Overrides::default()).unwrap();
+        assert_eq!(config.poll.as_ref().map(|v| v.value), want, "{text}");
+        if let Some(poll) = &config.poll {
+            assert_eq!(poll.origin, Origin::File(file.clone(), Some(2)));
+        }
+    }
+    std::fs::write(&file, "sources = [\"media\"]\npoll = \"often\"\n").unwrap();
+    let error = Config::load(root, &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("invalid configuration"), "{error}");
+}

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{
-    FileMeta, IgnoreRules, ProblemKind, SourceFile, SourceIndex, SourceRoot, relative, scan,
-    scan_subtree,
+    IgnoreRules, ProblemKind, SourceFile, SourceIndex, SourceRoot, relative, scan, scan_subtree,
 };
 use crate::error::{Error, FileError, Result, describe_io};
 use crate::output::output_path;
@@ -130,12 +129,12 @@ impl Index {
                 continue;
             }
             let path = output_path(&root.path, rel);
-            match fs::metadata(&path) {
-                Ok(meta) if meta.is_file() => {
+            match super::remote::stat(&path) {
+                Ok((meta, super::remote::Kind::File)) => {
                     return Ok(Some(SourceFile {
                         root: i,
                         path,
-                        meta: FileMeta::of(&meta),
+                        meta,
                     }));
                 }
                 Ok(_) => {}
@@ -188,7 +187,9 @@ impl Index {
                     // Also when it is a folder now: a file of that name may be gone.
                     logicals.insert(logical);
                 }
-                if !fs::metadata(changed).is_ok_and(|m| m.is_dir()) || rules.ignores_dir(name) {
+                let is_dir = super::remote::stat(changed)
+                    .is_ok_and(|(_, kind)| kind == super::remote::Kind::Dir);
+                if !is_dir || rules.ignores_dir(name) {
                     continue;
                 }
             }

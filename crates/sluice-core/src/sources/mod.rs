@@ -7,6 +7,7 @@
 //! root, against a folder's name only. Symlinks are followed; loops are reported, not walked.
 
 mod index;
+pub mod remote;
 
 pub use index::{Delta, Index, check_layout};
 
@@ -202,6 +203,9 @@ pub struct SourceIndex {
     pub problems: Vec<Problem>,
     /// Every kept folder (roots included): what a watcher has to watch.
     pub dirs: Vec<PathBuf>,
+    /// Each folder's mtime as the walk saw it (before listing it), aligned with `dirs`: what a
+    /// poller starts from without walking again.
+    pub dir_mtimes: Vec<i64>,
 }
 
 /// Groups of logical paths that differ only in case: they would overwrite each other on a
@@ -244,7 +248,8 @@ pub fn case_collisions<V>(files: &BTreeMap<String, V>) -> Vec<Vec<String>> {
 #[derive(Default)]
 struct RootScan {
     files: Vec<(String, PathBuf, FileMeta)>,
-    dirs: Vec<PathBuf>,
+    /// Each folder with its mtime.
+    dirs: Vec<(PathBuf, i64)>,
     problems: Vec<Problem>,
 }
 
@@ -254,7 +259,10 @@ pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
     for (i, root) in roots.iter().enumerate() {
         let found = scan_tree(&root.path, &root.path, &root.rules(ignore));
         index.problems.extend(found.problems);
-        index.dirs.extend(found.dirs);
+        for (dir, mtime_ns) in found.dirs {
+            index.dirs.push(dir);
+            index.dir_mtimes.push(mtime_ns);
+        }
         if index.files.is_empty() {
             // The first root: its files are sorted and unique, so the map is built in bulk.
             index.files = found
@@ -305,6 +313,8 @@ pub struct SubtreeScan {
     /// `(logical path, file)`, sorted.
     pub files: Vec<(String, PathBuf, FileMeta)>,
     pub dirs: Vec<PathBuf>,
+    /// Each folder's mtime as the walk saw it, aligned with `dirs`.
+    pub dir_mtimes: Vec<i64>,
     pub problems: Vec<Problem>,
 }
 
@@ -319,7 +329,8 @@ pub fn scan_subtree(root: &SourceRoot, start: &Path, rules: &IgnoreRules) -> Sub
             .into_iter()
             .map(|(rel, path, meta)| (root.logical(&rel), path, meta))
             .collect(),
-        dirs: found.dirs,
+        dir_mtimes: found.dirs.iter().map(|(_, mtime)| *mtime).collect(),
+        dirs: found.dirs.into_iter().map(|(dir, _)| dir).collect(),
         problems: found.problems,
     }
 }
@@ -336,7 +347,8 @@ fn scan_tree(root: &Path, start: &Path, ignore: &IgnoreRules) -> RootScan {
                 found: &found,
             };
             let ancestors = vec![dir_id(&meta)];
-            rayon::scope(|scope| walk.dir(scope, start.to_path_buf(), rel, ancestors));
+            let mtime_ns = FileMeta::of(&meta).mtime_ns;
+            rayon::scope(|scope| walk.dir(scope, start.to_path_buf(), rel, ancestors, mtime_ns));
         }
         Ok(_) => {}
         Err(err) => found
@@ -383,6 +395,7 @@ impl<'a> Walk<'a> {
         dir: PathBuf,
         rel: String,
         ancestors: Vec<(u64, u64)>,
+        mtime_ns: i64,
     ) {
         let mut local = RootScan::default();
         let entries = match fs::read_dir(&dir) {
@@ -479,7 +492,8 @@ impl<'a> Walk<'a> {
                 }
                 let mut chain = ancestors.clone();
                 chain.push(id);
-                scope.spawn(move |scope| self.dir(scope, path, child_rel, chain));
+                let mtime_ns = FileMeta::of(&meta).mtime_ns;
+                scope.spawn(move |scope| self.dir(scope, path, child_rel, chain, mtime_ns));
             } else if meta.is_file() {
                 if file_type.is_symlink() && self.ignore.ignores_file(&name, &child_rel) {
                     continue;
@@ -493,7 +507,7 @@ impl<'a> Walk<'a> {
                 });
             }
         }
-        local.dirs.push(dir);
+        local.dirs.push((dir, mtime_ns));
         self.merge(local);
     }
 

@@ -7,11 +7,20 @@
 //! which folders appeared (to watch them) and which roots are missing.
 //!
 //! Events come from the kernel (`notify`, one non-recursive watch per kept folder, with a
-//! kernel-side mask so sluice's own reads raise nothing) or from the stat-only [`poll::Poller`].
-//! When the kernel runs out of watches, its queue overflows, or it has no inotify at all, the
-//! watch falls back to polling with one warning (and a rescan, since events were lost).
+//! kernel-side mask so sluice's own reads raise nothing) or from the stat-only [`poll::Poller`],
+//! chosen per root ([`plan`]): roots on file systems whose changes are made elsewhere
+//! ([`mounts`]: Docker Desktop's shares, NFS, SMB, 9p, FUSE, …) are polled, the others watched
+//! natively, in one watch. Polling sweeps in slices within a CPU and I/O [`budget`]; in
+//! `sluice dev` the files behind what the browser loaded are polled far more often ([`hot`]),
+//! and a request for a static file is answered only after that file's inputs on polled roots
+//! were checked ([`Freshness`]) and what changed was applied. When the kernel runs out of
+//! watches, its queue overflows, or it has no inotify at all, the watch falls back to polling
+//! with one warning (and a rescan, since events were lost).
 
+pub mod budget;
 pub mod coalesce;
+pub mod hot;
+pub mod mounts;
 pub mod poll;
 
 use std::collections::{HashMap, HashSet};
@@ -24,18 +33,52 @@ use std::time::{Duration, Instant};
 use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, RenameMode};
 use notify::{EventKindMask, RecursiveMode, Watcher};
 
-use crate::error::Result;
-use crate::sources::{IgnoreRules, SourceRoot};
-use coalesce::{Coalescer, Timing};
-use poll::Poller;
+use rayon::prelude::*;
 
-/// The default poll interval; rounds that take longer stretch it (see [`adapt_interval`]).
+use crate::error::Result;
+use crate::sources::{FileMeta, IgnoreRules, SourceRoot};
+use budget::{Budget, Meter};
+use coalesce::{Coalescer, Timing};
+use hot::HotSet;
+use poll::{Kind, Poller, Seed};
+
+/// The default shortest time between two sweeps of the polled roots (`--poll=MS` sets it).
 pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
+
+/// The share of a core and of the file system's time the background sweep may take.
+pub const SWEEP_BUDGET: Budget = Budget { cpu: 0.05, io: 0.4 };
+
+/// The same for the hot set, which is small and polled often.
+pub const HOT_BUDGET: Budget = Budget {
+    cpu: 0.03,
+    io: 0.25,
+};
+
+/// The shortest time between two polls of the hot set.
+pub const HOT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How much wall time one slice of a sweep runs before resting.
+const SLICE: Duration = Duration::from_millis(20);
+
+/// How the watch chooses between kernel events and polling, root by root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PollMode {
+    /// Kernel events, except on roots whose changes are made elsewhere ([`mounts`]): those
+    /// are polled.
+    #[default]
+    Auto,
+    /// Poll every root (`--poll`, `SLUICE_POLL`, `poll = true`).
+    Always,
+    /// Kernel events on every root (`--no-poll`, `poll = false`); the kernel's own limits
+    /// still fall back to polling.
+    Never,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct WatchOptions {
-    /// Poll instead of using native events, with this base interval.
-    pub poll: Option<Duration>,
+    /// The shortest time between two sweeps of the polled roots (the budget may make it
+    /// longer, never a multiple of the last round).
+    pub interval: Duration,
     pub timing: Timing,
     /// How long a change set waits before the state file is saved (state is also saved on stop).
     pub save_after: Duration,
@@ -44,7 +87,7 @@ pub struct WatchOptions {
 impl Default for WatchOptions {
     fn default() -> WatchOptions {
         WatchOptions {
-            poll: None,
+            interval: DEFAULT_POLL,
             timing: Timing::default(),
             save_after: Duration::from_secs(2),
         }
@@ -56,6 +99,71 @@ impl Default for WatchOptions {
 pub enum BackendKind {
     Native,
     Poll(Duration),
+    /// Some roots polled (at this interval at most often), the others native.
+    Mixed(Duration),
+}
+
+/// How one source root is watched, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootWatch {
+    pub path: PathBuf,
+    pub polled: bool,
+    /// Its changes are made elsewhere: stats go past the kernel's attribute cache.
+    pub remote: bool,
+    /// What its file system is and why its events will not come (only for such roots).
+    pub why: Option<String>,
+}
+
+/// How `path` is watched in `mode` given what its file system is (`slow`: changes are made
+/// elsewhere).
+pub fn decide(path: &Path, mode: PollMode, slow: Option<mounts::Slow>) -> RootWatch {
+    let remote = slow.is_some();
+    RootWatch {
+        path: path.to_path_buf(),
+        polled: match mode {
+            PollMode::Always => true,
+            PollMode::Never => false,
+            PollMode::Auto => remote,
+        },
+        remote,
+        why: slow.map(|s| s.reason),
+    }
+}
+
+/// How each root is watched in `mode`: the file system of each is looked at once.
+pub fn plan(roots: &[SourceRoot], mode: PollMode) -> Vec<RootWatch> {
+    roots
+        .iter()
+        .map(|root| {
+            let slow = mounts::probe(&root.path)
+                .as_ref()
+                .and_then(mounts::slow_kind);
+            decide(&root.path, mode, slow)
+        })
+        .collect()
+}
+
+/// The polled roots of a plan, to tell which paths a poller answers for.
+#[derive(Debug, Clone, Default)]
+struct Polled(Vec<(PathBuf, bool)>);
+
+impl Polled {
+    fn of(plan: &[RootWatch]) -> Polled {
+        Polled(
+            plan.iter()
+                .filter(|r| r.polled)
+                .map(|r| (r.path.clone(), r.remote))
+                .collect(),
+        )
+    }
+
+    /// `Some(remote)` when `path` is under a polled root.
+    fn get(&self, path: &Path) -> Option<bool> {
+        self.0
+            .iter()
+            .find(|(root, _)| path.starts_with(root))
+            .map(|(_, remote)| *remote)
+    }
 }
 
 /// What a watch drives: it applies change sets and says what the watch needs to know of them.
@@ -72,6 +180,13 @@ pub trait Target {
     fn apply(&mut self, changed: &[PathBuf]) -> Self::Report;
     /// A follow-up's results added to a change set's.
     fn merge(&self, into: &mut Self::Report, more: Self::Report);
+    /// The source files the output `logical` (a path in the output) is made from, each with
+    /// the fingerprint the target knows it by (`None`: not there) — its source, a bundle's
+    /// members, a compiled file's imports; for an output not made yet, where its source
+    /// would be. Before such an output is served, the ones on polled roots are stat'ed.
+    fn inputs(&self, _logical: &str) -> Vec<(PathBuf, Option<FileMeta>)> {
+        Vec::new()
+    }
     fn feedback(&self, report: &Self::Report) -> Feedback;
     /// Keeps the state (after a quiet moment, and when the watch stops).
     fn save(&mut self) -> Result<()>;
@@ -91,11 +206,19 @@ pub struct Feedback {
 /// What the watch tells its caller.
 #[derive(Debug)]
 pub enum Notice<'a, R> {
+    /// A root is on a file system whose changes are made elsewhere: why, and whether it is
+    /// polled (not with `--no-poll`).
+    SlowRoot {
+        root: &'a Path,
+        why: &'a str,
+        polled: bool,
+    },
     /// The initial pass is done and every folder is watched.
     Ready {
         backend: BackendKind,
         watched_dirs: usize,
         elapsed: Duration,
+        roots: &'a [RootWatch],
     },
     /// A change set was applied (also for the catch-up pass right after start or fallback).
     Changed(&'a R),
@@ -113,6 +236,8 @@ pub enum Notice<'a, R> {
 enum Msg {
     Fs(notify::Result<notify::Event>),
     Polled(Vec<PathBuf>),
+    /// Outputs about to be served: check their inputs, apply what changed, then answer.
+    Fresh(Vec<String>, Sender<()>),
     Stop,
 }
 
@@ -126,9 +251,37 @@ impl Stopper {
     }
 }
 
-/// Poll rounds should take at most a tenth of the time: slow disks poll less often.
-pub fn adapt_interval(base: Duration, last_round: Duration) -> Duration {
-    base.max(last_round * 10)
+/// Asks a running watch, from another thread (the dev server's), to bring an output up to
+/// date with its inputs on polled roots before it is served.
+#[derive(Clone)]
+pub struct Freshness {
+    tx: Sender<Msg>,
+    active: Arc<AtomicBool>,
+}
+
+impl Freshness {
+    /// Whether any root is polled (else there is nothing to check).
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Blocks until the watch has checked the inputs of `logical` on polled roots and applied
+    /// what changed (at most `wait`: then the caller serves what is there). Returns whether
+    /// the check was done.
+    pub fn check(&self, logical: &str, wait: Duration) -> bool {
+        if !self.active() {
+            return true;
+        }
+        let (done, answer) = mpsc::channel();
+        if self
+            .tx
+            .send(Msg::Fresh(vec![logical.to_string()], done))
+            .is_err()
+        {
+            return false;
+        }
+        answer.recv_timeout(wait).is_ok()
+    }
 }
 
 /// Names editors write and delete again while saving: held for the quiet period, not acted on
@@ -161,17 +314,26 @@ fn settles(kind: &EventKind) -> bool {
     )
 }
 
-enum Source {
-    Native(notify::RecommendedWatcher),
-    Poll {
-        stop: Arc<AtomicBool>,
-        interval: Duration,
-    },
+/// Where events come from: the kernel for native roots, poller threads for the others.
+struct Source {
+    native: Option<notify::RecommendedWatcher>,
+    /// Stops the poller threads.
+    polling: Option<Arc<AtomicBool>>,
+}
+
+impl Source {
+    fn stop_polling(&mut self) {
+        if let Some(stop) = self.polling.take() {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 pub struct Watch {
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
+    active: Arc<AtomicBool>,
+    hot: HotSet,
 }
 
 impl Default for Watch {
@@ -183,44 +345,131 @@ impl Default for Watch {
 impl Watch {
     pub fn new() -> Watch {
         let (tx, rx) = mpsc::channel();
-        Watch { tx, rx }
+        Watch {
+            tx,
+            rx,
+            active: Arc::new(AtomicBool::new(false)),
+            hot: HotSet::default(),
+        }
     }
 
     pub fn stopper(&self) -> Stopper {
         Stopper(self.tx.clone())
     }
 
-    /// Watches until stopped. `dirs` are the folders of the full pass the caller just ran:
-    /// the ones to watch. State is saved when the watch stops.
+    /// The handle a server uses to have outputs checked before serving them. Checks wait for
+    /// the watch's loop once some root is polled (requests made during the first pass wait
+    /// for it).
+    pub fn freshness(&self, plan: &[RootWatch]) -> Freshness {
+        if plan.iter().any(|r| r.polled) {
+            self.active.store(true, Ordering::Relaxed);
+        }
+        Freshness {
+            tx: self.tx.clone(),
+            active: self.active.clone(),
+        }
+    }
+
+    /// Watches until stopped, from where the full pass the caller just ran left off
+    /// ([`Start`]). State is saved when the watch stops.
     pub fn run<T: Target>(
         self,
         target: &mut T,
-        dirs: &[PathBuf],
+        start: Start,
         options: &WatchOptions,
         notice: &mut dyn FnMut(Notice<T::Report>),
     ) -> Result<()> {
         let started = Instant::now();
-        let mut watched: HashMap<PathBuf, u64> = HashMap::new();
-        let mut source = match options.poll {
-            Some(interval) => self.start_polling(target.roots(), target.ignore(), interval),
-            None => match self.start_native(dirs, &mut watched) {
-                Ok(watcher) => Source::Native(watcher),
-                Err(reason) => {
-                    let interval = DEFAULT_POLL;
-                    notice(Notice::FellBack { reason, interval });
-                    self.start_polling(target.roots(), target.ignore(), interval)
-                }
-            },
-        };
-        // Catch up with whatever changed between the initial walk and the watches being in place.
-        let report = target.rescan()?;
-        if target.feedback(&report).eventful {
-            notice(Notice::Changed(&report));
+        let Start {
+            mut plan,
+            dirs,
+            seed,
+        } = start;
+        for root in &plan {
+            if let Some(why) = &root.why {
+                notice(Notice::SlowRoot {
+                    root: &root.path,
+                    why,
+                    polled: root.polled,
+                });
+            }
         }
+        let mut polled = Polled::of(&plan);
+        let mut watched: HashMap<PathBuf, u64> = HashMap::new();
+        let mut source = Source {
+            native: None,
+            polling: None,
+        };
+        let mut catch_up = false;
+        if plan.iter().any(|r| !r.polled) {
+            let native_dirs: Vec<PathBuf> = dirs
+                .iter()
+                .filter(|d| polled.get(d).is_none())
+                .cloned()
+                .collect();
+            match self.start_native(&native_dirs, &mut watched) {
+                Ok(watcher) => {
+                    source.native = Some(watcher);
+                    catch_up = true;
+                }
+                Err(reason) => {
+                    notice(Notice::FellBack {
+                        reason,
+                        interval: options.interval,
+                    });
+                    for root in &mut plan {
+                        root.polled = true;
+                    }
+                    polled = Polled::of(&plan);
+                }
+            }
+        }
+        // The poller starts from the walk of the full pass: its first round sees whatever
+        // changed since, so the tree is not walked twice.
+        let native_only = plan.iter().all(|r| !r.polled);
+        if !native_only {
+            self.active.store(true, Ordering::Relaxed);
+            let poller = self.poller(target, &plan, Some(&seed));
+            source.polling = Some(self.start_polling(poller, options.interval));
+        }
+        if catch_up && native_only {
+            // Catch up with whatever changed between the walk and the watches being in place.
+            let report = target.rescan()?;
+            if target.feedback(&report).eventful {
+                notice(Notice::Changed(&report));
+            }
+        } else if catch_up {
+            // The same for the native roots only, by one stat round over them against the
+            // walk: a rescan would walk the polled (slow) roots again.
+            let natives: Vec<RootWatch> = plan
+                .iter()
+                .map(|r| RootWatch {
+                    polled: !r.polled,
+                    ..r.clone()
+                })
+                .collect();
+            let changed = self.poller(target, &natives, Some(&seed)).poll_once();
+            if !changed.is_empty() {
+                let report = self.apply(
+                    target,
+                    &mut source,
+                    &mut watched,
+                    &polled,
+                    &changed,
+                    &HashSet::new(),
+                    notice,
+                );
+                if target.feedback(&report).eventful {
+                    notice(Notice::Changed(&report));
+                }
+            }
+        }
+        drop(seed);
         notice(Notice::Ready {
-            backend: self.kind(&source),
+            backend: kind(&plan, options.interval),
             watched_dirs: watched.len(),
             elapsed: started.elapsed(),
+            roots: &plan,
         });
 
         let mut coalescer = Coalescer::new(options.timing);
@@ -251,9 +500,11 @@ impl Watch {
             let now = Instant::now();
             let mut stop = false;
             let mut fall_back: Option<String> = None;
+            let mut fresh: Vec<(Vec<String>, Sender<()>)> = Vec::new();
             for msg in messages {
                 match msg {
                     Msg::Stop => stop = true,
+                    Msg::Fresh(outputs, done) => fresh.push((outputs, done)),
                     Msg::Polled(paths) => {
                         for path in paths {
                             coalescer.add(path, true, now);
@@ -295,14 +546,55 @@ impl Watch {
             if stop {
                 break;
             }
-            if let (Some(reason), Source::Native(_)) = (fall_back, &source) {
-                let interval = DEFAULT_POLL;
-                notice(Notice::FellBack { reason, interval });
-                source = self.start_polling(target.roots(), target.ignore(), interval);
+            if let (Some(reason), Some(_)) = (fall_back, &source.native) {
+                notice(Notice::FellBack {
+                    reason,
+                    interval: options.interval,
+                });
+                source.native = None;
+                source.stop_polling();
+                for root in &mut plan {
+                    root.polled = true;
+                }
+                polled = Polled::of(&plan);
+                // Events were lost: a walk of its own, and a rescan.
+                let poller = self.poller(target, &plan, None);
+                source.polling = Some(self.start_polling(poller, options.interval));
+                self.active.store(true, Ordering::Relaxed);
                 watched.clear();
                 let rescan = target.rescan()?;
                 notice(Notice::Changed(&rescan));
                 save_at = Some(Instant::now() + options.save_after);
+            }
+            if !fresh.is_empty() {
+                // Requests wait for this: what their outputs are made of, checked on the polled
+                // roots, and what changed applied before they are answered.
+                let outputs: Vec<String> = fresh.iter().flat_map(|(o, _)| o.clone()).collect();
+                let stale = self.stale_inputs(target, &polled, &outputs);
+                if !stale.is_empty() {
+                    let report = self.apply(
+                        target,
+                        &mut source,
+                        &mut watched,
+                        &polled,
+                        &stale,
+                        &forgotten,
+                        notice,
+                    );
+                    let feedback = target.feedback(&report);
+                    for root in feedback.missing_roots {
+                        if missing.insert(root.clone()) {
+                            notice(Notice::RootMissing(&root));
+                        }
+                    }
+                    if feedback.eventful {
+                        notice(Notice::Changed(&report));
+                        save_at = Some(Instant::now() + options.save_after);
+                    }
+                }
+                for (_, done) in fresh {
+                    let _ = done.send(());
+                }
             }
 
             let mut changed = coalescer.take_due(Instant::now());
@@ -324,6 +616,7 @@ impl Watch {
                 target,
                 &mut source,
                 &mut watched,
+                &polled,
                 &changed,
                 &forgotten,
                 notice,
@@ -340,17 +633,58 @@ impl Watch {
                 save_at = Some(Instant::now() + options.save_after);
             }
         }
-        if let Source::Poll { stop, .. } = &source {
-            stop.store(true, Ordering::Relaxed);
-        }
+        source.stop_polling();
+        self.active.store(false, Ordering::Relaxed);
         target.save()
     }
 
-    fn kind(&self, source: &Source) -> BackendKind {
-        match source {
-            Source::Native(_) => BackendKind::Native,
-            Source::Poll { interval, .. } => BackendKind::Poll(*interval),
+    /// A poller over the polled roots of `plan`: from the full pass's walk (`seed`), else
+    /// from a walk of its own.
+    fn poller<T: Target>(&self, target: &T, plan: &[RootWatch], seed: Option<&Seed>) -> Poller {
+        let (roots, remote): (Vec<SourceRoot>, Vec<bool>) = target
+            .roots()
+            .iter()
+            .zip(plan)
+            .filter(|(_, p)| p.polled)
+            .map(|(r, p)| (r.clone(), p.remote))
+            .unzip();
+        match seed {
+            Some(seed) => Poller::seeded(&roots, target.ignore(), &remote, seed),
+            None => Poller::new(&roots, target.ignore(), &remote),
         }
+    }
+
+    /// The inputs of `outputs` on polled roots whose fingerprint is not what the target
+    /// knows (stat'ed in parallel); all of them become hot.
+    fn stale_inputs<T: Target>(
+        &self,
+        target: &T,
+        polled: &Polled,
+        outputs: &[String],
+    ) -> Vec<PathBuf> {
+        let mut inputs: Vec<(PathBuf, Option<FileMeta>, bool)> = outputs
+            .iter()
+            .flat_map(|o| target.inputs(o))
+            .filter_map(|(path, known)| polled.get(&path).map(|remote| (path, known, remote)))
+            .collect();
+        inputs.sort_by(|a, b| a.0.cmp(&b.0));
+        inputs.dedup_by(|a, b| a.0 == b.0);
+        let now: Vec<Option<FileMeta>> = inputs
+            .par_iter()
+            .map(|(path, _, remote)| {
+                poll::stat(None, path.as_os_str(), *remote)
+                    .filter(|(_, kind)| *kind == Kind::File)
+                    .map(|(meta, _)| meta)
+            })
+            .collect();
+        let mut stale = Vec::new();
+        for ((path, known, remote), now) in inputs.into_iter().zip(now) {
+            if now != known {
+                stale.push(path.clone());
+            }
+            self.hot.add(path, now, remote);
+        }
+        stale
     }
 
     /// Applies one change set; with native events, first watches folders that appeared, and
@@ -360,11 +694,14 @@ impl Watch {
         target: &mut T,
         source: &mut Source,
         watched: &mut HashMap<PathBuf, u64>,
+        polled: &Polled,
         changed: &[PathBuf],
         forgotten: &HashSet<PathBuf>,
         notice: &mut dyn FnMut(Notice<T::Report>),
     ) -> T::Report {
-        if let Source::Native(watcher) = source {
+        // Folders of polled roots are the poller's, never watched natively.
+        let native = |path: &&PathBuf| polled.get(path).is_none();
+        if let Some(watcher) = &mut source.native {
             // Unwatch what is gone first: a folder renamed away shares its kernel watch with
             // its new path, and removing it afterwards would silence the new one.
             for path in changed {
@@ -380,16 +717,17 @@ impl Watch {
                     }
                 }
             }
-            for path in changed {
+            for path in changed.iter().filter(native) {
                 self.ensure_watched(watcher, watched, path, notice);
             }
         }
         let mut report = target.apply(changed);
-        if let Source::Native(watcher) = source {
+        if let Some(watcher) = &mut source.native {
             let mut fresh: Vec<PathBuf> = target
                 .feedback(&report)
                 .new_dirs
                 .iter()
+                .filter(native)
                 .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
                 .cloned()
                 .collect();
@@ -400,6 +738,7 @@ impl Watch {
                     .feedback(&again)
                     .new_dirs
                     .iter()
+                    .filter(native)
                     .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
                     .cloned()
                     .collect();
@@ -499,26 +838,105 @@ impl Watch {
         }
     }
 
-    fn start_polling(&self, roots: &[SourceRoot], ignore: &IgnoreRules, base: Duration) -> Source {
+    /// Starts the poller's threads: the sweep (slices within [`SWEEP_BUDGET`], a round at
+    /// most every `interval`) and the hot set's (within [`HOT_BUDGET`], at most every
+    /// [`HOT_INTERVAL`]). The returned flag stops both.
+    fn start_polling(&self, mut poller: Poller, interval: Duration) -> Arc<AtomicBool> {
         let stop = Arc::new(AtomicBool::new(false));
-        let mut poller = Poller::new(roots, ignore);
-        let (tx, flag) = (self.tx.clone(), stop.clone());
+        let (tx, flag, hot) = (self.tx.clone(), stop.clone(), self.hot.clone());
         std::thread::spawn(move || {
-            let mut interval = base;
+            let (mut skip, mut generation) = (poll::Skip::new(), u64::MAX);
+            let mut round = Instant::now();
             while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(interval);
-                let round = Instant::now();
-                let changed = poller.poll_once();
-                interval = adapt_interval(base, round.elapsed());
-                if !changed.is_empty() && tx.send(Msg::Polled(changed)).is_err() {
+                if hot.generation() != generation {
+                    generation = hot.generation();
+                    skip = hot.skip();
+                }
+                let meter = Meter::start();
+                let slice = poller.sweep(SLICE, &skip);
+                let cost = meter.cost();
+                if !slice.changed.is_empty() && tx.send(Msg::Polled(slice.changed)).is_err() {
                     break;
+                }
+                let mut rest = SWEEP_BUDGET.rest(&cost);
+                if slice.round_done {
+                    rest = rest.max(interval.saturating_sub(round.elapsed()));
+                }
+                rest_unless_stopped(&flag, rest);
+                if slice.round_done {
+                    round = Instant::now();
                 }
             }
         });
-        Source::Poll {
-            stop,
-            interval: base,
+        let (tx, flag, hot) = (self.tx.clone(), stop.clone(), self.hot.clone());
+        std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                if hot.is_empty() {
+                    rest_unless_stopped(&flag, HOT_INTERVAL);
+                    continue;
+                }
+                let meter = Meter::start();
+                let changed = hot.poll();
+                let cost = meter.cost();
+                if !changed.is_empty() && tx.send(Msg::Polled(changed)).is_err() {
+                    break;
+                }
+                let rest = HOT_BUDGET
+                    .rest(&cost)
+                    .max(HOT_INTERVAL.saturating_sub(cost.wall));
+                rest_unless_stopped(&flag, rest);
+            }
+        });
+        stop
+    }
+}
+
+/// Where a watch starts from: how each root is watched and what the full pass saw.
+pub struct Start {
+    pub plan: Vec<RootWatch>,
+    /// Every folder of the full pass (those of native roots are watched).
+    pub dirs: Vec<PathBuf>,
+    /// What the pollers start from (empty when no root is polled).
+    pub seed: Seed,
+}
+
+impl Start {
+    /// After a full pass: its walk's findings (`found`) and the index it left.
+    pub fn new(
+        plan: Vec<RootWatch>,
+        found: &crate::sources::SourceIndex,
+        index: &crate::sources::Index,
+    ) -> Start {
+        // Seeded for every root: a native root may fall back to polling.
+        let seed = Seed::new(found, index);
+        Start {
+            plan,
+            dirs: found.dirs.clone(),
+            seed,
         }
+    }
+}
+
+/// The backend a plan amounts to.
+fn kind(plan: &[RootWatch], interval: Duration) -> BackendKind {
+    if plan.iter().all(|r| r.polled) {
+        BackendKind::Poll(interval)
+    } else if plan.iter().any(|r| r.polled) {
+        BackendKind::Mixed(interval)
+    } else {
+        BackendKind::Native
+    }
+}
+
+/// Sleeps `rest`, waking early when `flag` is set.
+fn rest_unless_stopped(flag: &AtomicBool, rest: Duration) {
+    let until = Instant::now() + rest;
+    while !flag.load(Ordering::Relaxed) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
     }
 }
 
@@ -565,13 +983,30 @@ mod tests {
     }
 
     #[test]
-    fn poll_interval_adapts_to_round_cost() {
-        let base = Duration::from_millis(500);
-        assert_eq!(adapt_interval(base, Duration::from_millis(5)), base);
+    fn roots_whose_changes_are_made_elsewhere_are_polled_unless_forbidden() {
+        let slow = || {
+            Some(mounts::Slow {
+                fs: "fuse.grpcfuse".into(),
+                reason: "a fuse.grpcfuse mount".into(),
+            })
+        };
+        let path = Path::new("/app/media");
+        let auto = decide(path, PollMode::Auto, slow());
+        assert!(auto.polled && auto.remote);
+        assert_eq!(auto.why.as_deref(), Some("a fuse.grpcfuse mount"));
+        let local = decide(path, PollMode::Auto, None);
+        assert!(!local.polled && !local.remote && local.why.is_none());
+        let never = decide(path, PollMode::Never, slow());
+        assert!(!never.polled && never.remote && never.why.is_some());
+        let always = decide(path, PollMode::Always, None);
+        assert!(always.polled && !always.remote);
+        let d = Duration::from_millis(500);
         assert_eq!(
-            adapt_interval(base, Duration::from_millis(200)),
-            Duration::from_secs(2)
+            kind(&[auto.clone(), local.clone()], d),
+            BackendKind::Mixed(d)
         );
+        assert_eq!(kind(&[auto, always], d), BackendKind::Poll(d));
+        assert_eq!(kind(&[local, never], d), BackendKind::Native);
     }
 
     #[test]

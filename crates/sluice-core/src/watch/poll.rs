@@ -1,22 +1,82 @@
 //! A stat-only poller, for where file events never arrive: Docker Desktop bind mounts, network
-//! filesystems, emulated containers, or when the kernel's watch budget is spent.
+//! file systems, WSL2's `/mnt/c` (see [`super::mounts`]), or when the kernel's watch budget is
+//! spent.
 //!
-//! Each round stats every known folder and reads only those whose mtime changed (a folder's
-//! mtime moves when an entry is added, removed or renamed), then stats every known file. It never
-//! reads file contents. It reports paths, exactly like native events, and the engine diffs them.
+//! A [`Poller`] keeps a snapshot of its roots: each kept folder's mtime and entries, each kept
+//! file's fingerprint. It starts from the full pass's walk ([`Seed`]), so a start walks the
+//! tree once. A sweep goes through the folders in path order, a slice at a time
+//! ([`Poller::sweep`]), so the caller can rest between slices as its budget says and a long
+//! sweep over a slow mount reports what it found as it goes. Per folder it stats the folder and
+//! lists it only when its mtime moved (an entry added, removed or renamed moves it; the
+//! listing's file types spare a stat per name), then stats each file relative to the open
+//! folder (no path walk per file); files the caller polls more often itself (the hot set of
+//! `sluice dev`) are skipped. It never reads file contents, and reports paths like native
+//! events: the engine diffs them.
+//!
+//! On roots whose changes are made elsewhere, every stat goes past the kernel's attribute
+//! cache (`AT_STATX_FORCE_SYNC`): FUSE and NFS otherwise answer from it for a second or more,
+//! and a file edited on the other side would look unchanged (and read short) until then.
 
-use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
-use std::fs;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use crate::sources::{FileMeta, IgnoreRules, SourceRoot, relative, scan_subtree};
+use rustix::fs::{Mode, OFlags};
 
-#[derive(Debug)]
+use crate::sources::remote;
+pub(crate) use crate::sources::remote::Kind;
+use crate::sources::{FileMeta, IgnoreRules, SourceIndex, SourceRoot, relative, scan_subtree};
+
+/// What the full pass saw, for a poller to start from instead of walking again.
+#[derive(Debug, Default, Clone)]
+pub struct Seed {
+    /// Every kept file (shadowed ones too) with its fingerprint; `None`: not known.
+    pub files: Vec<(PathBuf, Option<FileMeta>)>,
+    /// Every kept folder with its mtime.
+    pub dirs: Vec<(PathBuf, i64)>,
+}
+
+impl Seed {
+    /// From a full pass: its walk's findings and the index it built.
+    pub fn new(found: &SourceIndex, index: &crate::sources::Index) -> Seed {
+        let mut files: Vec<(PathBuf, Option<FileMeta>)> = index
+            .files
+            .values()
+            .map(|f| (f.path.clone(), Some(f.meta)))
+            .collect();
+        files.extend(found.shadowed.iter().map(|s| (s.ignored.clone(), None)));
+        Seed {
+            files,
+            dirs: found
+                .dirs
+                .iter()
+                .cloned()
+                .zip(found.dir_mtimes.iter().copied())
+                .collect(),
+        }
+    }
+}
+
+/// Files not to stat in a sweep, by folder: the ones polled elsewhere.
+pub type Skip = HashMap<PathBuf, HashSet<OsString>>;
+
+#[derive(Debug, Default)]
 struct DirSnap {
     root: usize,
     mtime_ns: i64,
-    names: HashSet<OsString>,
+    files: BTreeMap<OsString, FileMeta>,
+    subdirs: BTreeSet<OsString>,
+}
+
+/// What one slice of a sweep found.
+#[derive(Debug, Default)]
+pub struct Slice {
+    /// Paths that changed (files or folders, created, modified, deleted or renamed).
+    pub changed: Vec<PathBuf>,
+    /// The slice ended a sweep of every folder.
+    pub round_done: bool,
 }
 
 #[derive(Debug)]
@@ -24,124 +84,147 @@ pub struct Poller {
     roots: Vec<SourceRoot>,
     /// The ignore rules of each root (everyone's plus its own).
     rules: Vec<IgnoreRules>,
-    dirs: HashMap<PathBuf, DirSnap>,
-    files: HashMap<PathBuf, FileMeta>,
+    /// Per root: its changes are made elsewhere, so stats go past the attribute cache.
+    remote: Vec<bool>,
+    dirs: BTreeMap<PathBuf, DirSnap>,
     racy_ns: i64,
+    /// The last folder swept in this round (`None`: a round starts).
+    cursor: Option<PathBuf>,
 }
 
 /// An mtime younger than this may be shared by a later change in the same clock tick (the
 /// kernel stamps with a coarse clock), so it is not trusted yet.
-const RACY: std::time::Duration = std::time::Duration::from_millis(100);
+const RACY: Duration = Duration::from_millis(100);
 
 /// Stands for an mtime too recent to trust: no stat returns it, so the entry is looked at
 /// again every round until it settles ("racy" entries, as git calls them).
-const UNSETTLED: i64 = i64::MIN;
+pub(crate) const UNSETTLED: i64 = i64::MIN;
 
-fn settle(mtime_ns: i64, racy_ns: i64) -> i64 {
-    let now = std::time::SystemTime::now()
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(i64::MAX, |d| d.as_nanos() as i64);
-    if now.saturating_sub(mtime_ns) < racy_ns {
-        UNSETTLED
-    } else {
-        mtime_ns
-    }
+        .map_or(i64::MAX, |d| d.as_nanos() as i64)
 }
 
+/// [`remote::stat_at`], `None` on any error.
+pub(crate) fn stat(dir: Option<&OwnedFd>, name: &OsStr, remote: bool) -> Option<(FileMeta, Kind)> {
+    remote::stat_at(dir, name, remote).ok()
+}
+
+fn open_dir(dir: &Path) -> Option<OwnedFd> {
+    rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()
+}
+
+/// A folder with this many files is opened to stat them relative to it; fewer are stat'ed
+/// by path (an open and a close cost more than the path walks they save).
+const OPEN_FROM: usize = 3;
+
 impl Poller {
-    /// Takes a first snapshot of every root (one walk).
-    pub fn new(roots: &[SourceRoot], ignore: &IgnoreRules) -> Poller {
-        let mut poller = Poller {
+    fn empty(roots: &[SourceRoot], ignore: &IgnoreRules, remote: &[bool]) -> Poller {
+        Poller {
             roots: roots.to_vec(),
             rules: roots.iter().map(|r| r.rules(ignore)).collect(),
-            dirs: HashMap::new(),
-            files: HashMap::new(),
+            remote: (0..roots.len())
+                .map(|i| remote.get(i).copied().unwrap_or(false))
+                .collect(),
+            dirs: BTreeMap::new(),
             racy_ns: RACY.as_nanos() as i64,
-        };
+            cursor: None,
+        }
+    }
+
+    /// Takes a first snapshot of every root (one walk). `remote`: per root, whether its
+    /// changes are made elsewhere.
+    pub fn new(roots: &[SourceRoot], ignore: &IgnoreRules, remote: &[bool]) -> Poller {
+        let mut poller = Poller::empty(roots, ignore, remote);
         for (i, root) in roots.iter().enumerate() {
-            poller.take_in(i, &root.path);
+            let path = root.path.clone();
+            poller.take_in(i, &path);
+        }
+        poller
+    }
+
+    /// Starts from what the full pass saw (no walk). Roots the seed does not have (missing at
+    /// the time) are taken in when they appear.
+    pub fn seeded(
+        roots: &[SourceRoot],
+        ignore: &IgnoreRules,
+        remote: &[bool],
+        seed: &Seed,
+    ) -> Poller {
+        let mut poller = Poller::empty(roots, ignore, remote);
+        for (dir, mtime_ns) in &seed.dirs {
+            if let Some(root) = poller.root_of(dir) {
+                let mtime_ns = poller.settled(*mtime_ns);
+                poller.dirs.insert(
+                    dir.clone(),
+                    DirSnap {
+                        root,
+                        mtime_ns,
+                        ..DirSnap::default()
+                    },
+                );
+            }
+        }
+        for (path, meta) in &seed.files {
+            let meta = match meta {
+                Some(m) => FileMeta {
+                    mtime_ns: poller.settled(m.mtime_ns),
+                    ..*m
+                },
+                None => FileMeta {
+                    len: u64::MAX,
+                    mtime_ns: UNSETTLED,
+                    ino: 0,
+                },
+            };
+            if let (Some(parent), Some(name)) = (path.parent(), path.file_name())
+                && let Some(snap) = poller.dirs.get_mut(parent)
+            {
+                snap.files.insert(name.to_owned(), meta);
+            }
+        }
+        let dirs: Vec<PathBuf> = poller.dirs.keys().cloned().collect();
+        for dir in dirs {
+            if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name())
+                && let Some(snap) = poller.dirs.get_mut(parent)
+            {
+                snap.subdirs.insert(name.to_owned());
+            }
         }
         poller
     }
 
     /// Trusts mtimes younger than [`RACY`] (tests that control every write use zero).
-    pub fn with_racy_window(mut self, window: std::time::Duration) -> Poller {
+    pub fn with_racy_window(mut self, window: Duration) -> Poller {
         self.racy_ns = window.as_nanos() as i64;
         self
     }
 
     /// `mtime_ns`, or [`UNSETTLED`] when it is too recent to be trusted.
     fn settled(&self, mtime_ns: i64) -> i64 {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(i64::MAX, |d| d.as_nanos() as i64);
-        if now.saturating_sub(mtime_ns) < self.racy_ns {
+        if now_ns().saturating_sub(mtime_ns) < self.racy_ns {
             UNSETTLED
         } else {
             mtime_ns
         }
     }
 
-    fn dir_mtime(&self, path: &Path) -> Option<i64> {
-        fs::metadata(path)
-            .ok()
-            .filter(|m| m.is_dir())
-            .map(|m| self.settled(FileMeta::of(&m).mtime_ns))
-    }
-
-    /// A file's fingerprint as the snapshot keeps it.
-    fn file_meta(&self, meta: &fs::Metadata) -> FileMeta {
-        let meta = FileMeta::of(meta);
+    fn settled_meta(&self, meta: FileMeta) -> FileMeta {
         FileMeta {
             mtime_ns: self.settled(meta.mtime_ns),
             ..meta
         }
     }
 
-    /// How many paths each round stats.
+    /// How many paths a sweep stats.
     pub fn size(&self) -> usize {
-        self.dirs.len() + self.files.len()
-    }
-
-    /// Adds the folder `start` of root `i` and everything kept below it to the snapshot.
-    fn take_in(&mut self, i: usize, start: &Path) {
-        if self.dir_mtime(start).is_none() {
-            return;
-        }
-        let found = scan_subtree(&self.roots[i], start, &self.rules[i]);
-        for dir in found.dirs {
-            let mtime_ns = self.dir_mtime(&dir).unwrap_or_default();
-            self.dirs.insert(
-                dir,
-                DirSnap {
-                    root: i,
-                    mtime_ns,
-                    names: HashSet::new(),
-                },
-            );
-        }
-        for (_, path, meta) in found.files {
-            let meta = FileMeta {
-                mtime_ns: self.settled(meta.mtime_ns),
-                ..meta
-            };
-            self.files.insert(path, meta);
-        }
-        // Each folder's kept names, as a later `read_dir` will see them.
-        let children: Vec<PathBuf> = self
-            .files
-            .keys()
-            .chain(self.dirs.keys())
-            .filter(|p| p.starts_with(start) && p.as_path() != start)
-            .cloned()
-            .collect();
-        for child in children {
-            if let (Some(parent), Some(name)) = (child.parent(), child.file_name())
-                && let Some(snap) = self.dirs.get_mut(parent)
-            {
-                snap.names.insert(name.to_owned());
-            }
-        }
+        self.dirs.len() + self.dirs.values().map(|d| d.files.len()).sum::<usize>()
     }
 
     /// The root `path` is in (the first, as the walk would have it).
@@ -154,231 +237,328 @@ impl Poller {
         let name = path.file_name().and_then(|n| n.to_str());
         match (name, relative(path, &self.roots[root].path)) {
             (Some(name), Some(rel)) => !self.rules[root].ignores_file(name, &rel),
-            _ => true,
+            _ => false,
         }
     }
 
-    /// Drops `path` and everything below it from the snapshot.
-    fn forget(&mut self, path: &Path) {
-        self.dirs.retain(|p, _| !p.starts_with(path));
-        self.files.retain(|p, _| !p.starts_with(path));
+    /// Adds the folder `start` of root `i` and everything kept below it to the snapshot
+    /// (`start`'s own entry in its parent is the caller's).
+    fn take_in(&mut self, i: usize, start: &Path) {
+        if stat(None, start.as_os_str(), self.remote[i]).is_none_or(|(_, k)| k != Kind::Dir) {
+            return;
+        }
+        let found = scan_subtree(&self.roots[i], start, &self.rules[i]);
+        for (dir, mtime_ns) in found.dirs.iter().zip(&found.dir_mtimes) {
+            let mtime_ns = self.settled(*mtime_ns);
+            self.dirs.insert(
+                dir.clone(),
+                DirSnap {
+                    root: i,
+                    mtime_ns,
+                    ..DirSnap::default()
+                },
+            );
+        }
+        for (_, path, meta) in found.files {
+            let meta = self.settled_meta(meta);
+            if let (Some(parent), Some(name)) = (path.parent(), path.file_name())
+                && let Some(snap) = self.dirs.get_mut(parent)
+            {
+                snap.files.insert(name.to_owned(), meta);
+            }
+        }
+        for dir in found.dirs {
+            if dir.as_path() != start
+                && let (Some(parent), Some(name)) = (dir.parent(), dir.file_name())
+                && let Some(snap) = self.dirs.get_mut(parent)
+            {
+                snap.subdirs.insert(name.to_owned());
+            }
+        }
     }
 
-    /// The names in `dir` that the walk would keep.
-    fn kept_names(&self, root: usize, dir: &Path) -> HashSet<OsString> {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return HashSet::new();
-        };
-        let root_path = &self.roots[root].path;
-        entries
-            .flatten()
-            .filter(|entry| {
-                let path = entry.path();
-                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                    return true;
-                };
-                if fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-                    !self.rules[root].ignores_dir(&name)
-                } else {
-                    relative(&path, root_path)
-                        .is_none_or(|rel| !self.rules[root].ignores_file(&name, &rel))
-                }
-            })
-            .map(|entry| entry.file_name())
-            .collect()
+    /// Drops the folder `path` and everything below it from the snapshot.
+    fn forget(&mut self, path: &Path) {
+        let below: Vec<PathBuf> = self
+            .dirs
+            .range(path.to_path_buf()..)
+            .take_while(|(p, _)| p.starts_with(path))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for dir in below {
+            self.dirs.remove(&dir);
+        }
     }
 
     /// Roots that were missing and are back are taken in again.
     fn revisit_roots(&mut self, changed: &mut Vec<PathBuf>) {
         for i in 0..self.roots.len() {
             let root = self.roots[i].path.clone();
-            if !self.dirs.contains_key(&root) && self.dir_mtime(&root).is_some() {
+            if !self.dirs.contains_key(&root)
+                && stat(None, root.as_os_str(), self.remote[i]).is_some_and(|(_, k)| k == Kind::Dir)
+            {
                 self.take_in(i, &root);
                 changed.push(root);
             }
         }
     }
 
-    /// One round: the paths that changed since the last one.
+    /// Sweeps folders, in path order from where the last slice stopped, until `slice` has
+    /// passed (at least one folder), skipping the files in `skip`.
+    pub fn sweep(&mut self, slice: Duration, skip: &Skip) -> Slice {
+        let started = Instant::now();
+        let mut out = Slice::default();
+        if self.cursor.is_none() {
+            self.revisit_roots(&mut out.changed);
+        }
+        loop {
+            let next = match &self.cursor {
+                None => self.dirs.keys().next().cloned(),
+                Some(last) => self
+                    .dirs
+                    .range::<PathBuf, _>((
+                        std::ops::Bound::Excluded(last.clone()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .next()
+                    .map(|(p, _)| p.clone()),
+            };
+            let Some(dir) = next else {
+                self.cursor = None;
+                out.round_done = true;
+                break;
+            };
+            self.sweep_dir(&dir, skip.get(&dir), &mut out.changed);
+            self.cursor = Some(dir);
+            if started.elapsed() >= slice {
+                break;
+            }
+        }
+        out.changed.sort();
+        out.changed.dedup();
+        out
+    }
+
+    /// One whole round (every folder), without rest: the paths that changed since the last.
     pub fn poll_once(&mut self) -> Vec<PathBuf> {
         let mut changed = Vec::new();
-        self.revisit_roots(&mut changed);
-        let mut dirs: Vec<PathBuf> = self.dirs.keys().cloned().collect();
-        dirs.sort();
-        for dir in dirs {
-            let Some(snap) = self.dirs.get(&dir) else {
-                continue; // under a folder that went away this round
-            };
-            let (root, old_mtime) = (snap.root, snap.mtime_ns);
-            match self.dir_mtime(&dir) {
-                None => {
-                    self.forget(&dir);
-                    // A folder replaced by a file of the same name: its parent's names did not
-                    // change, so the file is taken in here.
-                    if let Ok(meta) = fs::metadata(&dir)
-                        && meta.is_file()
-                        && self.kept_file(root, &dir)
-                    {
-                        let meta = self.file_meta(&meta);
-                        self.files.insert(dir.clone(), meta);
-                    }
-                    changed.push(dir);
-                }
-                Some(mtime) if mtime != old_mtime || old_mtime == UNSETTLED => {
-                    let now = self.kept_names(root, &dir);
-                    let before = self
-                        .dirs
-                        .get_mut(&dir)
-                        .map(|s| std::mem::take(&mut s.names))
-                        .unwrap_or_default();
-                    for gone in before.difference(&now) {
-                        let path = dir.join(gone);
-                        self.forget(&path);
-                        changed.push(path);
-                    }
-                    for new in now.difference(&before) {
-                        let path = dir.join(new);
-                        match fs::metadata(&path) {
-                            Ok(m) if m.is_dir() => self.take_in(root, &path),
-                            Ok(m) => {
-                                self.files.insert(path.clone(), self.file_meta(&m));
-                            }
-                            Err(_) => {}
-                        }
-                        changed.push(path);
-                    }
-                    if let Some(snap) = self.dirs.get_mut(&dir) {
-                        snap.mtime_ns = mtime;
-                        snap.names = now;
-                    }
-                }
-                Some(_) => {}
-            }
-        }
-        // Each file is stat'ed relative to its folder's descriptor: a full-path stat walks
-        // the path again for every file, which is most of a round's cost in a deep tree.
-        let mut gone = Vec::new();
-        let racy_ns = self.racy_ns;
-        let mut seen = 0;
-        for (dir, snap) in &self.dirs {
-            let folder = DirFd::open(dir);
-            for name in &snap.names {
-                let path = dir.join(name);
-                let Some(meta) = self.files.get_mut(&path) else {
-                    continue;
-                };
-                seen += 1;
-                let stat = match &folder {
-                    Some(folder) => folder.stat(name),
-                    None => stat_path(&path),
-                };
-                compare(path, meta, stat, racy_ns, &mut changed, &mut gone);
-            }
-        }
-        if seen != self.files.len() {
-            // A file not listed under a known folder (the snapshot keeps every file's name in
-            // its folder, so this is a safety net): stat every file by its path instead.
-            let listed: HashSet<PathBuf> = self
-                .dirs
-                .iter()
-                .flat_map(|(dir, snap)| snap.names.iter().map(|n| dir.join(n)))
-                .collect();
-            for (path, meta) in self.files.iter_mut() {
-                if !listed.contains(path) {
-                    let stat = stat_path(path);
-                    compare(path.clone(), meta, stat, racy_ns, &mut changed, &mut gone);
-                }
-            }
-        }
-        for path in gone {
-            self.files.remove(&path);
-            // A file replaced by a folder of the same name: take the folder in, or whatever is
-            // written into it later goes unseen.
-            if let Some(root) = self.root_of(&path)
-                && self.dir_mtime(&path).is_some()
-                && path
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| !self.rules[root].ignores_dir(n))
-            {
-                self.take_in(root, &path);
+        self.cursor = None;
+        loop {
+            let slice = self.sweep(Duration::MAX, &Skip::new());
+            changed.extend(slice.changed);
+            if slice.round_done {
+                break;
             }
         }
         changed.sort();
         changed.dedup();
         changed
     }
-}
 
-/// Takes one file's new `stat` into the snapshot, noting the path as changed or gone.
-fn compare(
-    path: PathBuf,
-    meta: &mut FileMeta,
-    stat: Option<(FileMeta, bool)>,
-    racy_ns: i64,
-    changed: &mut Vec<PathBuf>,
-    gone: &mut Vec<PathBuf>,
-) {
-    match stat {
-        Some((now, true)) => {
-            let now = FileMeta {
-                mtime_ns: settle(now.mtime_ns, racy_ns),
-                ..now
-            };
-            if now != *meta {
-                // An unsettled entry is reported once more when it settles: a spurious change
-                // costs a comparison, a missed one a stale output.
-                *meta = now;
-                changed.push(path);
+    /// Looks at one folder: itself, its listing when its mtime moved, its files.
+    fn sweep_dir(
+        &mut self,
+        dir: &Path,
+        skip: Option<&HashSet<OsString>>,
+        changed: &mut Vec<PathBuf>,
+    ) {
+        let Some(snap) = self.dirs.get(dir) else {
+            return; // under a folder that went away this round
+        };
+        let (root, old_mtime) = (snap.root, snap.mtime_ns);
+        let remote = self.remote[root];
+        let folder = (snap.files.len() >= OPEN_FROM)
+            .then(|| open_dir(dir))
+            .flatten();
+        let now = match &folder {
+            Some(fd) => stat(Some(fd), OsStr::new(""), remote),
+            None => stat(None, dir.as_os_str(), remote),
+        };
+        // Files the listing just stat'ed (new ones) are not stat'ed again below.
+        let mut fresh = BTreeSet::new();
+        match now {
+            Some((meta, Kind::Dir)) => {
+                let mtime = self.settled(meta.mtime_ns);
+                if mtime != old_mtime || old_mtime == UNSETTLED {
+                    fresh = self.relist(dir, root, mtime, changed);
+                }
+            }
+            other => {
+                // Gone, or no longer a folder.
+                self.forget(dir);
+                if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) {
+                    let kept = matches!(other, Some((_, Kind::File))) && self.kept_file(root, dir);
+                    let meta = other.map(|(m, _)| self.settled_meta(m));
+                    if let Some(snap) = self.dirs.get_mut(parent) {
+                        snap.subdirs.remove(name);
+                        // A folder replaced by a file of the same name: its parent's listing
+                        // may not have changed, so the file is taken in here.
+                        if let (true, Some(meta)) = (kept, meta) {
+                            snap.files.insert(name.to_owned(), meta);
+                        }
+                    }
+                }
+                changed.push(dir.to_path_buf());
+                return;
             }
         }
-        _ => {
-            gone.push(path.clone());
+        let racy_ns = self.racy_ns;
+        let Some(snap) = self.dirs.get_mut(dir) else {
+            return;
+        };
+        let mut became_dirs = Vec::new();
+        let mut gone = Vec::new();
+        for (name, meta) in snap.files.iter_mut() {
+            if skip.is_some_and(|s| s.contains(name)) || fresh.contains(name) {
+                continue;
+            }
+            let now = match &folder {
+                Some(fd) => stat(Some(fd), name, remote),
+                None => stat(None, dir.join(name).as_os_str(), remote),
+            };
+            match now {
+                Some((now, Kind::File)) => {
+                    let now = FileMeta {
+                        mtime_ns: if now_ns().saturating_sub(now.mtime_ns) < racy_ns {
+                            UNSETTLED
+                        } else {
+                            now.mtime_ns
+                        },
+                        ..now
+                    };
+                    if now != *meta {
+                        // An unsettled entry is reported once more when it settles: a
+                        // spurious change costs a comparison, a missed one a stale output.
+                        *meta = now;
+                        changed.push(dir.join(name));
+                    }
+                }
+                other => {
+                    gone.push(name.clone());
+                    changed.push(dir.join(name));
+                    if matches!(other, Some((_, Kind::Dir))) {
+                        became_dirs.push(name.clone());
+                    }
+                }
+            }
+        }
+        for name in &gone {
+            snap.files.remove(name);
+        }
+        // A file replaced by a folder of the same name: take the folder in, or whatever is
+        // written into it later goes unseen.
+        for name in became_dirs {
+            let Some(text) = name.to_str() else { continue };
+            if self.rules[root].ignores_dir(text) {
+                continue;
+            }
+            let path = dir.join(&name);
+            self.take_in(root, &path);
+            if let Some(snap) = self.dirs.get_mut(dir) {
+                snap.subdirs.insert(name);
+            }
+        }
+    }
+
+    /// Lists a folder whose mtime moved and takes in what appeared, forgets what went.
+    /// Returns the names of the files it stat'ed (the new ones).
+    fn relist(
+        &mut self,
+        dir: &Path,
+        root: usize,
+        mtime: i64,
+        changed: &mut Vec<PathBuf>,
+    ) -> BTreeSet<OsString> {
+        let mut stated = BTreeSet::new();
+        let remote = self.remote[root];
+        let mut now: BTreeMap<OsString, Kind> = BTreeMap::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let Some(text) = name.to_str() else {
+                    continue; // no URL can name it: the walk skips it too
+                };
+                let Ok(file_type) = entry.file_type() else {
+                    continue;
+                };
+                let kind = if file_type.is_dir() {
+                    Kind::Dir
+                } else if file_type.is_file() {
+                    Kind::File
+                } else if file_type.is_symlink() {
+                    // Followed, as the walk does: only a link needs a stat to tell its kind.
+                    match stat(None, entry.path().as_os_str(), remote) {
+                        Some((_, kind)) => kind,
+                        None => continue,
+                    }
+                } else {
+                    Kind::Other
+                };
+                let kept = match kind {
+                    Kind::Dir => !self.rules[root].ignores_dir(text),
+                    Kind::File => self.kept_file(root, &entry.path()),
+                    Kind::Other => false,
+                };
+                if kept {
+                    now.insert(name, kind);
+                }
+            }
+        }
+        let Some(snap) = self.dirs.get_mut(dir) else {
+            return stated;
+        };
+        snap.mtime_ns = mtime;
+        let before: BTreeMap<OsString, Kind> = snap
+            .files
+            .keys()
+            .map(|n| (n.clone(), Kind::File))
+            .chain(snap.subdirs.iter().map(|n| (n.clone(), Kind::Dir)))
+            .collect();
+        let mut appeared: Vec<(OsString, Kind)> = Vec::new();
+        let mut went: Vec<(OsString, Kind)> = Vec::new();
+        for (name, kind) in &before {
+            if now.get(name) != Some(kind) {
+                went.push((name.clone(), *kind));
+            }
+        }
+        for (name, kind) in &now {
+            if before.get(name) != Some(kind) {
+                appeared.push((name.clone(), *kind));
+            }
+        }
+        for (name, kind) in went {
+            let path = dir.join(&name);
+            if let Some(snap) = self.dirs.get_mut(dir) {
+                snap.files.remove(&name);
+                snap.subdirs.remove(&name);
+            }
+            if kind == Kind::Dir {
+                self.forget(&path);
+            }
             changed.push(path);
         }
-    }
-}
-
-/// A file's fingerprint and whether it is a regular file (symlinks followed), by path.
-fn stat_path(path: &Path) -> Option<(FileMeta, bool)> {
-    fs::metadata(path)
-        .ok()
-        .map(|m| (FileMeta::of(&m), m.is_file()))
-}
-
-/// An open folder, to stat its entries with `fstatat` (no path walk per file).
-struct DirFd(std::os::fd::OwnedFd);
-
-impl DirFd {
-    fn open(dir: &Path) -> Option<DirFd> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY)
-            .open(dir)
-            .ok()?;
-        Some(DirFd(file.into()))
-    }
-
-    /// Like [`stat_path`] for the entry `name` of this folder.
-    fn stat(&self, name: &std::ffi::OsStr) -> Option<(FileMeta, bool)> {
-        use std::os::fd::AsRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        let name = std::ffi::CString::new(name.as_bytes()).ok()?;
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: a valid descriptor, a NUL-terminated name and room for one `stat`.
-        let rc = unsafe { libc::fstatat(self.0.as_raw_fd(), name.as_ptr(), st.as_mut_ptr(), 0) };
-        if rc != 0 {
-            return None;
+        for (name, kind) in appeared {
+            let path = dir.join(&name);
+            match kind {
+                Kind::Dir => {
+                    self.take_in(root, &path);
+                    if let Some(snap) = self.dirs.get_mut(dir) {
+                        snap.subdirs.insert(name);
+                    }
+                }
+                _ => {
+                    if let Some((meta, Kind::File)) = stat(None, path.as_os_str(), remote) {
+                        let meta = self.settled_meta(meta);
+                        if let Some(snap) = self.dirs.get_mut(dir) {
+                            snap.files.insert(name.clone(), meta);
+                        }
+                        stated.insert(name);
+                    }
+                }
+            }
+            changed.push(path);
         }
-        // SAFETY: fstatat succeeded, so it filled `st`.
-        let st = unsafe { st.assume_init() };
-        let meta = FileMeta {
-            len: st.st_size as u64,
-            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec,
-            ino: st.st_ino,
-        };
-        Some((meta, st.st_mode & libc::S_IFMT == libc::S_IFREG))
+        stated
     }
 }
 
@@ -386,16 +566,20 @@ impl DirFd {
 mod tests {
     use super::*;
     use crate::sources::DEFAULT_IGNORE;
+    use std::fs;
+
+    fn rules() -> IgnoreRules {
+        IgnoreRules::new(&DEFAULT_IGNORE.map(String::from))
+    }
 
     #[test]
     fn recent_entries_are_looked_at_again_until_they_settle() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("media");
         fs::create_dir_all(root.join("new")).unwrap();
-        let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
         // Everything here is younger than an hour: all of it is unsettled.
-        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules)
-            .with_racy_window(std::time::Duration::from_secs(3600));
+        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules(), &[false])
+            .with_racy_window(Duration::from_secs(3600));
         // A file created in the same clock tick as the folder's snapshot leaves the folder's
         // mtime unchanged; an unsettled folder is read again anyway.
         fs::write(root.join("new/a.txt"), "a").unwrap();
@@ -412,9 +596,8 @@ mod tests {
         let root = dir.path().join("media");
         fs::create_dir_all(&root).unwrap();
         fs::write(root.join("swap"), "file").unwrap();
-        let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
-        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules)
-            .with_racy_window(std::time::Duration::ZERO);
+        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules(), &[false])
+            .with_racy_window(Duration::ZERO);
         fs::remove_file(root.join("swap")).unwrap();
         fs::create_dir(root.join("swap")).unwrap();
         assert_eq!(poller.poll_once(), [root.join("swap")]);
@@ -434,8 +617,7 @@ mod tests {
         let root = dir.path().join("media");
         fs::create_dir_all(root.join("css")).unwrap();
         fs::write(root.join("css/a.css"), "a").unwrap();
-        let rules = IgnoreRules::new(&DEFAULT_IGNORE.map(String::from));
-        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules);
+        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules(), &[false]);
         assert!(poller.poll_once().is_empty());
 
         fs::write(root.join("css/a.css"), "changed!").unwrap();
@@ -457,5 +639,71 @@ mod tests {
         fs::remove_dir_all(root.join("js")).unwrap();
         assert_eq!(poller.poll_once(), [root.join("js")]);
         assert!(poller.poll_once().is_empty());
+    }
+
+    /// A snapshot taken from the full pass's walk (no second walk) sees what changed after
+    /// the walk, including under a shadowed file's folder; and skipped files are not stat'ed.
+    #[test]
+    fn a_seeded_poller_sees_changes_since_the_walk_and_skips_hot_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        for (path, text) in [
+            (a.join("css/site.css"), "a"),
+            (a.join("css/x.css"), "x"),
+            (b.join("css/site.css"), "shadowed"),
+            (b.join("img/logo.png"), "png"),
+        ] {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let roots = [
+            SourceRoot::new(a.clone(), None),
+            SourceRoot::new(b.clone(), None),
+        ];
+        // Older than the racy window, as a tree edited a while ago is.
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        for path in [
+            "a/css/site.css",
+            "a/css/x.css",
+            "b/css/site.css",
+            "b/img/logo.png",
+            "a/css",
+            "b/css",
+            "b/img",
+            "a",
+            "b",
+        ] {
+            let file = fs::File::open(dir.path().join(path)).unwrap();
+            file.set_modified(hour_ago).unwrap();
+        }
+        let mut index = crate::sources::Index::new(&roots, &rules());
+        let found = index.scan();
+        let seed = Seed::new(&found, &index);
+        assert_eq!(seed.dirs.len(), 5, "{:?}", seed.dirs);
+        assert_eq!(seed.files.len(), 4, "{:?}", seed.files);
+        let mut poller = Poller::seeded(&roots, &rules(), &[false, true], &seed);
+        // The shadowed file's fingerprint was not known: it is reported once.
+        assert_eq!(poller.poll_once(), [b.join("css/site.css")]);
+        assert!(poller.poll_once().is_empty());
+        assert_eq!(poller.size(), 9);
+
+        let mut poller = poller.with_racy_window(Duration::ZERO);
+        fs::write(a.join("css/x.css"), "x changed").unwrap();
+        fs::write(b.join("css/site.css"), "shadowed, edited").unwrap();
+        fs::write(b.join("img/new.png"), "new").unwrap();
+        let mut skip = Skip::new();
+        skip.entry(a.join("css"))
+            .or_default()
+            .insert(OsString::from("x.css"));
+        let mut changed = Vec::new();
+        loop {
+            let slice = poller.sweep(Duration::ZERO, &skip);
+            changed.extend(slice.changed);
+            if slice.round_done {
+                break;
+            }
+        }
+        assert_eq!(changed, [b.join("css/site.css"), b.join("img/new.png")]);
+        assert_eq!(poller.poll_once(), [a.join("css/x.css")]);
     }
 }

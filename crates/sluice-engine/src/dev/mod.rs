@@ -9,6 +9,7 @@
 //! and writing exactly the outputs that change.
 
 mod emit;
+mod inputs;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

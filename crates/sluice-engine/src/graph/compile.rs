@@ -86,7 +86,8 @@ pub fn is_compiled_source(logical: &str, compilers: &[CompilerKind]) -> bool {
 }
 
 fn fingerprint(path: &Path) -> Option<FileMeta> {
-    fs::metadata(path).ok().map(|m| FileMeta::of(&m))
+    // Past the kernel's attribute cache on roots whose changes are made elsewhere.
+    sluice_core::sources::remote::fingerprint(path)
 }
 
 /// What a compile of `target` depends on besides the files it reads: the compiler and the

@@ -125,6 +125,9 @@ impl Printer {
                         "total": b.limit.total, "origin": origin(&b.origin),
                     })).collect::<Vec<_>>(),
                 },
+                "poll": config.poll.as_ref().map(|p| json!({
+                    "value": poll_text(p.value), "origin": origin(&p.origin),
+                })),
                 "warnings": config.warnings,
             }));
             return;
@@ -229,6 +232,9 @@ impl Printer {
                 editor.origin.to_string(),
             );
         }
+        if let Some(poll) = &config.poll {
+            row("poll", poll_text(poll.value), poll.origin.to_string());
+        }
         let kinds: Vec<&str> = config.compilers.value.iter().map(|k| k.name()).collect();
         let mut compilers = if kinds.is_empty() {
             "none".to_string()
@@ -303,4 +309,14 @@ pub struct InitReport<'a> {
     pub keys: &'a [String],
     pub diff: &'a str,
     pub advice: &'a [String],
+}
+
+/// The `poll` key as `sluice config` shows it.
+fn poll_text(poll: sluice_core::config::PollSetting) -> String {
+    use sluice_core::config::PollSetting;
+    match poll {
+        PollSetting::Never => "never by file system (file events everywhere)".into(),
+        PollSetting::Always(None) => "every source folder".into(),
+        PollSetting::Always(Some(ms)) => format!("every source folder, every {ms} ms"),
+    }
 }

@@ -129,14 +129,42 @@ impl Printer {
     pub fn watch_notice<R>(&self, notice: &Notice<R>, config: &Config) {
         let base = &config.project_dir;
         match notice {
+            Notice::SlowRoot { root, why, polled } => {
+                if !*polled {
+                    self.warn(&format!(
+                        "source folder {} is on {why}; watched with file events anyway \
+                         (--no-poll or poll = false): changes made there will be missed",
+                        shown(root, base)
+                    ));
+                } else if self.text() {
+                    if !self.quiet {
+                        say!(
+                            self,
+                            "{} source folder {} is on {why}: polling it",
+                            "●".cyan().bold(),
+                            shown(root, base)
+                        );
+                    }
+                } else {
+                    self.json(&json!({"event": "slow_root", "path": lossy(root), "reason": why, "backend": "poll"}));
+                }
+            }
             Notice::Ready {
                 backend,
                 watched_dirs,
                 elapsed,
+                roots,
             } => {
+                let polled = roots.iter().filter(|r| r.polled).count();
                 let how = match backend {
                     BackendKind::Native => format!("{} folders", count(*watched_dirs)),
                     BackendKind::Poll(every) => format!("polling every {}", duration(*every)),
+                    BackendKind::Mixed(every) => format!(
+                        "{} folders, polling {} every {}",
+                        count(*watched_dirs),
+                        plural(polled, "source folder", "source folders"),
+                        duration(*every)
+                    ),
                 };
                 if self.text() {
                     if !self.quiet {
@@ -148,11 +176,16 @@ impl Printer {
                         );
                     }
                 } else {
-                    let poll_ms = match backend {
-                        BackendKind::Poll(every) => Some(every.as_millis() as u64),
-                        BackendKind::Native => None,
+                    let (name, poll_ms) = match backend {
+                        BackendKind::Poll(every) => ("poll", Some(every.as_millis() as u64)),
+                        BackendKind::Mixed(every) => ("mixed", Some(every.as_millis() as u64)),
+                        BackendKind::Native => ("native", None),
                     };
-                    self.json(&json!({"event": "ready", "backend": if poll_ms.is_some() { "poll" } else { "native" }, "poll_ms": poll_ms, "watched_dirs": watched_dirs, "elapsed_ms": elapsed.as_secs_f64() * 1000.0}));
+                    let roots: Vec<serde_json::Value> = roots
+                        .iter()
+                        .map(|r| json!({"path": lossy(&r.path), "backend": if r.polled { "poll" } else { "native" }, "remote": r.remote}))
+                        .collect();
+                    self.json(&json!({"event": "ready", "backend": name, "poll_ms": poll_ms, "watched_dirs": watched_dirs, "elapsed_ms": elapsed.as_secs_f64() * 1000.0, "roots": roots}));
                 }
             }
             Notice::Changed(_) => {}

@@ -16,6 +16,7 @@
 pub mod browser;
 pub mod compressed;
 pub mod dev;
+pub mod fuse;
 pub mod wheel;
 
 use std::collections::BTreeMap;
