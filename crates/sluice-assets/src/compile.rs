@@ -117,7 +117,7 @@ pub struct Input {
 impl Input {
     /// A file read in this process: fingerprinted, then read (the order is the point).
     fn read(path: &Path) -> std::io::Result<(Input, Vec<u8>)> {
-        let meta = std::fs::metadata(path).ok().map(|m| FileMeta::of(&m));
+        let meta = sluice_core::sources::remote::fingerprint(path);
         let bytes = std::fs::read(path)?;
         let input = Input {
             path: path.to_path_buf(),
