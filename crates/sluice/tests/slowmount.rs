@@ -128,7 +128,9 @@ fn a_second_start_over_the_mount_opens_no_unchanged_file_and_lists_each_folder_o
 
     let trace = root.join("trace.txt");
     let mut child = Command::new("strace")
-        .args(["-f", "-y", "-e", "trace=openat,getdents64", "-o"])
+        // -ff: one file per thread, so no call is split into "unfinished" and "resumed" lines
+        // (the walk lists folders on several threads at once).
+        .args(["-ff", "-y", "-e", "trace=openat,getdents64", "-o"])
         .arg(&trace)
         .arg(env!("CARGO_BIN_EXE_sluice"))
         .args(["watch", "--format", "json"])
@@ -164,7 +166,15 @@ fn a_second_start_over_the_mount_opens_no_unchanged_file_and_lists_each_folder_o
             .success()
     );
     child.wait().unwrap();
-    let text = fs::read_to_string(&trace).unwrap();
+    let mut text = String::new();
+    for entry in fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("trace.txt.") {
+            text.push_str(&fs::read_to_string(&path).unwrap());
+        }
+    }
+    assert!(!text.is_empty(), "strace wrote no trace");
 
     let media = root.join("media").display().to_string();
     let opened: Vec<&str> = text

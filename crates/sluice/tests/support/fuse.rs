@@ -11,7 +11,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// Makes sure `bindfs` and `fusermount3` can be run, installing them once per test process.
+/// Makes sure `bindfs` and `fusermount3` (and `strace`, which one test runs sluice under) can be
+/// run, installing them once per test process.
 fn ensure_bindfs() {
     static READY: OnceLock<Result<(), String>> = OnceLock::new();
     let ready = READY.get_or_init(|| {
@@ -28,12 +29,12 @@ fn ensure_bindfs() {
                 .output()
                 .is_ok_and(|o| o.status.success() || !o.stderr.is_empty())
         };
-        if have("bindfs") && have("fusermount3") {
+        if have("bindfs") && have("fusermount3") && have("strace") {
             return Ok(());
         }
         let install = || {
             Command::new("apt-get")
-                .args(["install", "-y", "-qq", "bindfs", "fuse3"])
+                .args(["install", "-y", "-qq", "bindfs", "fuse3", "strace"])
                 .env("DEBIAN_FRONTEND", "noninteractive")
                 .output()
         };
@@ -45,7 +46,7 @@ fn ensure_bindfs() {
         match out {
             Ok(o) if o.status.success() && have("bindfs") => Ok(()),
             Ok(o) => Err(format!(
-                "bindfs is missing and `apt-get install bindfs fuse3` failed (run the tests as \
+                "bindfs is missing and `apt-get install bindfs fuse3 strace` failed (run the tests as \
                  root, or install them): {}",
                 String::from_utf8_lossy(&o.stderr)
             )),
