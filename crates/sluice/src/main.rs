@@ -308,6 +308,7 @@ impl Target for Watched {
                 || !d.changed.is_empty()
                 || !d.errors.is_empty()
                 || !d.conflicts.is_empty(),
+            wrote: !report.change.changed.is_empty() || !d.changed.is_empty(),
         }
     }
 

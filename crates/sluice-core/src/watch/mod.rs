@@ -25,9 +25,9 @@ pub mod poll;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, RenameMode};
@@ -201,6 +201,8 @@ pub struct Feedback {
     pub missing_roots: Vec<PathBuf>,
     /// Whether anything happened worth telling (outputs changed, errors).
     pub eventful: bool,
+    /// Whether outputs were written or removed (errors alone do not count).
+    pub wrote: bool,
 }
 
 /// What the watch tells its caller.
@@ -334,6 +336,9 @@ pub struct Watch {
     rx: Receiver<Msg>,
     active: Arc<AtomicBool>,
     hot: HotSet,
+    /// What the engine saw of the polled roots' change sets (the paths it looked at, the
+    /// folders it found), for the poller to meet it ([`Poller::reconcile`]).
+    seen: Arc<Mutex<Vec<poll::Seen>>>,
 }
 
 impl Default for Watch {
@@ -350,6 +355,7 @@ impl Watch {
             rx,
             active: Arc::new(AtomicBool::new(false)),
             hot: HotSet::default(),
+            seen: Arc::default(),
         }
     }
 
@@ -723,6 +729,27 @@ impl Watch {
             }
         }
         let mut report = target.apply(changed);
+        // The engine looked at the polled paths later than the poller listed them, so it may
+        // have seen other folders than the poller did: the poller meets what it saw, else what
+        // happens in those folders later would go unseen.
+        let on_polled = |p: &&PathBuf| polled.get(p).is_some();
+        let seen = poll::Seen {
+            looked: changed.iter().filter(on_polled).cloned().collect(),
+            wrote: target.feedback(&report).wrote,
+            found: target
+                .feedback(&report)
+                .new_dirs
+                .iter()
+                .filter(on_polled)
+                .cloned()
+                .collect(),
+        };
+        if !seen.looked.is_empty() || !seen.found.is_empty() {
+            self.seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(seen);
+        }
         if let Some(watcher) = &mut source.native {
             let mut fresh: Vec<PathBuf> = target
                 .feedback(&report)
@@ -845,6 +872,7 @@ impl Watch {
     fn start_polling(&self, mut poller: Poller, interval: Duration) -> Arc<AtomicBool> {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, flag, hot) = (self.tx.clone(), stop.clone(), self.hot.clone());
+        let seen = self.seen.clone();
         std::thread::spawn(move || {
             let (mut skip, mut generation) = (poll::Skip::new(), u64::MAX);
             let mut round = Instant::now();
@@ -854,7 +882,12 @@ impl Watch {
                     skip = hot.skip();
                 }
                 let meter = Meter::start();
-                let slice = poller.sweep(SLICE, &skip);
+                let seen: Vec<poll::Seen> =
+                    std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
+                let mut slice = poller.sweep(SLICE, &skip);
+                for seen in &seen {
+                    poller.reconcile(seen, &mut slice.changed);
+                }
                 let cost = meter.cost();
                 if !slice.changed.is_empty() && tx.send(Msg::Polled(slice.changed)).is_err() {
                     break;

@@ -70,6 +70,18 @@ struct DirSnap {
     subdirs: BTreeSet<OsString>,
 }
 
+/// What the engine saw of a change set on polled roots: the paths it looked at and the
+/// folders it found under them (see [`Poller::reconcile`]).
+#[derive(Debug, Default, Clone)]
+pub struct Seen {
+    pub looked: Vec<PathBuf>,
+    pub found: Vec<PathBuf>,
+    /// Looking at them changed outputs: they are reported once more, so the engine looks
+    /// again after whatever else happened while it looked (a folder made and removed again
+    /// between two sweeps leaves outputs only the engine saw), until a look changes nothing.
+    pub wrote: bool,
+}
+
 /// What one slice of a sweep found.
 #[derive(Debug, Default)]
 pub struct Slice {
@@ -277,6 +289,53 @@ impl Poller {
         }
     }
 
+    /// Meets what the engine saw when it looked at paths this poller reported. It looked
+    /// later than this poller listed them, so it may have found a folder this snapshot lacks
+    /// (made, then renamed away between two sweeps) or missed one this snapshot has (gone when
+    /// it looked, back since); either way a later change there would go unreported, since
+    /// this poller reports changes against its snapshot. A folder it found that is not kept
+    /// here is taken in as it is now and reported; a folder kept here that it did not find is
+    /// forgotten and its parent listed again next round (reported when it is there).
+    pub fn reconcile(&mut self, seen: &Seen, changed: &mut Vec<PathBuf>) {
+        if seen.wrote {
+            changed.extend(seen.looked.iter().cloned());
+        }
+        let found: HashSet<&PathBuf> = seen.found.iter().collect();
+        for path in &seen.looked {
+            if found.contains(path) {
+                continue;
+            }
+            let kept = self.dirs.contains_key(path);
+            self.forget(path);
+            if let (Some(parent), Some(name)) = (path.parent(), path.file_name())
+                && let Some(snap) = self.dirs.get_mut(parent)
+                && (kept || snap.subdirs.contains(name))
+            {
+                snap.subdirs.remove(name);
+                snap.mtime_ns = UNSETTLED;
+            }
+        }
+        for dir in &seen.found {
+            if self.dirs.contains_key(dir) {
+                continue;
+            }
+            let Some(root) = self.root_of(dir) else {
+                continue;
+            };
+            self.take_in(root, dir);
+            let there = self.dirs.contains_key(dir);
+            if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name())
+                && let Some(snap) = self.dirs.get_mut(parent)
+            {
+                if there {
+                    snap.subdirs.insert(name.to_owned());
+                }
+                snap.mtime_ns = UNSETTLED;
+            }
+            changed.push(dir.clone());
+        }
+    }
+
     /// Drops the folder `path` and everything below it from the snapshot.
     fn forget(&mut self, path: &Path) {
         let below: Vec<PathBuf> = self
@@ -454,7 +513,9 @@ impl Poller {
             }
             let path = dir.join(&name);
             self.take_in(root, &path);
-            if let Some(snap) = self.dirs.get_mut(dir) {
+            if self.dirs.contains_key(&path)
+                && let Some(snap) = self.dirs.get_mut(dir)
+            {
                 snap.subdirs.insert(name);
             }
         }
@@ -541,8 +602,12 @@ impl Poller {
             let path = dir.join(&name);
             match kind {
                 Kind::Dir => {
+                    // Only a folder that is still there when taken in is its parent's:
+                    // one gone since the listing must appear again when it is back.
                     self.take_in(root, &path);
-                    if let Some(snap) = self.dirs.get_mut(dir) {
+                    if self.dirs.contains_key(&path)
+                        && let Some(snap) = self.dirs.get_mut(dir)
+                    {
                         snap.subdirs.insert(name);
                     }
                 }
@@ -570,6 +635,59 @@ mod tests {
 
     fn rules() -> IgnoreRules {
         IgnoreRules::new(&DEFAULT_IGNORE.map(String::from))
+    }
+
+    #[test]
+    fn the_poller_meets_what_the_engine_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("media");
+        fs::create_dir_all(root.join("a")).unwrap();
+        fs::write(root.join("a/x.css"), "x").unwrap();
+        let mut poller = Poller::new(&[SourceRoot::new(root.clone(), None)], &rules(), &[false])
+            .with_racy_window(Duration::ZERO);
+        poller.poll_once();
+        assert!(poller.poll_once().is_empty());
+
+        // The engine found a folder the poller never listed (made and, by the next sweep,
+        // renamed away): it is taken in and reported, so its going is reported later.
+        fs::create_dir_all(root.join("b")).unwrap();
+        fs::write(root.join("b/y.js"), "y").unwrap();
+        let mut changed = Vec::new();
+        let seen = Seen {
+            looked: vec![root.join("b")],
+            found: vec![root.join("b")],
+            wrote: false,
+        };
+        poller.reconcile(&seen, &mut changed);
+        assert_eq!(changed, [root.join("b")]);
+        let again = poller.poll_once();
+        assert!(again.is_empty(), "b is known as it is now: {again:?}");
+        fs::rename(root.join("b"), root.join("c")).unwrap();
+        let moved = poller.poll_once();
+        assert!(moved.contains(&root.join("b")), "{moved:?}");
+
+        // The poller reported a folder the engine did not find (gone when it looked, back
+        // since with the same listing in its parent): forgotten, its parent listed again,
+        // so it is reported when it is there.
+        let mut changed = Vec::new();
+        let seen = Seen {
+            looked: vec![root.join("c")],
+            found: vec![],
+            wrote: false,
+        };
+        poller.reconcile(&seen, &mut changed);
+        assert!(changed.is_empty());
+        assert_eq!(poller.poll_once(), [root.join("c")]);
+
+        // A look that changed outputs is asked for once more.
+        let mut changed = Vec::new();
+        let seen = Seen {
+            looked: vec![root.join("a/x.css")],
+            found: vec![],
+            wrote: true,
+        };
+        poller.reconcile(&seen, &mut changed);
+        assert_eq!(changed, [root.join("a/x.css")]);
     }
 
     #[test]

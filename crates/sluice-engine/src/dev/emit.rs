@@ -42,6 +42,9 @@ enum Outcome {
     Adopted(OutEntry),
     Conflict,
     Failed(String),
+    /// The source was gone when its copy was made (deleted or renamed after the index saw
+    /// it): looked up again, not an error.
+    Vanished,
 }
 
 /// What the counts and lists of one emission go into.
@@ -195,6 +198,13 @@ impl Engine {
                     };
                     match result.and_then(|()| lstat(&dest)) {
                         Ok(meta) => Outcome::Written(entry(meta)),
+                        Err(e)
+                            if e.kind() == io::ErrorKind::NotFound
+                                && sluice_core::sources::remote::fingerprint(&file.path)
+                                    .is_none() =>
+                        {
+                            Outcome::Vanished
+                        }
                         Err(e) => Outcome::Failed(describe_io(&e)),
                     }
                 };
@@ -277,13 +287,15 @@ impl Engine {
     }
 
     /// Decides, writes and records `items` (sorted by path, paired with their record entries
-    /// and whether their folder is untouched).
+    /// and whether their folder is untouched). Returns the sources that vanished before their
+    /// copy (logical name, source path), for [`Self::settle_vanished`].
     fn apply_items(
         &mut self,
         items: Vec<(&str, Item, Option<OutEntry>, bool)>,
         progress: &dyn Progress,
         tally: &mut Tally,
-    ) {
+    ) -> Vec<(String, PathBuf)> {
+        let mut vanished = Vec::new();
         let force = self.options.force;
         let output = self.setup.output.clone();
         let planned: Vec<Action> = items
@@ -319,7 +331,7 @@ impl Engine {
             .collect();
         if let Err(e) = self.journal.note(writes.iter().copied()) {
             tally.error(FileError::io(self.journal_path(), &e));
-            return;
+            return vanished;
         }
         let busy = planned.iter().filter(|a| **a != Action::Keep).count();
         progress.start(busy as u64);
@@ -383,6 +395,11 @@ impl Engine {
                         tally.conflict(logical, output_path(&output, logical));
                     }
                 }
+                Outcome::Vanished => {
+                    if let Item::Source(file) = item {
+                        vanished.push((logical.to_string(), file.path.clone()));
+                    }
+                }
                 Outcome::Failed(message) => {
                     if derived {
                         tally.derived.errors.push(sluice_assets::Error::Read {
@@ -405,6 +422,47 @@ impl Engine {
             .count();
         for _ in 0..untouched_sources {
             tally.unchanged();
+        }
+        vanished
+    }
+
+    /// Sources that were gone when their copy was made: the index saw them, then they were
+    /// deleted or renamed. A poller may already have reported that change (its snapshot says
+    /// gone, so it will not report it again), so each is looked up again now: its output is
+    /// removed when nothing owns the name any more, or made from what owns it now (a file of
+    /// another root, the file back); twice at most, then it is an error.
+    fn settle_vanished(&mut self, mut vanished: Vec<(String, PathBuf)>, tally: &mut Tally) {
+        for _ in 0..2 {
+            if vanished.is_empty() {
+                return;
+            }
+            let paths: Vec<PathBuf> = vanished.iter().map(|(_, p)| p.clone()).collect();
+            let delta = self.index.update(&paths);
+            for error in delta.errors {
+                tally.error(error);
+            }
+            let files = std::mem::take(&mut self.index.files);
+            let mut items = Vec::new();
+            for (logical, _) in &vanished {
+                match files.get(logical) {
+                    Some(file) => items.push((
+                        logical.as_str(),
+                        Item::Source(file),
+                        self.record.outputs.get(logical).copied(),
+                        false,
+                    )),
+                    None => self.remove_output(logical, false, tally),
+                }
+            }
+            let again = self.apply_items(items, &Silent, tally);
+            self.index.files = files;
+            vanished = again;
+        }
+        for (_, path) in vanished {
+            tally.error(FileError {
+                path,
+                message: "vanished while sluice worked on it".to_owned(),
+            });
         }
     }
 
@@ -565,9 +623,10 @@ impl Engine {
                 items.push((logical, item, recorded, folder.1));
             }
         }
-        self.apply_items(items, progress, &mut tally);
+        let vanished = self.apply_items(items, progress, &mut tally);
         self.index.files = files;
         self.derived = derived_map;
+        self.settle_vanished(vanished, &mut tally);
     }
 
     /// The outputs a change set concerns: the sources it touched, the derived outputs that
@@ -613,8 +672,9 @@ impl Engine {
             .into_iter()
             .map(|(l, item)| (l, item, self.record.outputs.get(l).copied(), false))
             .collect();
-        self.apply_items(items, &Silent, &mut tally);
+        let vanished = self.apply_items(items, &Silent, &mut tally);
         self.index.files = files;
         self.derived = derived_map;
+        self.settle_vanished(vanished, &mut tally);
     }
 }
