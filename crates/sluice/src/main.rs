@@ -50,13 +50,13 @@ fn setup(config: &Config) -> Setup {
         bundles: config.bundles.clone(),
         pipeline: config.pipeline.clone(),
         compilers: config.compilers.value.clone(),
-        // django-pipeline compiles bundle members only (its template tags and its
-        // collectstatic); elsewhere every source a compiler takes is compiled (`compile =
-        // false` turns compiling off). The same rule in every command.
-        compile_all: !matches!(
-            config.compilers.origin,
-            sluice_core::config::Origin::Django(_)
-        ),
+        // What is compiled: bundle members, `[compile] entries`, the templates' `static`
+        // references (and what they import). The same rule in every command.
+        compile: sluice_engine::CompileRule {
+            entries: config.compile.entries.value.clone(),
+            templates: config.compile.templates.value.clone(),
+            load_paths: config.compile.load_paths.value.clone(),
+        },
     }
 }
 
@@ -236,7 +236,10 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
                 interval,
                 ..WatchOptions::default()
             };
-            let start = Start::new(plan, &report.sync.index, engine.index());
+            let mut start = Start::new(plan, &report.sync.index, engine.index());
+            // Template folders (a new `static` reference is compiled) and the folders of
+            // packages' files the compiles read.
+            start.dirs.extend(engine.extra_watch_folders());
             drop(report);
             let mut target = Watched { engine };
             watch.run(&mut target, start, &options, &mut |notice| {
@@ -443,7 +446,10 @@ fn dev(
             interval,
             ..WatchOptions::default()
         };
-        let start = Start::new(plan, &report.sync.index, engine.index());
+        let mut start = Start::new(plan, &report.sync.index, engine.index());
+        // Template folders (a new `static` reference is compiled) and the folders of
+        // packages' files the compiles read.
+        start.dirs.extend(engine.extra_watch_folders());
         drop(report);
         let mut target = Watched { engine };
         watch.run(&mut target, start, &options, &mut |notice| {

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use sluice_core::error::Result;
 use sluice_core::sources::{Index, check_layout};
+use sluice_core::templates::TemplateScan;
 
 use crate::cache::Cache;
 use crate::graph::compile::{self, Target};
@@ -41,6 +42,8 @@ pub struct Engine {
     pub(crate) failures: BTreeMap<String, sluice_assets::Error>,
     /// Dev profile: the derived outputs of the last pass.
     pub(crate) derived: BTreeMap<String, Derived>,
+    /// The `static` references of the project's templates (what the compile rule asks for).
+    pub(crate) templates: TemplateScan,
 }
 
 /// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
@@ -91,6 +94,7 @@ impl Engine {
         staging.remove_abandoned();
         Ok(Engine {
             index: Index::new(&setup.roots, &setup.ignore),
+            templates: TemplateScan::new(&setup.compile.templates, &setup.state_dir),
             cache: Cache::new(&setup.state_dir),
             clean_pending: options.clean,
             setup,
@@ -131,6 +135,7 @@ impl Engine {
             };
             self.record.save(&self.setup.state_dir)?;
             self.dirty = false;
+            self.templates.save();
             if Cache::prune_due(&self.setup.state_dir) {
                 self.cache.prune(&self.setup.state_dir, &self.record);
             }
@@ -250,11 +255,38 @@ impl Engine {
         self.dirty |= changed;
     }
 
-    /// Bundle members (the glob over sources and their compiled names), for the compile rule
-    /// and for telling a member from a partial.
-    pub(crate) fn bundle_members(&self) -> HashSet<String> {
-        if self.setup.bundles.is_empty() {
-            return HashSet::new();
+    /// The folders a watch watches besides the source roots': every folder of the template
+    /// folders, and those of the files compiles read outside the source roots but inside
+    /// the project (a `node_modules` of its own: only the folders of files read, not the
+    /// whole tree).
+    pub fn extra_watch_folders(&self) -> Vec<PathBuf> {
+        let mut out = self.templates.folders();
+        let project = self.setup.state_dir.parent();
+        let roots = self.index.roots();
+        for node in self.record.compiles.values() {
+            for (path, _) in &node.inputs {
+                let outside = !roots.iter().any(|r| path.starts_with(&r.path));
+                if outside
+                    && project.is_some_and(|p| path.starts_with(p))
+                    && let Some(dir) = path.parent()
+                {
+                    out.push(dir.to_path_buf());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Bundle members and what the compile rule asks for besides (`[compile] entries`
+    /// globs, the templates' references), as globbed over sources and their compiled names.
+    pub(crate) fn asked(&self) -> (HashSet<String>, HashSet<String>) {
+        if self.setup.bundles.is_empty() && self.setup.compile.entries.is_empty() {
+            return (
+                HashSet::new(),
+                self.templates.references().into_iter().collect(),
+            );
         }
         let names: Vec<String> = self
             .index
@@ -266,22 +298,28 @@ impl Engine {
             })
             .collect();
         let tree = sluice_assets::bundle::Tree::new(names.iter().map(String::as_str));
-        self.setup
+        let members: HashSet<String> = self
+            .setup
             .bundles
             .iter()
             .filter_map(|def| sluice_assets::bundle::members(def, &tree).ok())
             .flatten()
-            .collect()
+            .collect();
+        let mut asked = members.clone();
+        for pattern in &self.setup.compile.entries {
+            asked.extend(sluice_assets::bundle::glob::glob(&tree, pattern));
+        }
+        asked.extend(self.templates.references());
+        (members, asked)
     }
 
     /// The sources to compile now.
-    pub(crate) fn compile_targets(&self, members: &HashSet<String>) -> Vec<Target> {
-        let only = (!self.setup.compile_all).then_some(members);
-        compile::targets(&self.index.files, &self.setup.compilers, only)
+    pub(crate) fn compile_targets(&self, asked: &HashSet<String>) -> Vec<Target> {
+        compile::targets(&self.index.files, &self.setup.compilers, asked)
     }
 
-    /// The compiler load paths: the source roots, in order.
+    /// The compiler load paths (`[compile] load_paths`).
     pub(crate) fn load_paths(&self) -> Vec<PathBuf> {
-        self.setup.roots.iter().map(|r| r.path.clone()).collect()
+        self.setup.compile.load_paths.clone()
     }
 }

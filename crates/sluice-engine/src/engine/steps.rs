@@ -42,8 +42,15 @@ impl Engine {
     /// The compile step. `touched`: a change set's logical paths and the absolute paths it
     /// named — only nodes they can affect are looked at; `None`: every node.
     pub(crate) fn compile_step(&mut self, touched: Option<(&[String], &[PathBuf])>) -> Compiles {
-        let members = self.bundle_members();
-        let targets = self.compile_targets(&members);
+        // The templates' references: all of them on a full pass, else when the change set
+        // named a file in a template folder.
+        let templates_touched =
+            touched.is_none_or(|(_, paths)| paths.iter().any(|p| self.templates.covers(p)));
+        if templates_touched {
+            self.templates.refresh();
+        }
+        let (members, asked) = self.asked();
+        let targets = self.compile_targets(&asked);
         let wanted: HashSet<(&str, &str)> = targets
             .iter()
             .map(|t| (t.source.as_str(), t.output.as_str()))
@@ -111,6 +118,11 @@ impl Engine {
                 continue;
             };
             let node = node.unwrap_or_else(|| unreachable!());
+            // An empty output (a file of variables and mixins only) is written nowhere,
+            // unless a bundle lists it (django-pipeline writes every member it compiles).
+            if code.len == 0 && !members.contains(&t.source) && !members.contains(&t.output) {
+                continue;
+            }
             if let Some(file) = self.index.files.get(&t.output) {
                 shadowed.push(Error::CompiledShadowed {
                     output: t.output.clone(),
