@@ -161,28 +161,95 @@ fn read(path: &Path) -> Result<(Input, String), Error> {
     Ok((input, text))
 }
 
+/// Where grass's look-up of `path` really is, with webpack's `~` prefix
+/// (`~@mozilla-protocol/core/…`: a package in a load path): a path whose folder is a load
+/// path and whose next part starts with `~` is that load path's package; `~` anywhere else
+/// (relative to the importing file) is no place at all (`None`).
+pub fn sass_place(path: &Path, load_paths: &[PathBuf]) -> Option<PathBuf> {
+    use std::path::Component;
+    let parts: Vec<Component> = path.components().collect();
+    let Some(at) = parts.iter().position(
+        |c| matches!(c, Component::Normal(n) if n.to_str().is_some_and(|n| n.starts_with('~'))),
+    ) else {
+        return Some(path.to_path_buf());
+    };
+    let base: PathBuf = parts[..at].iter().collect();
+    if !load_paths.iter().any(|l| *l == base) {
+        return None;
+    }
+    let first = parts[at].as_os_str().to_str()?.trim_start_matches('~');
+    let mut out = base.join(first);
+    out.extend(&parts[at + 1..]);
+    Some(out)
+}
+
+/// The places a failed look-up tried, for its message: each candidate without its
+/// extension and its partial `_`, in order, once.
+fn places_tried(tried: &[PathBuf]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for path in tried {
+        let mut place = path.clone();
+        for _ in 0..2 {
+            if place
+                .extension()
+                .is_some_and(|e| ["scss", "sass", "css", "import"].iter().any(|x| e == *x))
+            {
+                place.set_extension("");
+            }
+        }
+        if let Some(name) = place.file_name().and_then(|n| n.to_str())
+            && let Some(stem) = name.strip_prefix('_')
+        {
+            place.set_file_name(stem.to_string());
+        }
+        let place = place.display().to_string();
+        if !out.contains(&place) {
+            out.push(place);
+        }
+    }
+    out
+}
+
 #[cfg(feature = "scss")]
 fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     use std::cell::RefCell;
 
-    /// grass's file system, noting every file it reads as it was when read.
+    /// grass's file system, noting every file it reads as it was when read, and every place
+    /// its current look-up tried; `~` prefixes resolve in the load paths.
     #[derive(Debug, Default)]
-    struct Recording(RefCell<Vec<Input>>);
+    struct Recording {
+        read: RefCell<Vec<Input>>,
+        tried: RefCell<Vec<PathBuf>>,
+        load_paths: Vec<PathBuf>,
+    }
     impl grass::Fs for Recording {
         fn is_dir(&self, path: &Path) -> bool {
-            path.is_dir()
+            sass_place(path, &self.load_paths).is_some_and(|p| p.is_dir())
         }
         fn is_file(&self, path: &Path) -> bool {
-            path.is_file()
+            let Some(place) = sass_place(path, &self.load_paths) else {
+                return false;
+            };
+            let found = place.is_file();
+            self.tried.borrow_mut().push(place);
+            found
         }
         fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-            let (input, bytes) = Input::read(path)?;
-            note_read(&mut self.0.borrow_mut(), input);
+            let place = sass_place(path, &self.load_paths).unwrap_or_else(|| path.to_path_buf());
+            let (input, bytes) = Input::read(&place)?;
+            note_read(&mut self.read.borrow_mut(), input);
+            self.tried.borrow_mut().clear();
             Ok(bytes)
+        }
+        fn canonicalize(&self, path: &Path) -> std::io::Result<PathBuf> {
+            Ok(sass_place(path, &self.load_paths).unwrap_or_else(|| path.to_path_buf()))
         }
     }
 
-    let fs = Recording::default();
+    let fs = Recording {
+        load_paths: load_paths.to_vec(),
+        ..Recording::default()
+    };
     let syntax = if Compiler::for_path(path) == Some(Compiler::Sass) {
         grass::InputSyntax::Sass
     } else {
@@ -195,7 +262,8 @@ fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> 
         .quiet(true)
         .style(grass::OutputStyle::Expanded);
     let result = grass::from_path(path, &options);
-    let inputs = fs.0.into_inner();
+    let tried = places_tried(&fs.tried.borrow());
+    let inputs = fs.read.into_inner();
     match result {
         Ok(code) => Ok(Compiled {
             code,
@@ -212,6 +280,15 @@ fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> 
                 let column = source_line
                     .get(..loc.begin.column)
                     .map_or(loc.begin.column, |s| s.chars().count());
+                let message = if message.starts_with("Can't find stylesheet") && !tried.is_empty() {
+                    format!(
+                        "{message} Looked for it (as .sass, .scss, .css, a `_` partial or an \
+                         `index` file) at: {}",
+                        tried.join(", ")
+                    )
+                } else {
+                    message
+                };
                 Error::Syntax {
                     file: loc.file.name().to_string(),
                     line: loc.begin.line as u32 + 1,
@@ -485,6 +562,95 @@ mod tests {
         assert_eq!(Compiler::Tsx.output_extension(), "js");
         assert!(Compiler::is_partial(Path::new("x/_vars.scss")));
         assert!(!Compiler::is_partial(Path::new("x/_vars.js")));
+    }
+
+    #[test]
+    fn a_tilde_import_is_a_package_in_a_load_path() {
+        let modules = PathBuf::from("/p/node_modules");
+        let load = [modules.clone(), PathBuf::from("/p/media")];
+        assert_eq!(
+            sass_place(Path::new("/p/node_modules/~@moz/core/lib"), &load),
+            Some(modules.join("@moz/core/lib"))
+        );
+        assert_eq!(
+            sass_place(Path::new("/p/media/css/~@moz/core/lib"), &load),
+            None
+        );
+        assert_eq!(
+            sass_place(Path::new("/p/media/css/x"), &load),
+            Some(PathBuf::from("/p/media/css/x"))
+        );
+        assert_eq!(
+            places_tried(&[
+                PathBuf::from("/a/x.import.scss"),
+                PathBuf::from("/a/_x.import.scss"),
+                PathBuf::from("/a/x.scss"),
+                PathBuf::from("/a/_x.css"),
+                PathBuf::from("/a/x/index.scss"),
+            ]),
+            ["/a/x", "/a/x/index"]
+        );
+    }
+
+    /// `~pkg/…` and bare `pkg/…` resolve in the load paths (a `node_modules`), `@use … with`
+    /// and `@forward` included; every file read is an input; a look-up that fails names
+    /// every place it tried, at the `@use`'s line and column.
+    #[cfg(feature = "scss")]
+    #[test]
+    fn packages_resolve_in_the_load_paths_and_a_missing_one_lists_the_places_tried() {
+        let dir = tempfile::tempdir().unwrap();
+        let modules = dir.path().join("node_modules");
+        let lib = modules.join("@moz/core/css/includes");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("_lib.scss"), "@forward 'tokens';\n").unwrap();
+        std::fs::write(
+            lib.join("_tokens.scss"),
+            "$brand: red !default;\n@mixin b { color: $brand; }\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(modules.join("pkg/scss")).unwrap();
+        std::fs::write(modules.join("pkg/scss/_index.scss"), ".pkg { a: b; }\n").unwrap();
+        let media = dir.path().join("media");
+        std::fs::create_dir_all(media.join("css")).unwrap();
+        let site = media.join("css/site.scss");
+        std::fs::write(
+            &site,
+            "@use '~@moz/core/css/includes/lib' as * with ($brand: blue);\n\
+             @use 'pkg/scss';\n.site { @include b; }\n",
+        )
+        .unwrap();
+        let load = [modules.clone(), media.clone()];
+        let out = compile(Compiler::Scss, &site, &load).unwrap();
+        assert_eq!(
+            out.code,
+            ".pkg {\n  a: b;\n}\n\n.site {\n  color: blue;\n}\n"
+        );
+        let read: Vec<&Path> = out.inputs.iter().map(|i| i.path.as_path()).collect();
+        assert!(
+            read.contains(&lib.join("_tokens.scss").as_path()),
+            "{read:?}"
+        );
+        assert!(out.inputs.iter().all(|i| i.meta.is_some()), "{read:?}");
+
+        std::fs::write(&site, "@use '~@moz/core/missing';\n").unwrap();
+        match compile(Compiler::Scss, &site, &load) {
+            Err(Error::Syntax {
+                file,
+                line,
+                column,
+                message,
+                ..
+            }) => {
+                assert_eq!(
+                    (file.as_str(), line, column),
+                    (site.to_str().unwrap(), 1, 1)
+                );
+                let place = modules.join("@moz/core/missing");
+                assert!(message.contains(place.to_str().unwrap()), "{message}");
+                assert!(message.contains("Can't find stylesheet"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -379,7 +379,10 @@ pub fn run(
             let mut retry = vec![target.path.clone()];
             if let Error::Syntax { file, .. } | Error::Read { file, .. } = &error {
                 let at = PathBuf::from(file);
-                if roots.iter().any(|r| at.starts_with(&r.path)) {
+                // In the sources or a load path (a package's file in `node_modules`).
+                if roots.iter().any(|r| at.starts_with(&r.path))
+                    || load_paths.iter().any(|l| at.starts_with(l))
+                {
                     retry.push(at);
                 }
             }
