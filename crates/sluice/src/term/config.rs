@@ -111,6 +111,11 @@ impl Printer {
                     "origin": origin(&config.compilers.origin),
                     "unknown": config.unknown_compilers,
                 },
+                "compile": {
+                    "entries": {"value": config.compile.entries.value, "origin": origin(&config.compile.entries.origin)},
+                    "templates": {"value": config.compile.templates.value, "origin": origin(&config.compile.templates.origin)},
+                    "load_paths": {"value": config.compile.load_paths.value, "origin": origin(&config.compile.load_paths.origin)},
+                },
                 "minify": {"value": config.build.minify.value, "origin": origin(&config.build.minify.origin)},
                 "browserslist": config.build.browserslist.as_ref().map(|b| json!({
                     "value": b.value, "origin": origin(&b.origin),
@@ -248,6 +253,33 @@ impl Printer {
             ));
         }
         row("compilers", compilers, config.compilers.origin.to_string());
+        let c = &config.compile;
+        let list = |items: Vec<String>, empty: &str| {
+            if items.is_empty() {
+                empty.to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        row(
+            "compile.entries",
+            list(
+                c.entries.value.clone(),
+                "none (bundle members and template references)",
+            ),
+            c.entries.origin.to_string(),
+        );
+        let paths = |v: &[std::path::PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
+        row(
+            "compile.templates",
+            list(paths(&c.templates.value), "none"),
+            c.templates.origin.to_string(),
+        );
+        row(
+            "compile.load_paths",
+            list(paths(&c.load_paths.value), "none"),
+            c.load_paths.origin.to_string(),
+        );
         row(
             "minify",
             config.build.minify.value.to_string(),

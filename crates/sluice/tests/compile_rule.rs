@@ -1,0 +1,233 @@
+//! What is compiled, and where imports come from, on real packages: only what is asked for
+//! (bundle members, `[compile] entries`, the templates' `static` references) — a vendored
+//! tree's `.less` and `.scss` nobody asks for leave the output exactly as Django's
+//! `collectstatic` writes it (real Django) — and `~pkg/…` imports of a real npm package
+//! (@mozilla-protocol/core, installed once into the test cache) resolved in the project's
+//! `node_modules`, whose files are inputs like any other.
+//!
+//! Cost: the Django test ~2 s with a cached virtualenv; the npm test ~1 s once the packages
+//! are cached (the first install fetches ~15 MB).
+
+mod support;
+
+#[path = "../../sluice-assets/tests/support/mod.rs"]
+mod asset_support;
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::Value;
+use support::{
+    PROJ_MANAGE_PY, Project, assert_same_tree, copy_tree, python_for_django, tree_files, venv,
+    venv_env, write_file as write,
+};
+
+/// The pinned npm packages of the Sass tests.
+pub const SASS_PACKAGES: &[&str] = &[
+    "sass@1.108.2",
+    "sass-embedded@1.108.2",
+    "bootstrap@5.3.9",
+    "@mozilla-protocol/core@22.0.0",
+    "@fortawesome/fontawesome-free@6.7.1",
+    "select2@4.1.0",
+];
+
+const SETTINGS_PY: &str = r#"from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = "test-not-secret"
+DEBUG = True
+INSTALLED_APPS = ["django.contrib.staticfiles", "shop"]
+ROOT_URLCONF = "proj.urls"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+    "APP_DIRS": True,
+}]
+DATABASES = {}
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "media"]
+STATIC_ROOT = BASE_DIR / "static"
+"#;
+
+fn sluice_in(python: &Path, project: &Path, args: &[&str]) -> std::process::Output {
+    support::sluice()
+        .args(args)
+        .current_dir(project)
+        .envs(venv_env(python))
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("PYTHONPATH")
+        .output()
+        .unwrap()
+}
+
+/// A Django project with real vendored packages (fontawesome-free's `less/` and `scss/`,
+/// bootstrap's `scss/`, protocol's variable-only token files) that nothing asks for, and one
+/// stylesheet a template (an app's, found through `APP_DIRS`) references: `sync` and
+/// `build` exit 0, and the output is collectstatic's plus that one compiled file.
+#[test]
+fn a_vendored_tree_nobody_asks_for_leaves_collectstatics_files() {
+    let (_, line) = python_for_django();
+    let python = venv(&[line.requirement()]);
+    let modules = asset_support::npm_packages("sass-v1", SASS_PACKAGES);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("source");
+    write(&source.join("manage.py"), PROJ_MANAGE_PY);
+    write(&source.join("proj/__init__.py"), "");
+    write(&source.join("proj/settings.py"), SETTINGS_PY);
+    write(&source.join("proj/urls.py"), "urlpatterns = []\n");
+    write(&source.join("shop/__init__.py"), "");
+    write(
+        &source.join("shop/templates/shop/page.html"),
+        "{% load static %}<link rel=\"stylesheet\" href=\"{% static 'css/site.css' %}\">\n",
+    );
+    write(
+        &source.join("templates/base.html"),
+        "<p>no static here</p>\n",
+    );
+    let media = source.join("media");
+    copy_tree(
+        &modules.join("@fortawesome/fontawesome-free/less"),
+        &media.join("vendor/fontawesome-free/less"),
+    );
+    copy_tree(
+        &modules.join("@fortawesome/fontawesome-free/scss"),
+        &media.join("vendor/fontawesome-free/scss"),
+    );
+    copy_tree(
+        &modules.join("bootstrap/scss"),
+        &media.join("vendor/bootstrap/scss"),
+    );
+    copy_tree(
+        &modules.join("@mozilla-protocol/core/protocol/css/includes/tokens/dist"),
+        &media.join("vendor/tokens/dist"),
+    );
+    write(
+        &media.join("css/site.scss"),
+        "$brand: #123456;\n.site { color: $brand; }\n",
+    );
+    let django = tmp.path().join("django");
+    let ours = tmp.path().join("sluice");
+    copy_tree(&source, &django);
+    copy_tree(&source, &ours);
+
+    support::collectstatic(&python, &django, &[], &[]);
+    let expected = tree_files(&django.join("static"));
+    assert!(expected.contains_key("vendor/fontawesome-free/less/_animated.less"));
+    assert!(expected.contains_key("vendor/bootstrap/scss/bootstrap.scss"));
+
+    for (command, output) in [("sync", "static"), ("build", "built")] {
+        let out = sluice_in(&python, &ours, &[command, "--output", output]);
+        assert!(
+            out.status.success(),
+            "sluice {command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let actual = tree_files(&ours.join(output));
+        let site = actual
+            .get("css/site.css")
+            .unwrap_or_else(|| panic!("{command}: the referenced css/site.css"));
+        assert_eq!(site, b".site {\n  color: #123456;\n}\n", "{command}");
+        // collectstatic's files, plus the one compiled file that was asked for.
+        let mut wanted = expected.clone();
+        wanted.insert("css/site.css".into(), site.clone());
+        let label = format!("sluice {command}");
+        if command == "build" {
+            // With sluice.json, sluice's record for its Django app (checked against the tree).
+            support::assert_same_static_root(line, "collectstatic", wanted, &label, actual);
+        } else {
+            assert_same_tree("collectstatic", &wanted, &label, &actual);
+        }
+    }
+}
+
+impl Project {
+    fn sync_event(&self) -> (i32, Value, String) {
+        let out = self.run(&["sync", "--format", "json"]);
+        let event = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["event"] == "derived")
+            .unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap(),
+            event,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+/// bedrock's imports: `@use '~@mozilla-protocol/core/protocol/css/includes/lib' as *;`
+/// resolves in the project's `node_modules` (the default load path); editing the package's
+/// file recompiles its importer; node_modules is never mirrored; a missing import names every
+/// place tried, at the `@use`'s line and column.
+#[test]
+fn tilde_imports_of_a_real_package_compile_and_are_inputs() {
+    let modules = asset_support::npm_packages("sass-v1", SASS_PACKAGES);
+    let p = Project::new(&[(
+        "css/site.scss",
+        "@use '~@mozilla-protocol/core/protocol/css/includes/lib' as *;\n\
+         .site { color: $color-black; }\n",
+    )]);
+    copy_tree(
+        &modules.join("@mozilla-protocol/core"),
+        &p.path("node_modules/@mozilla-protocol/core"),
+    );
+    p.compile_entries(&["css/*.scss"]);
+    let (code, event, err) = p.sync_event();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(event["changed"], serde_json::json!(["css/site.css"]));
+    let css = fs::read_to_string(p.path("static/css/site.css")).unwrap();
+    assert!(css.ends_with(".site {\n  color: #000000;\n}\n"), "{css}");
+    assert!(!p.path("static/node_modules").exists());
+
+    // A package file changes: its importer compiles again.
+    let defining = find_defining(
+        &p.path("node_modules/@mozilla-protocol/core/protocol/css/includes/tokens"),
+        "$color-black:",
+    );
+    let text = fs::read_to_string(&defining).unwrap();
+    fs::write(
+        &defining,
+        text.replacen("$color-black: #000000", "$color-black: #010101", 1),
+    )
+    .unwrap();
+    let (code, event, err) = p.sync_event();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(event["changed"], serde_json::json!(["css/site.css"]));
+    let css = fs::read_to_string(p.path("static/css/site.css")).unwrap();
+    assert!(css.contains("color: #010101;"), "{css}");
+
+    // A missing import: file:line:col of the `@use`, and the places tried.
+    p.write(
+        "media/css/site.scss",
+        "// bedrock's\n  @use '~@mozilla-protocol/core/protocol/css/includes/nope' as *;\n",
+    );
+    let out = p.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("media/css/site.scss:2:3"), "{stderr}");
+    let tried = p.path("node_modules/@mozilla-protocol/core/protocol/css/includes/nope");
+    assert!(stderr.contains(tried.to_str().unwrap()), "{stderr}");
+    let in_media = p.path("media/@mozilla-protocol/core/protocol/css/includes/nope");
+    assert!(stderr.contains(in_media.to_str().unwrap()), "{stderr}");
+}
+
+/// The file under `dir` whose text contains `needle`.
+fn find_defining(dir: &Path, needle: &str) -> std::path::PathBuf {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "scss")
+                && fs::read_to_string(&path).is_ok_and(|t| t.contains(needle))
+            {
+                return path;
+            }
+        }
+    }
+    panic!("nothing under {} defines {needle}", dir.display());
+}
