@@ -44,6 +44,8 @@ pub struct Engine {
     pub(crate) derived: BTreeMap<String, Derived>,
     /// The `static` references of the project's templates (what the compile rule asks for).
     pub(crate) templates: TemplateScan,
+    /// The folders outside the source roots a watch was told to watch.
+    pub(crate) extra_watched: std::collections::BTreeSet<PathBuf>,
 }
 
 /// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
@@ -95,6 +97,7 @@ impl Engine {
         Ok(Engine {
             index: Index::new(&setup.roots, &setup.ignore),
             templates: TemplateScan::new(&setup.compile.templates, &setup.state_dir),
+            extra_watched: Default::default(),
             cache: Cache::new(&setup.state_dir),
             clean_pending: options.clean,
             setup,
@@ -259,7 +262,25 @@ impl Engine {
     /// folders, and those of the files compiles read outside the source roots but inside
     /// the project (a `node_modules` of its own: only the folders of files read, not the
     /// whole tree).
-    pub fn extra_watch_folders(&self) -> Vec<PathBuf> {
+    pub fn extra_watch_folders(&mut self) -> Vec<PathBuf> {
+        let folders = self.extra_folders();
+        self.extra_watched.extend(folders.iter().cloned());
+        folders
+    }
+
+    /// [`Engine::extra_watch_folders`] not told yet (after a change set: a compile that
+    /// reads a package's file for the first time).
+    pub(crate) fn new_extra_folders(&mut self) -> Vec<PathBuf> {
+        let new: Vec<PathBuf> = self
+            .extra_folders()
+            .into_iter()
+            .filter(|f| !self.extra_watched.contains(f))
+            .collect();
+        self.extra_watched.extend(new.iter().cloned());
+        new
+    }
+
+    fn extra_folders(&self) -> Vec<PathBuf> {
         let mut out = self.templates.folders();
         let project = self.setup.state_dir.parent();
         let roots = self.index.roots();
