@@ -174,7 +174,7 @@ pub fn sass_place(path: &Path, load_paths: &[PathBuf]) -> Option<PathBuf> {
         return Some(path.to_path_buf());
     };
     let base: PathBuf = parts[..at].iter().collect();
-    if !load_paths.iter().any(|l| *l == base) {
+    if !load_paths.contains(&base) {
         return None;
     }
     let first = parts[at].as_os_str().to_str()?.trim_start_matches('~');
@@ -197,10 +197,13 @@ fn places_tried(tried: &[PathBuf]) -> Vec<String> {
                 place.set_extension("");
             }
         }
-        if let Some(name) = place.file_name().and_then(|n| n.to_str())
-            && let Some(stem) = name.strip_prefix('_')
-        {
-            place.set_file_name(stem.to_string());
+        let stem = place
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix('_'))
+            .map(std::ffi::OsString::from);
+        if let Some(stem) = stem {
+            place.set_file_name(stem);
         }
         let place = place.display().to_string();
         if !out.contains(&place) {

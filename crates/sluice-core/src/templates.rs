@@ -153,7 +153,7 @@ impl TemplateScan {
     /// fingerprint is not the one its references were found with. Returns every reference.
     pub fn refresh(&mut self) -> BTreeSet<String> {
         let mut seen: BTreeMap<PathBuf, Scanned> = BTreeMap::new();
-        let mut stack: Vec<PathBuf> = self.dirs.iter().cloned().collect();
+        let mut stack: Vec<PathBuf> = self.dirs.to_vec();
         while let Some(dir) = stack.pop() {
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;

@@ -6,7 +6,7 @@
 //! Shared between the watch (which adds files as requests name them, with the fingerprint it
 //! just saw), the hot poller's thread and the sweep's (which asks what to skip).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -66,7 +66,7 @@ impl HotSet {
         for path in hot.files.keys() {
             if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
                 skip.entry(dir.to_path_buf())
-                    .or_insert_with(HashSet::new)
+                    .or_default()
                     .insert(OsString::from(name));
             }
         }
@@ -126,7 +126,7 @@ mod tests {
         assert_eq!(hot.poll(), [a.clone(), b.clone()]);
         assert!(hot.poll().is_empty());
         std::fs::remove_file(&b).unwrap();
-        assert_eq!(hot.poll(), [b.clone()]);
+        assert_eq!(hot.poll(), std::slice::from_ref(&b));
         let skip = hot.skip();
         assert_eq!(skip[dir.path()].len(), 2);
     }

@@ -689,6 +689,7 @@ impl Watch {
 
     /// Applies one change set; with native events, first watches folders that appeared, and
     /// re-scans the folders found meanwhile until every new folder is watched.
+    #[allow(clippy::too_many_arguments)] // the watch loop's state, borrowed apart
     fn apply<T: Target>(
         &self,
         target: &mut T,
