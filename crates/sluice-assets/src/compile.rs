@@ -1,6 +1,8 @@
 //! Compilers: a source file in a language browsers don't read → CSS or JS.
 //!
-//! - SCSS / Sass with grass (cargo feature `scss`, on by default), in-process;
+//! - SCSS / Sass with dart-sass when npm's `sass-embedded` is installed in a `node_modules`
+//!   ([`crate::dart_sass`]: the reference implementation, one process kept running), else
+//!   with grass (cargo feature `scss`, on by default), in-process;
 //! - TypeScript, TSX and JSX with oxc's transformer (types stripped, JSX compiled to
 //!   `React.createElement` calls, no type checking), with a source map;
 //! - LESS through the external `lessc` (run with an argv, never a shell).
@@ -26,6 +28,7 @@ use oxc::span::SourceType;
 use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
 
 use crate::Error;
+use crate::dart_sass::DartSass;
 use crate::minify::js_error;
 
 /// A language sluice compiles.
@@ -142,14 +145,30 @@ fn note_read(seen: &mut Vec<Input>, input: Input) {
 }
 
 /// Compile `path` with `compiler`. `load_paths` are searched for SCSS `@use`/`@import`
-/// and LESS `@import` (after the importing file's folder).
+/// and LESS `@import` (after the importing file's folder). Sass compiles with dart-sass when
+/// one is installed ([`crate::dart_sass`]), else with grass.
 pub fn compile(compiler: Compiler, path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     match compiler {
-        Compiler::Scss | Compiler::Sass => compile_sass(path, load_paths),
+        Compiler::Scss | Compiler::Sass => match DartSass::find(path, load_paths) {
+            Some(sass) => crate::dart_sass::compile(&sass, path, load_paths),
+            None => compile_sass(path, load_paths),
+        },
         Compiler::TypeScript | Compiler::Tsx | Compiler::Jsx => compile_script(compiler, path),
         Compiler::Less => compile_less(path, load_paths, &find_lessc(path)),
     }
 }
+
+/// Which Sass compiler compiles `path`, for cache keys and messages: dart-sass's identity
+/// (its snapshot and stamp), or `grass`.
+pub fn sass_engine(path: &Path, load_paths: &[PathBuf]) -> String {
+    match DartSass::find(path, load_paths) {
+        Some(sass) => sass.identity(),
+        None => format!("grass {}", GRASS_VERSION),
+    }
+}
+
+/// The grass release sluice is built with (the fallback Sass compiler).
+pub const GRASS_VERSION: &str = "0.13.4";
 
 fn read(path: &Path) -> Result<(Input, String), Error> {
     let error = |message: String| Error::Read {
@@ -457,7 +476,11 @@ const CLOCK_TICK: Duration = Duration::from_millis(20);
 /// not change since: as `before` (stat'ed before the run) says, or with a status-change time
 /// (which, unlike the mtime, nobody can set) older than `started`, with a tick to spare.
 /// Read first, stat'ed after: a change in between shows in the stat.
-fn read_by_child(path: &Path, started: SystemTime, before: Option<&std::fs::Metadata>) -> Input {
+pub(crate) fn read_by_child(
+    path: &Path,
+    started: SystemTime,
+    before: Option<&std::fs::Metadata>,
+) -> Input {
     let unknown = Input {
         path: path.to_path_buf(),
         meta: None,

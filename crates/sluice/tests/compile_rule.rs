@@ -163,7 +163,18 @@ impl Project {
 /// file recompiles its importer; node_modules is never mirrored; a missing import names every
 /// place tried, at the `@use`'s line and column.
 #[test]
-fn tilde_imports_of_a_real_package_compile_and_are_inputs() {
+fn tilde_imports_of_a_real_package_compile_and_are_inputs_with_grass() {
+    tilde_imports(false);
+}
+
+/// The same with dart-sass (npm's `sass-embedded` in the project's `node_modules`): the
+/// importer applies the load paths and `~`, every loaded file is an input.
+#[test]
+fn tilde_imports_of_a_real_package_compile_and_are_inputs_with_dart_sass() {
+    tilde_imports(true);
+}
+
+fn tilde_imports(dart_sass: bool) {
     let modules = asset_support::npm_packages("sass-v1", SASS_PACKAGES);
     let p = Project::new(&[(
         "css/site.scss",
@@ -174,10 +185,30 @@ fn tilde_imports_of_a_real_package_compile_and_are_inputs() {
         &modules.join("@mozilla-protocol/core"),
         &p.path("node_modules/@mozilla-protocol/core"),
     );
+    if dart_sass {
+        for entry in fs::read_dir(&modules).unwrap() {
+            let entry = entry.unwrap();
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("sass-embedded-")
+            {
+                std::os::unix::fs::symlink(
+                    entry.path(),
+                    p.path("node_modules").join(entry.file_name()),
+                )
+                .unwrap();
+            }
+        }
+    }
     p.compile_entries(&["css/*.scss"]);
     let (code, event, err) = p.sync_event();
     assert_eq!(code, 0, "{event} {err}");
     assert_eq!(event["changed"], serde_json::json!(["css/site.css"]));
+    let grass = event["warnings"]
+        .to_string()
+        .contains("compiled with grass");
+    assert_eq!(grass, !dart_sass, "{event}");
     let css = fs::read_to_string(p.path("static/css/site.css")).unwrap();
     assert!(css.ends_with(".site {\n  color: #000000;\n}\n"), "{css}");
     assert!(!p.path("static/node_modules").exists());
@@ -230,4 +261,122 @@ fn find_defining(dir: &Path, needle: &str) -> std::path::PathBuf {
         }
     }
     panic!("nothing under {} defines {needle}", dir.display());
+}
+
+/// The Sass entry points of the differential test: (source root in node_modules, its prefix,
+/// the entry files).
+const SASS_ENTRIES: &[(&str, &str, &[&str])] = &[
+    ("bootstrap/scss", "bootstrap", &["bootstrap.scss"]),
+    (
+        "@mozilla-protocol/core/protocol/css",
+        "protocol",
+        &["protocol.scss", "protocol-components.scss"],
+    ),
+    (
+        "@fortawesome/fontawesome-free/scss",
+        "fontawesome",
+        &["fontawesome.scss", "solid.scss", "brands.scss"],
+    ),
+    ("select2/src/scss", "select2", &["core.scss"]),
+];
+
+/// sluice's Sass (dart-sass over the Embedded Sass protocol, found in the project's
+/// `node_modules` from npm's `sass-embedded` 1.108.2) equals the `sass` 1.108.2 npm package's
+/// command (dart-sass compiled to JavaScript) on real code — bootstrap 5.3, protocol 22,
+/// fontawesome-free 6, select2 — after both go through the same lightningcss minify (each
+/// as the one member of a minified bundle in `sluice build`). Cost: ~10 s (the JS
+/// compiler's starts, one per entry).
+#[test]
+fn sass_equals_dart_sass_on_real_packages() {
+    let modules = asset_support::npm_packages("sass-v1", SASS_PACKAGES);
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::os::unix::fs::symlink(&modules, root.join("node_modules")).unwrap();
+    let mut toml = String::from("sources = [\"media\"");
+    let mut bundles = String::new();
+    for (folder, prefix, entries) in SASS_ENTRIES {
+        // A copy: protocol ships its built `protocol.css` beside `protocol.scss`, and a
+        // source of the compiled name wins over the compile.
+        let copy = root.join("pkgs").join(prefix);
+        copy_tree(&modules.join(folder), &copy);
+        for entry in *entries {
+            let _ = fs::remove_file(copy.join(entry.replace(".scss", ".css")));
+        }
+        toml.push_str(&format!(
+            ", {{ path = \"pkgs/{prefix}\", prefix = \"{prefix}\" }}"
+        ));
+        for entry in *entries {
+            let name = format!("{prefix}-{}", entry.trim_end_matches(".scss"));
+            let reference = format!("{prefix}/{}", entry.replace(".scss", ".ref.css"));
+            let out = support::run_or_panic(
+                std::process::Command::new("node")
+                    .arg(modules.join("sass/sass.js"))
+                    .args(["--no-source-map", "--quiet", "--load-path"])
+                    .arg(&modules)
+                    .arg(modules.join(folder).join(entry)),
+                "the sass npm package",
+            );
+            write(&root.join("media").join(&reference), &out.stdout);
+            bundles.push_str(&format!(
+                "[bundles.css.{name}-ours]\nfiles = [\"{prefix}/{entry}\"]\noutput = \"out/{name}-ours.css\"\n\
+                 [bundles.css.{name}-ref]\nfiles = [\"{reference}\"]\noutput = \"out/{name}-ref.css\"\n"
+            ));
+        }
+    }
+    toml.push_str("]\noutput = \"static\"\n[build]\nhash = false\ncompress = []\n");
+    toml.push_str(&bundles);
+    write(&root.join("sluice.toml"), toml);
+    let out = support::sluice()
+        .args(["build", "--format", "json"])
+        .current_dir(root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("compiled with grass"), "{stdout}");
+    let mut compared = 0;
+    for (_, prefix, entries) in SASS_ENTRIES {
+        for entry in *entries {
+            let name = format!("{prefix}-{}", entry.trim_end_matches(".scss"));
+            let ours =
+                fs::read_to_string(root.join(format!("static/out/{name}-ours.css"))).unwrap();
+            let reference =
+                fs::read_to_string(root.join(format!("static/out/{name}-ref.css"))).unwrap();
+            assert!(ours.len() > 500, "{name}: {} bytes", ours.len());
+            // The map comments name each bundle's own map.
+            let body = |css: &str| {
+                css.split("/*# sourceMappingURL")
+                    .next()
+                    .unwrap()
+                    .to_string()
+            };
+            let (ours, reference) = (body(&ours), body(&reference));
+            if ours != reference {
+                let at = ours
+                    .bytes()
+                    .zip(reference.bytes())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(ours.len().min(reference.len()));
+                let around = |s: &str| {
+                    let from = s.floor_char_boundary(at.saturating_sub(200));
+                    let to = s.floor_char_boundary((at + 200).min(s.len()));
+                    s[from..to].to_string()
+                };
+                panic!(
+                    "{name}: differs at byte {at} ({} vs {} bytes)\nsluice: {}\ndart-sass: {}",
+                    ours.len(),
+                    reference.len(),
+                    around(&ours),
+                    around(&reference)
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 7);
 }

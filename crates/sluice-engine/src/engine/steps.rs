@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use sluice_assets::Error;
+use sluice_assets::compile::Compiler;
 use sluice_core::bundles::BundleDef;
 
 use super::Engine;
@@ -24,7 +25,8 @@ pub struct Compiles {
     pub ran: Ran,
     /// The compiled outputs among the collected files (none that a source shadows).
     pub compiled: BTreeMap<String, CompiledFile>,
-    /// Compiled outputs a source of the same name shadows.
+    /// Warnings: compiled outputs a source of the same name shadows, Sass compiled with
+    /// grass for want of dart-sass.
     pub shadowed: Vec<Error>,
     /// Compiled outputs without a good result, by output: the source.
     pub failed: BTreeMap<String, String>,
@@ -102,9 +104,28 @@ impl Engine {
             &members,
         );
         self.dirty |= !stale.is_empty();
+        let with_grass: Vec<&&Target> = stale
+            .iter()
+            .filter(|t| {
+                matches!(t.compiler, Some(Compiler::Scss | Compiler::Sass))
+                    && ran.ok.contains(&t.source)
+                    && sluice_assets::compile::sass_engine(&t.path, &load_paths)
+                        .starts_with("grass")
+            })
+            .collect();
 
         let mut compiled = BTreeMap::new();
         let mut shadowed = Vec::new();
+        if let Some(first) = with_grass.first() {
+            shadowed.push(Error::SassFallback {
+                file: first.path.display().to_string(),
+                more: match with_grass.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                },
+                grass: sluice_assets::compile::GRASS_VERSION.to_string(),
+            });
+        }
         let mut failed = BTreeMap::new();
         for t in &targets {
             let node = self.record.compiles.get(&t.source);

@@ -95,8 +95,19 @@ fn fingerprint(path: &Path) -> Option<FileMeta> {
     sluice_core::sources::remote::fingerprint(path)
 }
 
-/// What a compile of `target` depends on besides the files it reads: the compiler and the
-/// load paths.
+/// Which program compiles Sass for `path` (dart-sass, or grass when none is installed): a
+/// result of one is not the other's.
+fn engine(compiler: Option<Compiler>, path: &Path, load_paths: &[PathBuf]) -> String {
+    match compiler {
+        Some(Compiler::Scss | Compiler::Sass) => {
+            sluice_assets::compile::sass_engine(path, load_paths)
+        }
+        _ => String::new(),
+    }
+}
+
+/// What a compile of `target` depends on besides the files it reads: the compiler (for Sass,
+/// which program) and the load paths.
 pub fn settings(target: &Target, load_paths: &[PathBuf]) -> Key {
     let paths: Vec<u8> = load_paths
         .iter()
@@ -105,6 +116,7 @@ pub fn settings(target: &Target, load_paths: &[PathBuf]) -> Key {
     Key::derive(&[
         RULES_VERSION.as_bytes(),
         format!("{:?} {:?}", target.kind, target.compiler).as_bytes(),
+        engine(target.compiler, &target.path, load_paths).as_bytes(),
         &paths,
     ])
 }
@@ -172,6 +184,7 @@ fn action_key(
         b"compile",
         RULES_VERSION.as_bytes(),
         format!("{compiler:?}").as_bytes(),
+        engine(Some(compiler), &target.path, load_paths).as_bytes(),
         target.path.as_os_str().as_encoded_bytes(),
         &source_md5.0,
         &paths,
