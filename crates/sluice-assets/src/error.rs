@@ -122,9 +122,8 @@ pub enum Error {
     },
     /// Sass compiled with grass because no dart-sass is installed (a warning, not an error).
     #[error(
-        "{file}{more}: compiled with grass {grass}: no dart-sass found (npm install \
-         sass-embedded, in the project's node_modules); grass's output differs from dart-sass's \
-         in places (docs/build.md lists them)"
+        "{file}{more}: compiled with grass {grass}, whose output differs from dart-sass's in \
+         places (docs/build.md); for dart-sass: npm install sass-embedded"
     )]
     SassFallback {
         /// The first file compiled so.

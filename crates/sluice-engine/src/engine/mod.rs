@@ -46,6 +46,8 @@ pub struct Engine {
     pub(crate) templates: TemplateScan,
     /// The folders outside the source roots a watch was told to watch.
     pub(crate) extra_watched: std::collections::BTreeSet<PathBuf>,
+    /// Whether this run said that Sass compiles with grass (said once).
+    pub(crate) told_grass: bool,
 }
 
 /// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
@@ -98,6 +100,7 @@ impl Engine {
             index: Index::new(&setup.roots, &setup.ignore),
             templates: TemplateScan::new(&setup.compile.templates, &setup.state_dir),
             extra_watched: Default::default(),
+            told_grass: false,
             cache: Cache::new(&setup.state_dir),
             clean_pending: options.clean,
             setup,

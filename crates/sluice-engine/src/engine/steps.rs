@@ -116,7 +116,8 @@ impl Engine {
 
         let mut compiled = BTreeMap::new();
         let mut shadowed = Vec::new();
-        if let Some(first) = with_grass.first() {
+        if let Some(first) = with_grass.first().filter(|_| !self.told_grass) {
+            self.told_grass = true;
             shadowed.push(Error::SassFallback {
                 file: first.path.display().to_string(),
                 more: match with_grass.len() {
