@@ -151,7 +151,7 @@ pub fn compile(compiler: Compiler, path: &Path, load_paths: &[PathBuf]) -> Resul
     match compiler {
         Compiler::Scss | Compiler::Sass => match DartSass::find(path, load_paths) {
             Some(sass) => crate::dart_sass::compile(&sass, path, load_paths),
-            None => compile_sass(path, load_paths),
+            None => compile_with_grass(path, load_paths),
         },
         Compiler::TypeScript | Compiler::Tsx | Compiler::Jsx => compile_script(compiler, path),
         Compiler::Less => compile_less(path, load_paths, &find_lessc(path)),
@@ -232,8 +232,10 @@ fn places_tried(tried: &[PathBuf]) -> Vec<String> {
     out
 }
 
+/// Compiles `.scss`/`.sass` with grass, in-process (the fallback when no dart-sass is
+/// installed; `~pkg/…` resolves in the load paths, as with dart-sass).
 #[cfg(feature = "scss")]
-fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
+pub fn compile_with_grass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     use std::cell::RefCell;
 
     /// grass's file system, noting every file it reads as it was when read, and every place
@@ -336,7 +338,7 @@ fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> 
 }
 
 #[cfg(not(feature = "scss"))]
-fn compile_sass(path: &Path, _load_paths: &[PathBuf]) -> Result<Compiled, Error> {
+pub fn compile_with_grass(path: &Path, _load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     Err(Error::ToolMissing {
         file: path.display().to_string(),
         program: "grass (sluice's `scss` feature)".into(),
