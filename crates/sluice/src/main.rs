@@ -167,7 +167,18 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     }
     match &cli.command {
         Command::Config => {
-            printer.config(&config);
+            // Which Sass compiler a project file would get (dart-sass when installed).
+            let probe = config.project_dir.join("x.scss");
+            let sass =
+                sluice_assets::dart_sass::DartSass::find(&probe, &config.compile.load_paths.value);
+            let sass = match sass {
+                Some(d) => format!("dart-sass ({})", d.snapshot.display()),
+                None => format!(
+                    "grass {} (no sass-embedded in node_modules)",
+                    sluice_assets::compile::GRASS_VERSION
+                ),
+            };
+            printer.config(&config, &sass);
             Ok(ExitCode::SUCCESS)
         }
         Command::Report => open_report(&config, printer),

@@ -60,7 +60,7 @@ impl Printer {
         }
     }
 
-    pub fn config(&self, config: &Config) {
+    pub fn config(&self, config: &Config, sass: &str) {
         let base = &config.project_dir;
         let roots: Vec<serde_json::Value> = config
             .sources
@@ -115,6 +115,7 @@ impl Printer {
                     "entries": {"value": config.compile.entries.value, "origin": origin(&config.compile.entries.origin)},
                     "templates": {"value": config.compile.templates.value, "origin": origin(&config.compile.templates.origin)},
                     "load_paths": {"value": config.compile.load_paths.value, "origin": origin(&config.compile.load_paths.origin)},
+                    "sass": sass,
                 },
                 "minify": {"value": config.build.minify.value, "origin": origin(&config.build.minify.origin)},
                 "browserslist": config.build.browserslist.as_ref().map(|b| json!({
@@ -280,6 +281,12 @@ impl Printer {
             list(paths(&c.load_paths.value), "none"),
             c.load_paths.origin.to_string(),
         );
+        let found = if sass.starts_with("dart-sass") {
+            "found in node_modules"
+        } else {
+            "default"
+        };
+        row("compile.sass", sass.to_string(), found.to_string());
         row(
             "minify",
             config.build.minify.value.to_string(),
