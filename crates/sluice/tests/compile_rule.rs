@@ -289,6 +289,10 @@ const SASS_ENTRIES: &[(&str, &str, &[&str])] = &[
 #[test]
 fn sass_equals_dart_sass_on_real_packages() {
     let modules = asset_support::npm_packages("sass-v1", SASS_PACKAGES);
+    // The compiler sluice talks to (protocol 3, checked when it starts) is 1.108.2's.
+    let dart = sluice_assets::dart_sass::DartSass::in_node_modules(&modules)
+        .expect("sass-embedded's platform package");
+    assert_eq!(sluice_assets::dart_sass::version(&dart).unwrap(), "1.108.2");
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     std::os::unix::fs::symlink(&modules, root.join("node_modules")).unwrap();
