@@ -128,7 +128,9 @@ fn a_second_start_over_the_mount_opens_no_unchanged_file_and_lists_each_folder_o
 
     let trace = root.join("trace.txt");
     let mut child = Command::new("strace")
-        .args(["-f", "-y", "-e", "trace=openat,getdents64", "-o"])
+        // `-ff`: one file per thread, so no call is split into `<unfinished ...>` and
+        // `<... resumed>` lines by another thread's (a split listing went uncounted).
+        .args(["-ff", "-y", "-e", "trace=openat,getdents64", "-o"])
         .arg(&trace)
         .arg(env!("CARGO_BIN_EXE_sluice"))
         .args(["watch", "--format", "json"])
@@ -164,7 +166,18 @@ fn a_second_start_over_the_mount_opens_no_unchanged_file_and_lists_each_folder_o
             .success()
     );
     child.wait().unwrap();
-    let text = fs::read_to_string(&trace).unwrap();
+    let mut text = String::new();
+    for entry in fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("trace.txt."))
+        {
+            text.push_str(&fs::read_to_string(&path).unwrap());
+        }
+    }
+    assert!(!text.is_empty(), "no strace output");
 
     let media = root.join("media").display().to_string();
     let opened: Vec<&str> = text
