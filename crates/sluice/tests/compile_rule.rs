@@ -384,3 +384,49 @@ fn sass_equals_dart_sass_on_real_packages() {
     }
     assert_eq!(compared, 7);
 }
+
+/// A compiled script keeps its `import`s, so what an asked-for `.ts` imports by a relative
+/// path is compiled too (`./util.js` → `js/util.ts`), and what nothing imports is not; an
+/// import added later asks for its module on the next pass.
+#[test]
+fn what_an_asked_for_script_imports_is_compiled() {
+    let p = Project::new(&[
+        (
+            "js/app.ts",
+            "import { twice } from './util.js';\nconsole.log(twice(2));\n",
+        ),
+        (
+            "js/util.ts",
+            "import './lib/deep';\nexport const twice = (n: number): number => n * 2;\n",
+        ),
+        ("js/lib/deep.ts", "export const deep: number = 1;\n"),
+        ("js/later.ts", "export const later: number = 1;\n"),
+        ("js/unused.ts", "export const unused: number = 1;\n"),
+    ]);
+    p.compile_entries(&["js/app.ts"]);
+    let (code, event, err) = p.sync_event();
+    assert_eq!(code, 0, "{event} {err}");
+    let compiled: Vec<&str> = event["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .filter(|s| !s.ends_with(".map"))
+        .collect();
+    assert_eq!(compiled, ["js/app.js", "js/lib/deep.js", "js/util.js"]);
+    let util = fs::read_to_string(p.path("static/js/util.js")).unwrap();
+    assert!(
+        util.contains("n * 2") && !util.contains(": number"),
+        "{util}"
+    );
+
+    p.write(
+        "media/js/app.ts",
+        "import { twice } from './util.js';\nimport { later } from './later.js';\n\
+         console.log(twice(later));\n",
+    );
+    let (code, event, err) = p.sync_event();
+    assert_eq!(code, 0, "{event} {err}");
+    assert!(p.path("static/js/later.js").is_file(), "{event}");
+    assert!(!p.path("static/js/unused.js").exists());
+}

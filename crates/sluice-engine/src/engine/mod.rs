@@ -48,6 +48,8 @@ pub struct Engine {
     pub(crate) extra_watched: std::collections::BTreeSet<PathBuf>,
     /// Whether this run said that Sass compiles with grass (said once).
     pub(crate) told_grass: bool,
+    /// The relative imports of the scripts the compile rule asked for, by fingerprint.
+    pub(crate) script_imports: crate::graph::asked::Seen,
 }
 
 /// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
@@ -101,6 +103,7 @@ impl Engine {
             templates: TemplateScan::new(&setup.compile.templates, &setup.state_dir),
             extra_watched: Default::default(),
             told_grass: false,
+            script_imports: Default::default(),
             cache: Cache::new(&setup.state_dir),
             clean_pending: options.clean,
             setup,
@@ -305,7 +308,42 @@ impl Engine {
 
     /// Bundle members and what the compile rule asks for besides (`[compile] entries`
     /// globs, the templates' references), as globbed over sources and their compiled names.
-    pub(crate) fn asked(&self) -> (HashSet<String>, HashSet<String>) {
+    pub(crate) fn asked(&mut self) -> (HashSet<String>, HashSet<String>) {
+        let (members, mut asked) = self.asked_directly();
+        // Plus what the asked-for scripts import (their compiled `.js` loads it).
+        let scripts: BTreeMap<String, String> = self
+            .index
+            .files
+            .keys()
+            .filter(|k| {
+                matches!(
+                    sluice_assets::compile::Compiler::for_path(std::path::Path::new(k.as_str())),
+                    Some(
+                        sluice_assets::compile::Compiler::TypeScript
+                            | sluice_assets::compile::Compiler::Tsx
+                            | sluice_assets::compile::Compiler::Jsx
+                    )
+                )
+            })
+            .filter_map(|k| {
+                sluice_core::bundles::compiled_name(k, &self.setup.compilers)
+                    .map(|(_, c)| (k.clone(), c))
+            })
+            .collect();
+        if !scripts.is_empty() {
+            crate::graph::asked::follow_scripts(
+                &mut asked,
+                &self.index.files,
+                &scripts,
+                &mut self.script_imports,
+            );
+        }
+        (members, asked)
+    }
+
+    /// Bundle members, and members plus `[compile] entries` matches plus the templates'
+    /// references.
+    fn asked_directly(&self) -> (HashSet<String>, HashSet<String>) {
         if self.setup.bundles.is_empty() && self.setup.compile.entries.is_empty() {
             return (
                 HashSet::new(),

@@ -6,7 +6,7 @@
 //! django-sass-processor: `{% sass_src %}`): a source is compiled when a bundle lists it (or
 //! its compiled name), a `[compile] entries` glob matches it, or a template references its
 //! compiled name (`{% static "css/site.css" %}` → `css/site.scss`); what it imports is read
-//! as part of its compile. Nothing else is compiled — a vendored package's `.less` or
+//! as part of its compile (a script's relative imports are asked for too: [`super::asked`]). Nothing else is compiled — a vendored package's `.less` or
 //! `.scss` that nobody asks for is copied as it is, and a compiler missing for it is no
 //! error. Partials (`_x.scss`) are never compiled alone. A compile whose output is empty (a
 //! file of variables only) writes no file unless a bundle lists it. A source that needs a
