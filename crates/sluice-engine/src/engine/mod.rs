@@ -50,6 +50,8 @@ pub struct Engine {
     pub(crate) told_grass: bool,
     /// The relative imports of the scripts the compile rule asked for, by fingerprint.
     pub(crate) script_imports: crate::graph::asked::Seen,
+    /// `script_imports` changed since it was kept.
+    pub(crate) script_imports_dirty: bool,
 }
 
 /// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
@@ -103,7 +105,8 @@ impl Engine {
             templates: TemplateScan::new(&setup.compile.templates, &setup.state_dir),
             extra_watched: Default::default(),
             told_grass: false,
-            script_imports: Default::default(),
+            script_imports: crate::graph::asked::load_seen(&setup.state_dir),
+            script_imports_dirty: false,
             cache: Cache::new(&setup.state_dir),
             clean_pending: options.clean,
             setup,
@@ -144,10 +147,15 @@ impl Engine {
             };
             self.record.save(&self.setup.state_dir)?;
             self.dirty = false;
-            self.templates.save();
             if Cache::prune_due(&self.setup.state_dir) {
                 self.cache.prune(&self.setup.state_dir, &self.record);
             }
+        }
+        // What the compile rule read (templates' references, scripts' imports), each kept
+        // when it changed: the next run reads only what changed since.
+        self.templates.save();
+        if std::mem::take(&mut self.script_imports_dirty) {
+            crate::graph::asked::save_seen(&self.setup.state_dir, &self.script_imports);
         }
         self.journal.clear();
         Ok(())
@@ -331,12 +339,14 @@ impl Engine {
             })
             .collect();
         if !scripts.is_empty() {
+            let before = self.script_imports.clone();
             crate::graph::asked::follow_scripts(
                 &mut asked,
                 &self.index.files,
                 &scripts,
                 &mut self.script_imports,
             );
+            self.script_imports_dirty |= self.script_imports != before;
         }
         (members, asked)
     }

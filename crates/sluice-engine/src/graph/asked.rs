@@ -81,6 +81,31 @@ fn names(target: String) -> Vec<String> {
 /// The scripts' imports already read, by source path and fingerprint.
 pub type Seen = BTreeMap<std::path::PathBuf, (FileMeta, Vec<String>)>;
 
+/// Where [`Seen`] is kept between runs (a no-op run reads no script).
+fn seen_file(state_dir: &Path) -> std::path::PathBuf {
+    state_dir.join("script-imports.json")
+}
+
+/// What an earlier run kept of the scripts' imports (nothing when there is none).
+pub fn load_seen(state_dir: &Path) -> Seen {
+    std::fs::read(seen_file(state_dir))
+        .ok()
+        .and_then(|b| {
+            serde_json::from_slice::<Vec<(std::path::PathBuf, FileMeta, Vec<String>)>>(&b).ok()
+        })
+        .map(|list| list.into_iter().map(|(p, m, s)| (p, (m, s))).collect())
+        .unwrap_or_default()
+}
+
+/// Keeps `seen` for the next run (a cache that cannot be written costs reads, nothing more).
+pub fn save_seen(state_dir: &Path, seen: &Seen) {
+    let list: Vec<(&std::path::PathBuf, &FileMeta, &Vec<String>)> =
+        seen.iter().map(|(p, (m, s))| (p, m, s)).collect();
+    if let Ok(bytes) = serde_json::to_vec(&list) {
+        let _ = sluice_core::output::write_atomic(&seen_file(state_dir), &bytes);
+    }
+}
+
 /// `asked` grown by the relative imports of every asked-for script that compiles, and of
 /// theirs; `compiled` maps a source's logical path to its compiled name; each script is read
 /// once per fingerprint (`seen`).
