@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, dev, devprofile, minify, pipeline, slowmount, switch, sync, watch
+from . import build, dev, devprofile, minify, pipeline, sass, slowmount, switch, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -23,6 +23,8 @@ SECTIONS = {
     "slowmount": (slowmount.run, "sources on a slow, event-less FUSE mount: page render with "
                                  "pipeline's collector vs sluice dev, request check, edit → "
                                  "browser, chokidar polling / gulp-watch there; local --poll"),
+    "sass": (sass.run, "one Sass compile (protocol.scss, bootstrap.scss): dart-sass kept running "
+                       "vs grass vs `npx sass`"),
     "pipeline": (pipeline.run, "cold/warm `sluice build --no-minify` vs collectstatic with "
                                "django-pipeline (no compressor, pure-Python compressors)"),
 }

@@ -1,6 +1,8 @@
 //! Compilers: a source file in a language browsers don't read → CSS or JS.
 //!
-//! - SCSS / Sass with grass (cargo feature `scss`, on by default), in-process;
+//! - SCSS / Sass with dart-sass when npm's `sass-embedded` is installed in a `node_modules`
+//!   ([`crate::dart_sass`]: the reference implementation, one process kept running), else
+//!   with grass (cargo feature `scss`, on by default), in-process;
 //! - TypeScript, TSX and JSX with oxc's transformer (types stripped, JSX compiled to
 //!   `React.createElement` calls, no type checking), with a source map;
 //! - LESS through the external `lessc` (run with an argv, never a shell).
@@ -26,6 +28,7 @@ use oxc::span::SourceType;
 use oxc::transformer::{JsxRuntime, TransformOptions, Transformer};
 
 use crate::Error;
+use crate::dart_sass::DartSass;
 use crate::minify::js_error;
 
 /// A language sluice compiles.
@@ -142,14 +145,30 @@ fn note_read(seen: &mut Vec<Input>, input: Input) {
 }
 
 /// Compile `path` with `compiler`. `load_paths` are searched for SCSS `@use`/`@import`
-/// and LESS `@import` (after the importing file's folder).
+/// and LESS `@import` (after the importing file's folder). Sass compiles with dart-sass when
+/// one is installed ([`crate::dart_sass`]), else with grass.
 pub fn compile(compiler: Compiler, path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     match compiler {
-        Compiler::Scss | Compiler::Sass => compile_sass(path, load_paths),
+        Compiler::Scss | Compiler::Sass => match DartSass::find(path, load_paths) {
+            Some(sass) => crate::dart_sass::compile(&sass, path, load_paths),
+            None => compile_with_grass(path, load_paths),
+        },
         Compiler::TypeScript | Compiler::Tsx | Compiler::Jsx => compile_script(compiler, path),
         Compiler::Less => compile_less(path, load_paths, &find_lessc(path)),
     }
 }
+
+/// Which Sass compiler compiles `path`, for cache keys and messages: dart-sass's identity
+/// (its snapshot and stamp), or `grass`.
+pub fn sass_engine(path: &Path, load_paths: &[PathBuf]) -> String {
+    match DartSass::find(path, load_paths) {
+        Some(sass) => sass.identity(),
+        None => format!("grass {}", GRASS_VERSION),
+    }
+}
+
+/// The grass release sluice is built with (the fallback Sass compiler).
+pub const GRASS_VERSION: &str = "0.13.4";
 
 fn read(path: &Path) -> Result<(Input, String), Error> {
     let error = |message: String| Error::Read {
@@ -161,28 +180,100 @@ fn read(path: &Path) -> Result<(Input, String), Error> {
     Ok((input, text))
 }
 
+/// Where grass's look-up of `path` really is, with webpack's `~` prefix
+/// (`~@mozilla-protocol/core/…`: a package in a load path): a path whose folder is a load
+/// path and whose next part starts with `~` is that load path's package; `~` anywhere else
+/// (relative to the importing file) is no place at all (`None`).
+pub fn sass_place(path: &Path, load_paths: &[PathBuf]) -> Option<PathBuf> {
+    use std::path::Component;
+    let parts: Vec<Component> = path.components().collect();
+    let Some(at) = parts.iter().position(
+        |c| matches!(c, Component::Normal(n) if n.to_str().is_some_and(|n| n.starts_with('~'))),
+    ) else {
+        return Some(path.to_path_buf());
+    };
+    let base: PathBuf = parts[..at].iter().collect();
+    if !load_paths.contains(&base) {
+        return None;
+    }
+    let first = parts[at].as_os_str().to_str()?.trim_start_matches('~');
+    let mut out = base.join(first);
+    out.extend(&parts[at + 1..]);
+    Some(out)
+}
+
+/// The places a failed look-up tried, for its message: each candidate without its
+/// extension and its partial `_`, in order, once.
+fn places_tried(tried: &[PathBuf]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for path in tried {
+        let mut place = path.clone();
+        for _ in 0..2 {
+            if place
+                .extension()
+                .is_some_and(|e| ["scss", "sass", "css", "import"].iter().any(|x| e == *x))
+            {
+                place.set_extension("");
+            }
+        }
+        let stem = place
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix('_'))
+            .map(std::ffi::OsString::from);
+        if let Some(stem) = stem {
+            place.set_file_name(stem);
+        }
+        let place = place.display().to_string();
+        if !out.contains(&place) {
+            out.push(place);
+        }
+    }
+    out
+}
+
+/// Compiles `.scss`/`.sass` with grass, in-process (the fallback when no dart-sass is
+/// installed; `~pkg/…` resolves in the load paths, as with dart-sass).
 #[cfg(feature = "scss")]
-fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
+pub fn compile_with_grass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     use std::cell::RefCell;
 
-    /// grass's file system, noting every file it reads as it was when read.
+    /// grass's file system, noting every file it reads as it was when read, and every place
+    /// its current look-up tried; `~` prefixes resolve in the load paths.
     #[derive(Debug, Default)]
-    struct Recording(RefCell<Vec<Input>>);
+    struct Recording {
+        read: RefCell<Vec<Input>>,
+        tried: RefCell<Vec<PathBuf>>,
+        load_paths: Vec<PathBuf>,
+    }
     impl grass::Fs for Recording {
         fn is_dir(&self, path: &Path) -> bool {
-            path.is_dir()
+            sass_place(path, &self.load_paths).is_some_and(|p| p.is_dir())
         }
         fn is_file(&self, path: &Path) -> bool {
-            path.is_file()
+            let Some(place) = sass_place(path, &self.load_paths) else {
+                return false;
+            };
+            let found = place.is_file();
+            self.tried.borrow_mut().push(place);
+            found
         }
         fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-            let (input, bytes) = Input::read(path)?;
-            note_read(&mut self.0.borrow_mut(), input);
+            let place = sass_place(path, &self.load_paths).unwrap_or_else(|| path.to_path_buf());
+            let (input, bytes) = Input::read(&place)?;
+            note_read(&mut self.read.borrow_mut(), input);
+            self.tried.borrow_mut().clear();
             Ok(bytes)
+        }
+        fn canonicalize(&self, path: &Path) -> std::io::Result<PathBuf> {
+            Ok(sass_place(path, &self.load_paths).unwrap_or_else(|| path.to_path_buf()))
         }
     }
 
-    let fs = Recording::default();
+    let fs = Recording {
+        load_paths: load_paths.to_vec(),
+        ..Recording::default()
+    };
     let syntax = if Compiler::for_path(path) == Some(Compiler::Sass) {
         grass::InputSyntax::Sass
     } else {
@@ -195,7 +286,8 @@ fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> 
         .quiet(true)
         .style(grass::OutputStyle::Expanded);
     let result = grass::from_path(path, &options);
-    let inputs = fs.0.into_inner();
+    let tried = places_tried(&fs.tried.borrow());
+    let inputs = fs.read.into_inner();
     match result {
         Ok(code) => Ok(Compiled {
             code,
@@ -212,6 +304,15 @@ fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> 
                 let column = source_line
                     .get(..loc.begin.column)
                     .map_or(loc.begin.column, |s| s.chars().count());
+                let message = if message.starts_with("Can't find stylesheet") && !tried.is_empty() {
+                    format!(
+                        "{message} Looked for it (as .sass, .scss, .css, a `_` partial or an \
+                         `index` file) at: {}",
+                        tried.join(", ")
+                    )
+                } else {
+                    message
+                };
                 Error::Syntax {
                     file: loc.file.name().to_string(),
                     line: loc.begin.line as u32 + 1,
@@ -237,7 +338,7 @@ fn compile_sass(path: &Path, load_paths: &[PathBuf]) -> Result<Compiled, Error> 
 }
 
 #[cfg(not(feature = "scss"))]
-fn compile_sass(path: &Path, _load_paths: &[PathBuf]) -> Result<Compiled, Error> {
+pub fn compile_with_grass(path: &Path, _load_paths: &[PathBuf]) -> Result<Compiled, Error> {
     Err(Error::ToolMissing {
         file: path.display().to_string(),
         program: "grass (sluice's `scss` feature)".into(),
@@ -377,7 +478,11 @@ const CLOCK_TICK: Duration = Duration::from_millis(20);
 /// not change since: as `before` (stat'ed before the run) says, or with a status-change time
 /// (which, unlike the mtime, nobody can set) older than `started`, with a tick to spare.
 /// Read first, stat'ed after: a change in between shows in the stat.
-fn read_by_child(path: &Path, started: SystemTime, before: Option<&std::fs::Metadata>) -> Input {
+pub(crate) fn read_by_child(
+    path: &Path,
+    started: SystemTime,
+    before: Option<&std::fs::Metadata>,
+) -> Input {
     let unknown = Input {
         path: path.to_path_buf(),
         meta: None,
@@ -485,6 +590,95 @@ mod tests {
         assert_eq!(Compiler::Tsx.output_extension(), "js");
         assert!(Compiler::is_partial(Path::new("x/_vars.scss")));
         assert!(!Compiler::is_partial(Path::new("x/_vars.js")));
+    }
+
+    #[test]
+    fn a_tilde_import_is_a_package_in_a_load_path() {
+        let modules = PathBuf::from("/p/node_modules");
+        let load = [modules.clone(), PathBuf::from("/p/media")];
+        assert_eq!(
+            sass_place(Path::new("/p/node_modules/~@moz/core/lib"), &load),
+            Some(modules.join("@moz/core/lib"))
+        );
+        assert_eq!(
+            sass_place(Path::new("/p/media/css/~@moz/core/lib"), &load),
+            None
+        );
+        assert_eq!(
+            sass_place(Path::new("/p/media/css/x"), &load),
+            Some(PathBuf::from("/p/media/css/x"))
+        );
+        assert_eq!(
+            places_tried(&[
+                PathBuf::from("/a/x.import.scss"),
+                PathBuf::from("/a/_x.import.scss"),
+                PathBuf::from("/a/x.scss"),
+                PathBuf::from("/a/_x.css"),
+                PathBuf::from("/a/x/index.scss"),
+            ]),
+            ["/a/x", "/a/x/index"]
+        );
+    }
+
+    /// `~pkg/…` and bare `pkg/…` resolve in the load paths (a `node_modules`), `@use … with`
+    /// and `@forward` included; every file read is an input; a look-up that fails names
+    /// every place it tried, at the `@use`'s line and column.
+    #[cfg(feature = "scss")]
+    #[test]
+    fn packages_resolve_in_the_load_paths_and_a_missing_one_lists_the_places_tried() {
+        let dir = tempfile::tempdir().unwrap();
+        let modules = dir.path().join("node_modules");
+        let lib = modules.join("@moz/core/css/includes");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("_lib.scss"), "@forward 'tokens';\n").unwrap();
+        std::fs::write(
+            lib.join("_tokens.scss"),
+            "$brand: red !default;\n@mixin b { color: $brand; }\n",
+        )
+        .unwrap();
+        std::fs::create_dir_all(modules.join("pkg/scss")).unwrap();
+        std::fs::write(modules.join("pkg/scss/_index.scss"), ".pkg { a: b; }\n").unwrap();
+        let media = dir.path().join("media");
+        std::fs::create_dir_all(media.join("css")).unwrap();
+        let site = media.join("css/site.scss");
+        std::fs::write(
+            &site,
+            "@use '~@moz/core/css/includes/lib' as * with ($brand: blue);\n\
+             @use 'pkg/scss';\n.site { @include b; }\n",
+        )
+        .unwrap();
+        let load = [modules.clone(), media.clone()];
+        let out = compile(Compiler::Scss, &site, &load).unwrap();
+        assert_eq!(
+            out.code,
+            ".pkg {\n  a: b;\n}\n\n.site {\n  color: blue;\n}\n"
+        );
+        let read: Vec<&Path> = out.inputs.iter().map(|i| i.path.as_path()).collect();
+        assert!(
+            read.contains(&lib.join("_tokens.scss").as_path()),
+            "{read:?}"
+        );
+        assert!(out.inputs.iter().all(|i| i.meta.is_some()), "{read:?}");
+
+        std::fs::write(&site, "@use '~@moz/core/missing';\n").unwrap();
+        match compile(Compiler::Scss, &site, &load) {
+            Err(Error::Syntax {
+                file,
+                line,
+                column,
+                message,
+                ..
+            }) => {
+                assert_eq!(
+                    (file.as_str(), line, column),
+                    (site.to_str().unwrap(), 1, 1)
+                );
+                let place = modules.join("@moz/core/missing");
+                assert!(message.contains(place.to_str().unwrap()), "{message}");
+                assert!(message.contains("Can't find stylesheet"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -120,6 +120,18 @@ pub enum Error {
         /// The source file that is used instead.
         used: String,
     },
+    /// Sass compiled with grass because no dart-sass is installed (a warning, not an error).
+    #[error(
+        "{file}{more}: compiled with grass {grass}, whose output differs from dart-sass's in \
+         places (docs/build.md); for dart-sass: npm install sass-embedded"
+    )]
+    SassFallback {
+        /// The first file compiled so.
+        file: String,
+        /// ` (and N more)`, or empty.
+        more: String,
+        grass: String,
+    },
     /// More than one of the above, sorted by file.
     #[error("{} errors:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Several(Vec<Error>),

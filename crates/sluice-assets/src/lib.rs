@@ -24,6 +24,7 @@
 pub mod bundle;
 pub mod compile;
 pub mod compress;
+pub mod dart_sass;
 #[cfg(test)]
 mod django_fixture;
 pub mod django_manifest;

@@ -161,6 +161,20 @@ files = sorted(
     if os.path.isfile(f) and not any(os.path.realpath(f).startswith(s + os.sep) for s in stdlib)
 )
 
+# The folders the template engines load from (TEMPLATES DIRS, and each app's `templates/` or
+# `jinja2/` when APP_DIRS): sluice compiles the sources their `static` references name.
+template_dirs = []
+try:
+    from django.template import engines
+
+    for engine in engines.all():
+        for folder in getattr(engine, "template_dirs", ()):
+            folder = os.path.abspath(os.fspath(folder))
+            if folder not in template_dirs:
+                template_dirs.append(folder)
+except Exception:
+    pass
+
 static_root = getattr(settings, "STATIC_ROOT", None)
 answer = {
     "django_version": django.get_version(),
@@ -178,6 +192,7 @@ answer = {
     "pipeline": json_safe(getattr(settings, "PIPELINE", None)),
     "installed_apps": [c.name for c in apps.get_app_configs()],
     "debug": bool(getattr(settings, "DEBUG", False)),
+    "template_dirs": template_dirs,
 }
 # sluice sets DJANGO_SETTINGS_MODULE itself, and the module is part of the cache key already.
 env_seen.pop("DJANGO_SETTINGS_MODULE", None)

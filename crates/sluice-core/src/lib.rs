@@ -16,6 +16,7 @@
 //!   `[bundles.*]` tables) and the django-pipeline settings that shape them;
 //! - [`init`]: `sluice init`'s configuration text (only what sluice cannot find by itself);
 //! - [`fnmatch`]: Python's `fnmatchcase`, which Django and django-pipeline match with;
+//! - [`templates`]: the `static` references in the project's templates (what is compiled);
 //! - [`budget`]: size budgets (`[build.budgets]`): limits, measures, output patterns.
 
 pub mod budget;
@@ -29,6 +30,7 @@ pub mod origin;
 pub mod output;
 pub mod progress;
 pub mod sources;
+pub mod templates;
 pub mod watch;
 
 pub use error::{Error, Result};

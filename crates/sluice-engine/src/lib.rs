@@ -27,4 +27,4 @@ pub mod report;
 pub mod setup;
 
 pub use engine::Engine;
-pub use setup::{BuildOptions, Profile, RunOptions, Setup};
+pub use setup::{BuildOptions, CompileRule, Profile, RunOptions, Setup};

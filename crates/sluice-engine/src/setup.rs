@@ -29,9 +29,21 @@ pub struct Setup {
     pub pipeline: PipelineSettings,
     /// Compilers in effect (`PIPELINE["COMPILERS"]`, sluice's defaults, or none).
     pub compilers: Vec<CompilerKind>,
-    /// `true`: every source a compiler takes is compiled; `false`: only bundle members, as
-    /// django-pipeline does (its `COMPILERS` in effect).
-    pub compile_all: bool,
+    /// What is compiled besides bundle members, and the compilers' load paths.
+    pub compile: CompileRule,
+}
+
+/// What the compile rule is given: a source is compiled when a bundle lists it (or its
+/// compiled name), an `entries` glob matches it (or its compiled name), or a template
+/// references its compiled name; nothing else is.
+#[derive(Debug, Clone, Default)]
+pub struct CompileRule {
+    /// `[compile] entries`: globs over logical paths (django-pipeline's glob).
+    pub entries: Vec<String>,
+    /// The template folders whose `static` references are compiled.
+    pub templates: Vec<PathBuf>,
+    /// Where imports are looked for after the importing file's folder.
+    pub load_paths: Vec<PathBuf>,
 }
 
 /// What `sluice build` produces.

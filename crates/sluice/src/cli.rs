@@ -88,8 +88,9 @@ pub enum Command {
     ///
     /// Only what changed since the last pass is copied; outputs whose source is gone are
     /// removed; files in the output that sluice did not write are left alone and reported.
-    /// Sources a compiler takes (SCSS, LESS, TypeScript) are compiled beside their copy and
-    /// the bundles written unminified with source maps, as django-pipeline makes them in
+    /// The SCSS, LESS and TypeScript sources asked for (bundle members, `[compile] entries`,
+    /// the templates' `{% static %}` references) are compiled beside their copy and the
+    /// bundles written unminified with source maps, as django-pipeline makes them in
     /// development.
     Sync(SyncArgs),
     /// Sync, then keep the output in step with the sources until Ctrl-C.

@@ -50,13 +50,13 @@ fn setup(config: &Config) -> Setup {
         bundles: config.bundles.clone(),
         pipeline: config.pipeline.clone(),
         compilers: config.compilers.value.clone(),
-        // django-pipeline compiles bundle members only (its template tags and its
-        // collectstatic); elsewhere every source a compiler takes is compiled (`compile =
-        // false` turns compiling off). The same rule in every command.
-        compile_all: !matches!(
-            config.compilers.origin,
-            sluice_core::config::Origin::Django(_)
-        ),
+        // What is compiled: bundle members, `[compile] entries`, the templates' `static`
+        // references (and what they import). The same rule in every command.
+        compile: sluice_engine::CompileRule {
+            entries: config.compile.entries.value.clone(),
+            templates: config.compile.templates.value.clone(),
+            load_paths: config.compile.load_paths.value.clone(),
+        },
     }
 }
 
@@ -167,7 +167,18 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
     }
     match &cli.command {
         Command::Config => {
-            printer.config(&config);
+            // Which Sass compiler a project file would get (dart-sass when installed).
+            let probe = config.project_dir.join("x.scss");
+            let sass =
+                sluice_assets::dart_sass::DartSass::find(&probe, &config.compile.load_paths.value);
+            let sass = match sass {
+                Some(d) => format!("dart-sass ({})", d.snapshot.display()),
+                None => format!(
+                    "grass {} (no sass-embedded in node_modules)",
+                    sluice_assets::compile::GRASS_VERSION
+                ),
+            };
+            printer.config(&config, &sass);
             Ok(ExitCode::SUCCESS)
         }
         Command::Report => open_report(&config, printer),
@@ -236,7 +247,10 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
                 interval,
                 ..WatchOptions::default()
             };
-            let start = Start::new(plan, &report.sync.index, engine.index());
+            let mut start = Start::new(plan, &report.sync.index, engine.index());
+            // Template folders (a new `static` reference is compiled) and the folders of
+            // packages' files the compiles read.
+            start.dirs.extend(engine.extra_watch_folders());
             drop(report);
             let mut target = Watched { engine };
             watch.run(&mut target, start, &options, &mut |notice| {
@@ -444,7 +458,10 @@ fn dev(
             interval,
             ..WatchOptions::default()
         };
-        let start = Start::new(plan, &report.sync.index, engine.index());
+        let mut start = Start::new(plan, &report.sync.index, engine.index());
+        // Template folders (a new `static` reference is compiled) and the folders of
+        // packages' files the compiles read.
+        start.dirs.extend(engine.extra_watch_folders());
         drop(report);
         let mut target = Watched { engine };
         watch.run(&mut target, start, &options, &mut |notice| {

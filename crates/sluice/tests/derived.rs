@@ -61,6 +61,17 @@ fn compiles_scss_with_partials_and_typescript_then_does_nothing_twice() {
             "const n: number = 1;\nexport {};\nconsole.log(n);\n",
         ),
     ]);
+    // Asked for by the templates (`[compile] templates`: no Django here), as a page would.
+    p.write(
+        "templates/base.html",
+        "{% load static %}<link href=\"{% static 'css/site.css' %}\">\n\
+         <link href=\"{% static \"css/other.css\" %}\">\n\
+         <script src=\"{{ static('js/app.js') }}\"></script>\n",
+    );
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n[compile]\ntemplates = [\"templates\"]\n",
+    );
     let (code, event, err) = p.derive();
     assert_eq!(code, 0, "{event} {err}");
     assert_eq!(
@@ -191,6 +202,7 @@ fn a_typescript_member_maps_to_its_source_in_dev_bundles() {
 #[test]
 fn a_removed_compiled_map_is_written_again() {
     let p = Project::new(&[("js/app.ts", "const n: number = 1;\nconsole.log(n);\n")]);
+    p.compile_entries(&["js/*.ts"]);
     assert_eq!(p.derive().0, 0);
     assert!(p.record_file().is_some(), "the output root's record");
     fs::remove_file(p.path("static/js/app.js.map")).unwrap();
@@ -220,13 +232,12 @@ fn less_compiles_with_the_projects_lessc_and_follows_its_imports() {
         ("css/plain.css", ".p { x: 1; }\n"),
     ]);
     std::os::unix::fs::symlink(&modules, p.path("node_modules")).unwrap();
+    // Asked for: `css/*.less` (the imported `css/lib/vars.less` is not, so it is not
+    // compiled alone).
+    p.compile_entries(&["css/*.less"]);
     let (code, event, err) = p.derive();
     assert_eq!(code, 0, "{event} {err}");
-    assert_eq!(
-        changed(&event),
-        ["css/lib/vars.css", "css/site.css"],
-        "{event}"
-    );
+    assert_eq!(changed(&event), ["css/site.css"], "{event}");
     let css = p.read("static/css/site.css");
     assert!(css.contains("color: #ff0000;"), "{css}");
     assert!(css.contains(".a .b {\n  width: 20px;\n}"), "{css}");
@@ -272,6 +283,8 @@ fn an_imported_file_that_does_not_compile_alone_is_a_partial() {
         ("css/site.scss", "$brand: #ff0000;\n@import \"mixins\";\n"),
         ("css/mixins.scss", ".themed { color: $brand; }\n"),
     ]);
+    // Both asked for: the one that does not compile alone is a partial.
+    p.compile_entries(&["css/*.scss"]);
     let (code, event, err) = p.derive();
     assert_eq!(code, 0, "{event} {err}");
     assert_eq!(changed(&event), ["css/site.css"], "{event}");
@@ -344,6 +357,7 @@ fn a_syntax_error_exits_1_names_the_place_and_keeps_the_last_good_output() {
             "@import \"mixins\";\nbody { @include m; }\n",
         ),
     ]);
+    p.compile_entries(&["css/*.scss", "js/*.ts"]);
     assert_eq!(p.derive().0, 0);
     let good = p.read("static/css/site.css");
     p.write(
@@ -394,6 +408,7 @@ fn a_syntax_error_exits_1_names_the_place_and_keeps_the_last_good_output() {
 #[test]
 fn a_file_sluice_did_not_write_is_never_overwritten() {
     let p = Project::new(&[("css/site.scss", "a { b: c; }\n")]);
+    p.compile_entries(&["css/site.scss"]);
     p.write("static/css/site.css", "mine");
     let (code, event, _) = p.derive();
     assert_eq!(code, 1, "{event}");
@@ -422,6 +437,7 @@ fn a_file_sluice_did_not_write_is_never_overwritten() {
 #[test]
 fn a_foreign_file_where_a_compiled_map_goes_is_left_alone() {
     let p = Project::new(&[("js/app.ts", "const n: number = 1;\nconsole.log(n);\n")]);
+    p.compile_entries(&["js/app.js"]);
     p.write("static/js/app.js.map", "mine");
     let (code, event, _) = p.derive();
     assert_eq!(code, 1, "{event}");

@@ -688,3 +688,51 @@ proptest! {
         converge_on_the_mount_after(&ops);
     }
 }
+
+/// The compile rule in a watch: a template edit that adds a `static` reference compiles the
+/// source behind it; one that drops it removes the compiled file; a package file in the
+/// project's `node_modules` that a compile read is watched (editing it recompiles).
+#[test]
+fn a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
+    let (_dir, root) = project();
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\"]\noutput = \"static\"\n[compile]\ntemplates = [\"templates\"]\n",
+    )
+    .unwrap();
+    let media = root.join("media");
+    write_file(
+        &media.join("css/site.scss"),
+        "@use 'pkg/colors' as c;\nbody { color: c.$main; }\n",
+    );
+    write_file(&root.join("node_modules/pkg/_colors.scss"), "$main: red;\n");
+    write_file(&root.join("templates/base.html"), "<p>nothing yet</p>\n");
+    let _w = Watching::start(&root, &[]);
+    let out = root.join("static");
+    assert!(out.join("css/site.scss").is_file());
+    assert!(
+        !out.join("css/site.css").exists(),
+        "nothing asks for it yet"
+    );
+
+    write_file(
+        &root.join("templates/base.html"),
+        "{% load static %}<link href=\"{% static 'css/site.css' %}\">\n",
+    );
+    waits_for(&out.join("css/site.css"), "compiled", |t| t.contains("red"));
+    write_file(
+        &root.join("node_modules/pkg/_colors.scss"),
+        "$main: blue;\n",
+    );
+    waits_for(&out.join("css/site.css"), "recompiled", |t| {
+        t.contains("blue")
+    });
+    assert!(!out.join("node_modules").exists());
+
+    write_file(&root.join("templates/base.html"), "<p>gone</p>\n");
+    let deadline = Instant::now() + PATIENCE;
+    while out.join("css/site.css").exists() {
+        assert!(Instant::now() < deadline, "css/site.css not removed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

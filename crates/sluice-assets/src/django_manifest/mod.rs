@@ -525,6 +525,7 @@ fn error_file(error: &Error) -> &str {
         | Error::ToolFailed { file, .. }
         | Error::Read { file, .. } => file,
         Error::CompiledShadowed { output, .. } => output,
+        Error::SassFallback { file, .. } => file,
         Error::Several(_)
         | Error::Internal(_)
         | Error::Browserslist { .. }

@@ -102,6 +102,7 @@ mod tests {
                 .collect(),
             storage_features: None,
             app_paths: Vec::new(),
+            template_dirs: Vec::new(),
         }
     }
 

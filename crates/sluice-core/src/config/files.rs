@@ -44,8 +44,8 @@ pub(crate) struct FileConfig {
     /// A bedrock-style `static-bundles.json`, relative to the file.
     pub(crate) static_bundles: Option<String>,
     pub(crate) bundles: Option<BundleTables>,
-    /// Compile `.scss`/`.less`/`.ts` sources (default on; off: members are joined as they are).
-    pub(crate) compile: Option<bool>,
+    /// `compile = false` (members are joined as they are), or the `[compile]` table.
+    pub(crate) compile: Option<super::compile::CompileSpec>,
     /// `watch`/`dev`: `true` or milliseconds polls every root, `false` never chooses polling.
     pub(crate) poll: Option<PollSpec>,
     pub(crate) dev: Option<DevKeys>,

@@ -6,6 +6,7 @@
 //! or a `manage.py`; relative paths in a file are relative to that file's folder.
 
 mod build;
+mod compile;
 mod dev;
 mod django;
 mod files;
@@ -15,6 +16,7 @@ mod tests;
 use std::path::{Path, PathBuf};
 
 pub use self::build::BuildConfig;
+pub use self::compile::{CompileConfig, nearest_node_modules};
 pub use self::dev::{DEFAULT_DEV_PORT, DevCommand, DevConfig};
 use self::files::{Layer, SourceSpec, discover, key_line, pick};
 use crate::bundles::{self, BundleDef, CompilerKind, PipelineSettings};
@@ -76,6 +78,8 @@ pub struct Config {
     pub compilers: Value<Vec<CompilerKind>>,
     /// Compiler classes in `PIPELINE["COMPILERS"]` that sluice does not know.
     pub unknown_compilers: Vec<String>,
+    /// What is compiled (besides bundle members) and the load paths (`[compile]`).
+    pub compile: CompileConfig,
     /// What `sluice build` produces unless its flags say otherwise.
     pub build: BuildConfig,
     /// `poll` in a configuration file: how `watch` and `dev` choose between file events and
@@ -477,28 +481,32 @@ impl Config {
             bundle_defs.extend(tables.defs(&layer.path, &layer.text, layer.section)?);
         }
         bundles::check_unique(&bundle_defs)?;
-        let compilers =
-            if let Some((on, origin, _)) = pick(&layers, "compile", |k| k.compile.as_ref()) {
-                Value {
-                    value: if *on {
-                        CompilerKind::DEFAULT.to_vec()
-                    } else {
-                        Vec::new()
-                    },
-                    origin,
-                }
-            } else if let Some(kinds) = pipeline_compilers {
-                Value {
-                    value: kinds,
-                    origin: django_origin(),
-                }
-            } else {
-                Value {
-                    value: CompilerKind::DEFAULT.to_vec(),
-                    origin: Origin::Default,
-                }
-            };
+        let compilers = if let Some((on, origin)) = layers.iter().find_map(|l| {
+            let on = l.keys.compile.as_ref()?.enabled()?;
+            Some((on, compile_origin(l)))
+        }) {
+            Value {
+                value: if on {
+                    CompilerKind::DEFAULT.to_vec()
+                } else {
+                    Vec::new()
+                },
+                origin,
+            }
+        } else if let Some(kinds) = pipeline_compilers {
+            Value {
+                value: kinds,
+                origin: django_origin(),
+            }
+        } else {
+            Value {
+                value: CompilerKind::DEFAULT.to_vec(),
+                origin: Origin::Default,
+            }
+        };
         let build = build::resolve_build(&layers, django.as_ref())?;
+        let compile =
+            compile::resolve_compile(&layers, &project_dir, &sources.value, django.as_ref());
         let poll = pick(&layers, "poll", |k| k.poll.as_ref()).map(|(spec, origin, _)| Value {
             value: match *spec {
                 files::PollSpec::On(true) => PollSetting::Always(None),
@@ -515,6 +523,7 @@ impl Config {
             pipeline,
             compilers,
             unknown_compilers,
+            compile,
             build,
             warnings,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
@@ -531,6 +540,23 @@ impl Config {
             python,
             django,
         })
+    }
+}
+
+/// Where `compile = false` (or `[compile] enabled`) is set in `layer`.
+fn compile_origin(layer: &Layer) -> Origin {
+    match &layer.keys.compile {
+        Some(self::compile::CompileSpec::Table(_)) => {
+            let section = match layer.section {
+                Some(_) => "[tool.sluice.compile]",
+                None => "[compile]",
+            };
+            Origin::File(
+                layer.path.clone(),
+                key_line(&layer.text, Some(section), "enabled"),
+            )
+        }
+        _ => layer.origin("compile"),
     }
 }
 

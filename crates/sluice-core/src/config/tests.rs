@@ -477,3 +477,63 @@ fn the_poll_key_forces_or_forbids_polling_with_its_line() {
         .to_string();
     assert!(error.contains("invalid configuration"), "{error}");
 }
+
+/// `[compile]`: entries, templates and load paths with the line each is set on (relative
+/// paths from the file's folder); the defaults: the nearest `node_modules` at or above the
+/// project, then the sources; a misspelt key names its file, line and column.
+#[test]
+fn the_compile_table_and_its_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("site");
+    std::fs::create_dir_all(root.join("media")).unwrap();
+    std::fs::create_dir_all(dir.path().join("node_modules")).unwrap();
+    let pyproject = root.join("pyproject.toml");
+    std::fs::write(
+        &pyproject,
+        "[tool.sluice]\nsources = [\"media\"]\n\n[tool.sluice.compile]\n\
+         entries = [\"css/*.scss\"]\ntemplates = [\"templates\"]\n",
+    )
+    .unwrap();
+    let config = Config::load(&root, &Overrides::default()).unwrap();
+    let c = &config.compile;
+    assert_eq!(c.entries.value, ["css/*.scss"]);
+    assert_eq!(c.entries.origin, Origin::File(pyproject.clone(), Some(5)));
+    assert_eq!(c.templates.value, [root.join("templates")]);
+    assert_eq!(
+        c.load_paths.value,
+        [dir.path().join("node_modules"), root.join("media")]
+    );
+    assert_eq!(c.load_paths.origin, Origin::Default);
+    assert_eq!(config.compilers.value, CompilerKind::DEFAULT);
+
+    std::fs::write(
+        &pyproject,
+        "[tool.sluice]\nsources = [\"media\"]\n\n[tool.sluice.compile]\n\
+         load_paths = [\"vendor\"]\nenabled = false\n",
+    )
+    .unwrap();
+    let config = Config::load(&root, &Overrides::default()).unwrap();
+    assert_eq!(config.compile.load_paths.value, [root.join("vendor")]);
+    assert!(config.compilers.value.is_empty());
+    assert_eq!(
+        config.compilers.origin,
+        Origin::File(pyproject.clone(), Some(6))
+    );
+
+    std::fs::write(
+        &pyproject,
+        "[tool.sluice]\nsources = [\"media\"]\n\n[tool.sluice.compile]\nload_path = [\"x\"]\n",
+    )
+    .unwrap();
+    let Err(Error::Config {
+        location, message, ..
+    }) = Config::load(&root, &Overrides::default())
+    else {
+        panic!("expected a config error");
+    };
+    assert!(message.contains("load_path"), "{message}");
+    assert!(
+        location.is_some_and(|l| l.starts_with(&pyproject.display().to_string())),
+        "{message}"
+    );
+}

@@ -31,6 +31,7 @@ fn project(module: &str, origin: Origin, pipeline: Option<serde_json::Value>) ->
             finder_kinds: vec![],
             storage_features: None,
             app_paths: vec![],
+            template_dirs: vec![],
         },
         freshness: Freshness::Asked,
     }

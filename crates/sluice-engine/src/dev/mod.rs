@@ -82,6 +82,7 @@ impl Engine {
         self.emit_touched(&delta.touched, &previous, &mut change, &mut derived);
         change.errors.extend(delta.errors);
         change.new_dirs = delta.new_dirs;
+        change.new_dirs.extend(self.new_extra_folders());
         change.missing_roots = delta.missing_roots;
         change.changed.sort();
         change.elapsed = started.elapsed();

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use sluice_core::error::Result;
 use sluice_core::sources::{Index, check_layout};
+use sluice_core::templates::TemplateScan;
 
 use crate::cache::Cache;
 use crate::graph::compile::{self, Target};
@@ -41,6 +42,16 @@ pub struct Engine {
     pub(crate) failures: BTreeMap<String, sluice_assets::Error>,
     /// Dev profile: the derived outputs of the last pass.
     pub(crate) derived: BTreeMap<String, Derived>,
+    /// The `static` references of the project's templates (what the compile rule asks for).
+    pub(crate) templates: TemplateScan,
+    /// The folders outside the source roots a watch was told to watch.
+    pub(crate) extra_watched: std::collections::BTreeSet<PathBuf>,
+    /// Whether this run said that Sass compiles with grass (said once).
+    pub(crate) told_grass: bool,
+    /// The relative imports of the scripts the compile rule asked for, by fingerprint.
+    pub(crate) script_imports: crate::graph::asked::Seen,
+    /// `script_imports` changed since it was kept.
+    pub(crate) script_imports_dirty: bool,
 }
 
 /// A derived output of the dev profile (a compiled file, a bundle, their maps, `sluice.json`).
@@ -91,6 +102,11 @@ impl Engine {
         staging.remove_abandoned();
         Ok(Engine {
             index: Index::new(&setup.roots, &setup.ignore),
+            templates: TemplateScan::new(&setup.compile.templates, &setup.state_dir),
+            extra_watched: Default::default(),
+            told_grass: false,
+            script_imports: crate::graph::asked::load_seen(&setup.state_dir),
+            script_imports_dirty: false,
             cache: Cache::new(&setup.state_dir),
             clean_pending: options.clean,
             setup,
@@ -134,6 +150,12 @@ impl Engine {
             if Cache::prune_due(&self.setup.state_dir) {
                 self.cache.prune(&self.setup.state_dir, &self.record);
             }
+        }
+        // What the compile rule read (templates' references, scripts' imports), each kept
+        // when it changed: the next run reads only what changed since.
+        self.templates.save();
+        if std::mem::take(&mut self.script_imports_dirty) {
+            crate::graph::asked::save_seen(&self.setup.state_dir, &self.script_imports);
         }
         self.journal.clear();
         Ok(())
@@ -250,11 +272,93 @@ impl Engine {
         self.dirty |= changed;
     }
 
-    /// Bundle members (the glob over sources and their compiled names), for the compile rule
-    /// and for telling a member from a partial.
-    pub(crate) fn bundle_members(&self) -> HashSet<String> {
-        if self.setup.bundles.is_empty() {
-            return HashSet::new();
+    /// The folders a watch watches besides the source roots': every folder of the template
+    /// folders, and those of the files compiles read outside the source roots but inside
+    /// the project (a `node_modules` of its own: only the folders of files read, not the
+    /// whole tree).
+    pub fn extra_watch_folders(&mut self) -> Vec<PathBuf> {
+        let folders = self.extra_folders();
+        self.extra_watched.extend(folders.iter().cloned());
+        folders
+    }
+
+    /// [`Engine::extra_watch_folders`] not told yet (after a change set: a compile that
+    /// reads a package's file for the first time).
+    pub(crate) fn new_extra_folders(&mut self) -> Vec<PathBuf> {
+        let new: Vec<PathBuf> = self
+            .extra_folders()
+            .into_iter()
+            .filter(|f| !self.extra_watched.contains(f))
+            .collect();
+        self.extra_watched.extend(new.iter().cloned());
+        new
+    }
+
+    fn extra_folders(&self) -> Vec<PathBuf> {
+        let mut out = self.templates.folders();
+        let project = self.setup.state_dir.parent();
+        let roots = self.index.roots();
+        for node in self.record.compiles.values() {
+            for (path, _) in &node.inputs {
+                let outside = !roots.iter().any(|r| path.starts_with(&r.path));
+                if outside
+                    && project.is_some_and(|p| path.starts_with(p))
+                    && let Some(dir) = path.parent()
+                {
+                    out.push(dir.to_path_buf());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Bundle members and what the compile rule asks for besides (`[compile] entries`
+    /// globs, the templates' references), as globbed over sources and their compiled names.
+    pub(crate) fn asked(&mut self) -> (HashSet<String>, HashSet<String>) {
+        let (members, mut asked) = self.asked_directly();
+        // Plus what the asked-for scripts import (their compiled `.js` loads it).
+        let scripts: BTreeMap<String, String> = self
+            .index
+            .files
+            .keys()
+            .filter(|k| {
+                matches!(
+                    sluice_assets::compile::Compiler::for_path(std::path::Path::new(k.as_str())),
+                    Some(
+                        sluice_assets::compile::Compiler::TypeScript
+                            | sluice_assets::compile::Compiler::Tsx
+                            | sluice_assets::compile::Compiler::Jsx
+                    )
+                )
+            })
+            .filter_map(|k| {
+                sluice_core::bundles::compiled_name(k, &self.setup.compilers)
+                    .map(|(_, c)| (k.clone(), c))
+            })
+            .collect();
+        if !scripts.is_empty() {
+            let before = self.script_imports.clone();
+            crate::graph::asked::follow_scripts(
+                &mut asked,
+                &self.index.files,
+                &scripts,
+                &mut self.script_imports,
+            );
+            self.script_imports_dirty |= self.script_imports != before;
+        }
+        (members, asked)
+    }
+
+    /// Bundle members, and members plus `[compile] entries` matches plus the templates'
+    /// references.
+    fn asked_directly(&self) -> (HashSet<String>, HashSet<String>) {
+        if self.setup.bundles.is_empty() && self.setup.compile.entries.is_empty() {
+            return (
+                HashSet::new(),
+                self.templates.references().into_iter().collect(),
+            );
         }
         let names: Vec<String> = self
             .index
@@ -266,22 +370,28 @@ impl Engine {
             })
             .collect();
         let tree = sluice_assets::bundle::Tree::new(names.iter().map(String::as_str));
-        self.setup
+        let members: HashSet<String> = self
+            .setup
             .bundles
             .iter()
             .filter_map(|def| sluice_assets::bundle::members(def, &tree).ok())
             .flatten()
-            .collect()
+            .collect();
+        let mut asked = members.clone();
+        for pattern in &self.setup.compile.entries {
+            asked.extend(sluice_assets::bundle::glob::glob(&tree, pattern));
+        }
+        asked.extend(self.templates.references());
+        (members, asked)
     }
 
     /// The sources to compile now.
-    pub(crate) fn compile_targets(&self, members: &HashSet<String>) -> Vec<Target> {
-        let only = (!self.setup.compile_all).then_some(members);
-        compile::targets(&self.index.files, &self.setup.compilers, only)
+    pub(crate) fn compile_targets(&self, asked: &HashSet<String>) -> Vec<Target> {
+        compile::targets(&self.index.files, &self.setup.compilers, asked)
     }
 
-    /// The compiler load paths: the source roots, in order.
+    /// The compiler load paths (`[compile] load_paths`).
     pub(crate) fn load_paths(&self) -> Vec<PathBuf> {
-        self.setup.roots.iter().map(|r| r.path.clone()).collect()
+        self.setup.compile.load_paths.clone()
     }
 }

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 
 use sluice_assets::Error;
+use sluice_assets::compile::Compiler;
 use sluice_core::bundles::BundleDef;
 
 use super::Engine;
@@ -24,7 +25,8 @@ pub struct Compiles {
     pub ran: Ran,
     /// The compiled outputs among the collected files (none that a source shadows).
     pub compiled: BTreeMap<String, CompiledFile>,
-    /// Compiled outputs a source of the same name shadows.
+    /// Warnings: compiled outputs a source of the same name shadows, Sass compiled with
+    /// grass for want of dart-sass.
     pub shadowed: Vec<Error>,
     /// Compiled outputs without a good result, by output: the source.
     pub failed: BTreeMap<String, String>,
@@ -42,8 +44,15 @@ impl Engine {
     /// The compile step. `touched`: a change set's logical paths and the absolute paths it
     /// named — only nodes they can affect are looked at; `None`: every node.
     pub(crate) fn compile_step(&mut self, touched: Option<(&[String], &[PathBuf])>) -> Compiles {
-        let members = self.bundle_members();
-        let targets = self.compile_targets(&members);
+        // The templates' references: all of them on a full pass, else when the change set
+        // named a file in a template folder.
+        let templates_touched =
+            touched.is_none_or(|(_, paths)| paths.iter().any(|p| self.templates.covers(p)));
+        if templates_touched {
+            self.templates.refresh();
+        }
+        let (members, asked) = self.asked();
+        let targets = self.compile_targets(&asked);
         let wanted: HashSet<(&str, &str)> = targets
             .iter()
             .map(|t| (t.source.as_str(), t.output.as_str()))
@@ -95,9 +104,29 @@ impl Engine {
             &members,
         );
         self.dirty |= !stale.is_empty();
+        let with_grass: Vec<&&Target> = stale
+            .iter()
+            .filter(|t| {
+                matches!(t.compiler, Some(Compiler::Scss | Compiler::Sass))
+                    && ran.ok.contains(&t.source)
+                    && sluice_assets::compile::sass_engine(&t.path, &load_paths)
+                        .starts_with("grass")
+            })
+            .collect();
 
         let mut compiled = BTreeMap::new();
         let mut shadowed = Vec::new();
+        if let Some(first) = with_grass.first().filter(|_| !self.told_grass) {
+            self.told_grass = true;
+            shadowed.push(Error::SassFallback {
+                file: first.path.display().to_string(),
+                more: match with_grass.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                },
+                grass: sluice_assets::compile::GRASS_VERSION.to_string(),
+            });
+        }
         let mut failed = BTreeMap::new();
         for t in &targets {
             let node = self.record.compiles.get(&t.source);
@@ -111,6 +140,11 @@ impl Engine {
                 continue;
             };
             let node = node.unwrap_or_else(|| unreachable!());
+            // An empty output (a file of variables and mixins only) is written nowhere,
+            // unless a bundle lists it (django-pipeline writes every member it compiles).
+            if code.len == 0 && !members.contains(&t.source) && !members.contains(&t.output) {
+                continue;
+            }
             if let Some(file) = self.index.files.get(&t.output) {
                 shadowed.push(Error::CompiledShadowed {
                     output: t.output.clone(),

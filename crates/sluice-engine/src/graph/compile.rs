@@ -1,15 +1,20 @@
 //! Compile nodes: which sources are compiled ([`targets`], pure), whether a node is fresh
 //! ([`fresh`]), and running the stale ones ([`run`]) through the cache.
 //!
-//! One rule for every profile: every source a compiler in effect takes is compiled
-//! (partials aside: `_x.scss`, and a file other compiled sources import that does not
-//! compile on its own), or only bundle members when the compilers are django-pipeline's
-//! `COMPILERS` (as its collectstatic and its template tags do). A source that needs a
-//! django-pipeline compiler sluice does not run (es6, CoffeeScript, Stylus, LiveScript) is
-//! an error naming it, in `sync`, `watch`, `dev` and `build` alike.
+//! One rule for every profile, as every Django incumbent compiles what is asked for
+//! (django-pipeline: bundle members; django-compressor: `{% compress %}` blocks;
+//! django-sass-processor: `{% sass_src %}`): a source is compiled when a bundle lists it (or
+//! its compiled name), a `[compile] entries` glob matches it, or a template references its
+//! compiled name (`{% static "css/site.css" %}` → `css/site.scss`); what it imports is read
+//! as part of its compile (a script's relative imports are asked for too: [`super::asked`]). Nothing else is compiled — a vendored package's `.less` or
+//! `.scss` that nobody asks for is copied as it is, and a compiler missing for it is no
+//! error. Partials (`_x.scss`) are never compiled alone. A compile whose output is empty (a
+//! file of variables only) writes no file unless a bundle lists it. A source that needs a
+//! django-pipeline compiler sluice does not run (es6, CoffeeScript, Stylus, LiveScript) and
+//! is asked for is an error naming it, in `sync`, `watch`, `dev` and `build` alike.
 //!
-//! A compile reads the source where it is (not a copy in the output), with the source roots
-//! as load paths; every file it read is an input of the node, with its fingerprint. A stale
+//! A compile reads the source where it is (not a copy in the output), with the load paths
+//! (`[compile] load_paths`); every file it read is an input of the node, with its fingerprint. A stale
 //! node is first looked for in the cache's actions by the md5 of what it reads, so a touch,
 //! a branch switch and back, or another output root costs a few reads, not a compile.
 
@@ -37,12 +42,12 @@ pub struct Target {
     pub path: PathBuf,
 }
 
-/// The sources to compile: those a compiler in `compilers` takes, partials and declaration
-/// files aside; only those in `only` (bundle members) when given.
+/// The sources to compile: those a compiler in `compilers` takes that are `asked` for (by
+/// their own name or their compiled name), partials and declaration files aside.
 pub fn targets(
     sources: &BTreeMap<String, SourceFile>,
     compilers: &[CompilerKind],
-    only: Option<&HashSet<String>>,
+    asked: &HashSet<String>,
 ) -> Vec<Target> {
     if compilers.is_empty() {
         return Vec::new();
@@ -52,7 +57,7 @@ pub fn targets(
         let Some((kind, output)) = compiled_name(logical, compilers) else {
             continue;
         };
-        if only.is_some_and(|o| !o.contains(logical) && !o.contains(&output)) {
+        if !asked.contains(logical) && !asked.contains(&output) {
             continue;
         }
         let path = Path::new(logical.as_str());
@@ -90,8 +95,19 @@ fn fingerprint(path: &Path) -> Option<FileMeta> {
     sluice_core::sources::remote::fingerprint(path)
 }
 
-/// What a compile of `target` depends on besides the files it reads: the compiler and the
-/// load paths.
+/// Which program compiles Sass for `path` (dart-sass, or grass when none is installed): a
+/// result of one is not the other's.
+fn engine(compiler: Option<Compiler>, path: &Path, load_paths: &[PathBuf]) -> String {
+    match compiler {
+        Some(Compiler::Scss | Compiler::Sass) => {
+            sluice_assets::compile::sass_engine(path, load_paths)
+        }
+        _ => String::new(),
+    }
+}
+
+/// What a compile of `target` depends on besides the files it reads: the compiler (for Sass,
+/// which program) and the load paths.
 pub fn settings(target: &Target, load_paths: &[PathBuf]) -> Key {
     let paths: Vec<u8> = load_paths
         .iter()
@@ -100,6 +116,7 @@ pub fn settings(target: &Target, load_paths: &[PathBuf]) -> Key {
     Key::derive(&[
         RULES_VERSION.as_bytes(),
         format!("{:?} {:?}", target.kind, target.compiler).as_bytes(),
+        engine(target.compiler, &target.path, load_paths).as_bytes(),
         &paths,
     ])
 }
@@ -167,6 +184,7 @@ fn action_key(
         b"compile",
         RULES_VERSION.as_bytes(),
         format!("{compiler:?}").as_bytes(),
+        engine(Some(compiler), &target.path, load_paths).as_bytes(),
         target.path.as_os_str().as_encoded_bytes(),
         &source_md5.0,
         &paths,
@@ -374,7 +392,10 @@ pub fn run(
             let mut retry = vec![target.path.clone()];
             if let Error::Syntax { file, .. } | Error::Read { file, .. } = &error {
                 let at = PathBuf::from(file);
-                if roots.iter().any(|r| at.starts_with(&r.path)) {
+                // In the sources or a load path (a package's file in `node_modules`).
+                if roots.iter().any(|r| at.starts_with(&r.path))
+                    || load_paths.iter().any(|l| at.starts_with(l))
+                {
                     retry.push(at);
                 }
             }
@@ -520,7 +541,7 @@ mod tests {
     }
 
     #[test]
-    fn targets_follow_the_compilers_and_skip_partials() {
+    fn targets_are_what_is_asked_for_and_skip_partials() {
         let s = sources(&[
             "css/site.scss",
             "css/_vars.scss",
@@ -529,28 +550,36 @@ mod tests {
             "js/types.d.ts",
             "css/old.less",
             "js/legacy.coffee",
+            "vendor/pkg/less/unused.less",
         ]);
         let names = |t: Vec<Target>| -> Vec<(String, String)> {
             t.into_iter().map(|t| (t.source, t.output)).collect()
         };
+        let asked: HashSet<String> = [
+            "css/site.css", // by compiled name (a template's reference)
+            "js/app.ts",    // by its own name (a bundle member)
+            "css/old.css",
+            "css/_vars.css", // a partial: never alone
+            "js/types.d.js", // declarations: nothing to compile
+            "js/legacy.js",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
         assert_eq!(
-            names(targets(&s, CompilerKind::DEFAULT, None)),
+            names(targets(&s, CompilerKind::DEFAULT, &asked)),
             [
                 ("css/old.less".to_string(), "css/old.css".to_string()),
                 ("css/site.scss".into(), "css/site.css".into()),
                 ("js/app.ts".into(), "js/app.js".into()),
             ]
         );
-        assert_eq!(targets(&s, &[CompilerKind::Sass], None).len(), 1);
-        assert!(targets(&s, &[], None).is_empty());
-        // Only bundle members, when the compilers are django-pipeline's.
-        let only: HashSet<String> = ["js/app.ts".to_string()].into();
-        assert_eq!(
-            names(targets(&s, CompilerKind::DEFAULT, Some(&only))),
-            [("js/app.ts".to_string(), "js/app.js".to_string())]
-        );
-        // A compiler sluice does not run is a target: compiling it is the error.
-        let coffee = targets(&s, &[CompilerKind::CoffeeScript], None);
+        assert_eq!(targets(&s, &[CompilerKind::Sass], &asked).len(), 1);
+        assert!(targets(&s, &[], &asked).is_empty());
+        // Nothing asked, nothing compiled: the vendored `.less` included.
+        assert!(targets(&s, CompilerKind::DEFAULT, &HashSet::new()).is_empty());
+        // A compiler sluice does not run is a target when asked for: compiling it is the error.
+        let coffee = targets(&s, &[CompilerKind::CoffeeScript], &asked);
         assert_eq!(coffee.len(), 1);
         assert_eq!(coffee[0].compiler, None);
     }

@@ -11,6 +11,7 @@
 //! The [`Pool`] is what rules read: the collected files — sources, and compiled outputs
 //! (which a source of the same name shadows: the source wins) — by logical path.
 
+pub mod asked;
 pub mod bundle;
 pub mod compile;
 

@@ -60,7 +60,7 @@ impl Printer {
         }
     }
 
-    pub fn config(&self, config: &Config) {
+    pub fn config(&self, config: &Config, sass: &str) {
         let base = &config.project_dir;
         let roots: Vec<serde_json::Value> = config
             .sources
@@ -110,6 +110,12 @@ impl Printer {
                     "value": config.compilers.value.iter().map(|k| k.name()).collect::<Vec<_>>(),
                     "origin": origin(&config.compilers.origin),
                     "unknown": config.unknown_compilers,
+                },
+                "compile": {
+                    "entries": {"value": config.compile.entries.value, "origin": origin(&config.compile.entries.origin)},
+                    "templates": {"value": config.compile.templates.value, "origin": origin(&config.compile.templates.origin)},
+                    "load_paths": {"value": config.compile.load_paths.value, "origin": origin(&config.compile.load_paths.origin)},
+                    "sass": sass,
                 },
                 "minify": {"value": config.build.minify.value, "origin": origin(&config.build.minify.origin)},
                 "browserslist": config.build.browserslist.as_ref().map(|b| json!({
@@ -248,6 +254,39 @@ impl Printer {
             ));
         }
         row("compilers", compilers, config.compilers.origin.to_string());
+        let c = &config.compile;
+        let list = |items: Vec<String>, empty: &str| {
+            if items.is_empty() {
+                empty.to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        row(
+            "compile.entries",
+            list(
+                c.entries.value.clone(),
+                "none (bundle members and template references)",
+            ),
+            c.entries.origin.to_string(),
+        );
+        let paths = |v: &[std::path::PathBuf]| v.iter().map(|p| p.display().to_string()).collect();
+        row(
+            "compile.templates",
+            list(paths(&c.templates.value), "none"),
+            c.templates.origin.to_string(),
+        );
+        row(
+            "compile.load_paths",
+            list(paths(&c.load_paths.value), "none"),
+            c.load_paths.origin.to_string(),
+        );
+        let found = if sass.starts_with("dart-sass") {
+            "found in node_modules"
+        } else {
+            "default"
+        };
+        row("compile.sass", sass.to_string(), found.to_string());
         row(
             "minify",
             config.build.minify.value.to_string(),

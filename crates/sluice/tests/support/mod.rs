@@ -521,6 +521,16 @@ impl Project {
         put(&self.root, rel, bytes);
     }
 
+    /// Asks for these sources to be compiled: a `[compile]` table with `entries` added to
+    /// `sluice.toml` (only what is asked for is compiled).
+    pub fn compile_entries(&self, globs: &[&str]) {
+        let path = self.root.join("sluice.toml");
+        let mut text = fs::read_to_string(&path).unwrap_or_default();
+        let list: Vec<String> = globs.iter().map(|g| format!("{g:?}")).collect();
+        text.push_str(&format!("\n[compile]\nentries = [{}]\n", list.join(", ")));
+        fs::write(path, text).unwrap();
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
