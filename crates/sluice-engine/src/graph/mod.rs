@@ -13,6 +13,7 @@
 
 pub mod bundle;
 pub mod compile;
+pub mod modules;
 
 use std::collections::BTreeMap;
 use std::fs;
