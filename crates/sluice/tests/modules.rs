@@ -381,3 +381,68 @@ fn a_syntax_error_in_an_imported_module_names_its_file_line_and_column() {
     assert!(stderr.contains("media/js/base/label.ts:2:21"), "{stderr}");
     assert!(stderr.contains("return 'has-' + ;"), "{stderr}");
 }
+
+#[test]
+fn watch_rebuilds_only_the_bundles_that_read_an_edited_module() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    /// A failed test must not leave a watcher running.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let project = project();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["watch", "--format", "json"])
+        .current_dir(&project.root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("SLUICE_POLL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let events = support::json_lines(child.stdout.take().unwrap());
+    let _stop = Stop(child);
+    // A bound on waiting for sluice, not a timed assertion.
+    let patience = Duration::from_secs(60);
+    let wait_for = |what: &str, test: &dyn Fn(&Value) -> bool| {
+        let deadline = Instant::now() + patience;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match events.recv_timeout(left) {
+                Ok(event) if test(&event) => return event,
+                Ok(_) => {}
+                Err(_) => panic!("no {what} within {patience:?}"),
+            }
+        }
+    };
+    wait_for("ready", &|e| e["event"] == "ready");
+    let site = project.path("static/js/BUNDLES/site.js");
+    let footer = project.path("static/js/BUNDLES/footer.js");
+    let footer_mtime = fs::metadata(&footer).unwrap().modified().unwrap();
+    let before = fs::read_to_string(&site).unwrap();
+    assert!(before.contains("has-"), "{before}");
+
+    project.write(
+        "media/js/base/label.ts",
+        LABEL_TS.replace("'has-'", "'with-'"),
+    );
+    let event = wait_for("a derived event with the site bundle", &|e| {
+        e["event"] == "derived" && e.to_string().contains("js/BUNDLES/site.js")
+    });
+    let after = fs::read_to_string(&site).unwrap();
+    assert_eq!(before.replace("has-", "with-"), after, "{event}");
+    assert!(
+        !event.to_string().contains("js/BUNDLES/footer.js"),
+        "the footer bundle does not read label.ts: {event}"
+    );
+    assert_eq!(
+        fs::metadata(&footer).unwrap().modified().unwrap(),
+        footer_mtime
+    );
+}
