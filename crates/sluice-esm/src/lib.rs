@@ -43,6 +43,10 @@ pub struct Request {
     pub node_modules: Vec<PathBuf>,
     pub format: Format,
     pub minify: bool,
+    /// The browsers the code must run in, as esbuild-style names (`chrome109`,
+    /// `safari15.6`): newer syntax is lowered for them. Empty: current browsers (nothing
+    /// lowered).
+    pub targets: Vec<String>,
     /// The bundle's file name (`site.js`): its map is `site.js.map`, named by a
     /// `sourceMappingURL` comment at the end of the code.
     pub file_name: String,
@@ -164,6 +168,12 @@ async fn run(request: &Request, name: &dyn Fn(&Path) -> String) -> Result<Bundle
         }),
         sourcemap: request.map.then_some(SourceMapType::Hidden),
         minify: Some(RawMinifyOptions::Bool(request.minify)),
+        transform: (!request.targets.is_empty()).then(|| {
+            rolldown_common::BundlerTransformOptions {
+                target: Some(rolldown_common::Either::Right(request.targets.clone())),
+                ..Default::default()
+            }
+        }),
         resolve: Some(ResolveOptions {
             modules: Some(modules),
             ..Default::default()

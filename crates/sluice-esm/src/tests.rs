@@ -19,6 +19,7 @@ fn request(dir: &Path, entries: Vec<PathBuf>) -> Request {
         node_modules: Vec::new(),
         format: Format::Iife,
         minify: false,
+        targets: Vec::new(),
         file_name: "out.js".into(),
         map: true,
     }
@@ -158,4 +159,25 @@ fn an_unresolved_import_is_an_error_naming_the_importer() {
     let text = err.to_string();
     assert!(text.contains("not-installed"), "{text}");
     assert!(text.contains("main.js"), "{text}");
+}
+
+#[test]
+fn syntax_is_lowered_for_the_targets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let entry = write(
+        dir,
+        "a.js",
+        "export const f = (o) => o?.x ?? 1;\nwindow.f = f;\n",
+    );
+    let modern = bundle(&request(dir, vec![entry.clone()]), &relative(dir)).unwrap();
+    assert!(modern.code.contains("?."), "{}", modern.code);
+    let mut old = request(dir, vec![entry]);
+    old.targets = vec!["chrome70".into(), "safari12".into()];
+    let lowered = bundle(&old, &relative(dir)).unwrap();
+    assert!(
+        !lowered.code.contains("?.") && !lowered.code.contains("??"),
+        "{}",
+        lowered.code
+    );
 }

@@ -339,7 +339,6 @@ mod dev {
             kind: BundleKind::Css,
             output: "css/all.css".into(),
             datauri: false,
-            modules: Default::default(),
             code: "a{}\nb{}".into(),
             spans: vec![
                 crate::sourcemap::MemberSpan {

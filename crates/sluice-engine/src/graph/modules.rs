@@ -122,6 +122,12 @@ pub fn build(
             .collect(),
         format: def.modules.format,
         minify: matches!(shared.variant, Variant::Minified(_)),
+        // The project's browsers, as for every minified bundle; dev and plain bundles are
+        // for the browser at hand.
+        targets: match shared.variant {
+            Variant::Minified(m) => m.targets.engine_names(),
+            _ => Vec::new(),
+        },
         file_name: file_name.clone(),
         map,
     };
