@@ -377,8 +377,12 @@ fn a_syntax_error_in_an_imported_module_names_its_file_line_and_column() {
     let out = project.run(&["sync"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stderr}");
-    assert!(stderr.contains("media/js/base/label.ts:2:21"), "{stderr}");
+    // Once, though it fails its own compile (label.js) and two bundles that import it.
+    assert_eq!(
+        stderr.matches("media/js/base/label.ts:2:21").count(),
+        1,
+        "{stderr}"
+    );
     assert!(stderr.contains("return 'has-' + ;"), "{stderr}");
 }
 
@@ -444,5 +448,37 @@ fn watch_rebuilds_only_the_bundles_that_read_an_edited_module() {
     assert_eq!(
         fs::metadata(&footer).unwrap().modified().unwrap(),
         footer_mtime
+    );
+}
+
+#[test]
+fn a_build_with_a_broken_module_fails_naming_it_and_leaves_the_output_alone() {
+    let project = project();
+    project.run_ok(&["build", "--no-compress"]);
+    let before = support::tree_files(&project.path("static"));
+    project.write(
+        "media/js/base/init-footer.es6.js",
+        "import MzpFooter from '@mozilla-protocol/core/protocol/js/footer';\nwindow.x = {;\n",
+    );
+    let out = project.run(&["build", "--no-compress"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("media/js/base/init-footer.es6.js:2:13"),
+        "{stderr}"
+    );
+    assert_eq!(support::tree_files(&project.path("static")), before);
+    // An import of a package that is not installed names the importer.
+    project.write(
+        "media/js/base/init-footer.es6.js",
+        "import x from 'not-installed-anywhere';\nx();\n",
+    );
+    let out = project.run(&["build", "--no-compress"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not-installed-anywhere"), "{stderr}");
+    assert!(
+        stderr.contains("media/js/base/init-footer.es6.js:1:"),
+        "{stderr}"
     );
 }
