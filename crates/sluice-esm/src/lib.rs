@@ -168,11 +168,18 @@ async fn run(request: &Request, name: &dyn Fn(&Path) -> String) -> Result<Bundle
         }),
         sourcemap: request.map.then_some(SourceMapType::Hidden),
         minify: Some(RawMinifyOptions::Bool(request.minify)),
-        transform: (!request.targets.is_empty()).then(|| {
-            rolldown_common::BundlerTransformOptions {
-                target: Some(rolldown_common::Either::Right(request.targets.clone())),
-                ..Default::default()
-            }
+        transform: Some(rolldown_common::BundlerTransformOptions {
+            target: (!request.targets.is_empty())
+                .then(|| rolldown_common::Either::Right(request.targets.clone())),
+            // JSX as sluice compiles a `.jsx`/`.tsx` file: `React.createElement` (the automatic
+            // runtime would import `react/jsx-runtime`, which a project may not have).
+            jsx: Some(rolldown_common::Either::Right(
+                rolldown_common::JsxOptions {
+                    runtime: Some("classic".into()),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
         }),
         resolve: Some(ResolveOptions {
             modules: Some(modules),

@@ -181,3 +181,31 @@ fn syntax_is_lowered_for_the_targets() {
         lowered.code
     );
 }
+
+#[test]
+fn jsx_and_tsx_modules_use_react_create_element() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "view.tsx",
+        "export const view = (n: number) => <p class=\"n\">{n}</p>;\n",
+    );
+    let entry = write(
+        dir,
+        "main.jsx",
+        "import { view } from './view';\nwindow.out = [view(1), <b />];\n",
+    );
+    let out = bundle(&request(dir, vec![entry]), &relative(dir)).unwrap();
+    assert!(
+        out.code.contains("React.createElement(\"p\""),
+        "{}",
+        out.code
+    );
+    assert!(
+        out.code.contains("React.createElement(\"b\""),
+        "{}",
+        out.code
+    );
+    assert!(!out.code.contains("jsx-runtime"), "{}", out.code);
+}

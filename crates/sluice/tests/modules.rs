@@ -482,3 +482,65 @@ fn a_build_with_a_broken_module_fails_naming_it_and_leaves_the_output_alone() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bundle_is_a_module_bundle_when_a_member_imports_and_plain_ones_stay_joined() {
+    let project = Project::new(&[
+        (
+            "js/auto/a.js",
+            "import { chunk } from 'lodash-es';\nwindow.order = [JSON.stringify(chunk([1, 2, 3], 2))];\n",
+        ),
+        ("js/auto/b.js", "window.order.push('b after a');\n"),
+        ("js/old/a.js", "var a = 1"),
+        ("js/old/b.js", "var b = 'import x from y'"),
+    ]);
+    project.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n\n\
+         [bundles.js.auto]\nfiles = [\"js/auto/*.js\"]\noutput = \"js/auto.js\"\n\n\
+         [bundles.js.old]\nfiles = [\"js/old/*.js\"]\noutput = \"js/old.js\"\n\n\
+         [bundles.js.home]\nentry = \"js/old/a.js\"\nformat = \"esm\"\noutput = \"js/home.js\"\n",
+    );
+    std::os::unix::fs::symlink(node_modules(), project.path("node_modules")).unwrap();
+    project.run_ok(&["build", "--no-minify", "--no-compress"]);
+    let read = |rel: &str| fs::read_to_string(project.path("static").join(rel)).unwrap();
+    // Joined as django-pipeline joins scripts, byte for byte.
+    assert_eq!(
+        read("js/old.js"),
+        "(function() {\nvar a = 1\n;var b = 'import x from y'\n}).call(this);"
+    );
+    // Bundled: lodash's chunk is in, the import is gone, the members run in order.
+    let auto = read("js/auto.js");
+    assert!(!auto.contains("import {"), "{auto}");
+    let script = project.path("auto.js");
+    fs::write(
+        &script,
+        format!("var window = globalThis;\n{auto}\nconsole.log(JSON.stringify(window.order));\n"),
+    )
+    .unwrap();
+    let order = node(&[&script.display().to_string()], &project.root);
+    assert_eq!(order, serde_json::json!(["[[1,2],[3]]", "b after a"]));
+    // `entry` with no import: a module bundle all the same (its table says so): not wrapped,
+    // and its unused top-level `var` is dropped as an ES module's would be.
+    let home = read("js/home.js");
+    assert!(
+        !home.contains("var a") && !home.contains(".call(this)"),
+        "{home}"
+    );
+
+    let out = project.run(&["config", "--format", "json"]);
+    let config: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_name = |n: &str| {
+        config["bundles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_name("home")["modules"]["always"], true);
+    assert_eq!(by_name("home")["modules"]["format"], "esm");
+    assert_eq!(by_name("home")["files"], serde_json::json!(["js/old/a.js"]));
+    assert_eq!(by_name("auto")["modules"]["always"], false);
+}
