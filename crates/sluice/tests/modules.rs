@@ -544,3 +544,56 @@ fn a_bundle_is_a_module_bundle_when_a_member_imports_and_plain_ones_stay_joined(
     assert_eq!(by_name("home")["files"], serde_json::json!(["js/old/a.js"]));
     assert_eq!(by_name("auto")["modules"]["always"], false);
 }
+
+#[test]
+fn a_package_file_read_from_node_modules_is_an_input_of_the_bundle() {
+    let project = Project::new(&[(
+        "js/main.es6.js",
+        "import { greeting } from 'greeter';\nwindow.greeting = greeting;\n",
+    )]);
+    project.write(
+        "media/static-bundles.json",
+        r#"{"js": [{"name": "main", "files": ["js/main.es6.js"]}]}"#,
+    );
+    project.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\nstatic_bundles = \"media/static-bundles.json\"\n",
+    );
+    // `module` (ESM) is preferred to `main` (CommonJS), as bundlers do for the browser.
+    project.write(
+        "node_modules/greeter/package.json",
+        r#"{"name": "greeter", "main": "index.cjs", "module": "index.mjs"}"#,
+    );
+    project.write(
+        "node_modules/greeter/index.cjs",
+        "exports.greeting = 'from-main';\n",
+    );
+    project.write(
+        "node_modules/greeter/index.mjs",
+        "export const greeting = 'hello-one';\n",
+    );
+    project.run_ok(&["sync"]);
+    let out = project.path("static/js/BUNDLES/main.js");
+    let first = fs::read_to_string(&out).unwrap();
+    assert!(
+        first.contains("hello-one") && !first.contains("from-main"),
+        "{first}"
+    );
+    // node_modules is not mirrored into the output.
+    assert!(!project.path("static/node_modules").exists());
+
+    // Same length, so only the content (and mtime) tells the change.
+    project.write(
+        "node_modules/greeter/index.mjs",
+        "export const greeting = 'hello-two';\n",
+    );
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    filetime::set_file_mtime(
+        project.path("node_modules/greeter/index.mjs"),
+        filetime::FileTime::from_system_time(later),
+    )
+    .unwrap();
+    project.run_ok(&["sync"]);
+    let second = fs::read_to_string(&out).unwrap();
+    assert_eq!(first.replace("hello-one", "hello-two"), second);
+}
