@@ -656,6 +656,48 @@ mod tests {
     }
 
     #[test]
+    fn module_bundles_from_tables_and_static_bundles() {
+        let text = "[js.home]\nentry = \"js/home.es6.js\"\nfiles = [\"js/more.js\"]\noutput = \"js/home.js\"\n\
+                    [js.api]\nfiles = [\"js/api.js\"]\nformat = \"esm\"\noutput = \"js/api.js\"\n\
+                    [js.old]\nfiles = [\"js/old.js\"]\noutput = \"js/old.min.js\"\n";
+        let tables: BundleTables = toml::from_str(text).unwrap();
+        let defs = tables.defs(Path::new("sluice.toml"), text, None).unwrap();
+        let by = |n: &str| defs.iter().find(|d| d.name == n).unwrap();
+        assert_eq!(by("home").files, ["js/home.es6.js", "js/more.js"]);
+        assert_eq!(
+            by("home").modules,
+            Modules {
+                mode: ModuleMode::Always,
+                format: ModuleFormat::Iife
+            }
+        );
+        assert_eq!(by("api").modules.format, ModuleFormat::Esm);
+        assert_eq!(by("api").modules.mode, ModuleMode::Always);
+        assert_eq!(by("old").modules, Modules::default());
+        for bad in [
+            "[js.x]\nentry = \"a.js\"\nformat = \"umd\"\noutput = \"x.js\"\n",
+            "[css.x]\nentry = \"a.css\"\noutput = \"x.css\"\n",
+        ] {
+            let tables: BundleTables = toml::from_str(bad).unwrap();
+            let err = tables
+                .defs(Path::new("sluice.toml"), bad, None)
+                .unwrap_err();
+            assert!(err.to_string().contains("bundle \"x\""), "{err}");
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("static-bundles.json");
+        std::fs::write(
+            &file,
+            r#"{"js": [{"name": "site", "files": ["js/a.es6.js", "js/b.js"]}, {"name": "old", "files": ["js/c.js"]}]}"#,
+        )
+        .unwrap();
+        let defs = from_static_bundles(&file).unwrap();
+        assert_eq!(defs[0].modules.mode, ModuleMode::Always);
+        assert_eq!(defs[1].modules.mode, ModuleMode::Detect);
+    }
+
+    #[test]
     fn duplicates_are_refused() {
         let def = |name: &str, output: &str| BundleDef {
             kind: BundleKind::Css,
