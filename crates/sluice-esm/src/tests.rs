@@ -209,3 +209,51 @@ fn jsx_and_tsx_modules_use_react_create_element() {
     );
     assert!(!out.code.contains("jsx-runtime"), "{}", out.code);
 }
+
+#[test]
+fn package_exports_are_followed_with_browser_conditions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    write(
+        dir,
+        "node_modules/@scope/pkg/package.json",
+        r#"{"name": "@scope/pkg", "main": "main.js", "exports": {
+            ".": {"browser": "./browser.js", "import": "./import.js", "default": "./main.js"},
+            "./feature": "./lib/feature.js"}}"#,
+    );
+    write(
+        dir,
+        "node_modules/@scope/pkg/main.js",
+        "export const which = 'main';\n",
+    );
+    write(
+        dir,
+        "node_modules/@scope/pkg/import.js",
+        "export const which = 'import';\n",
+    );
+    write(
+        dir,
+        "node_modules/@scope/pkg/browser.js",
+        "export const which = 'browser';\n",
+    );
+    write(
+        dir,
+        "node_modules/@scope/pkg/lib/feature.js",
+        "export const feature = 'feature-file';\n",
+    );
+    // Sources outside the folder above the project's node_modules find it through
+    // `Request::node_modules`.
+    let other = tempfile::tempdir().unwrap();
+    let entry = write(
+        other.path(),
+        "main.js",
+        "import { which } from '@scope/pkg';\nimport { feature } from '@scope/pkg/feature';\nwindow.x = [which, feature];\n",
+    );
+    let mut req = request(other.path(), vec![entry]);
+    let out = bundle(&req, &relative(dir));
+    assert!(out.is_err(), "without the folder the package is not found");
+    req.node_modules = vec![dir.join("node_modules")];
+    let out = bundle(&req, &relative(dir)).unwrap();
+    assert!(out.code.contains("\"browser\""), "{}", out.code);
+    assert!(out.code.contains("feature-file"), "{}", out.code);
+}
