@@ -6,7 +6,7 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, dev, devprofile, minify, pipeline, sass, slowmount, switch, sync, watch
+from . import build, dev, devprofile, esm, minify, pipeline, sass, slowmount, switch, sync, watch
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -19,6 +19,8 @@ SECTIONS = {
                      "request vs runserver direct"),
     "devprofile": (devprofile.run, "dev profile under `sluice watch`: member/partial write → "
                                    "rebuilt bundle on disk, 100 bundles × 12 files (p50/p95)"),
+    "esm": (esm.run, "ES-module bundles (rolldown) vs esbuild: cold build, one-module rebuild "
+                     "in dev, gzip size"),
     "minify": (minify.run, "JS/CSS minification (oxc, lightningcss) vs esbuild: time, gzip size"),
     "slowmount": (slowmount.run, "sources on a slow, event-less FUSE mount: page render with "
                                  "pipeline's collector vs sluice dev, request check, edit → "

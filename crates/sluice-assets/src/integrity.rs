@@ -154,6 +154,7 @@ mod tests {
             files: vec![],
             output: output.into(),
             datauri: false,
+            modules: Default::default(),
             origin: Origin::Default,
         };
         let bundles = [

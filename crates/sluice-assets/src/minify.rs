@@ -66,12 +66,37 @@ impl Targets {
     pub fn browsers(&self) -> Option<Browsers> {
         self.browsers
     }
+
+    /// The targets as esbuild-style names (`chrome109`, `safari15.6`), the oldest version of
+    /// each browser: what a bundler lowers syntax for. Empty: no browser matched.
+    pub fn engine_names(&self) -> Vec<String> {
+        browser_versions(self.browsers.as_ref())
+            .into_iter()
+            .map(|(name, version)| {
+                let version = version.trim_end_matches(".0").trim_end_matches(".0");
+                format!("{name}{version}")
+            })
+            .collect()
+    }
 }
 
 /// lightningcss's browser versions (`major << 16 | minor << 8 | patch`) as oxc engines.
 fn engine_targets(browsers: Option<&Browsers>) -> EngineTargets {
-    let Some(b) = browsers else {
+    if browsers.is_none() {
         return EngineTargets::default();
+    }
+    EngineTargets::parse_versions(
+        browser_versions(browsers)
+            .into_iter()
+            .map(|(name, v)| (name.to_string(), v))
+            .collect(),
+    )
+}
+
+/// Each browser's oldest version (`major.minor.patch`), by oxc's / esbuild's engine name.
+fn browser_versions(browsers: Option<&Browsers>) -> Vec<(&'static str, String)> {
+    let Some(b) = browsers else {
+        return Vec::new();
     };
     let version = |v: u32| format!("{}.{}.{}", v >> 16, (v >> 8) & 0xff, v & 0xff);
     let pairs = [
@@ -84,12 +109,10 @@ fn engine_targets(browsers: Option<&Browsers>) -> EngineTargets {
         ("safari", b.safari),
         ("samsung", b.samsung),
     ];
-    EngineTargets::parse_versions(
-        pairs
-            .into_iter()
-            .filter_map(|(name, v)| v.map(|v| (name.to_string(), version(v))))
-            .collect(),
-    )
+    pairs
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| (name, version(v))))
+        .collect()
 }
 
 /// The project's browser targets: `configured` (the `browserslist` config key) if given,
@@ -615,6 +638,13 @@ pub(crate) fn js_error(
 mod tests {
     use super::*;
     use crate::sourcemap::tests::span;
+
+    #[test]
+    fn engine_names_are_each_browsers_oldest_version() {
+        let queries = ["chrome 109".to_string(), "safari 15.6".to_string()];
+        let targets = Targets::from_queries(&queries, "config").unwrap();
+        assert_eq!(targets.engine_names(), ["chrome109", "safari15.6"]);
+    }
 
     #[test]
     fn locate_finds_member_and_own_line() {

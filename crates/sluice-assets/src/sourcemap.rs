@@ -161,7 +161,19 @@ pub fn concat_map(file: &str, spans: &[MemberSpan], lines: u32) -> String {
     if spans.iter().all(|s| s.content.is_some()) && !spans.is_empty() {
         map["sourcesContent"] = spans.iter().map(|s| s.content.clone()).collect();
     }
-    map.to_string()
+    match map {
+        serde_json::Value::Object(fields) => sorted_json(fields),
+        other => other.to_string(),
+    }
+}
+
+/// A map's JSON text with its keys sorted, whatever order `fields` keeps them in: the same
+/// bytes (so the same hashed names) whether or not another crate in the build turns on
+/// serde_json's `preserve_order` (rolldown does).
+pub fn sorted_json(fields: serde_json::Map<String, serde_json::Value>) -> String {
+    let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+        fields.into_iter().collect();
+    serde_json::to_string(&sorted).unwrap_or_default()
 }
 
 /// How many bytes of a generated file each source of its map accounts for, as
@@ -319,11 +331,13 @@ pub(crate) mod tests {
     fn line_level_map_of_a_wrapped_bundle() {
         // "(function() {" / a.js (2 lines) / ";" + b.js (1 line) / "}).call(this);"
         let spans = [span("../a.js", 1, 2), span("../b.js", 3, 1)];
-        let map: serde_json::Value =
-            serde_json::from_str(&concat_map("all.js", &spans, 5)).unwrap();
+        let text = concat_map("all.js", &spans, 5);
+        let map: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(map["version"], 3);
         assert_eq!(map["file"], "all.js");
         assert_eq!(map["sources"], serde_json::json!(["../a.js", "../b.js"]));
+        // Keys sorted, as the tests' snapshots and every hashed name expect.
+        assert!(text.starts_with("{\"file\":"), "{text}");
         // line 0 unmapped; a.js lines 0, 1; b.js line 0; last line unmapped.
         assert_eq!(map["mappings"], ";AAAA;AACA;ACDA;");
         assert!(map.get("sourcesContent").is_none());

@@ -47,7 +47,47 @@ pub struct BundleDef {
     pub output: String,
     /// `variant: "datauri"`: small images under an `embed/` folder become data: URLs.
     pub datauri: bool,
+    /// Whether a script bundle is bundled as an ES-module graph, and as what.
+    pub modules: Modules,
     pub origin: Origin,
+}
+
+/// When a script bundle is an ES-module bundle (its members' imports followed, the graph
+/// bundled into one file) rather than django-pipeline's concatenation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ModuleMode {
+    /// When a member uses `import` / `export` (found by parsing it).
+    #[default]
+    Detect,
+    /// Always: a `[bundles.js.NAME]` table with `entry` or `format`, or a `static-bundles.json`
+    /// bundle of `.es6.js` files (as bedrock's webpack build takes them).
+    Always,
+}
+
+/// What an ES-module bundle is written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ModuleFormat {
+    /// One immediately-invoked function, for a classic `<script>`.
+    #[default]
+    Iife,
+    /// An ES module, for `<script type="module">` (a single entry's exports kept).
+    Esm,
+}
+
+impl ModuleFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModuleFormat::Iife => "iife",
+            ModuleFormat::Esm => "esm",
+        }
+    }
+}
+
+/// A script bundle's module settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Modules {
+    pub mode: ModuleMode,
+    pub format: ModuleFormat,
 }
 
 impl BundleDef {
@@ -307,6 +347,7 @@ pub fn from_pipeline(
                 files,
                 output,
                 datauri,
+                modules: Modules::default(),
                 origin: origin(),
             };
             check_output(&def)?;
@@ -364,6 +405,8 @@ pub fn from_static_bundles(path: &Path) -> Result<Vec<BundleDef>> {
     let mut out = Vec::new();
     for (kind, list) in [(BundleKind::Css, parsed.css), (BundleKind::Js, parsed.js)] {
         for b in list {
+            // bedrock's webpack build takes each `.es6.js` bundle as one entry.
+            let es6 = kind == BundleKind::Js && b.files.iter().any(|f| f.ends_with(".es6.js"));
             let def = BundleDef {
                 kind,
                 output: format!("{kind}/BUNDLES/{}.{kind}", b.name),
@@ -371,6 +414,14 @@ pub fn from_static_bundles(path: &Path) -> Result<Vec<BundleDef>> {
                 name: b.name,
                 files: b.files,
                 datauri: false,
+                modules: Modules {
+                    mode: if es6 {
+                        ModuleMode::Always
+                    } else {
+                        ModuleMode::Detect
+                    },
+                    format: ModuleFormat::Iife,
+                },
             };
             check_output(&def)?;
             out.push(def);
@@ -392,9 +443,14 @@ pub(crate) struct BundleTables {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BundleTable {
+    #[serde(default)]
     pub files: Vec<String>,
     pub output: String,
     pub variant: Option<String>,
+    /// A script bundle's entry module (an ES-module bundle of what it imports).
+    pub entry: Option<String>,
+    /// `"iife"` (default) or `"esm"`: makes a script bundle an ES-module bundle.
+    pub format: Option<String>,
 }
 
 impl BundleTables {
@@ -424,12 +480,18 @@ impl BundleTables {
                         .with_location(origin.to_string()));
                     }
                 };
+                let modules = table_modules(kind, name, table, &origin)?;
+                let mut files = table.files.clone();
+                if let Some(entry) = &table.entry {
+                    files.insert(0, entry.clone());
+                }
                 let def = BundleDef {
                     kind,
                     name: name.clone(),
-                    files: table.files.clone(),
+                    files,
                     output: table.output.clone(),
                     datauri,
+                    modules,
                     origin,
                 };
                 check_output(&def)?;
@@ -438,6 +500,39 @@ impl BundleTables {
         }
         Ok(out)
     }
+}
+
+/// The module settings of a `[bundles.KIND.NAME]` table: `entry` and `format` are for
+/// script bundles, and either makes one an ES-module bundle.
+fn table_modules(
+    kind: BundleKind,
+    name: &str,
+    table: &BundleTable,
+    origin: &Origin,
+) -> Result<Modules> {
+    let bad = |what: String| {
+        Error::config(format!("{kind} bundle \"{name}\": {what}")).with_location(origin.to_string())
+    };
+    if kind == BundleKind::Css && (table.entry.is_some() || table.format.is_some()) {
+        return Err(bad(
+            "`entry` and `format` are for js bundles (ES modules)".into()
+        ));
+    }
+    let format = match table.format.as_deref() {
+        None | Some("iife") => ModuleFormat::Iife,
+        Some("esm") => ModuleFormat::Esm,
+        Some(other) => {
+            return Err(bad(format!(
+                "format \"{other}\" is not valid (\"iife\" or \"esm\")"
+            )));
+        }
+    };
+    let mode = if table.entry.is_some() || table.format.is_some() {
+        ModuleMode::Always
+    } else {
+        ModuleMode::Detect
+    };
+    Ok(Modules { mode, format })
 }
 
 /// An output must stay inside the output root.
@@ -561,6 +656,48 @@ mod tests {
     }
 
     #[test]
+    fn module_bundles_from_tables_and_static_bundles() {
+        let text = "[js.home]\nentry = \"js/home.es6.js\"\nfiles = [\"js/more.js\"]\noutput = \"js/home.js\"\n\
+                    [js.api]\nfiles = [\"js/api.js\"]\nformat = \"esm\"\noutput = \"js/api.js\"\n\
+                    [js.old]\nfiles = [\"js/old.js\"]\noutput = \"js/old.min.js\"\n";
+        let tables: BundleTables = toml::from_str(text).unwrap();
+        let defs = tables.defs(Path::new("sluice.toml"), text, None).unwrap();
+        let by = |n: &str| defs.iter().find(|d| d.name == n).unwrap();
+        assert_eq!(by("home").files, ["js/home.es6.js", "js/more.js"]);
+        assert_eq!(
+            by("home").modules,
+            Modules {
+                mode: ModuleMode::Always,
+                format: ModuleFormat::Iife
+            }
+        );
+        assert_eq!(by("api").modules.format, ModuleFormat::Esm);
+        assert_eq!(by("api").modules.mode, ModuleMode::Always);
+        assert_eq!(by("old").modules, Modules::default());
+        for bad in [
+            "[js.x]\nentry = \"a.js\"\nformat = \"umd\"\noutput = \"x.js\"\n",
+            "[css.x]\nentry = \"a.css\"\noutput = \"x.css\"\n",
+        ] {
+            let tables: BundleTables = toml::from_str(bad).unwrap();
+            let err = tables
+                .defs(Path::new("sluice.toml"), bad, None)
+                .unwrap_err();
+            assert!(err.to_string().contains("bundle \"x\""), "{err}");
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("static-bundles.json");
+        std::fs::write(
+            &file,
+            r#"{"js": [{"name": "site", "files": ["js/a.es6.js", "js/b.js"]}, {"name": "old", "files": ["js/c.js"]}]}"#,
+        )
+        .unwrap();
+        let defs = from_static_bundles(&file).unwrap();
+        assert_eq!(defs[0].modules.mode, ModuleMode::Always);
+        assert_eq!(defs[1].modules.mode, ModuleMode::Detect);
+    }
+
+    #[test]
     fn duplicates_are_refused() {
         let def = |name: &str, output: &str| BundleDef {
             kind: BundleKind::Css,
@@ -568,6 +705,7 @@ mod tests {
             files: vec![],
             output: output.into(),
             datauri: false,
+            modules: Modules::default(),
             origin: Origin::Default,
         };
         assert!(check_unique(&[def("a", "x.css"), def("b", "y.css")]).is_ok());

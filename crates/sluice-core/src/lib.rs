@@ -26,6 +26,7 @@ pub mod django;
 pub mod error;
 pub mod fnmatch;
 pub mod init;
+pub mod node_modules;
 pub mod origin;
 pub mod output;
 pub mod progress;

@@ -628,6 +628,7 @@ sys.stdout.write(json.dumps(out))
             files: vec!["css/sub/m.css".into()],
             output: "out/deep/x.css".into(),
             datauri: false,
+            modules: Default::default(),
             origin: sluice_core::config::Origin::Default,
         };
         let ours = assemble(&def, &ctx).unwrap().code;

@@ -365,7 +365,7 @@ fn set_map_file(map: &str, file: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(map) {
         Ok(serde_json::Value::Object(mut fields)) => {
             fields.insert("file".into(), serde_json::Value::String(file.to_string()));
-            serde_json::Value::Object(fields).to_string()
+            crate::sourcemap::sorted_json(fields)
         }
         _ => map.to_string(),
     }

@@ -12,6 +12,7 @@ fn def(kind: BundleKind, files: &[&str], output: &str) -> BundleDef {
         files: files.iter().map(|s| s.to_string()).collect(),
         output: output.into(),
         datauri: false,
+        modules: Default::default(),
         origin: Origin::Default,
     }
 }

@@ -663,7 +663,9 @@ impl Engine {
                     report.bundles_built += usize::from(b.assembled);
                     report.warnings.extend(b.warnings);
                 }
-                Err(e) => errors.push(e),
+                // One mistake in a module many bundles import is one error.
+                Err(e) if !errors.contains(&e) => errors.push(e),
+                Err(_) => {}
             }
         }
         if let Some(error) = Error::from_list(errors) {

@@ -23,7 +23,9 @@ impl Engine {
         let key = format!("{}\0{base}", Variant::Dev.key());
         match self.record.bundles.get(&key) {
             Some(node) if self.derived.contains_key(logical) => {
-                for (collected, _) in &node.inputs {
+                // Files outside the sources an ES-module bundle read (packages in
+                // `node_modules`, by absolute path) are no source root's: not checked here.
+                for (collected, _) in node.inputs.iter().filter(|(p, _)| !p.starts_with('/')) {
                     self.collected_inputs(collected, &mut out);
                 }
             }

@@ -153,7 +153,10 @@ impl Engine {
                 }
                 Err(error) => {
                     self.failures.insert(def.output.clone(), error.clone());
-                    report.errors.push(error);
+                    // One mistake in a module many bundles import is one error.
+                    if !report.errors.contains(&error) {
+                        report.errors.push(error);
+                    }
                 }
             }
         }

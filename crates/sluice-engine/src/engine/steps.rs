@@ -219,12 +219,22 @@ impl Engine {
         let root = self.setup.output.to_string_lossy().into_owned();
         let index = &self.index;
         let source_file = |logical: &str| index.source_path(logical);
+        let logical_of = |path: &std::path::Path| crate::graph::modules::logical_of(index, path);
+        // `.sluice/` is in the project folder.
+        let project_dir = self
+            .setup
+            .state_dir
+            .parent()
+            .unwrap_or(&self.setup.state_dir)
+            .to_path_buf();
         let shared = Shared {
             settings: &self.setup.pipeline,
             compilers: &self.setup.compilers,
             root: &root,
             variant,
             source_file: &source_file,
+            logical_of: &logical_of,
+            project_dir: &project_dir,
         };
         let built = bundle::run(&stale, &pool, &tree, &shared);
         let compiled = pool.compiled;

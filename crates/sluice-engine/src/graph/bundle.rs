@@ -11,7 +11,7 @@
 //! embedded depends on files that may appear).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use sluice_assets::Error;
@@ -21,7 +21,7 @@ use sluice_assets::bundle::{
 };
 use sluice_core::bundles::{BundleDef, CompilerKind, PipelineSettings, compiled_name};
 
-use super::Pool;
+use super::{Pool, modules};
 use crate::cache::{Action, Cache, RULES_VERSION};
 use crate::record::{BlobRef, BundleNode, Key};
 
@@ -55,12 +55,13 @@ impl Variant {
 /// What identifies a bundle definition in a node (its change rebuilds the bundle).
 pub fn def_key(def: &BundleDef) -> String {
     format!(
-        "{}\0{}\0{}\0{}\0{}",
+        "{}\0{}\0{}\0{}\0{}\0{:?}",
         def.kind,
         def.name,
         def.output,
         def.files.join("\0"),
-        def.datauri
+        def.datauri,
+        def.modules
     )
 }
 
@@ -92,7 +93,9 @@ pub fn fresh(
         n.def == recorded_def
             && !def.datauri
             && members(def, tree).is_ok_and(|m| m == n.members)
-            && n.inputs.iter().all(|(p, s)| pool.stamp(p) == Some(*s))
+            && n.inputs
+                .iter()
+                .all(|(p, s)| modules::stamp(pool, p) == Some(*s))
             && n.outputs.iter().all(|(_, b)| pool.cache.has(b))
     })
 }
@@ -106,6 +109,11 @@ pub struct Shared<'a> {
     pub variant: &'a Variant,
     /// The source file of a collected file, to name members in errors.
     pub source_file: &'a (dyn Fn(&str) -> Option<PathBuf> + Sync),
+    /// The logical path of a file on disk that is a collected source (ES-module bundles
+    /// name the modules they read by it).
+    pub logical_of: &'a (dyn Fn(&Path) -> Option<String> + Sync),
+    /// The project folder (ES-module bundles: where packages are looked for).
+    pub project_dir: &'a Path,
 }
 
 /// A bundle built (or found in the cache).
@@ -132,23 +140,32 @@ pub fn run(
 fn build_one(def: &BundleDef, pool: &Pool, tree: &Tree, shared: &Shared) -> Result<Built, Error> {
     let listed = members(def, tree)?;
     let cached_bytes: std::sync::Mutex<HashMap<String, Vec<u8>>> = Default::default();
-    let action = match shared.variant {
-        Variant::Minified(_) if !def.datauri => {
-            Some(action_key(def, &listed, pool, shared, &cached_bytes)?)
-        }
-        _ => None,
-    };
     let store = |outputs: &[(String, BlobRef)], inputs: Vec<String>| BundleNode {
         def: node_def(def, shared.settings, shared.compilers),
         members: listed.clone(),
         inputs: inputs
             .into_iter()
             .filter_map(|p| {
-                let s = pool.stamp(&p)?;
+                let s = modules::stamp(pool, &p)?;
                 Some((p, s))
             })
             .collect(),
         outputs: outputs.to_vec(),
+    };
+    if modules::is_module_bundle(def, &listed, pool, &cached_bytes) {
+        let made = modules::build(def, &listed, pool, shared)?;
+        let outputs = keep(&made.files, pool.cache, def)?;
+        return Ok(Built {
+            node: store(&outputs, made.inputs),
+            warnings: made.warnings,
+            assembled: true,
+        });
+    }
+    let action = match shared.variant {
+        Variant::Minified(_) if !def.datauri => {
+            Some(action_key(def, &listed, pool, shared, &cached_bytes)?)
+        }
+        _ => None,
     };
     if let Some(key) = &action
         && let Some(found) = pool.cache.action(key)

@@ -14,6 +14,7 @@
 pub mod asked;
 pub mod bundle;
 pub mod compile;
+pub mod modules;
 
 use std::collections::BTreeMap;
 use std::fs;

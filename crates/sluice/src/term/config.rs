@@ -105,6 +105,10 @@ impl Printer {
                 "bundles": config.bundles.iter().map(|b| json!({
                     "kind": b.kind.as_str(), "name": b.name, "files": b.files,
                     "output": b.output, "datauri": b.datauri, "origin": origin(&b.origin),
+                    "modules": (b.kind == sluice_core::bundles::BundleKind::Js).then(|| json!({
+                        "always": b.modules.mode == sluice_core::bundles::ModuleMode::Always,
+                        "format": b.modules.format.as_str(),
+                    })),
                 })).collect::<Vec<_>>(),
                 "compilers": {
                     "value": config.compilers.value.iter().map(|k| k.name()).collect::<Vec<_>>(),
@@ -328,11 +332,18 @@ impl Printer {
         }
         anstream::println!("{:<11} {}", "bundles".bold(), config.bundles.len());
         for b in &config.bundles {
+            let modules = match b.modules.mode {
+                sluice_core::bundles::ModuleMode::Always => {
+                    format!(" ES modules, {}", b.modules.format.as_str())
+                }
+                sluice_core::bundles::ModuleMode::Detect => String::new(),
+            };
             anstream::println!(
-                "  {} {} → {}  {}",
+                "  {} {} → {}{}  {}",
                 b.kind,
                 b.name,
                 b.output,
+                modules,
                 format!("({})", b.origin).dimmed()
             );
         }
