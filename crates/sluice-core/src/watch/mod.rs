@@ -50,7 +50,10 @@ pub const DEFAULT_POLL: Duration = Duration::from_millis(500);
 /// Docker-Desktop-like mount (0.25 ms per stat) are ~11 s of stats, so a sweep ends in ~15 s
 /// (within the 30 s a change nobody loaded may take, also with the machine busy: at 40 % it
 /// took 42 s) and a quarter of the mount's time stays with others.
-pub const SWEEP_BUDGET: Budget = Budget { cpu: 0.05, io: 0.75 };
+pub const SWEEP_BUDGET: Budget = Budget {
+    cpu: 0.05,
+    io: 0.75,
+};
 
 /// The same for the hot set, which is small and polled often.
 pub const HOT_BUDGET: Budget = Budget {
