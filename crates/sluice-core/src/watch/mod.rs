@@ -17,6 +17,7 @@
 //! watches, its queue overflows, or it has no inotify at all, the watch falls back to polling
 //! with one warning (and a rescan, since events were lost).
 
+mod backends;
 pub mod budget;
 pub mod coalesce;
 pub mod hot;
@@ -37,6 +38,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::sources::{FileMeta, IgnoreRules, SourceRoot};
+use backends::watch_limit_reason;
 use budget::{Budget, Meter};
 use coalesce::{Coalescer, Timing};
 use hot::HotSet;
@@ -782,154 +784,6 @@ impl Watch {
         }
         report
     }
-
-    /// Watches the folder `path` unless it is watched already (the same folder: a folder
-    /// deleted or renamed away and recreated under the same name is a new one). Returns whether
-    /// a watch was added.
-    fn ensure_watched<R>(
-        &self,
-        watcher: &mut notify::RecommendedWatcher,
-        watched: &mut HashMap<PathBuf, u64>,
-        path: &Path,
-        notice: &mut dyn FnMut(Notice<R>),
-    ) -> bool {
-        let Some(id) = folder_id(path) else {
-            return false;
-        };
-        if watched.get(path) == Some(&id) {
-            return false;
-        }
-        watched.insert(path.to_path_buf(), id);
-        match watcher.watch(path, RecursiveMode::NonRecursive) {
-            Ok(()) => true,
-            Err(error) if matches!(error.kind, notify::ErrorKind::MaxFilesWatch) => {
-                let _ = self.tx.send(Msg::Fs(Err(error)));
-                false
-            }
-            Err(error) => {
-                if path.is_dir() {
-                    notice(Notice::Warning(format!(
-                        "cannot watch {}: {error}",
-                        path.display()
-                    )));
-                }
-                false
-            }
-        }
-    }
-
-    fn start_native(
-        &self,
-        dirs: &[PathBuf],
-        watched: &mut HashMap<PathBuf, u64>,
-    ) -> std::result::Result<notify::RecommendedWatcher, String> {
-        let tx = self.tx.clone();
-        let config = notify::Config::default()
-            .with_follow_symlinks(true)
-            .with_event_kinds(
-                EventKindMask::CREATE
-                    | EventKindMask::REMOVE
-                    | EventKindMask::MODIFY_NAME
-                    | EventKindMask::ACCESS_CLOSE,
-            );
-        let mut watcher = notify::RecommendedWatcher::new(
-            move |event: notify::Result<notify::Event>| {
-                let _ = tx.send(Msg::Fs(event));
-            },
-            config,
-        )
-        .map_err(|e| format!("native file events are not available ({e})"))?;
-        let ops: Vec<notify::PathOp> = dirs
-            .iter()
-            .map(|d| notify::PathOp::watch_non_recursive(d.clone()))
-            .collect();
-        match watcher.update_paths(ops) {
-            Ok(()) => {
-                watched.extend(dirs.iter().filter_map(|d| Some((d.clone(), folder_id(d)?))));
-                Ok(watcher)
-            }
-            Err(error) if matches!(error.source.kind, notify::ErrorKind::MaxFilesWatch) => {
-                Err(watch_limit_reason())
-            }
-            Err(error) => {
-                // A folder that vanished since the walk is no reason to give up: watch the rest
-                // one by one, and fall back only when the kernel says no more.
-                let _ = error;
-                for dir in dirs {
-                    match watcher.watch(dir, RecursiveMode::NonRecursive) {
-                        Ok(()) => {
-                            if let Some(id) = folder_id(dir) {
-                                watched.insert(dir.clone(), id);
-                            }
-                        }
-                        Err(e) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
-                            return Err(watch_limit_reason());
-                        }
-                        Err(_) => {}
-                    }
-                }
-                Ok(watcher)
-            }
-        }
-    }
-
-    /// Starts the poller's threads: the sweep (slices within [`SWEEP_BUDGET`], a round at
-    /// most every `interval`) and the hot set's (within [`HOT_BUDGET`], at most every
-    /// [`HOT_INTERVAL`]). The returned flag stops both.
-    fn start_polling(&self, mut poller: Poller, interval: Duration) -> Arc<AtomicBool> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, flag, hot) = (self.tx.clone(), stop.clone(), self.hot.clone());
-        let seen = self.seen.clone();
-        std::thread::spawn(move || {
-            let (mut skip, mut generation) = (poll::Skip::new(), u64::MAX);
-            let mut round = Instant::now();
-            while !flag.load(Ordering::Relaxed) {
-                if hot.generation() != generation {
-                    generation = hot.generation();
-                    skip = hot.skip();
-                }
-                let meter = Meter::start();
-                let seen: Vec<poll::Seen> =
-                    std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
-                let mut slice = poller.sweep(SLICE, &skip);
-                for seen in &seen {
-                    poller.reconcile(seen, &mut slice.changed);
-                }
-                let cost = meter.cost();
-                if !slice.changed.is_empty() && tx.send(Msg::Polled(slice.changed)).is_err() {
-                    break;
-                }
-                let mut rest = SWEEP_BUDGET.rest(&cost);
-                if slice.round_done {
-                    rest = rest.max(interval.saturating_sub(round.elapsed()));
-                }
-                rest_unless_stopped(&flag, rest);
-                if slice.round_done {
-                    round = Instant::now();
-                }
-            }
-        });
-        let (tx, flag, hot) = (self.tx.clone(), stop.clone(), self.hot.clone());
-        std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                if hot.is_empty() {
-                    rest_unless_stopped(&flag, HOT_INTERVAL);
-                    continue;
-                }
-                let meter = Meter::start();
-                let changed = hot.poll();
-                let cost = meter.cost();
-                if !changed.is_empty() && tx.send(Msg::Polled(changed)).is_err() {
-                    break;
-                }
-                let rest = HOT_BUDGET
-                    .rest(&cost)
-                    .max(HOT_INTERVAL.saturating_sub(cost.wall));
-                rest_unless_stopped(&flag, rest);
-            }
-        });
-        stop
-    }
 }
 
 /// Where a watch starts from: how each root is watched and what the full pass saw.
@@ -969,97 +823,5 @@ fn kind(plan: &[RootWatch], interval: Duration) -> BackendKind {
     }
 }
 
-/// Sleeps `rest`, waking early when `flag` is set.
-fn rest_unless_stopped(flag: &AtomicBool, rest: Duration) {
-    let until = Instant::now() + rest;
-    while !flag.load(Ordering::Relaxed) {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
-    }
-}
-
-/// A folder's inode, or `None` when `path` is not a folder (any more).
-fn folder_id(path: &Path) -> Option<u64> {
-    let meta = std::fs::metadata(path).ok().filter(|m| m.is_dir())?;
-    Some(crate::sources::FileMeta::of(&meta).ino)
-}
-
-fn watch_limit_reason() -> String {
-    let limit = std::fs::read_to_string("/proc/sys/fs/inotify/max_user_watches")
-        .map(|s| format!(" ({})", s.trim()))
-        .unwrap_or_default();
-    format!(
-        "the kernel's limit on watched folders{limit} is reached (raise fs.inotify.max_user_watches to get native events back)"
-    )
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scratch_names() {
-        for name in [
-            "4913",
-            "site.css___jb_tmp___",
-            "site.css___jb_old___",
-            ".site.css.swp",
-            "tmpbbjz4ccn",
-            "tmp_8k2q0zz",
-        ] {
-            assert!(is_scratch(name), "{name}");
-        }
-        for name in [
-            "site.css",
-            "tmp",
-            "tmpfile.css",
-            "tmpABCDEFGH",
-            "tmpabcdefghi",
-        ] {
-            assert!(!is_scratch(name), "{name}");
-        }
-    }
-
-    #[test]
-    fn roots_whose_changes_are_made_elsewhere_are_polled_unless_forbidden() {
-        let slow = || {
-            Some(mounts::Slow {
-                fs: "fuse.grpcfuse".into(),
-                reason: "a fuse.grpcfuse mount".into(),
-            })
-        };
-        let path = Path::new("/app/media");
-        let auto = decide(path, PollMode::Auto, slow());
-        assert!(auto.polled && auto.remote);
-        assert_eq!(auto.why.as_deref(), Some("a fuse.grpcfuse mount"));
-        let local = decide(path, PollMode::Auto, None);
-        assert!(!local.polled && !local.remote && local.why.is_none());
-        let never = decide(path, PollMode::Never, slow());
-        assert!(!never.polled && never.remote && never.why.is_some());
-        let always = decide(path, PollMode::Always, None);
-        assert!(always.polled && !always.remote);
-        let d = Duration::from_millis(500);
-        assert_eq!(
-            kind(&[auto.clone(), local.clone()], d),
-            BackendKind::Mixed(d)
-        );
-        assert_eq!(kind(&[auto, always], d), BackendKind::Poll(d));
-        assert_eq!(kind(&[local, never], d), BackendKind::Native);
-    }
-
-    #[test]
-    fn close_write_and_moves_settle_creates_do_not() {
-        use notify::event::{ModifyKind, RemoveKind, RenameMode};
-        assert!(settles(&EventKind::Access(AccessKind::Close(
-            AccessMode::Write
-        ))));
-        assert!(settles(&EventKind::Modify(ModifyKind::Name(
-            RenameMode::To
-        ))));
-        assert!(settles(&EventKind::Remove(RemoveKind::File)));
-        assert!(!settles(&EventKind::Create(CreateKind::File)));
-    }
-}
+mod tests;
