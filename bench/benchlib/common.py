@@ -199,3 +199,29 @@ def interleave(runs, cases, log_prefix=""):
             line.append(f"{name} {fmt_time(t.wall).strip()}")
         log(f"{log_prefix}round {r + 1}/{runs}: " + ", ".join(line))
     return samples
+
+
+def npm_install(node_dir, packages, section, tools="the packages"):
+    """Installs the pinned npm `packages` into `node_dir` once (a stamp file names what is
+    there) and returns its node_modules folder. `section` and `tools` word the error when node
+    or npm is missing."""
+    npm = shutil.which("npm")
+    if not npm or not shutil.which("node"):
+        raise BenchError(f"the {section} section needs node and npm (for {tools})")
+    stamp = os.path.join(node_dir, ".installed")
+    want = " ".join(packages)
+    try:
+        with open(stamp, encoding="utf-8") as f:
+            have = f.read()
+    except OSError:
+        have = None
+    if have != want:
+        log(f"installing {want} from npm into {node_dir} …")
+        os.makedirs(node_dir, exist_ok=True)
+        with open(os.path.join(node_dir, "package.json"), "w") as f:
+            f.write('{"private": true}\n')
+        run_checked([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"] + list(packages),
+                    cwd=node_dir, what="npm install")
+        with open(stamp, "w", encoding="utf-8") as f:
+            f.write(want)
+    return os.path.join(node_dir, "node_modules")

@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 
-from ..common import (BenchError, fmt_time, interleave, log, median, run_checked, sample_table,
+from ..common import (npm_install, fmt_time, interleave, log, median, run_checked, sample_table,
                       timed)
 from ..prepare import VENV_ROOT
 
@@ -31,26 +31,7 @@ LODASH = ["chunk", "debounce", "throttle", "kebabCase", "uniq", "groupBy", "sort
 
 
 def ensure_packages():
-    npm = shutil.which("npm")
-    if not npm or not shutil.which("node"):
-        raise BenchError("the esm section needs node and npm (for esbuild and the packages)")
-    stamp = os.path.join(NODE_DIR, ".installed")
-    want = " ".join(PACKAGES)
-    try:
-        with open(stamp, encoding="utf-8") as f:
-            have = f.read()
-    except OSError:
-        have = None
-    if have != want:
-        log(f"installing {want} from npm into {NODE_DIR} …")
-        os.makedirs(NODE_DIR, exist_ok=True)
-        with open(os.path.join(NODE_DIR, "package.json"), "w") as f:
-            f.write('{"private": true}\n')
-        run_checked([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"] + PACKAGES,
-                    cwd=NODE_DIR, what="npm install")
-        with open(stamp, "w", encoding="utf-8") as f:
-            f.write(want)
-    modules = os.path.join(NODE_DIR, "node_modules")
+    modules = npm_install(NODE_DIR, PACKAGES, "esm", "esbuild and the packages")
     version = run_checked([os.path.join(modules, ".bin", "esbuild"), "--version"]).strip()
     return modules, version
 

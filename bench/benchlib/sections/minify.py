@@ -11,10 +11,9 @@ inline. Reported: median wall time, output bytes and gzip -9 bytes; both outputs
 import gzip
 import json
 import os
-import shutil
 import subprocess
 
-from ..common import (REPO_ROOT, BenchError, fmt_time, interleave, log, median, run_checked,
+from ..common import (npm_install, REPO_ROOT, fmt_time, interleave, log, median, run_checked,
                       sample_table, timed)
 from ..prepare import VENV_ROOT
 
@@ -33,26 +32,7 @@ CSS_FILES = ["bootstrap/dist/css/bootstrap.css", "bulma/css/bulma.css",
 
 
 def ensure_inputs():
-    npm = shutil.which("npm")
-    if not npm or not shutil.which("node"):
-        raise BenchError("the minify section needs node and npm (for esbuild and the inputs)")
-    modules = os.path.join(NODE_DIR, "node_modules")
-    stamp = os.path.join(NODE_DIR, ".installed")
-    want = " ".join(PACKAGES)
-    try:
-        with open(stamp, encoding="utf-8") as f:
-            have = f.read()
-    except OSError:
-        have = None
-    if have != want:
-        log(f"installing {want} from npm into {NODE_DIR} …")
-        os.makedirs(NODE_DIR, exist_ok=True)
-        with open(os.path.join(NODE_DIR, "package.json"), "w") as f:
-            f.write('{"private": true}\n')
-        run_checked([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"] + PACKAGES,
-                    cwd=NODE_DIR, what="npm install")
-        with open(stamp, "w", encoding="utf-8") as f:
-            f.write(want)
+    modules = npm_install(NODE_DIR, PACKAGES, "minify", "esbuild and the inputs")
     work = os.path.join(NODE_DIR, "inputs")
     os.makedirs(work, exist_ok=True)
     parts = []

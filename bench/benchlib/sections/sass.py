@@ -11,9 +11,8 @@ times; its first compile includes dart-sass's start. Reported: medians and ratio
 
 import json
 import os
-import shutil
 
-from ..common import BenchError, REPO_ROOT, fmt_time, interleave, log, median, run_checked, timed
+from ..common import npm_install, REPO_ROOT, fmt_time, interleave, log, median, run_checked, timed
 from ..prepare import VENV_ROOT
 
 NODE_DIR = os.path.join(VENV_ROOT, "sass")          # ~/.cache/sluice-bench/sass
@@ -24,26 +23,7 @@ FILES = {"protocol.scss": "@mozilla-protocol/core/protocol/css/protocol.scss",
 
 
 def ensure_inputs():
-    npm = shutil.which("npm")
-    if not npm or not shutil.which("node"):
-        raise BenchError("the sass section needs node and npm (for sass and the inputs)")
-    stamp = os.path.join(NODE_DIR, ".installed")
-    want = " ".join(PACKAGES)
-    try:
-        with open(stamp, encoding="utf-8") as f:
-            have = f.read()
-    except OSError:
-        have = None
-    if have != want:
-        log(f"installing {want} from npm into {NODE_DIR} …")
-        os.makedirs(NODE_DIR, exist_ok=True)
-        with open(os.path.join(NODE_DIR, "package.json"), "w") as f:
-            f.write('{"private": true}\n')
-        run_checked([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"] + PACKAGES,
-                    cwd=NODE_DIR, what="npm install")
-        with open(stamp, "w", encoding="utf-8") as f:
-            f.write(want)
-    return os.path.join(NODE_DIR, "node_modules")
+    return npm_install(NODE_DIR, PACKAGES, "sass", "sass and the inputs")
 
 
 def build_example():
