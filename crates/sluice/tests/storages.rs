@@ -25,7 +25,7 @@ use serde_json::Value;
 use support::compressed::{assert_compressed_copies, assert_same_names_modulo_brotli};
 use support::{
     DJANGO_PIPELINE, DjangoLine, PROJ_MANAGE_PY, assert_record_digests, assert_same_tree,
-    manifest_paths, noise, put, python_for_django, tree_files, venv, venv_env,
+    compressible_css, manifest_paths, noise, put, python_for_django, tree_files, venv, venv_env,
 };
 
 type Tree = BTreeMap<String, Vec<u8>>;
@@ -93,18 +93,6 @@ class ExtraFinder(BaseFinder):
         return []
 "#;
 
-/// CSS long and repetitive enough to be worth compressing.
-fn rules(name: &str, n: usize) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                ".{name}-{i} {{ margin: {i}px; color: #{:06x}; }}\n",
-                i * 4099
-            )
-        })
-        .collect()
-}
-
 /// The project: two STATICFILES_DIRS (one prefixed) and two apps, one with a `static/` folder
 /// (which also has a file that STATICFILES_DIRS shadows), one without (yet); files every
 /// storage treats differently (references, source maps, compressible or not, tiny), files
@@ -129,11 +117,11 @@ fn make_project(root: &Path) {
         format!(
             "@import url(\"base.css\");\n.logo {{ background: url(../img/logo.png); }}\n\
              .icon {{ background: url(\"../img/icon.svg#i\"); }}\n{}",
-            rules("site", 60)
+            compressible_css("site", 60)
         )
         .as_bytes(),
     );
-    a("css/base.css", rules("base", 50).as_bytes());
+    a("css/base.css", compressible_css("base", 50).as_bytes());
     a("css/tiny.css", b"a{color:red}\n");
     a("js/app.js", "var app = 1;\n".repeat(30).as_bytes());
     let mut mapped = "window.mapped = true;\n".repeat(20);
@@ -148,12 +136,12 @@ fn make_project(root: &Path) {
         "img/icon.svg",
         format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\"><!-- {} --></svg>",
-            rules("svg", 20)
+            compressible_css("svg", 20)
         )
         .as_bytes(),
     );
     a("fonts/f.woff2", &noise(900, 2));
-    a("fonts/f.ttf", rules("glyph", 40).as_bytes());
+    a("fonts/f.ttf", compressible_css("glyph", 40).as_bytes());
     a("data/x.json", b"{\"a\": [1, 2, 3]}\n");
     // What django-pipeline's FileSystemFinder leaves out besides *.css and *.js: *.txt, *.md,
     // README*, LICENSE*, and names (of files, or of folders) with test, bin, docs, build…
@@ -181,7 +169,7 @@ fn make_project(root: &Path) {
         "shop/shop.css",
         format!(
             ".cart {{ background: url(img/cart.png); }}\n{}",
-            rules("shop", 30)
+            compressible_css("shop", 30)
         )
         .as_bytes(),
     );

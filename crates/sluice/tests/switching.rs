@@ -22,8 +22,8 @@ use serde_json::Value;
 use support::compressed::assert_compressed_copies;
 use support::dev::{DevRun, leftovers};
 use support::{
-    PROJ_MANAGE_PY, copy_example_site, example_venv, manifest_paths, noise, put, run_or_panic,
-    sluice, tree_files, venv_env,
+    PROJ_MANAGE_PY, compressible_css, copy_example_site, example_venv, manifest_paths, noise, put,
+    run_or_panic, sluice, tree_files, venv_env,
 };
 
 /// Environment variables of the developer's shell that must not reach sluice or Django here.
@@ -508,18 +508,6 @@ class CompressedPipelineStorage(PipelineMixin, CompressedManifestStaticFilesStor
     pass
 "#;
 
-/// CSS long and repetitive enough to be worth compressing.
-fn rules(name: &str, n: usize) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                ".{name}-{i} {{ margin: {i}px; color: #{:06x}; }}\n",
-                i * 4099
-            )
-        })
-        .collect()
-}
-
 /// A django-pipeline project: bundles of globbed members from STATICFILES_DIRS and an app,
 /// an SCSS member with a partial, `url()`s to images and fonts, a source map, a bundle with
 /// `extra_context`, and a storage that hashes and compresses.
@@ -534,19 +522,19 @@ fn make_pipeline_project(root: &Path) {
     a("img/logo.png", &noise(900, 1));
     a("img/hero.jpg", &noise(2500, 2));
     a("fonts/body.woff2", &noise(1200, 3));
-    a("fonts/body.ttf", rules("glyph", 60).as_bytes());
+    a("fonts/body.ttf", compressible_css("glyph", 60).as_bytes());
     let base = format!(
         "@import \"reset.css\";\n.logo {{ background: url(../img/logo.png); }}\n\
          @font-face {{ font-family: body; src: url(\"../fonts/body.woff2\") format(\"woff2\"); }}\n{}",
-        rules("base", 80)
+        compressible_css("base", 80)
     );
     a("css/base.css", base.as_bytes());
-    a("css/reset.css", rules("reset", 40).as_bytes());
+    a("css/reset.css", compressible_css("reset", 40).as_bytes());
     a(
         "css/hero.css",
         format!(
             ".hero {{ background: url('../img/hero.jpg'); }}\n{}\n/*# sourceMappingURL=hero.css.map */\n",
-            rules("hero", 30)
+            compressible_css("hero", 30)
         )
         .as_bytes(),
     );
@@ -562,7 +550,7 @@ fn make_pipeline_project(root: &Path) {
         "css/sass/theme.scss",
         format!(
             "@import \"vars\";\n.theme {{ color: $brand; .card {{ @include card; }} }}\n{}",
-            rules("theme", 30)
+            compressible_css("theme", 30)
         )
         .as_bytes(),
     );
@@ -583,7 +571,7 @@ fn make_pipeline_project(root: &Path) {
         "shop/css/shop.css",
         format!(
             ".cart {{ background: url(../img/cart.png); }}\n{}",
-            rules("shop", 40)
+            compressible_css("shop", 40)
         )
         .as_bytes(),
     );

@@ -668,6 +668,18 @@ pub fn write_file(path: &Path, bytes: impl AsRef<[u8]>) {
     fs::write(path, bytes).unwrap();
 }
 
+/// CSS long and repetitive enough to be worth compressing: `n` rules of class `name`.
+pub fn compressible_css(name: &str, n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                ".{name}-{i} {{ margin: {i}px; color: #{:06x}; }}\n",
+                i * 4099
+            )
+        })
+        .collect()
+}
+
 /// Writes `bytes` to `root/rel`, creating its folders.
 pub fn put(root: &Path, rel: &str, bytes: impl AsRef<[u8]>) {
     write_file(&root.join(rel), bytes);
