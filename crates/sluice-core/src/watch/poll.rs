@@ -322,17 +322,24 @@ impl Poller {
             let Some(root) = self.root_of(dir) else {
                 continue;
             };
-            self.take_in(root, dir);
-            let there = self.dirs.contains_key(dir);
-            if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name())
-                && let Some(snap) = self.dirs.get_mut(parent)
-            {
-                if there {
-                    snap.subdirs.insert(name.to_owned());
-                }
+            self.take_in_subfolder(root, dir);
+            if let Some(snap) = dir.parent().and_then(|p| self.dirs.get_mut(p)) {
                 snap.mtime_ns = UNSETTLED;
             }
             changed.push(dir.clone());
+        }
+    }
+
+    /// [`Self::take_in`] of a folder below a kept one, entered in its parent's listing only
+    /// when it is still there: one gone since the parent's listing must appear again when it
+    /// is back.
+    fn take_in_subfolder(&mut self, root: usize, path: &Path) {
+        self.take_in(root, path);
+        if self.dirs.contains_key(path)
+            && let (Some(parent), Some(name)) = (path.parent(), path.file_name())
+            && let Some(snap) = self.dirs.get_mut(parent)
+        {
+            snap.subdirs.insert(name.to_owned());
         }
     }
 
@@ -511,13 +518,7 @@ impl Poller {
             if self.rules[root].ignores_dir(text) {
                 continue;
             }
-            let path = dir.join(&name);
-            self.take_in(root, &path);
-            if self.dirs.contains_key(&path)
-                && let Some(snap) = self.dirs.get_mut(dir)
-            {
-                snap.subdirs.insert(name);
-            }
+            self.take_in_subfolder(root, &dir.join(&name));
         }
     }
 
@@ -601,16 +602,7 @@ impl Poller {
         for (name, kind) in appeared {
             let path = dir.join(&name);
             match kind {
-                Kind::Dir => {
-                    // Only a folder that is still there when taken in is its parent's:
-                    // one gone since the listing must appear again when it is back.
-                    self.take_in(root, &path);
-                    if self.dirs.contains_key(&path)
-                        && let Some(snap) = self.dirs.get_mut(dir)
-                    {
-                        snap.subdirs.insert(name);
-                    }
-                }
+                Kind::Dir => self.take_in_subfolder(root, &path),
                 _ => {
                     if let Some((meta, Kind::File)) = stat(None, path.as_os_str(), remote) {
                         let meta = self.settled_meta(meta);
