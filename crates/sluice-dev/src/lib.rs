@@ -12,6 +12,7 @@
 //! It prints nothing: everything worth showing is an [`Event`] given to the caller's
 //! [`Reporter`]. It knows nothing of files either: the caller feeds the hub.
 
+pub mod address;
 pub mod error;
 pub mod proxy;
 pub mod reload;
@@ -145,7 +146,7 @@ impl DevServer {
             backend: options
                 .backend
                 .as_ref()
-                .map(|b| SocketAddr::from(([127, 0, 0, 1], b.port))),
+                .map(|b| SocketAddr::new(b.host, b.port)),
         });
         let _guard = runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener)
