@@ -238,7 +238,7 @@ fn dev_under_changes_checkouts_and_requests_converges_without_leaks() {
             let mut failed = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let ok = if i % 4 == 0 {
+                let ok = if i.is_multiple_of(4) {
                     let page = http(port, "GET", "/", &[]);
                     page.status == 200 && page.text().contains("/__sluice/client.js")
                 } else {
