@@ -388,43 +388,9 @@ fn a_syntax_error_in_an_imported_module_names_its_file_line_and_column() {
 
 #[test]
 fn watch_rebuilds_only_the_bundles_that_read_an_edited_module() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
-    /// A failed test must not leave a watcher running.
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
     let project = project();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["watch", "--format", "json"])
-        .current_dir(&project.root)
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .env_remove("SLUICE_POLL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let events = support::json_lines(child.stdout.take().unwrap());
-    let _stop = Stop(child);
-    // A bound on waiting for sluice, not a timed assertion.
-    let patience = Duration::from_secs(60);
-    let wait_for = |what: &str, test: &dyn Fn(&Value) -> bool| {
-        let deadline = Instant::now() + patience;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match events.recv_timeout(left) {
-                Ok(event) if test(&event) => return event,
-                Ok(_) => {}
-                Err(_) => panic!("no {what} within {patience:?}"),
-            }
-        }
-    };
+    let watching = Watching::start(&project);
+    let wait_for = |what: &str, test: &dyn Fn(&Value) -> bool| watching.wait_for(what, test);
     wait_for("ready", &|e| e["event"] == "ready");
     let site = project.path("static/js/BUNDLES/site.js");
     let footer = project.path("static/js/BUNDLES/footer.js");
@@ -602,17 +568,6 @@ fn a_package_file_read_from_node_modules_is_an_input_of_the_bundle() {
 /// `node_modules` rebuilds the bundle (node_modules is watched only where bundles read).
 #[test]
 fn watch_rebuilds_a_module_bundle_when_a_package_module_is_edited() {
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
-
-    struct Stop(std::process::Child);
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-
     let project = Project::new(&[(
         "js/main.es6.js",
         "import { greeting } from 'greeter';\nwindow.greeting = greeting;\n",
@@ -633,29 +588,8 @@ fn watch_rebuilds_a_module_bundle_when_a_package_module_is_edited() {
         "node_modules/greeter/index.mjs",
         "export const greeting = 'hello-one';\n",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["watch", "--format", "json"])
-        .current_dir(&project.root)
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .env_remove("SLUICE_POLL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let events = support::json_lines(child.stdout.take().unwrap());
-    let _stop = Stop(child);
-    let patience = Duration::from_secs(60);
-    let wait_for = |what: &str, test: &dyn Fn(&Value) -> bool| {
-        let deadline = Instant::now() + patience;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match events.recv_timeout(left) {
-                Ok(event) if test(&event) => return event,
-                Ok(_) => {}
-                Err(_) => panic!("no {what} within {patience:?}"),
-            }
-        }
-    };
+    let watching = Watching::start(&project);
+    let wait_for = |what: &str, test: &dyn Fn(&Value) -> bool| watching.wait_for(what, test);
     wait_for("ready", &|e| e["event"] == "ready");
     let out = project.path("static/js/BUNDLES/main.js");
     let first = fs::read_to_string(&out).unwrap();
@@ -671,4 +605,101 @@ fn watch_rebuilds_a_module_bundle_when_a_package_module_is_edited() {
     let second = fs::read_to_string(&out).unwrap();
     assert_eq!(first.replace("hello-one", "hello-two"), second);
     assert!(!project.path("static/node_modules").exists());
+}
+
+/// `sluice watch --format json` in a project; stopped when dropped (a failed test must not
+/// leave a watcher running).
+struct Watching {
+    child: std::process::Child,
+    events: std::sync::mpsc::Receiver<Value>,
+}
+
+impl Watching {
+    fn start(project: &Project) -> Watching {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["watch", "--format", "json"])
+            .current_dir(&project.root)
+            .env_remove("DJANGO_SETTINGS_MODULE")
+            .env_remove("SLUICE_POLL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let events = support::json_lines(child.stdout.take().unwrap());
+        Watching { child, events }
+    }
+
+    /// The next event `test` accepts (a bound on waiting for sluice, not a timed assertion).
+    fn wait_for(&self, what: &str, test: &dyn Fn(&Value) -> bool) -> Value {
+        let patience = std::time::Duration::from_secs(60);
+        let deadline = std::time::Instant::now() + patience;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) if test(&event) => return event,
+                Ok(_) => {}
+                Err(_) => panic!("no {what} within {patience:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A new script can change what an import resolves to: `./util` was `util/index.js`, then
+/// `util.js` appears (and wins, as in every bundler); when it goes, the folder's index is
+/// back.
+#[test]
+fn watch_follows_an_import_whose_resolution_a_new_file_changes() {
+    let project = Project::new(&[
+        (
+            "js/main.es6.js",
+            "import { name } from './util';\nwindow.name1 = name;\n",
+        ),
+        ("js/util/index.js", "export const name = 'from-index';\n"),
+    ]);
+    project.write(
+        "media/static-bundles.json",
+        r#"{"js": [{"name": "main", "files": ["js/main.es6.js"]}]}"#,
+    );
+    project.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\nstatic_bundles = \"media/static-bundles.json\"\n",
+    );
+    let watching = Watching::start(&project);
+    watching.wait_for("ready", &|e| e["event"] == "ready");
+    let out = project.path("static/js/BUNDLES/main.js");
+    assert!(fs::read_to_string(&out).unwrap().contains("from-index"));
+
+    project.write("media/js/util.js", "export const name = 'from-file';\n");
+    watching.wait_for("a derived event with the bundle", &|e| {
+        e["event"] == "derived" && e.to_string().contains("js/BUNDLES/main.js")
+    });
+    let text = fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("from-file") && !text.contains("from-index"),
+        "{text}"
+    );
+
+    fs::remove_file(project.path("media/js/util.js")).unwrap();
+    watching.wait_for("a derived event with the bundle", &|e| {
+        e["event"] == "derived" && e.to_string().contains("js/BUNDLES/main.js")
+    });
+    assert!(fs::read_to_string(&out).unwrap().contains("from-index"));
+    drop(watching);
+
+    // The same between two runs: the record's bundle is not taken as fresh.
+    project.write("media/js/util.js", "export const name = 'from-file';\n");
+    project.run_ok(&["sync"]);
+    assert!(fs::read_to_string(&out).unwrap().contains("from-file"));
+    project.run_ok(&["build", "--no-hash"]);
+    assert!(fs::read_to_string(&out).unwrap().contains("from-file"));
+    fs::remove_file(project.path("media/js/util.js")).unwrap();
+    project.run_ok(&["build", "--no-hash"]);
+    assert!(fs::read_to_string(&out).unwrap().contains("from-index"));
 }

@@ -422,6 +422,7 @@ fn run_sequence(ops: &[Op]) {
                 converges(root, &sources.fresh(&["sync"]), "a fresh sync");
                 watching.stop();
                 assert_no_leftovers(root);
+                assert_sources_untouched(&sources, i);
                 continue;
             }
         };
@@ -441,7 +442,23 @@ fn run_sequence(ops: &[Op]) {
         );
         assert_compressed_copies(&format!("op {i}"), &have);
         assert_no_leftovers(root);
+        assert_sources_untouched(&sources, i);
     }
+}
+
+/// sluice never writes into the sources: they hold exactly what the test wrote, nothing
+/// added, nothing changed.
+fn assert_sources_untouched(sources: &Sources, op: usize) {
+    let on_disk = tree_files(&sources.media);
+    assert!(
+        on_disk == sources.files,
+        "op {op}: the sources changed: {:?}",
+        on_disk
+            .keys()
+            .chain(sources.files.keys())
+            .filter(|k| on_disk.get(*k) != sources.files.get(*k))
+            .collect::<Vec<_>>()
+    );
 }
 
 proptest! {

@@ -302,6 +302,7 @@ impl Engine {
         if !problems.is_empty() {
             return Err(BuildError::Files(problems));
         }
+        self.forget_resolutions(None);
         self.refresh_facts(None);
         let mut report = BuildReport::default();
         let collected = self.build_graph(&options, &mut report)?;

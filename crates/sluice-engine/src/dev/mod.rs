@@ -41,6 +41,7 @@ impl Engine {
         let started = Instant::now();
         self.clean_outputs()?;
         let found = self.index.scan();
+        self.forget_resolutions(None);
         self.refresh_facts(None);
         let derive_started = Instant::now();
         let mut derived = DeriveReport::default();
@@ -74,7 +75,11 @@ impl Engine {
     /// One change set of the dev profile.
     pub fn dev_update(&mut self, changed: &[PathBuf]) -> DevChange {
         let started = Instant::now();
-        let delta = self.index.update(changed);
+        let mut delta = self.index.update(changed);
+        let resolving = self.forget_resolutions(Some(&delta.touched));
+        delta.touched.extend(resolving);
+        delta.touched.sort();
+        delta.touched.dedup();
         self.refresh_facts(Some(&delta.touched));
         let mut derived = DeriveReport::default();
         let previous = self.derive(Scope::Touched(&delta.touched, changed), &mut derived);

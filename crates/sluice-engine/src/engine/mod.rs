@@ -180,6 +180,70 @@ impl Engine {
         Ok(())
     }
 
+    /// A script that appeared or went can change what an import of a module bundle resolves
+    /// to (`./x` was `x/index.js`, and now `x.js` is there; `./y` now has a `y.ts`): the nodes
+    /// (every variant) of the bundles that read a module in or below its folder are
+    /// forgotten, so they are rebuilt; their members are returned, for a change set to look
+    /// at them again. `touched`: the logical paths a change set looked at; `None`: compare
+    /// the whole index with the record (a full pass). Edits change no resolution and go the
+    /// usual way, by the nodes' inputs. Call before [`Engine::refresh_facts`].
+    pub(crate) fn forget_resolutions(&mut self, touched: Option<&[String]>) -> Vec<String> {
+        const SCRIPTS: &[&str] = &["js", "mjs", "cjs", "jsx", "ts", "tsx", "mts", "cts", "json"];
+        let script = |l: &str| {
+            l.rsplit_once('.')
+                .is_some_and(|(_, ext)| SCRIPTS.contains(&ext))
+        };
+        if self.record.bundles.is_empty() {
+            return Vec::new();
+        }
+        let (files, facts) = (&self.index.files, &self.record.sources);
+        let moved: Vec<&str> = match touched {
+            Some(touched) => touched
+                .iter()
+                .filter(|l| script(l) && facts.contains_key(*l) != files.contains_key(*l))
+                .map(String::as_str)
+                .collect(),
+            None => files
+                .keys()
+                .filter(|l| script(l) && !facts.contains_key(*l))
+                .chain(
+                    facts
+                        .keys()
+                        .filter(|l| script(l) && !files.contains_key(*l)),
+                )
+                .map(String::as_str)
+                .collect(),
+        };
+        let dirs: Vec<&str> = moved
+            .iter()
+            .map(|l| l.rsplit_once('/').map_or("", |(dir, _)| dir))
+            .collect();
+        if dirs.is_empty() {
+            return Vec::new();
+        }
+        let under = |input: &str, dir: &str| {
+            dir.is_empty() || input.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+        };
+        let mut members = Vec::new();
+        self.record.bundles.retain(|_, node| {
+            // Only a bundle that read more than its members resolved an import.
+            let resolved = node.inputs.len() > node.members.len();
+            let sensitive = resolved
+                && node
+                    .inputs
+                    .iter()
+                    .any(|(input, _)| dirs.iter().any(|dir| under(input, dir)));
+            if sensitive {
+                members.extend(node.members.iter().cloned());
+            }
+            !sensitive
+        });
+        if !members.is_empty() {
+            self.dirty = true;
+        }
+        members
+    }
+
     /// Brings the record's source facts in line with the index for `logicals` (all when
     /// `None`): a changed fingerprint forgets the md5 (no pass read the new bytes yet).
     pub(crate) fn refresh_facts(&mut self, logicals: Option<&[String]>) {
