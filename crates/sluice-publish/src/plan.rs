@@ -11,6 +11,10 @@ use crate::index::Index;
 /// The name of Django's manifest, uploaded after every file it names.
 pub const MANIFEST: &str = "staticfiles.json";
 
+/// sluice's own record of the build (`sluice.json`: hashed names and integrity for its
+/// Django app), which names hashed files like the manifest does and so goes up with it.
+pub const APP_RECORD: &str = "sluice.json";
+
 /// `Cache-Control` of hashed names: their content is in their name.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
@@ -24,7 +28,7 @@ pub enum Role {
     Hashed,
     /// Any other file: compared by content.
     Plain,
-    /// `staticfiles.json`: last, once everything it names is there.
+    /// `staticfiles.json` (and `sluice.json`): last, once everything they name is there.
     Manifest,
 }
 
@@ -75,7 +79,7 @@ pub fn entries(
                 }
                 _ => (key.as_str(), None),
             };
-            let role = if key == MANIFEST {
+            let role = if key == MANIFEST || key == APP_RECORD {
                 Role::Manifest
             } else if hashed.contains(original) {
                 Role::Hashed

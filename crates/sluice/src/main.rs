@@ -23,7 +23,7 @@ use sluice_engine::graph::compile::is_compiled_source;
 use sluice_engine::report::{ChangeReport, DeriveReport, DevChange};
 use sluice_engine::{BuildOptions, Engine, Profile, RunOptions, Setup};
 
-use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, WatchArgs};
+use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, PublishArgs, WatchArgs};
 use overlay::{overlay_derived, overlay_errors};
 use term::Printer;
 
@@ -214,6 +214,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             })
         }
         Command::Build(args) => build(&config, args, cli.global.no_wait, printer),
+        Command::Publish(args) => publish(&config, args, printer),
         Command::Init(_) => unreachable!("handled before the configuration is read"),
         Command::Dev(args) => dev(&config, args, cli.global.no_wait, printer),
         Command::Watch(args) => {
@@ -615,6 +616,48 @@ fn build(
             };
             printer.build_failed(&error, config, written.as_deref());
             Ok(ExitCode::from(error.exit_code() as u8))
+        }
+    }
+}
+
+/// `sluice publish`: the build output into object storage.
+fn publish(config: &Config, args: &PublishArgs, printer: &Printer) -> Result<ExitCode, Error> {
+    let p = &config.publish;
+    let url = match (&args.url, &p.url) {
+        (Some(url), _) => url.clone(),
+        (None, Some(v)) => v.value.clone(),
+        (None, None) => {
+            return Err(Error::config("no destination: `sluice publish` needs a URL")
+                .with_hint("pass one (sluice publish s3://bucket/static), or set [publish] url"));
+        }
+    };
+    let settings = sluice_publish::Settings {
+        max_age: p.max_age.value,
+        keep: args.keep.unwrap_or(p.keep.value) as usize,
+        concurrency: p.concurrency.value as usize,
+        serve_compressed: p.serve_compressed.as_ref().map(|v| v.value.clone()),
+        connection: sluice_publish::store::Connection {
+            endpoint: p.endpoint.as_ref().map(|v| v.value.clone()),
+            region: p.region.as_ref().map(|v| v.value.clone()),
+            retries: p.retries.value as usize,
+        },
+    };
+    let request = sluice_publish::Request {
+        url,
+        output: config.output.value.clone(),
+        settings,
+        dry_run: args.dry_run,
+    };
+    let progress = printer.progress("publish");
+    match sluice_publish::publish(&request, &progress) {
+        Ok(report) => {
+            printer.publish_report(&report);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let usage = matches!(error, sluice_publish::Error::Url(_));
+            printer.error(&error.to_string(), None, error.hint());
+            Ok(ExitCode::from(if usage { 2 } else { 1 }))
         }
     }
 }

@@ -10,6 +10,7 @@ mod compile;
 mod dev;
 mod django;
 mod files;
+mod publish;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 pub use self::build::BuildConfig;
 pub use self::compile::{CompileConfig, nearest_node_modules};
 pub use self::dev::{DEFAULT_DEV_PORT, DevCommand, DevConfig};
+pub use self::publish::PublishConfig;
 use self::files::{Layer, SourceSpec, discover, key_line, pick};
 use crate::bundles::{self, BundleDef, CompilerKind, PipelineSettings};
 use crate::django::{DjangoSettings, Freshness};
@@ -82,6 +84,8 @@ pub struct Config {
     pub compile: CompileConfig,
     /// What `sluice build` produces unless its flags say otherwise.
     pub build: BuildConfig,
+    /// Where and how `sluice publish` uploads (`[publish]`).
+    pub publish: PublishConfig,
     /// `poll` in a configuration file: how `watch` and `dev` choose between file events and
     /// polling when no flag or `SLUICE_POLL` says (`None`: per root, by its file system).
     pub poll: Option<Value<PollSetting>>,
@@ -505,6 +509,7 @@ impl Config {
             }
         };
         let build = build::resolve_build(&layers, django.as_ref())?;
+        let publish = publish::resolve_publish(&layers)?;
         let compile =
             compile::resolve_compile(&layers, &project_dir, &sources.value, django.as_ref());
         let poll = pick(&layers, "poll", |k| k.poll.as_ref()).map(|(spec, origin, _)| Value {
@@ -525,6 +530,7 @@ impl Config {
             unknown_compilers,
             compile,
             build,
+            publish,
             warnings,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,
