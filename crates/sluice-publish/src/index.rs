@@ -84,7 +84,10 @@ mod tests {
         );
         assert_eq!(Index::parse(&index.to_bytes()), index);
         assert_eq!(Index::parse(b"{not json"), Index::default());
-        assert_eq!(Index::parse(br#"{"version":9,"objects":{},"deploys":[]}"#), Index::default());
+        assert_eq!(
+            Index::parse(br#"{"version":9,"objects":{},"deploys":[]}"#),
+            Index::default()
+        );
     }
 
     #[test]

@@ -68,7 +68,12 @@ pub fn entries(
     let hashed: HashSet<&str> = manifest
         .map(|m| m.values().map(String::as_str).collect())
         .unwrap_or_default();
-    let suffix_of = |encoding: &str| ENCODINGS.iter().find(|(_, e)| *e == encoding).map(|(s, _)| *s);
+    let suffix_of = |encoding: &str| {
+        ENCODINGS
+            .iter()
+            .find(|(_, e)| *e == encoding)
+            .map(|(s, _)| *s)
+    };
     let serve_suffix = serve_compressed.and_then(suffix_of);
     let mut out: Vec<Entry> = files
         .iter()
@@ -162,7 +167,9 @@ pub enum Remote {
     Absent,
     /// There, with the md5 of its bytes when sluice can tell (the publish index, else the
     /// object's own metadata).
-    Present { md5: Option<String> },
+    Present {
+        md5: Option<String>,
+    },
 }
 
 /// The md5 of the object at `key` as the publish index has it — only while the object is
@@ -300,7 +307,11 @@ mod tests {
     fn headers_by_kind() {
         let m = manifest(&[("js/app.js", "js/app.0123456789ab.js")]);
         let e = entries(
-            &files(&["js/app.js", "js/app.0123456789ab.js", "js/app.0123456789ab.js.br"]),
+            &files(&[
+                "js/app.js",
+                "js/app.0123456789ab.js",
+                "js/app.0123456789ab.js.br",
+            ]),
             Some(&m),
             None,
         );
@@ -334,7 +345,10 @@ mod tests {
             decide(Role::Hashed, &Remote::Absent, None),
             Step::Upload(Why::New)
         );
-        assert_eq!(decide(Role::Plain, &present(Some("x")), Some("x")), Step::Skip);
+        assert_eq!(
+            decide(Role::Plain, &present(Some("x")), Some("x")),
+            Step::Skip
+        );
         assert_eq!(
             decide(Role::Plain, &present(Some("x")), Some("y")),
             Step::Upload(Why::Changed)
@@ -370,7 +384,12 @@ mod tests {
     #[test]
     fn only_own_objects_no_deploy_kept_names_are_deleted() {
         let mut index = Index::default();
-        for key in ["old.css", "a.111111111111.css", "a.222222222222.css", "a.css"] {
+        for key in [
+            "old.css",
+            "a.111111111111.css",
+            "a.222222222222.css",
+            "a.css",
+        ] {
             index.objects.insert(key.into(), Indexed::default());
         }
         let listing: HashMap<String, Listed> = [
@@ -382,7 +401,15 @@ mod tests {
             "foreign.txt",
         ]
         .iter()
-        .map(|k| (k.to_string(), Listed { size: 1, etag: None }))
+        .map(|k| {
+            (
+                k.to_string(),
+                Listed {
+                    size: 1,
+                    etag: None,
+                },
+            )
+        })
         .collect();
         let current: HashSet<&str> = ["a.333333333333.css", "a.css"].into_iter().collect();
         let previous = Deploy {

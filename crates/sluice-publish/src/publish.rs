@@ -110,6 +110,9 @@ pub fn publish(request: &Request, progress: &dyn Progress) -> Result<Report, Err
     runtime.block_on(run(request, progress))
 }
 
+/// The bytes an entry uploads and their md5.
+type Body = (Vec<u8>, String);
+
 /// A local file and what to upload for it.
 struct Local {
     entry: Entry,
@@ -155,7 +158,10 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
     let store = Store::open(&request.url, &settings.connection)?;
     let listing = store.list().await?;
     let index = match listing.contains_key(INDEX_KEY) {
-        true => store.get(INDEX_KEY).await?.map_or_else(Index::default, |b| Index::parse(&b)),
+        true => store
+            .get(INDEX_KEY)
+            .await?
+            .map_or_else(Index::default, |b| Index::parse(&b)),
         false => Index::default(),
     };
 
@@ -184,7 +190,7 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
     };
 
     // Decide every entry; read (and hash) only what is not a hashed name already there.
-    let mut steps: Vec<(&Local, Step, Option<(Vec<u8>, String)>)> = Vec::new();
+    let mut steps: Vec<(&Local, Step, Option<Body>)> = Vec::new();
     for local in &locals {
         let remote = remote_of(&local.entry);
         let skip_unread = local.entry.role == Role::Hashed && remote != Remote::Absent;
@@ -288,27 +294,30 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
     // publish that failed before its index), are sluice's too.
     for local in &locals {
         let key = &local.entry.key;
-        if let (Some(listed), false) = (listing.get(key), new_index.objects.contains_key(key)) {
-            if let Remote::Present { md5: Some(md5) } = remote_of(&local.entry) {
-                new_index.objects.insert(
-                    key.clone(),
-                    Indexed {
-                        md5,
-                        etag: listed.etag.clone(),
-                        size: listed.size,
-                        hashed: local.entry.role == Role::Hashed,
-                    },
-                );
-            }
+        if let (Some(listed), false) = (listing.get(key), new_index.objects.contains_key(key))
+            && let Remote::Present { md5: Some(md5) } = remote_of(&local.entry)
+        {
+            new_index.objects.insert(
+                key.clone(),
+                Indexed {
+                    md5,
+                    etag: listed.etag.clone(),
+                    size: listed.size,
+                    hashed: local.entry.role == Role::Hashed,
+                },
+            );
         }
     }
     new_index.push_deploy(deploy, settings.keep);
     for key in &deletions {
         new_index.objects.remove(key);
     }
-    let bytes = new_index.to_bytes();
-    let md5 = md5_hex(&bytes);
-    store.put(INDEX_KEY, bytes, None, &md5, false).await?;
+    // Unchanged (a publish with nothing to do): not rewritten.
+    if new_index != index {
+        let bytes = new_index.to_bytes();
+        let md5 = md5_hex(&bytes);
+        store.put(INDEX_KEY, bytes, None, &md5, false).await?;
+    }
     futures::stream::iter(&deletions)
         .map(|key| store.delete(key))
         .buffer_unordered(settings.concurrency.max(1))

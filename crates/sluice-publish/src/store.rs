@@ -118,7 +118,9 @@ impl Store {
                     .clone()
                     .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
                     .or_else(|| std::env::var("AWS_ENDPOINT").ok());
-                let http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"));
+                let http = endpoint
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("http://"));
                 let options = ClientOptions::new()
                     .with_allow_http(http)
                     .with_connect_timeout(Duration::from_secs(5))
@@ -257,7 +259,10 @@ impl Store {
                     attributes.insert(Attribute::ContentEncoding, e.into());
                 }
             }
-            attributes.insert(Attribute::Metadata(MD5_METADATA.into()), md5.to_string().into());
+            attributes.insert(
+                Attribute::Metadata(MD5_METADATA.into()),
+                md5.to_string().into(),
+            );
         }
         let path = self.path(key);
         let what = || format!("uploading {}", self.locate(key));
@@ -290,11 +295,10 @@ impl Store {
         };
         match result {
             Ok(r) => Ok(Put::Done(r.e_tag.map(|e| normal_etag(&e)))),
-            Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. })
-                if create_only =>
-            {
-                Ok(Put::Exists)
-            }
+            Err(
+                object_store::Error::AlreadyExists { .. }
+                | object_store::Error::Precondition { .. },
+            ) if create_only => Ok(Put::Exists),
             Err(e) => Err(Error::store(what(), &e)),
         }
     }
@@ -329,7 +333,10 @@ mod tests {
     #[test]
     fn destination_urls() {
         let (s, b, p) = parse_url("s3://bucket/site/static/").unwrap();
-        assert_eq!((s, b, p), ("s3", "bucket", vec!["site".into(), "static".into()]));
+        assert_eq!(
+            (s, b, p),
+            ("s3", "bucket", vec!["site".into(), "static".into()])
+        );
         assert_eq!(parse_url("s3://bucket").unwrap().2, Vec::<String>::new());
         assert!(parse_url("s3:///x").is_err());
         assert!(parse_url("s3://b/a/../x").is_err());

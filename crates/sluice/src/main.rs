@@ -627,8 +627,11 @@ fn publish(config: &Config, args: &PublishArgs, printer: &Printer) -> Result<Exi
         (Some(url), _) => url.clone(),
         (None, Some(v)) => v.value.clone(),
         (None, None) => {
-            return Err(Error::config("no destination: `sluice publish` needs a URL")
-                .with_hint("pass one (sluice publish s3://bucket/static), or set [publish] url"));
+            return Err(
+                Error::config("no destination: `sluice publish` needs a URL").with_hint(
+                    "pass one (sluice publish s3://bucket/static), or set [publish] url",
+                ),
+            );
         }
     };
     let settings = sluice_publish::Settings {

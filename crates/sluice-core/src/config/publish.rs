@@ -99,8 +99,10 @@ pub(crate) fn resolve_publish(layers: &[Layer]) -> Result<PublishConfig> {
     let number = "a whole number, 0 or more";
     let concurrency = or(pick(layers, "concurrency", count, number)?, 16);
     if concurrency.value == 0 {
-        return Err(Error::config("`concurrency` in [publish] must be 1 or more")
-            .with_location(concurrency.origin.to_string()));
+        return Err(
+            Error::config("`concurrency` in [publish] must be 1 or more")
+                .with_location(concurrency.origin.to_string()),
+        );
     }
     let serve_compressed = pick(layers, "serve_compressed", string, "\"gzip\" or \"br\"")?;
     if let Some(v) = &serve_compressed

@@ -36,7 +36,11 @@ impl Printer {
         }
         let all = report.dry_run || self.verbose;
         let shown = if all { usize::MAX } else { SHORT_LIST };
-        let verb = if report.dry_run { "would upload" } else { "uploaded" };
+        let verb = if report.dry_run {
+            "would upload"
+        } else {
+            "uploaded"
+        };
         for upload in report.uploads.iter().take(shown) {
             say!(
                 self,
@@ -48,14 +52,26 @@ impl Printer {
             );
         }
         if report.uploads.len() > shown {
-            say!(self, "  … and {} more (-v lists them)", count(report.uploads.len() - shown));
+            say!(
+                self,
+                "  … and {} more (-v lists them)",
+                count(report.uploads.len() - shown)
+            );
         }
-        let verb = if report.dry_run { "would delete" } else { "deleted" };
+        let verb = if report.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
         for key in report.deleted.iter().take(shown) {
             say!(self, "  {verb} {key}");
         }
         if report.deleted.len() > shown {
-            say!(self, "  … and {} more deletions", count(report.deleted.len() - shown));
+            say!(
+                self,
+                "  … and {} more deletions",
+                count(report.deleted.len() - shown)
+            );
         }
         let mark = if report.dry_run {
             "dry run:".yellow().bold().to_string()
