@@ -370,3 +370,35 @@ fn a_folder_destination_keeps_the_last_deploys_hashed_names() {
     site.run_ok(&["publish", &url, "--keep", "1"]);
     assert!(there("robots.txt"));
 }
+
+#[test]
+fn serve_compressed_puts_the_gzip_bytes_under_the_original_key() {
+    let s3 = moto();
+    s3.bucket("negotiate");
+    let css = "body { color: red }\n".repeat(50);
+    let site = small_site(&[("css/a.css", css.as_bytes())]);
+    let toml = site.path("sluice.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("\n[publish]\nserve_compressed = \"gzip\"\n");
+    std::fs::write(&toml, text).unwrap();
+    ok(
+        &site.root,
+        &["publish", "s3://negotiate/s"],
+        &s3_env(s3.env()),
+    );
+    let out = tree_files(&site.path("static"));
+    let objects = s3.dump("negotiate");
+    let a = &objects["s/css/a.css"];
+    assert_eq!(a["md5"], md5_hex(&out["css/a.css.gz"]), "the .gz bytes");
+    assert_eq!(a["content_encoding"], "gzip");
+    assert_eq!(a["content_type"], "text/css");
+    // The copies themselves are there as they are, for CDNs that do negotiate.
+    assert_eq!(
+        objects["s/css/a.css.gz"]["md5"],
+        md5_hex(&out["css/a.css.gz"])
+    );
+    assert_eq!(
+        objects["s/css/a.css.br"]["md5"],
+        md5_hex(&out["css/a.css.br"])
+    );
+}
