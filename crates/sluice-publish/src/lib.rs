@@ -1,12 +1,13 @@
 //! sluice and object storage: `sluice publish` (the build output into an S3 bucket or a
-//! folder, what changed only, `staticfiles.json` last) on `object_store`, the distributed
-//! storage a Django site's deploy already has.
+//! folder, what changed only, `staticfiles.json` last) and the build cache a CI fleet shares
+//! ([`cache`]), on `object_store`, the distributed storage a Django site's deploy already has.
 //!
 //! Heavy (an HTTP client and TLS), so in a crate of its own: everyday builds of the rest do
 //! not compile it twice. Everything it decides is pure ([`plan`], [`content_type`],
 //! [`index`]); [`store`] and [`publish`] do the I/O, on a current-thread runtime made for the
 //! command.
 
+pub mod cache;
 pub mod content_type;
 mod error;
 pub mod index;

@@ -103,6 +103,21 @@ fn segments(prefix: &str, url: &str) -> Result<Vec<String>, Error> {
 
 impl Store {
     pub fn open(url: &str, connection: &Connection) -> Result<Store, Error> {
+        Store::open_with_timeouts(
+            url,
+            connection,
+            Duration::from_secs(5),
+            Duration::from_secs(120),
+        )
+    }
+
+    /// [`Store::open`] with its connect and request timeouts.
+    pub fn open_with_timeouts(
+        url: &str,
+        connection: &Connection,
+        connect: Duration,
+        request: Duration,
+    ) -> Result<Store, Error> {
         let (scheme, place, prefix) = parse_url(url)?;
         let (inner, attributes): (Arc<dyn ObjectStore>, bool) = match scheme {
             "s3" => {
@@ -123,8 +138,8 @@ impl Store {
                     .is_some_and(|e| e.starts_with("http://"));
                 let options = ClientOptions::new()
                     .with_allow_http(http)
-                    .with_connect_timeout(Duration::from_secs(5))
-                    .with_timeout(Duration::from_secs(120));
+                    .with_connect_timeout(connect)
+                    .with_timeout(request);
                 let retry = RetryConfig {
                     backoff: BackoffConfig {
                         init_backoff: Duration::from_millis(100),
@@ -132,7 +147,7 @@ impl Store {
                         base: 2.0,
                     },
                     max_retries: connection.retries,
-                    retry_timeout: Duration::from_secs(60),
+                    retry_timeout: request,
                 };
                 let store = builder
                     .with_client_options(options)

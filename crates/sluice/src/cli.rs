@@ -246,6 +246,11 @@ pub struct BuildArgs {
     /// budget fails (then it shows what would have shipped).
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub report: Option<Option<PathBuf>>,
+    /// Write what this build computes to the shared cache ([cache] remote), as `[cache]
+    /// write = true` does: for trusted builds (the main branch), not pull requests, which
+    /// only read it.
+    #[arg(long)]
+    pub cache_write: bool,
 }
 
 #[derive(Debug, Args)]

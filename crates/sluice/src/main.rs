@@ -516,6 +516,38 @@ fn browser_targets(config: &Config) -> Result<sluice_assets::minify::Targets, Er
     })
 }
 
+/// The shared build cache of `[cache] remote`, when there is one (a URL it cannot use is
+/// one warning: the build goes on with the local cache).
+fn remote_cache(
+    config: &Config,
+    write: bool,
+    printer: &Printer,
+) -> Option<std::sync::Arc<sluice_publish::cache::RemoteCache>> {
+    let url = config.cache.remote.as_ref()?;
+    let p = &config.publish;
+    let connection = sluice_publish::store::Connection {
+        endpoint: p.endpoint.as_ref().map(|v| v.value.clone()),
+        region: p.region.as_ref().map(|v| v.value.clone()),
+        retries: p.retries.value as usize,
+    };
+    let write = write || config.cache.write.value;
+    match sluice_publish::cache::RemoteCache::open(
+        &url.value,
+        &connection,
+        sluice_engine::cache::RULES_VERSION,
+        write,
+    ) {
+        Ok(cache) => Some(std::sync::Arc::new(cache)),
+        Err(e) => {
+            printer.warn(&format!(
+                "the shared cache {} is not usable ({e}); building with the local cache only",
+                url.value
+            ));
+            None
+        }
+    }
+}
+
 /// `sluice build`: the engine with the build profile.
 fn build(
     config: &Config,
@@ -570,6 +602,10 @@ fn build(
         no_wait,
         printer,
     )?;
+    let remote = remote_cache(config, args.cache_write, printer);
+    if let Some(remote) = &remote {
+        engine.set_remote_cache(remote.clone());
+    }
     let progress = printer.progress("build");
     let page = |analysis: Option<&sluice_engine::build::Analysis>,
                 verdicts: &[sluice_engine::build::Verdict],
@@ -599,6 +635,13 @@ fn build(
     let result = engine.build(&progress);
     // The process ends here: the kernel frees the record and index faster than their drops.
     std::mem::forget(engine);
+    if let Some(remote) = &remote {
+        let summary = remote.finish();
+        if let Some(warning) = &summary.warning {
+            printer.warn(warning);
+        }
+        printer.cache_summary(summary.hits, summary.written, summary.raced);
+    }
     match result {
         Ok(report) => {
             let written = page(report.analysis.as_ref(), &report.budgets, true)?;

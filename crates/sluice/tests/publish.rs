@@ -402,3 +402,132 @@ fn serve_compressed_puts_the_gzip_bytes_under_the_original_key() {
         md5_hex(&out["css/a.css.br"])
     );
 }
+
+/// A project of compressible stylesheets whose build uses the shared cache at `url`.
+fn fleet_machine(url: &str) -> support::Project {
+    let files: Vec<(String, String)> = (0..4)
+        .map(|i| {
+            (
+                format!("css/c{i}.css"),
+                support::compressible_css(&format!("c{i}"), 40),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_bytes()))
+        .collect();
+    let project = support::Project::with_bytes(&files);
+    let toml = project.path("sluice.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&format!("\n[cache]\nremote = \"{url}\"\n"));
+    std::fs::write(&toml, text).unwrap();
+    project
+}
+
+/// `sluice build --format json` with `env`: the build event and the shared cache's event.
+fn build_json(
+    project: &support::Project,
+    args: &[&str],
+    env: &[(&str, OsString)],
+) -> (Value, Value, String) {
+    let out = sluice()
+        .args([&["build", "--format", "json"], args].concat())
+        .current_dir(&project.root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("VIRTUAL_ENV")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let find = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    (find("build"), find("remote_cache"), stdout)
+}
+
+#[test]
+fn two_machines_share_one_cache_and_a_tampered_entry_is_rebuilt() {
+    let s3 = moto();
+    s3.bucket("fleet");
+    let env = s3_env(s3.env());
+    let url = "s3://fleet/cache";
+    // Machine one, allowed to write: compresses everything and shares it.
+    let one = fleet_machine(url);
+    let (build, cache, _) = build_json(&one, &["--cache-write"], &env);
+    let made = build["compressed"].as_u64().unwrap();
+    assert!(made >= 8, "{build}");
+    assert_eq!(cache["written"], made, "{cache}");
+    let entries: Vec<String> = s3.dump("fleet").keys().cloned().collect();
+    assert!(
+        entries.iter().all(|k| k.starts_with("cache/sluice-")),
+        "{entries:?}"
+    );
+
+    // Machine two, cold, read-only: compresses nothing, writes nothing, same bytes.
+    let two = fleet_machine(url);
+    let mark = s3.mark();
+    let (build, cache, _) = build_json(&two, &[], &env);
+    assert_eq!(build["compressed"], 0, "{build}");
+    assert_eq!(cache["hits"], made);
+    let seen = s3.requests_since(mark, "fleet");
+    assert!(
+        seen.iter().all(|(m, _)| m == "GET"),
+        "a read-only run writes nothing: {seen:?}"
+    );
+    let (a, b) = (
+        tree_files(&one.path("static")),
+        tree_files(&two.path("static")),
+    );
+    assert_eq!(a, b);
+
+    // A poisoned cache: every Brotli entry replaced. A third machine rejects them all,
+    // compresses those again and ships correct copies.
+    for key in entries.iter().filter(|k| k.ends_with(".br")) {
+        s3.put("fleet", key, "not brotli at all");
+    }
+    let three = fleet_machine(url);
+    let (build, _, _) = build_json(&three, &[], &env);
+    let brs = entries.iter().filter(|k| k.ends_with(".br")).count() as u64;
+    assert_eq!(build["compressed"], brs, "{build}");
+    assert_eq!(tree_files(&three.path("static")), a);
+}
+
+#[test]
+fn an_unreachable_cache_is_one_warning_not_a_failed_build() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let s3 = moto();
+    let mut env = s3_env(s3.env());
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push((
+        "AWS_ENDPOINT_URL",
+        format!("http://127.0.0.1:{port}").into(),
+    ));
+    let project = fleet_machine("s3://nowhere/cache");
+    let (build, _, stdout) = build_json(&project, &["--cache-write"], &env);
+    assert!(build["compressed"].as_u64().unwrap() >= 8, "{build}");
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("\"warning\""))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].contains("the shared cache s3://nowhere/cache is not usable"),
+        "{stdout}"
+    );
+}

@@ -53,6 +53,8 @@ pub(crate) struct FileConfig {
     pub(crate) _build: Option<toml::Table>,
     #[serde(rename = "publish")]
     pub(crate) _publish: Option<toml::Table>,
+    #[serde(rename = "cache")]
+    pub(crate) _cache: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

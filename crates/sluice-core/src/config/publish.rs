@@ -1,4 +1,5 @@
-//! The `[publish]` table, resolved: where and how `sluice publish` uploads the build output.
+//! The `[publish]` and `[cache]` tables, resolved: where and how `sluice publish` uploads the
+//! build output, and the build cache a CI fleet shares.
 //! Credentials are never read from a file: they come from the environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …), like every AWS tool's.
 
@@ -123,5 +124,78 @@ pub(crate) fn resolve_publish(layers: &[Layer]) -> Result<PublishConfig> {
         endpoint: pick(layers, "endpoint", string, "a URL string")?,
         region: pick(layers, "region", string, "a string")?,
         serve_compressed,
+    })
+}
+
+/// The `[cache]` table: the shared build cache behind `.sluice/cache/`.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// `s3://bucket/sluice-cache` (or `file:///…`); reached like `[publish]`'s destination
+    /// (its endpoint and region, the AWS variables).
+    pub remote: Option<Value<String>>,
+    /// Whether runs write to it (`--cache-write` does the same): CI's main-branch builds,
+    /// not pull requests.
+    pub write: Value<bool>,
+}
+
+pub(crate) fn resolve_cache(layers: &[Layer]) -> Result<CacheConfig> {
+    let origin = |layer: &Layer, key: &str| {
+        let section = match layer.section {
+            Some(_) => "[tool.sluice.cache]",
+            None => "[cache]",
+        };
+        Origin::File(
+            layer.path.clone(),
+            key_line(&layer.text, Some(section), key),
+        )
+    };
+    let mut remote = None;
+    let mut write = None;
+    for layer in layers {
+        let Some(table) = layer.keys._cache.as_ref() else {
+            continue;
+        };
+        for (key, value) in table {
+            let at = origin(layer, key);
+            match key.as_str() {
+                "remote" if remote.is_none() => match value.as_str() {
+                    Some(url) => {
+                        remote = Some(Value {
+                            value: url.to_string(),
+                            origin: at,
+                        })
+                    }
+                    None => {
+                        return Err(Error::config("`remote` in [cache] must be a URL string")
+                            .with_location(at.to_string()));
+                    }
+                },
+                "write" if write.is_none() => match value.as_bool() {
+                    Some(on) => {
+                        write = Some(Value {
+                            value: on,
+                            origin: at,
+                        })
+                    }
+                    None => {
+                        return Err(Error::config("`write` in [cache] must be true or false")
+                            .with_location(at.to_string()));
+                    }
+                },
+                "remote" | "write" => {}
+                other => {
+                    return Err(Error::config(format!("unknown key `{other}` in [cache]"))
+                        .with_location(at.to_string())
+                        .with_hint("the keys of [cache] are remote, write"));
+                }
+            }
+        }
+    }
+    Ok(CacheConfig {
+        remote,
+        write: write.unwrap_or(Value {
+            value: false,
+            origin: Origin::Default,
+        }),
     })
 }

@@ -90,4 +90,21 @@ impl Printer {
             count(r.total() as usize)
         );
     }
+
+    /// What a build took from and gave to the shared cache.
+    pub fn cache_summary(&self, hits: u64, written: u64, raced: u64) {
+        if !self.text() {
+            self.json(&json!({
+                "event": "remote_cache", "hits": hits, "written": written, "raced": raced,
+            }));
+        } else if !self.quiet {
+            say!(
+                self,
+                "  shared cache: {} taken, {} written ({} already there)",
+                count(hits as usize),
+                count(written as usize),
+                count(raced as usize)
+            );
+        }
+    }
 }

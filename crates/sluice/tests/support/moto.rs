@@ -150,6 +150,11 @@ impl Moto {
         self.s3py(&["mkbucket", name]);
     }
 
+    /// Stores `text` as `bucket/key` (as another client would: no sluice metadata).
+    pub fn put(&self, bucket: &str, key: &str, text: &str) {
+        self.s3py(&["put", bucket, key, text]);
+    }
+
     /// Every object of `bucket`: key → md5, size, headers, metadata.
     pub fn dump(&self, bucket: &str) -> serde_json::Map<String, serde_json::Value> {
         let out = self.s3py(&["dump", bucket]);

@@ -3,6 +3,7 @@
     s3.py setup ENDPOINT             -> {"key": ..., "secret": ...}: an IAM user allowed
                                         everything (the server checks signatures after it)
     s3.py mkbucket ENDPOINT BUCKET
+    s3.py put ENDPOINT BUCKET KEY TEXT
     s3.py dump ENDPOINT BUCKET       -> {key: {md5, size, content_type, cache_control,
                                         content_encoding, metadata}} of every object
     s3.py deny-put ENDPOINT KEY      -> a second user that may do all but put KEY's
@@ -46,6 +47,8 @@ def main(argv):
         print(json.dumps(user(endpoint, "denied", deny)))
     elif command == "mkbucket":
         client("s3", endpoint).create_bucket(Bucket=argv[2])
+    elif command == "put":
+        client("s3", endpoint).put_object(Bucket=argv[2], Key=argv[3], Body=argv[4].encode())
     elif command == "dump":
         s3 = client("s3", endpoint)
         out = {}
