@@ -51,12 +51,6 @@ pub struct RemoteCache {
     raced: Arc<AtomicU64>,
 }
 
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("url", &self.url).finish()
-    }
-}
-
 impl RemoteCache {
     /// The cache at `url`; `version` names the rules its entries were made by.
     pub fn open(

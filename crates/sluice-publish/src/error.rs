@@ -34,13 +34,12 @@ impl Error {
         let Error::Store { message, .. } = self else {
             return None;
         };
-        if message.contains("SignatureDoesNotMatch")
-            || message.contains("InvalidAccessKeyId")
-            || message.contains("403")
-        {
+        if message.contains("SignatureDoesNotMatch") || message.contains("InvalidAccessKeyId") {
             Some(
                 "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_REGION): the store refused the request's signature or key",
             )
+        } else if message.contains("AccessDenied") || message.contains("403 Forbidden") {
+            Some("the store refused the request: check that these credentials may write there")
         } else if message.contains("NoSuchBucket") {
             Some("create the bucket first, or check the bucket name in the URL")
         } else if message.contains("connect") || message.contains("error sending request") {

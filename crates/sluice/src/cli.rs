@@ -137,9 +137,9 @@ pub enum Command {
     /// without being read; other files are compared by the md5 sluice stores in each
     /// object's metadata, never by ETag. Content-Type per file (whitenoise's table),
     /// Cache-Control `public, max-age=31536000, immutable` for hashed names and `[publish]
-    /// max_age` (default: 60) seconds for the others, Content-Encoding on compressed copies. Every file goes
-    /// up before staticfiles.json, which goes last: a publish that fails leaves the previous
-    /// deploy working. Objects an earlier publish uploaded that are gone from the build are
+    /// max_age` (default: 60) seconds for the others, Content-Encoding on compressed copies.
+    /// Every file goes up before staticfiles.json, which goes last: a publish that fails
+    /// leaves the previous deploy working. Objects an earlier publish uploaded that are gone from the build are
     /// then deleted, except hashed names the last `--keep` deploys' manifests name.
     /// Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); endpoint and
     /// region: [publish] endpoint/region, else AWS_ENDPOINT_URL, AWS_REGION.
