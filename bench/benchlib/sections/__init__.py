@@ -6,8 +6,8 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import (build, dev, devprofile, esm, minify, pipeline, sass, slowmount, soak, switch, sync,
-               watch)
+from . import (build, dev, devprofile, esm, minify, pipeline, publish, sass, slowmount, soak, switch,
+               sync, watch)
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -32,4 +32,7 @@ SECTIONS = {
                        "convergence, failed requests, descriptors, threads, memory"),
     "pipeline": (pipeline.run, "cold/warm `sluice build --no-minify` vs collectstatic with "
                                "django-pipeline (no compressor, pure-Python compressors)"),
+    "publish": (publish.run, "deploys to S3 (moto): collectstatic with S3ManifestStaticStorage vs "
+                             "`sluice build && sluice publish`; a cold build with the shared "
+                             "cache vs whitenoise"),
 }

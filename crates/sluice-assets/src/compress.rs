@@ -170,6 +170,30 @@ pub fn brotli(data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// What `data` decompresses to with `encoding` — at most `limit` bytes, `None` when it does
+/// not decode (or decodes to more): how a compressed copy from a shared cache is checked
+/// against the content it claims to be.
+pub fn decompress(encoding: Encoding, data: &[u8], limit: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(limit);
+    let cap = limit as u64 + 1;
+    match encoding {
+        Encoding::Brotli => {
+            let reader = brotli::Decompressor::new(data, 4096);
+            reader.take(cap).read_to_end(&mut out).ok()?;
+        }
+        Encoding::Gzip => {
+            let reader = flate2::read::GzDecoder::new(data);
+            reader.take(cap).read_to_end(&mut out).ok()?;
+        }
+        #[cfg(feature = "zstd")]
+        Encoding::Zstd => {
+            out = zstd::bulk::decompress(data, limit).ok()?;
+        }
+    }
+    (out.len() <= limit).then_some(out)
+}
+
 /// zstd at `level`.
 #[cfg(feature = "zstd")]
 pub fn zstd(data: &[u8], level: i32) -> Vec<u8> {
@@ -312,5 +336,25 @@ mod tests {
         assert_eq!(*encoding, Encoding::Zstd);
         assert_eq!(zstd::bulk::decompress(data, 1000).unwrap(), big);
         assert!(compress("x.png", &big, &codecs).is_empty());
+    }
+
+    #[test]
+    fn copies_decompress_to_their_original_and_garbage_does_not() {
+        let text = b"body { color: red }\n".repeat(100);
+        for (encoding, data) in [
+            (Encoding::Brotli, brotli(&text)),
+            (Encoding::Gzip, gzip(&text)),
+        ] {
+            assert_eq!(
+                decompress(encoding, &data, text.len()).as_deref(),
+                Some(&text[..])
+            );
+            assert_eq!(
+                decompress(encoding, &data, text.len() - 1),
+                None,
+                "over the limit"
+            );
+            assert_eq!(decompress(encoding, b"not compressed at all", 1000), None);
+        }
     }
 }

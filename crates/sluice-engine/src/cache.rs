@@ -34,16 +34,47 @@ pub const GRACE: Duration = Duration::from_secs(3600);
 /// release that changes what a rule produces never serves an older release's result.
 pub const RULES_VERSION: &str = concat!("sluice ", env!("CARGO_PKG_VERSION"), " rules 1");
 
+/// A cache shared by machines (a bucket a CI fleet shares, `[cache] remote`), behind the
+/// local one. Entries are named `<md5 hex><suffix>`, as the local blobs; what is written
+/// there, and when it is given up on (an unreachable store), is the remote's business:
+/// these calls never fail a build.
+pub trait Remote: Send + Sync + std::fmt::Debug {
+    /// The bytes of the entry `name`, when the remote has it.
+    fn get(&self, name: &str) -> Option<Vec<u8>>;
+    /// Whether the remote has the entry `name` (for empty markers, which are not fetched).
+    fn has(&self, name: &str) -> bool;
+    /// Offers the entry `name` (first writer wins; kept only by runs allowed to write).
+    fn put(&self, name: &str, bytes: &[u8]);
+}
+
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    remote: Option<std::sync::Arc<dyn Remote>>,
 }
 
 impl Cache {
     pub fn new(state_dir: &Path) -> Cache {
         Cache {
             dir: state_dir.join("cache"),
+            remote: None,
         }
+    }
+
+    /// The same cache with `remote` behind it.
+    pub fn with_remote(mut self, remote: std::sync::Arc<dyn Remote>) -> Cache {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// The shared cache behind this one, if any.
+    pub fn remote(&self) -> Option<&dyn Remote> {
+        self.remote.as_deref()
+    }
+
+    /// The name of the blob `key` + `suffix` in a [`Remote`].
+    pub fn remote_name(key: &Key, suffix: &str) -> String {
+        format!("{}{suffix}", key.hex())
     }
 
     pub fn dir(&self) -> &Path {

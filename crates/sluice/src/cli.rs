@@ -132,6 +132,20 @@ pub enum Command {
     /// then SIGKILL). sluice's stdin goes to the backend, so `breakpoint()` (pdb) works in a
     /// view.
     Dev(DevArgs),
+    /// Upload the build output to object storage (s3://bucket/prefix, or file:///path).
+    ///
+    /// Run after `sluice build`. One listing of the destination says what is there: hashed
+    /// names (staticfiles.json's values, and their .br/.gz copies) that exist are skipped
+    /// without being read; other files are compared by the md5 sluice stores in each
+    /// object's metadata, never by ETag. Content-Type per file (whitenoise's table),
+    /// Cache-Control `public, max-age=31536000, immutable` for hashed names and `[publish]
+    /// max_age` (default: 60) seconds for the others, Content-Encoding on compressed copies.
+    /// Every file goes up before staticfiles.json, which goes last: a publish that fails
+    /// leaves the previous deploy working. Objects an earlier publish uploaded that are gone from the build are
+    /// then deleted, except hashed names the last `--keep` deploys' manifests name.
+    /// Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); endpoint and
+    /// region: [publish] endpoint/region, else AWS_ENDPOINT_URL, AWS_REGION.
+    Publish(PublishArgs),
     /// Print the resolved configuration and where each value came from.
     Config,
     /// Open the last build report (`sluice build --report` writes it) in a browser.
@@ -158,6 +172,20 @@ pub struct InitArgs {
     /// Print the change as a unified diff instead of writing it.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Where to: s3://bucket/prefix, or file:///path (default: [publish] url).
+    #[arg(value_name = "URL")]
+    pub url: Option<String>,
+    /// Print what would be uploaded and deleted, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the hashed names of this many earlier deploys besides the current one
+    /// (default: [publish] keep, else 3).
+    #[arg(long, value_name = "N")]
+    pub keep: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -220,6 +248,11 @@ pub struct BuildArgs {
     /// budget fails (then it shows what would have shipped).
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub report: Option<Option<PathBuf>>,
+    /// Write what this build computes to the shared cache ([cache] remote), as `[cache]
+    /// write = true` does: for trusted builds (the main branch), not pull requests, which
+    /// only read it.
+    #[arg(long)]
+    pub cache_write: bool,
 }
 
 #[derive(Debug, Args)]

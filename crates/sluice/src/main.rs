@@ -23,7 +23,7 @@ use sluice_engine::graph::compile::is_compiled_source;
 use sluice_engine::report::{ChangeReport, DeriveReport, DevChange};
 use sluice_engine::{BuildOptions, Engine, Profile, RunOptions, Setup};
 
-use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, WatchArgs};
+use cli::{BuildArgs, Cli, Command, DevArgs, GlobalArgs, PublishArgs, WatchArgs};
 use overlay::{overlay_derived, overlay_errors};
 use term::Printer;
 
@@ -214,6 +214,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             })
         }
         Command::Build(args) => build(&config, args, cli.global.no_wait, printer),
+        Command::Publish(args) => publish(&config, args, printer),
         Command::Init(_) => unreachable!("handled before the configuration is read"),
         Command::Dev(args) => dev(&config, args, cli.global.no_wait, printer),
         Command::Watch(args) => {
@@ -563,6 +564,38 @@ fn browser_targets(config: &Config) -> Result<sluice_assets::minify::Targets, Er
     })
 }
 
+/// The shared build cache of `[cache] remote`, when there is one (a URL it cannot use is
+/// one warning: the build goes on with the local cache).
+fn remote_cache(
+    config: &Config,
+    write: bool,
+    printer: &Printer,
+) -> Option<std::sync::Arc<sluice_publish::cache::RemoteCache>> {
+    let url = config.cache.remote.as_ref()?;
+    let p = &config.publish;
+    let connection = sluice_publish::store::Connection {
+        endpoint: p.endpoint.as_ref().map(|v| v.value.clone()),
+        region: p.region.as_ref().map(|v| v.value.clone()),
+        retries: p.retries.value as usize,
+    };
+    let write = write || config.cache.write.value;
+    match sluice_publish::cache::RemoteCache::open(
+        &url.value,
+        &connection,
+        sluice_engine::cache::RULES_VERSION,
+        write,
+    ) {
+        Ok(cache) => Some(std::sync::Arc::new(cache)),
+        Err(e) => {
+            printer.warn(&format!(
+                "the shared cache {} is not usable ({e}); building with the local cache only",
+                url.value
+            ));
+            None
+        }
+    }
+}
+
 /// `sluice build`: the engine with the build profile.
 fn build(
     config: &Config,
@@ -617,6 +650,10 @@ fn build(
         no_wait,
         printer,
     )?;
+    let remote = remote_cache(config, args.cache_write, printer);
+    if let Some(remote) = &remote {
+        engine.set_remote_cache(remote.clone());
+    }
     let progress = printer.progress("build");
     let page = |analysis: Option<&sluice_engine::build::Analysis>,
                 verdicts: &[sluice_engine::build::Verdict],
@@ -646,6 +683,13 @@ fn build(
     let result = engine.build(&progress);
     // The process ends here: the kernel frees the record and index faster than their drops.
     std::mem::forget(engine);
+    if let Some(remote) = &remote {
+        let summary = remote.finish();
+        if let Some(warning) = &summary.warning {
+            printer.warn(warning);
+        }
+        printer.cache_summary(summary.hits, summary.written, summary.raced);
+    }
     match result {
         Ok(report) => {
             let written = page(report.analysis.as_ref(), &report.budgets, true)?;
@@ -663,6 +707,51 @@ fn build(
             };
             printer.build_failed(&error, config, written.as_deref());
             Ok(ExitCode::from(error.exit_code() as u8))
+        }
+    }
+}
+
+/// `sluice publish`: the build output into object storage.
+fn publish(config: &Config, args: &PublishArgs, printer: &Printer) -> Result<ExitCode, Error> {
+    let p = &config.publish;
+    let url = match (&args.url, &p.url) {
+        (Some(url), _) => url.clone(),
+        (None, Some(v)) => v.value.clone(),
+        (None, None) => {
+            return Err(
+                Error::config("no destination: `sluice publish` needs a URL").with_hint(
+                    "pass one (sluice publish s3://bucket/static), or set [publish] url",
+                ),
+            );
+        }
+    };
+    let settings = sluice_publish::Settings {
+        max_age: p.max_age.value,
+        keep: args.keep.unwrap_or(p.keep.value) as usize,
+        concurrency: p.concurrency.value as usize,
+        serve_compressed: p.serve_compressed.as_ref().map(|v| v.value.clone()),
+        connection: sluice_publish::store::Connection {
+            endpoint: p.endpoint.as_ref().map(|v| v.value.clone()),
+            region: p.region.as_ref().map(|v| v.value.clone()),
+            retries: p.retries.value as usize,
+        },
+    };
+    let request = sluice_publish::Request {
+        url,
+        output: config.output.value.clone(),
+        settings,
+        dry_run: args.dry_run,
+    };
+    let progress = printer.progress("publish");
+    match sluice_publish::publish(&request, &progress) {
+        Ok(report) => {
+            printer.publish_report(&report);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let usage = matches!(error, sluice_publish::Error::Url(_));
+            printer.error(&error.to_string(), None, error.hint());
+            Ok(ExitCode::from(if usage { 2 } else { 1 }))
         }
     }
 }

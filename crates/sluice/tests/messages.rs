@@ -83,6 +83,7 @@ fn help_of_every_command() {
         &["dev"],
         &["config"],
         &["report"],
+        &["publish"],
     ] {
         let out = sluice()
             .args(command)

@@ -51,6 +51,10 @@ pub(crate) struct FileConfig {
     pub(crate) dev: Option<DevKeys>,
     #[serde(rename = "build")]
     pub(crate) _build: Option<toml::Table>,
+    #[serde(rename = "publish")]
+    pub(crate) _publish: Option<toml::Table>,
+    #[serde(rename = "cache")]
+    pub(crate) _cache: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

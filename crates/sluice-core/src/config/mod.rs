@@ -10,6 +10,7 @@ mod compile;
 mod dev;
 mod django;
 mod files;
+mod publish;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +20,7 @@ pub use self::build::BuildConfig;
 pub use self::compile::{CompileConfig, nearest_node_modules};
 pub use self::dev::{DEFAULT_DEV_PORT, DevCommand, DevConfig};
 use self::files::{Layer, SourceSpec, discover, key_line, pick};
+pub use self::publish::{CacheConfig, PublishConfig};
 use crate::bundles::{self, BundleDef, CompilerKind, PipelineSettings};
 use crate::django::{DjangoSettings, Freshness};
 use crate::error::{Error, Result};
@@ -82,6 +84,10 @@ pub struct Config {
     pub compile: CompileConfig,
     /// What `sluice build` produces unless its flags say otherwise.
     pub build: BuildConfig,
+    /// Where and how `sluice publish` uploads (`[publish]`).
+    pub publish: PublishConfig,
+    /// The shared build cache (`[cache]`).
+    pub cache: CacheConfig,
     /// `poll` in a configuration file: how `watch` and `dev` choose between file events and
     /// polling when no flag or `SLUICE_POLL` says (`None`: per root, by its file system).
     pub poll: Option<Value<PollSetting>>,
@@ -505,6 +511,8 @@ impl Config {
             }
         };
         let build = build::resolve_build(&layers, django.as_ref())?;
+        let publish = publish::resolve_publish(&layers)?;
+        let cache = publish::resolve_cache(&layers)?;
         let compile =
             compile::resolve_compile(&layers, &project_dir, &sources.value, django.as_ref());
         let poll = pick(&layers, "poll", |k| k.poll.as_ref()).map(|(spec, origin, _)| Value {
@@ -525,6 +533,8 @@ impl Config {
             unknown_compilers,
             compile,
             build,
+            publish,
+            cache,
             warnings,
             config_files: layers.iter().map(|l| l.path.clone()).collect(),
             project_dir,

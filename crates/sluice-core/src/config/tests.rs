@@ -537,3 +537,46 @@ fn the_compile_table_and_its_defaults() {
         "{message}"
     );
 }
+
+#[test]
+fn the_publish_table_with_its_lines_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let toml = root.join("sluice.toml");
+    std::fs::write(
+        &toml,
+        "output = \"o\"\n[publish]\nurl = \"s3://b/static\"\nmax_age = 300\nkeep = 5\nendpoint = \"http://127.0.0.1:9000\"\n",
+    )
+    .unwrap();
+    let p = Config::load(root, &Overrides::default()).unwrap().publish;
+    let url = p.url.unwrap();
+    assert_eq!(url.value, "s3://b/static");
+    assert_eq!(url.origin, Origin::File(toml.clone(), Some(3)));
+    assert_eq!((p.max_age.value, p.keep.value), (300, 5));
+    assert_eq!((p.concurrency.value, p.retries.value), (16, 3), "defaults");
+    assert_eq!(p.endpoint.unwrap().value, "http://127.0.0.1:9000");
+    assert!(p.serve_compressed.is_none() && p.region.is_none());
+
+    for (text, wanted, line) in [
+        (
+            "[publish]\nsecret = \"x\"\n",
+            "unknown key `secret` in [publish]",
+            2,
+        ),
+        ("[publish]\n\nkeep = -1\n", "`keep` in [publish] must be", 3),
+        (
+            "[publish]\nserve_compressed = \"zstd\"\n",
+            "not \"gzip\" or \"br\"",
+            2,
+        ),
+        ("[publish]\nconcurrency = 0\n", "must be 1 or more", 2),
+    ] {
+        std::fs::write(&toml, format!("output = \"o\"\n{text}")).unwrap();
+        let (message, location, _) = parts(Config::load(root, &Overrides::default()).unwrap_err());
+        assert!(message.contains(wanted), "{message}");
+        assert_eq!(
+            location.unwrap(),
+            format!("{}:{}", toml.display(), line + 1)
+        );
+    }
+}

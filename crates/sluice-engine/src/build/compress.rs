@@ -58,6 +58,8 @@ pub struct Compressor {
     pub known: BTreeMap<Key, Compressed>,
     memo: Mutex<HashMap<Key, Decision>>,
     pub compressed: AtomicUsize,
+    /// Copies from the shared cache that did not decompress to their content.
+    pub rejected: AtomicUsize,
     /// Nanoseconds spent encoding, summed over threads.
     pub encode_ns: AtomicU64,
 }
@@ -70,6 +72,7 @@ impl Compressor {
             known,
             memo: Mutex::new(HashMap::new()),
             compressed: AtomicUsize::new(0),
+            rejected: AtomicUsize::new(0),
             encode_ns: AtomicU64::new(0),
         }
     }
@@ -111,15 +114,57 @@ impl Compressor {
         if self.cache.exists(key, &none) {
             return Ok(None);
         }
+        if let Some(decided) = self.shared_decision(key, encoding, bytes)? {
+            return Ok(decided);
+        }
         self.compressed.fetch_add(1, Ordering::Relaxed);
         let data = self.encode(encoding, bytes);
+        let remote = self.cache.remote();
         if compress::is_effective(bytes.len(), data.len()) {
             self.cache.put_as(key, &suffix, &data)?;
+            if let Some(r) = remote {
+                r.put(&Cache::remote_name(key, &suffix), &data);
+            }
             Ok(Some(data.len() as u64))
         } else {
             self.cache.put_as(key, &none, b"")?;
+            if let Some(r) = remote {
+                r.put(&Cache::remote_name(key, &none), b"");
+            }
             Ok(None)
         }
+    }
+
+    /// The decision as the shared cache has it (`Some(None)`: compression did not pay),
+    /// kept locally. A copy is taken only when it decompresses to exactly `bytes`: a
+    /// damaged or poisoned object is counted in [`Compressor::rejected`] and compressed
+    /// again here.
+    fn shared_decision(
+        &self,
+        key: &Key,
+        encoding: Encoding,
+        bytes: &[u8],
+    ) -> io::Result<Option<Option<u64>>> {
+        let Some(remote) = self.cache.remote() else {
+            return Ok(None);
+        };
+        let suffix = self.suffix(encoding);
+        let none = format!("{suffix}.none");
+        if let Some(data) = remote.get(&Cache::remote_name(key, &suffix)) {
+            let same = compress::decompress(encoding, &data, bytes.len())
+                .is_some_and(|original| original == bytes);
+            if same && compress::is_effective(bytes.len(), data.len()) {
+                self.cache.put_as(key, &suffix, &data)?;
+                return Ok(Some(Some(data.len() as u64)));
+            }
+            self.rejected.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        if remote.has(&Cache::remote_name(key, &none)) {
+            self.cache.put_as(key, &none, b"")?;
+            return Ok(Some(None));
+        }
+        Ok(None)
     }
 
     /// Which compressed copies `bytes` (with md5 `key`) gets: whitenoise's order, Brotli

@@ -123,6 +123,11 @@ impl Engine {
         })
     }
 
+    /// Puts a shared cache (`[cache] remote`) behind the local one, for this run.
+    pub fn set_remote_cache(&mut self, remote: std::sync::Arc<dyn crate::cache::Remote>) {
+        self.cache = self.cache.clone().with_remote(remote);
+    }
+
     pub fn setup(&self) -> &Setup {
         &self.setup
     }

@@ -25,6 +25,7 @@ mod build;
 mod config;
 mod dev;
 mod errors;
+mod publish;
 mod sync;
 
 pub use config::InitReport;

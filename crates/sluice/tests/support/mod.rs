@@ -17,6 +17,7 @@ pub mod browser;
 pub mod compressed;
 pub mod dev;
 pub mod fuse;
+pub mod moto;
 pub mod wheel;
 
 use std::collections::BTreeMap;

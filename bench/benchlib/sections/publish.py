@@ -1,0 +1,246 @@
+"""publish: deploying to object storage — `collectstatic` with django-storages'
+S3ManifestStaticStorage vs `sluice build && sluice publish`, against moto_server on loopback
+(`moto[server]`, pinned; signatures not checked), and the fleet case: a cold build on a
+"second machine" with the shared cache warm vs whitenoise's cold collectstatic.
+
+Run it on a tree of the issue's size: `bench/run --only publish --files 5000` (each round
+makes fresh buckets; a round at 5 000 files takes minutes, mostly collectstatic's).
+
+Cases, one round each `--runs` (at most 3: first deploys are slow):
+- first deploy: an empty bucket;
+- no-change deploy: the same again;
+- one file changed: one stylesheet edited, then deploy.
+For each: wall time and the requests the server logged (moto's request log, counted between
+marks, so neither tool's own count is trusted). sluice builds with `--no-compress`, the same
+work as S3ManifestStaticStorage (which compresses nothing).
+
+Fleet: machine one builds with `--compress gzip,br --cache-write` and `[cache] remote` (added to
+the bench project's `sluice.toml` for the section, restored after it); then,
+each round, a cold build (no `.sluice/`, empty output) reading that cache vs `collectstatic`
+with whitenoise's CompressedManifestStaticFilesStorage into an empty STATIC_ROOT. The issue's
+goal: ≥ 20×. Collectfasta is not measured (archived; not tried here).
+"""
+
+import glob
+import os
+import socket
+import subprocess
+import threading
+import time
+
+from ..common import BenchError, fmt_time, log, median, retire, run_checked, timed
+
+PACKAGES = ["moto[server]==5.2.5", "django-storages[s3]==1.14.6", "whitenoise==6.12.0",
+            "brotli==1.2.1"]
+
+SETTINGS = '''"""Benchmark settings for the publish section: {what}."""
+from .settings import *  # noqa: F401,F403
+
+STATIC_ROOT = BASE_DIR / "{root}"
+STORAGES = {{
+    "default": {{"BACKEND": "django.core.files.storage.FileSystemStorage"}},
+    "staticfiles": {{"BACKEND": "{backend}"}},
+}}
+AWS_STORAGE_BUCKET_NAME = {bucket!r}
+AWS_S3_ENDPOINT_URL = {endpoint!r}
+AWS_S3_REGION_NAME = "us-east-1"
+AWS_LOCATION = "static"
+AWS_ACCESS_KEY_ID = "bench"
+AWS_SECRET_ACCESS_KEY = "bench"
+'''
+
+BOTO = '''import boto3, sys
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  aws_access_key_id="bench", aws_secret_access_key="bench")
+for b in sys.argv[2:]:
+    s3.create_bucket(Bucket=b)
+'''
+
+
+class Moto:
+    """moto_server on a free loopback port; its request lines are counted."""
+
+    def __init__(self, python):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        program = ("from moto.server import main\n"
+                   f"main(['-H', '127.0.0.1', '-p', '{self.port}'])\n")
+        self.proc = subprocess.Popen([python, "-c", program], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     text=True)
+        self.lines = 0
+        self.lock = threading.Lock()
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise BenchError("moto_server did not start")
+                time.sleep(0.1)
+        self.python = python
+
+    def _read(self):
+        for line in self.proc.stderr:
+            if " HTTP/1.1" in line:
+                with self.lock:
+                    self.lines += 1
+
+    def count(self):
+        # The server logs a request before it answers it; give the reader a moment.
+        time.sleep(0.3)
+        with self.lock:
+            return self.lines
+
+    def buckets(self, *names):
+        run_checked([self.python, "-c", BOTO, self.endpoint, *names], what="create buckets")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _ensure_packages(ctx):
+    probe = [ctx.python, "-c", "import moto.server, storages, whitenoise, brotli, boto3"]
+    if subprocess.run(probe, stderr=subprocess.DEVNULL).returncode != 0:
+        log(f"installing {' '.join(PACKAGES)} into {ctx.venv} …")
+        run_checked([ctx.python, "-m", "pip", "install", "--quiet", *PACKAGES],
+                    what="pip install " + " ".join(PACKAGES))
+
+
+def _stylesheet(ctx):
+    sheets = sorted(glob.glob(os.path.join(ctx.project, "media", "**", "*.css"), recursive=True))
+    if not sheets:
+        raise BenchError("the bench tree has no stylesheet to edit")
+    return sheets[0]
+
+
+def run(ctx):
+    _ensure_packages(ctx)
+    p = ctx.project
+    moto = Moto(ctx.python)
+    sheet = _stylesheet(ctx)
+    with open(sheet, "rb") as f:
+        original = f.read()
+    toml = os.path.join(p, "sluice.toml")
+    with open(toml, "rb") as f:
+        toml_text = f.read()
+    try:
+        result = _measure(ctx, moto, sheet, toml, toml_text.decode())
+    finally:
+        with open(sheet, "wb") as f:
+            f.write(original)
+        with open(toml, "wb") as f:
+            f.write(toml_text)
+        moto.stop()
+    ctx.results["publish"] = result
+
+
+def _measure(ctx, moto, sheet, toml, toml_text):
+    p = ctx.project
+    runs = max(1, min(ctx.runs, 3))
+    env = dict(ctx.env, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+               AWS_ENDPOINT_URL=moto.endpoint, AWS_REGION="us-east-1")
+    rows = {k: {"django": [], "sluice": []} for k in ("first", "nochange", "onefile")}
+    edits = [0]
+
+    def edit():
+        edits[0] += 1
+        with open(sheet, "a", encoding="utf-8") as f:
+            f.write(f"\n/* publish bench edit {edits[0]} */\n")
+
+    for r in range(runs):
+        dj_bucket, sl_bucket = f"django-{r}-{os.getpid()}", f"sluice-{r}-{os.getpid()}"
+        moto.buckets(dj_bucket, sl_bucket)
+        settings = os.path.join(p, "benchsite", "settings_publish_s3.py")
+        with open(settings, "w", encoding="utf-8") as f:
+            f.write(SETTINGS.format(what="S3ManifestStaticStorage", root="static-publish-s3",
+                                    backend="storages.backends.s3.S3ManifestStaticStorage",
+                                    bucket=dj_bucket, endpoint=moto.endpoint))
+        django = [ctx.python, "manage.py", "collectstatic", "--noinput", "-v", "0",
+                  "--settings", "benchsite.settings_publish_s3"]
+        out = os.path.join(p, "static-publish")
+        retire(out)
+        retire(os.path.join(p, ".sluice"))
+        build = [ctx.sluice, "-q", "build", "--output", out, "--hash", "--no-compress"]
+        publish = [ctx.sluice, "-q", "publish", f"s3://{sl_bucket}/static", "--output", out]
+
+        def both(kind):
+            n = moto.count()
+            t = timed(django, cwd=p, env=env, what="collectstatic (S3)")
+            rows[kind]["django"].append((t.wall, moto.count() - n))
+            n = moto.count()
+            a = timed(build, cwd=p, env=env, what="sluice build")
+            b = timed(publish, cwd=p, env=env, what="sluice publish")
+            rows[kind]["sluice"].append((a.wall + b.wall, moto.count() - n, b.wall))
+            log(f"publish round {r + 1}/{runs} {kind}: collectstatic {fmt_time(t.wall).strip()}"
+                f" ({rows[kind]['django'][-1][1]} requests), sluice {fmt_time(a.wall + b.wall).strip()}"
+                f" ({rows[kind]['sluice'][-1][1]} requests)")
+
+        both("first")
+        both("nochange")
+        edit()
+        both("onefile")
+
+    # Fleet: one machine fills the shared cache, a second (cold) reads it.
+    cache_bucket = f"cache-{os.getpid()}"
+    moto.buckets(cache_bucket)
+    with open(toml, "w", encoding="utf-8") as f:
+        f.write(f'{toml_text}\n[cache]\nremote = "s3://{cache_bucket}/sluice-cache"\n')
+    fleet_out = os.path.join(p, "static-fleet")
+    compress = ["--hash", "--compress", "gzip,br"]
+
+    def cold():
+        retire(fleet_out)
+        retire(os.path.join(p, ".sluice"))
+
+    cold()
+    run_checked([ctx.sluice, "-q", "build", "--output", fleet_out, *compress, "--cache-write"],
+                cwd=p, env=env, what="sluice build --cache-write")
+    wn_settings = os.path.join(p, "benchsite", "settings_publish_whitenoise.py")
+    with open(wn_settings, "w", encoding="utf-8") as f:
+        f.write(SETTINGS.format(what="whitenoise", root="static-publish-whitenoise",
+                                backend="whitenoise.storage.CompressedManifestStaticFilesStorage",
+                                bucket="", endpoint=""))
+    whitenoise = [ctx.python, "manage.py", "collectstatic", "--noinput", "-v", "0",
+                  "--settings", "benchsite.settings_publish_whitenoise"]
+    fleet = {"sluice": [], "whitenoise": []}
+    for r in range(runs):
+        cold()
+        t = timed([ctx.sluice, "-q", "build", "--output", fleet_out, *compress], cwd=p, env=env,
+                  what="sluice build (shared cache)")
+        fleet["sluice"].append(t.wall)
+        retire(os.path.join(p, "static-publish-whitenoise"))
+        t = timed(whitenoise, cwd=p, env=env, what="collectstatic (whitenoise)")
+        fleet["whitenoise"].append(t.wall)
+        log(f"publish fleet round {r + 1}/{runs}: sluice {fmt_time(fleet['sluice'][-1]).strip()},"
+            f" whitenoise {fmt_time(t.wall).strip()}")
+
+    lines = [f"publish ({ctx.files} files, moto on loopback; median of {runs}; requests as the "
+             f"server logged them)",
+             f"  {'deploy':<18}{'collectstatic S3':>18}{'requests':>10}{'sluice build+publish':>22}"
+             f"{'requests':>10}{'ratio':>8}"]
+    summary = {}
+    for kind, label in (("first", "first"), ("nochange", "no change"), ("onefile", "one file")):
+        dj = median([w for w, _ in rows[kind]["django"]])
+        djr = median([n for _, n in rows[kind]["django"]])
+        sl = median([w for w, _, _ in rows[kind]["sluice"]])
+        slr = median([n for _, n, _ in rows[kind]["sluice"]])
+        summary[kind] = {"collectstatic_s": dj, "collectstatic_requests": djr,
+                         "sluice_s": sl, "sluice_requests": slr,
+                         "samples": rows[kind]}
+        lines.append(f"  {label:<18}{fmt_time(dj, 18)}{djr:>10.0f}{fmt_time(sl, 22)}{slr:>10.0f}"
+                     f"{dj / sl:>7.1f}×")
+    sl, wn = median(fleet["sluice"]), median(fleet["whitenoise"])
+    lines.append(f"  fleet: cold build, shared cache warm {fmt_time(sl).strip()} vs whitenoise cold"
+                 f" {fmt_time(wn).strip()}: {wn / sl:.1f}× (goal ≥ 20×)")
+    summary["fleet"] = {"sluice_s": sl, "whitenoise_s": wn, "samples": fleet}
+    ctx.summary.extend(lines)
+    return summary

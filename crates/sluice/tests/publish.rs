@@ -1,0 +1,533 @@
+//! `sluice publish` against a real S3 server (moto on loopback, SigV4 checked) and a folder:
+//! keys, headers and bytes; what a no-change and a one-file publish upload, counted from the
+//! server's own request log; old hashed objects kept; a publish that fails midway leaves the
+//! old manifest; a wrong secret fails clearly; multipart for large files; `--dry-run`;
+//! keep-last-N. Cost: moto's venv once (cached), then ~1 s per test.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use support::moto::moto;
+use support::{copy_example_site, example_venv, sluice, tree_files, venv_env};
+
+fn md5_hex(bytes: &[u8]) -> String {
+    // The tests' own md5 (coreutils' md5sum), not sluice's.
+    let out = Command::new("md5sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bytes)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)[..32].to_string()
+}
+
+/// Runs sluice in `dir` with `env`; returns the exit code, the `publish` JSON event (or
+/// `Null`) and stderr.
+fn run(dir: &Path, args: &[&str], env: &[(&str, OsString)]) -> (i32, Value, String) {
+    let out = sluice()
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("VIRTUAL_ENV")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let event = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["event"] == "publish")
+        .unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), event, stderr)
+}
+
+fn ok(dir: &Path, args: &[&str], env: &[(&str, OsString)]) -> Value {
+    let (code, event, stderr) = run(dir, args, env);
+    assert_eq!(code, 0, "sluice {args:?} failed:\n{stderr}");
+    event
+}
+
+fn s3_env(pairs: Vec<(&'static str, String)>) -> Vec<(&'static str, OsString)> {
+    pairs.into_iter().map(|(k, v)| (k, v.into())).collect()
+}
+
+fn uploaded(event: &Value) -> BTreeSet<String> {
+    event["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["key"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The keys the server saw PUT (or POSTed, for multipart) under `bucket/prefix/`.
+fn puts(requests: &[(String, String)], bucket: &str, prefix: &str) -> BTreeSet<String> {
+    let start = format!("/{bucket}/{prefix}/");
+    requests
+        .iter()
+        .filter(|(m, _)| m == "PUT" || m == "POST")
+        .filter_map(|(_, p)| p.strip_prefix(&start))
+        .map(|p| p.split('?').next().unwrap_or(p).to_string())
+        .collect()
+}
+
+#[test]
+fn publishes_the_example_site_then_only_what_changed() {
+    let s3 = moto();
+    s3.bucket("site");
+    let python = example_venv();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy_example_site(root);
+    // A stylesheet no bundle and no other file names, to edit later. The site's storage
+    // (django-pipeline's manifest storage) compresses nothing: whitenoise's copies are asked for.
+    std::fs::write(root.join("media/css/publish.css"), "body { color: red }\n").unwrap();
+    let mut env: Vec<(&str, OsString)> = venv_env(&python);
+    env.push(("PYTHONDONTWRITEBYTECODE", "1".into()));
+    env.extend(s3_env(s3.env()));
+    ok(root, &["build", "-q", "--compress", "gzip,br"], &env);
+    let output = tree_files(&root.join("static"));
+    let manifest: Value = serde_json::from_slice(&output["staticfiles.json"]).unwrap();
+    let hashed_css = manifest["paths"]["css/publish.css"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let first = ok(
+        root,
+        &["publish", "s3://site/static", "--format", "json"],
+        &env,
+    );
+    assert_eq!(first["uploaded"].as_u64().unwrap() as usize, output.len());
+    let objects = s3.dump("site");
+    // Every file of the output, with its bytes, its md5 in the metadata, and its headers.
+    for (key, bytes) in &output {
+        let o = &objects[&format!("static/{key}")];
+        assert_eq!(o["md5"], md5_hex(bytes), "{key}");
+        assert_eq!(o["metadata"]["sluice-md5"], md5_hex(bytes), "{key}");
+    }
+    assert!(objects.contains_key("static/.sluice-publish.json"));
+    assert_eq!(objects.len(), output.len() + 1, "nothing else");
+    let h = |key: &str| objects[&format!("static/{key}")].clone();
+    let immutable = "public, max-age=31536000, immutable";
+    assert_eq!(h(&hashed_css)["cache_control"], immutable);
+    assert_eq!(h(&hashed_css)["content_type"], "text/css");
+    assert_eq!(h(&hashed_css)["content_encoding"], Value::Null);
+    assert_eq!(h("css/publish.css")["cache_control"], "public, max-age=60");
+    assert_eq!(h("staticfiles.json")["content_type"], "application/json");
+    // Compressed copies: the original's type, their encoding.
+    let br = output
+        .keys()
+        .find(|k| k.ends_with(".js.br") && output.contains_key(k.trim_end_matches(".br")))
+        .expect("a compressed script");
+    assert_eq!(h(br)["content_type"], "text/javascript");
+    assert_eq!(h(br)["content_encoding"], "br");
+    let gz = output.keys().find(|k| k.ends_with(".css.gz")).unwrap();
+    assert_eq!(h(gz)["content_encoding"], "gzip");
+    assert_eq!(h(gz)["content_type"], "text/css");
+    let png = output.keys().find(|k| k.ends_with(".png")).unwrap();
+    assert_eq!(h(png)["content_type"], "image/png");
+
+    // A publish with nothing changed: one listing, one read of the index, nothing uploaded.
+    let mark = s3.mark();
+    let again = ok(
+        root,
+        &["publish", "s3://site/static", "--format", "json"],
+        &env,
+    );
+    let seen = s3.requests_since(mark, "site");
+    assert_eq!(again["uploaded"], 0);
+    assert_eq!(puts(&seen, "site", "static"), BTreeSet::new(), "{seen:?}");
+    assert!(
+        seen.len() <= 3,
+        "a listing and the index, not a request per file: {seen:?}"
+    );
+
+    // One stylesheet edited: exactly it, its hashed copy, their compressed copies, the
+    // manifest and sluice's record of the build (and the publish index).
+    std::fs::write(
+        root.join("media/css/publish.css"),
+        format!("body {{ color: blue }}\n{}", "p { margin: 0 }\n".repeat(40)),
+    )
+    .unwrap();
+    ok(root, &["build", "-q", "--compress", "gzip,br"], &env);
+    let edited = tree_files(&root.join("static"));
+    let manifest: Value = serde_json::from_slice(&edited["staticfiles.json"]).unwrap();
+    let new_hashed = manifest["paths"]["css/publish.css"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(new_hashed, hashed_css);
+    let mark = s3.mark();
+    let third = ok(
+        root,
+        &["publish", "s3://site/static", "--format", "json"],
+        &env,
+    );
+    let seen = s3.requests_since(mark, "site");
+    let mut expected: BTreeSet<String> = ["css/publish.css", new_hashed.as_str()]
+        .iter()
+        .flat_map(|k| [k.to_string(), format!("{k}.gz"), format!("{k}.br")])
+        .filter(|k| edited.contains_key(k))
+        .collect();
+    expected.extend(["staticfiles.json".to_string(), "sluice.json".to_string()]);
+    assert!(
+        expected.contains(&format!("{new_hashed}.br")),
+        "compressed copies made"
+    );
+    assert_eq!(uploaded(&third), expected);
+    expected.insert(".sluice-publish.json".into());
+    assert_eq!(
+        puts(&seen, "site", "static"),
+        expected,
+        "what the server saw"
+    );
+    // The manifest went up after every file it names.
+    let order: Vec<&str> = seen
+        .iter()
+        .filter(|(m, _)| m == "PUT")
+        .map(|(_, p)| p.as_str())
+        .collect();
+    let manifest_at = order
+        .iter()
+        .position(|p| p.ends_with("/staticfiles.json"))
+        .unwrap();
+    let css_at = order.iter().position(|p| p.ends_with(&new_hashed)).unwrap();
+    assert!(css_at < manifest_at, "{order:?}");
+    // The old hashed objects stay (pages rendered with the old manifest still use them).
+    let objects = s3.dump("site");
+    assert!(objects.contains_key(&format!("static/{hashed_css}")));
+    assert_eq!(
+        objects["static/staticfiles.json"]["md5"],
+        md5_hex(&edited["staticfiles.json"])
+    );
+}
+
+/// A small hashed, compressed build in a temp folder (no Django).
+fn small_site(files: &[(&str, &[u8])]) -> support::Project {
+    let project = support::Project::with_bytes(files);
+    project.run_ok(&["build", "-q"]);
+    project
+}
+
+#[test]
+fn a_wrong_secret_fails_with_a_clear_error_and_changes_nothing() {
+    let s3 = moto();
+    s3.bucket("secret");
+    let site = small_site(&[("css/a.css", b"body { color: red }\n")]);
+    let env = s3_env(s3.env_as(&s3.key, "not-the-secret"));
+    let (code, _, stderr) = run(&site.root, &["publish", "s3://secret/static"], &env);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("listing s3://secret/static failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SignatureDoesNotMatch"), "{stderr}");
+    assert!(
+        stderr.contains("AWS_SECRET_ACCESS_KEY"),
+        "the hint: {stderr}"
+    );
+    assert!(s3.dump("secret").is_empty());
+}
+
+#[test]
+fn a_publish_that_fails_midway_leaves_the_old_manifest() {
+    let s3 = moto();
+    s3.bucket("midway");
+    let site = small_site(&[
+        ("css/a.css", b"body { color: red }\n"),
+        ("css/b.css", b"p { color: red }\n"),
+    ]);
+    let env = s3_env(s3.env());
+    ok(&site.root, &["publish", "s3://midway/static"], &env);
+    let before = s3.dump("midway");
+    site.write("media/css/a.css", "body { color: green }\n");
+    site.write("media/css/b.css", "p { color: green }\n");
+    site.run_ok(&["build", "-q"]);
+    // A user the server refuses to store `css/b.css` for: the publish stops there, after
+    // the hashed copies went up, before the manifest.
+    let (key, secret) = s3.denied_put("midway/static/css/b.css");
+    let denied = s3_env(s3.env_as(&key, &secret));
+    let (code, _, stderr) = run(&site.root, &["publish", "s3://midway/static"], &denied);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("uploading s3://midway/static/css/b.css failed"),
+        "{stderr}"
+    );
+    let after = s3.dump("midway");
+    assert_eq!(
+        after["static/staticfiles.json"], before["static/staticfiles.json"],
+        "the old manifest is in force"
+    );
+    assert_eq!(
+        after["static/.sluice-publish.json"],
+        before["static/.sluice-publish.json"]
+    );
+    for (key, object) in &before {
+        assert!(
+            after.contains_key(key),
+            "{key} of the old deploy is still there"
+        );
+        if !key.ends_with("a.css") && !key.ends_with("a.css.gz") && !key.ends_with("a.css.br") {
+            assert_eq!(&after[key], object, "{key}");
+        }
+    }
+    // The next publish (allowed) finishes the job, re-uploading nothing that went up.
+    let event = ok(
+        &site.root,
+        &["publish", "s3://midway/static", "--format", "json"],
+        &env,
+    );
+    let again = uploaded(&event);
+    assert!(
+        again.contains("css/b.css") && again.contains("staticfiles.json"),
+        "{again:?}"
+    );
+    assert!(
+        !again
+            .iter()
+            .any(|k| k.contains("a.") && k.ends_with(".css") && k != "css/a.css")
+    );
+    let out = tree_files(&site.path("static"));
+    assert_eq!(
+        s3.dump("midway")["static/staticfiles.json"]["md5"],
+        md5_hex(&out["staticfiles.json"])
+    );
+}
+
+#[test]
+fn a_large_file_goes_up_in_parts_and_a_dry_run_changes_nothing() {
+    let s3 = moto();
+    s3.bucket("large");
+    let big = support::noise(17 << 20, 7);
+    let site = small_site(&[("img/huge.png", big.as_slice()), ("css/a.css", b"a{}\n")]);
+    let env = s3_env(s3.env());
+    let mark = s3.mark();
+    let dry = ok(
+        &site.root,
+        &["publish", "s3://large/s", "--dry-run", "--format", "json"],
+        &env,
+    );
+    assert_eq!(dry["dry_run"], true);
+    assert!(uploaded(&dry).contains("img/huge.png"));
+    let seen = s3.requests_since(mark, "large");
+    assert_eq!(puts(&seen, "large", "s"), BTreeSet::new(), "{seen:?}");
+    assert!(s3.dump("large").is_empty());
+
+    let mark = s3.mark();
+    ok(&site.root, &["publish", "s3://large/s"], &env);
+    let seen = s3.requests_since(mark, "large");
+    let parts = seen
+        .iter()
+        .filter(|(m, p)| m == "PUT" && p.contains("huge.png") && p.contains("partNumber="))
+        .count();
+    assert!(parts >= 2, "a multipart upload: {seen:?}");
+    let objects = s3.dump("large");
+    assert_eq!(objects["s/img/huge.png"]["md5"], md5_hex(&big));
+    assert_eq!(
+        objects["s/img/huge.png"]["metadata"]["sluice-md5"],
+        md5_hex(&big)
+    );
+}
+
+#[test]
+fn a_folder_destination_keeps_the_last_deploys_hashed_names() {
+    let site = small_site(&[("css/a.css", b"body { color: red }\n")]);
+    let cdn = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", cdn.path().display());
+    let hashed = |site: &support::Project| -> String {
+        let m: Value =
+            serde_json::from_slice(&std::fs::read(site.path("static/staticfiles.json")).unwrap())
+                .unwrap();
+        m["paths"]["css/a.css"].as_str().unwrap().to_string()
+    };
+    let mut names = Vec::new();
+    for colour in ["red", "green", "blue", "black"] {
+        site.write("media/css/a.css", format!("body {{ color: {colour} }}\n"));
+        site.run_ok(&["build", "-q"]);
+        names.push(hashed(&site));
+        site.run_ok(&["publish", &url, "--keep", "1"]);
+    }
+    let there = |name: &str| cdn.path().join(name).is_file();
+    // The current deploy's and the one before it stay; older hashed names went.
+    assert!(there(&names[3]) && there(&names[2]));
+    assert!(!there(&names[1]) && !there(&names[0]));
+    assert_eq!(
+        std::fs::read(cdn.path().join("staticfiles.json")).unwrap(),
+        std::fs::read(site.path("static/staticfiles.json")).unwrap()
+    );
+    // A file sluice did not put there is never deleted.
+    std::fs::write(cdn.path().join("robots.txt"), "x").unwrap();
+    site.run_ok(&["publish", &url, "--keep", "1"]);
+    assert!(there("robots.txt"));
+}
+
+#[test]
+fn serve_compressed_puts_the_gzip_bytes_under_the_original_key() {
+    let s3 = moto();
+    s3.bucket("negotiate");
+    let css = "body { color: red }\n".repeat(50);
+    let site = small_site(&[("css/a.css", css.as_bytes())]);
+    let toml = site.path("sluice.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("\n[publish]\nserve_compressed = \"gzip\"\n");
+    std::fs::write(&toml, text).unwrap();
+    ok(
+        &site.root,
+        &["publish", "s3://negotiate/s"],
+        &s3_env(s3.env()),
+    );
+    let out = tree_files(&site.path("static"));
+    let objects = s3.dump("negotiate");
+    let a = &objects["s/css/a.css"];
+    assert_eq!(a["md5"], md5_hex(&out["css/a.css.gz"]), "the .gz bytes");
+    assert_eq!(a["content_encoding"], "gzip");
+    assert_eq!(a["content_type"], "text/css");
+    // The copies themselves are there as they are, for CDNs that do negotiate.
+    assert_eq!(
+        objects["s/css/a.css.gz"]["md5"],
+        md5_hex(&out["css/a.css.gz"])
+    );
+    assert_eq!(
+        objects["s/css/a.css.br"]["md5"],
+        md5_hex(&out["css/a.css.br"])
+    );
+}
+
+/// A project of compressible stylesheets whose build uses the shared cache at `url`.
+fn fleet_machine(url: &str) -> support::Project {
+    let files: Vec<(String, String)> = (0..4)
+        .map(|i| {
+            (
+                format!("css/c{i}.css"),
+                support::compressible_css(&format!("c{i}"), 40),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_bytes()))
+        .collect();
+    let project = support::Project::with_bytes(&files);
+    let toml = project.path("sluice.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(&format!("\n[cache]\nremote = \"{url}\"\n"));
+    std::fs::write(&toml, text).unwrap();
+    project
+}
+
+/// `sluice build --format json` with `env`: the build event and the shared cache's event.
+fn build_json(
+    project: &support::Project,
+    args: &[&str],
+    env: &[(&str, OsString)],
+) -> (Value, Value, String) {
+    let out = sluice()
+        .args([&["build", "--format", "json"], args].concat())
+        .current_dir(&project.root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("VIRTUAL_ENV")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let find = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["event"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    (find("build"), find("remote_cache"), stdout)
+}
+
+#[test]
+fn two_machines_share_one_cache_and_a_tampered_entry_is_rebuilt() {
+    let s3 = moto();
+    s3.bucket("fleet");
+    let env = s3_env(s3.env());
+    let url = "s3://fleet/cache";
+    // Machine one, allowed to write: compresses everything and shares it.
+    let one = fleet_machine(url);
+    let (build, cache, _) = build_json(&one, &["--cache-write"], &env);
+    let made = build["compressed"].as_u64().unwrap();
+    assert!(made >= 8, "{build}");
+    assert_eq!(cache["written"], made, "{cache}");
+    let entries: Vec<String> = s3.dump("fleet").keys().cloned().collect();
+    assert!(
+        entries.iter().all(|k| k.starts_with("cache/sluice-")),
+        "{entries:?}"
+    );
+
+    // Machine two, cold, read-only: compresses nothing, writes nothing, same bytes.
+    let two = fleet_machine(url);
+    let mark = s3.mark();
+    let (build, cache, _) = build_json(&two, &[], &env);
+    assert_eq!(build["compressed"], 0, "{build}");
+    assert_eq!(cache["hits"], made);
+    let seen = s3.requests_since(mark, "fleet");
+    assert!(
+        seen.iter().all(|(m, _)| m == "GET"),
+        "a read-only run writes nothing: {seen:?}"
+    );
+    let (a, b) = (
+        tree_files(&one.path("static")),
+        tree_files(&two.path("static")),
+    );
+    assert_eq!(a, b);
+
+    // A poisoned cache: every Brotli entry replaced. A third machine rejects them all,
+    // compresses those again and ships correct copies.
+    for key in entries.iter().filter(|k| k.ends_with(".br")) {
+        s3.put("fleet", key, "not brotli at all");
+    }
+    let three = fleet_machine(url);
+    let (build, _, _) = build_json(&three, &[], &env);
+    let brs = entries.iter().filter(|k| k.ends_with(".br")).count() as u64;
+    assert_eq!(build["compressed"], brs, "{build}");
+    assert_eq!(tree_files(&three.path("static")), a);
+}
+
+#[test]
+fn an_unreachable_cache_is_one_warning_not_a_failed_build() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let s3 = moto();
+    let mut env = s3_env(s3.env());
+    env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+    env.push((
+        "AWS_ENDPOINT_URL",
+        format!("http://127.0.0.1:{port}").into(),
+    ));
+    let project = fleet_machine("s3://nowhere/cache");
+    let (build, _, stdout) = build_json(&project, &["--cache-write"], &env);
+    assert!(build["compressed"].as_u64().unwrap() >= 8, "{build}");
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("\"warning\""))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].contains("the shared cache s3://nowhere/cache is not usable"),
+        "{stdout}"
+    );
+}
