@@ -433,6 +433,18 @@ fn dev(
         port: args.port.unwrap_or(config.dev.port.value),
         static_url: config.static_url.value.clone(),
         output: config.output.value.clone(),
+        // sluice's own `--link` links point into the source roots.
+        link_roots: if sync.link {
+            engine
+                .index()
+                .roots()
+                .iter()
+                .map(|r| r.path.clone())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        allowed_hosts: config.dev.allowed_hosts.value.clone(),
         stdin: true,
         fresh,
     };
