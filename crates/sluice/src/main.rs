@@ -323,6 +323,12 @@ impl Target for Watched {
                 || !d.errors.is_empty()
                 || !d.conflicts.is_empty(),
             wrote: !report.change.changed.is_empty() || !d.changed.is_empty(),
+            failed: report
+                .change
+                .errors
+                .iter()
+                .map(|e| e.path.clone())
+                .collect(),
         }
     }
 

@@ -278,6 +278,28 @@ fn a_read_only_output_is_a_clear_error_and_writes_nothing() {
 /// How long any awaited event may take.
 const PATIENCE: Duration = Duration::from_secs(60);
 
+/// The next JSON event `test` accepts (others are kept in `seen`).
+fn wait_json(
+    events: &std::sync::mpsc::Receiver<serde_json::Value>,
+    seen: &mut Vec<serde_json::Value>,
+    what: &str,
+    test: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(event) => {
+                seen.push(event.clone());
+                if test(&event) {
+                    return event;
+                }
+            }
+            Err(_) => panic!("no {what} within {PATIENCE:?}; saw {seen:#?}"),
+        }
+    }
+}
+
 fn interrupt(child: &Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -308,6 +330,99 @@ impl Drop for Running {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+#[test]
+fn a_source_folder_unreadable_mid_watch_keeps_its_outputs_and_is_caught_up_when_readable() {
+    // Root reads anything: sluice runs as `nobody` (setpriv), the test edits as root.
+    if !rustix_is_root() {
+        return skip("not root: cannot run sluice as another user to be denied a folder");
+    }
+    let (_dir, root) = project(&[
+        ("locked/a.css", b"a { v: 1 }".to_vec()),
+        ("open/b.css", b"b { v: 1 }".to_vec()),
+    ]);
+    fs::create_dir_all(root.join("out")).unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", "nobody:nogroup"])
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let mut child = Command::new("setpriv")
+        .args(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+        .arg(env!("CARGO_BIN_EXE_sluice"))
+        .args(["watch", "--format", "json"])
+        .current_dir(&root)
+        .env("HOME", &root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("SLUICE_POLL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("setpriv runs");
+    let events = support::json_lines(child.stdout.take().unwrap());
+    let mut run = Running(child);
+    let mut seen = Vec::new();
+    wait_json(&events, &mut seen, "ready", |e| e["event"] == "ready");
+
+    // The folder goes unreadable and, meanwhile, a file in it changes and one appears.
+    let locked = root.join("media/locked");
+    let mode = |m: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&locked, fs::Permissions::from_mode(m)).unwrap();
+    };
+    mode(0o000);
+    fs::write(locked.join("a.css"), "a { v: 2 }").unwrap();
+    fs::write(locked.join("new.css"), "new { }").unwrap();
+    let denied = wait_json(&events, &mut seen, "an error for the folder", |e| {
+        e["event"] == "change"
+            && e["errors"].as_array().is_some_and(|errors| {
+                errors.iter().any(|x| {
+                    x["path"].as_str().is_some_and(|p| p.contains("locked/"))
+                        && x["message"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("permission denied"))
+                })
+            })
+    });
+    // Not taken for a deletion: the output of the unreadable folder is kept.
+    assert_eq!(
+        fs::read_to_string(root.join("out/static/locked/a.css")).unwrap(),
+        "a { v: 1 }",
+        "{denied}"
+    );
+    // An edit elsewhere goes on as usual.
+    fs::write(root.join("media/open/b.css"), "b { v: 2 }").unwrap();
+    wait_json(&events, &mut seen, "the edit elsewhere", |e| {
+        e["changed"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|p| p == "open/b.css"))
+    });
+
+    // Readable again: no event of its own, yet sluice catches up.
+    mode(0o755);
+    let deadline = Instant::now() + PATIENCE;
+    while !(fs::read_to_string(root.join("out/static/locked/a.css"))
+        .is_ok_and(|t| t == "a { v: 2 }")
+        && root.join("out/static/locked/new.css").is_file())
+    {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Ok(event) = events.recv_timeout(left.min(Duration::from_millis(200))) {
+            seen.push(event);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the folder readable again was not caught up: {seen:#?}"
+        );
+    }
+    interrupt(&run.0);
+    let status = run.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{seen:#?}");
+    assert_eq!(
+        tree_files(&root.join("out/static")),
+        tree_files(&root.join("media"))
+    );
 }
 
 #[test]
