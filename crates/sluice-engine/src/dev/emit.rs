@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sluice_core::error::{FileError, describe_io};
+use sluice_core::error::{FileError, describe_io, describe_write};
 use sluice_core::output::{
     copy_atomic, output_path, remove_and_prune, symlink_atomic, write_atomic,
 };
@@ -205,7 +205,7 @@ impl Engine {
                         {
                             Outcome::Vanished
                         }
-                        Err(e) => Outcome::Failed(describe_io(&e)),
+                        Err(e) => Outcome::Failed(describe_write(&dest, &e)),
                     }
                 };
                 let refreshed = |recorded: Option<&OutEntry>| match recorded {
