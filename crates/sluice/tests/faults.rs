@@ -249,6 +249,9 @@ fn a_read_only_output_is_a_clear_error_and_writes_nothing() {
     assert!(out.status.success(), "{}", stderr(&out));
     write_file(&root.join("media/css/a.css"), "p { color: blue }");
     write_file(&root.join("media/css/b.css"), "b { }");
+    for i in 0..30 {
+        write_file(&root.join(format!("media/css/c{i:02}.css")), "c { }");
+    }
     disk.remount("ro");
     for args in [&["sync"][..], &["build"][..]] {
         let out = sluice(&root, args);
@@ -263,7 +266,15 @@ fn a_read_only_output_is_a_clear_error_and_writes_nothing() {
             "{args:?} names the file: {text}"
         );
         assert!(!text.contains("panicked"), "{text}");
+        // Said once after a few files, not once per file.
+        let errors = text.lines().filter(|l| l.starts_with("error:")).count();
+        assert!(errors <= 8, "{args:?}: {errors} error lines: {text}");
     }
+    let text = stderr(&sluice(&root, &["sync"]));
+    assert!(
+        text.contains("more files failed the same way: Read-only file system"),
+        "{text}"
+    );
     assert_eq!(
         fs::read_to_string(root.join("out/static/css/a.css")).unwrap(),
         "p { color: red }"
