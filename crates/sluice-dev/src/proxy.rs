@@ -385,7 +385,7 @@ impl Proxy {
     }
 }
 
-/// An HTML answer whose bytes are plain (no `Content-Encoding` but identity).
+/// An HTML answer with a body whose bytes are plain (no `Content-Encoding` but identity).
 fn injectable(resp: &Response<Incoming>) -> bool {
     let headers = resp.headers();
     let html = headers
@@ -400,7 +400,8 @@ fn injectable(resp: &Response<Incoming>) -> bool {
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.trim().eq_ignore_ascii_case("identity"));
-    html && plain && resp.status() != StatusCode::NOT_MODIFIED
+    let status = resp.status();
+    html && plain && status != StatusCode::NOT_MODIFIED && status != StatusCode::NO_CONTENT
 }
 
 /// The logical path of a URL path below `STATIC_URL`: percent-decoded, and refused (`None`)

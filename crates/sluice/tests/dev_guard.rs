@@ -270,6 +270,39 @@ fn hosts_ranges_symlinks_and_streams_through_the_dev_server() {
     assert_eq!(head.header("content-type"), Some("video/mp4"));
     assert!(head.body.is_empty());
 
+    // Streamed, not read whole: half a gigabyte (sparse) served from the output, the answer
+    // read for its first megabyte, leaves sluice's peak memory where it was.
+    let big = fs::File::create(root.join("static/big.bin")).unwrap();
+    big.set_len(512 << 20).unwrap();
+    let sluice_pid = support::dev::leftovers(&run.marker)
+        .into_iter()
+        .find(|(_, cmd)| cmd.contains(" dev "))
+        .map(|(pid, _)| pid)
+        .expect("sluice's pid");
+    let peak_before = peak_rss_kib(sluice_pid);
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream
+        .write_all(b"GET /static/big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut seen = Vec::new();
+    read_until(&mut stream, &mut seen, "content-length: 536870912");
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < 1 << 20 {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got += n;
+    }
+    drop(stream);
+    let part = http(port, "GET", "/static/big.bin", &[("Range", "bytes=-10")]);
+    assert_eq!((part.status, part.body.len()), (206, 10));
+    let grown = peak_rss_kib(sluice_pid) - peak_before;
+    assert!(
+        grown < 64 * 1024,
+        "sluice's peak memory grew by {grown} KiB"
+    );
+
     // Server-sent events from the backend: the first event comes through while the backend
     // still holds the stream open (it waits for `release-sse`, which comes only after).
     let mut sse = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -314,6 +347,16 @@ fn hosts_ranges_symlinks_and_streams_through_the_dev_server() {
 
     run.signal("-INT");
     assert_eq!(run.wait_exit().code(), Some(0), "{:#?}", run.seen);
+}
+
+/// The peak resident memory of process `pid` (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> i64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
 }
 
 fn dechunk(mut data: &str) -> String {
