@@ -29,7 +29,7 @@ use crate::hosts::{AllowedHosts, Refusal};
 use crate::inject::InjectingBody;
 pub use crate::inject::{SCRIPT_TAG, inject};
 use crate::reload::{Hub, ReloadEvent};
-use crate::statics::{FileBody, Ranged, Resolved};
+use crate::statics::{FileBody, Opened, Ranged};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) type Body = BoxBody<Bytes, BoxError>;
@@ -158,32 +158,20 @@ impl Proxy {
             self.link_roots.clone(),
             logical.clone(),
         );
-        let opened = tokio::task::spawn_blocking(move || {
-            match crate::statics::resolve(&output, &wanted, &roots)? {
-                Resolved::File(path) => {
-                    let file = std::fs::File::open(path)?;
-                    let meta = file.metadata()?;
-                    Ok(Some((file, meta)))
-                }
-                Resolved::Missing => Ok(None),
-                Resolved::Outside => {
-                    Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied))
-                }
-            }
-        })
-        .await
-        .ok()?;
+        let opened =
+            tokio::task::spawn_blocking(move || crate::statics::open(&output, &wanted, &roots))
+                .await
+                .ok()?;
         let (file, meta) = match opened {
-            Ok(Some(found)) => found,
-            Ok(None) => return None,
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Ok(Opened::File(file, meta)) => (file, meta),
+            Ok(Opened::Outside) => {
                 return Some(respond(
                     StatusCode::NOT_FOUND,
                     "text/plain; charset=utf-8",
                     "sluice dev: not served (a symlink out of the output that sluice did not make)\n",
                 ));
             }
-            Err(_) => return None,
+            Ok(Opened::Missing) | Err(_) => return None,
         };
         let len = meta.len();
         let tag = etag(&meta);

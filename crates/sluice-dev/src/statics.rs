@@ -83,6 +83,27 @@ pub fn resolve(output: &Path, logical: &str, link_roots: &[PathBuf]) -> io::Resu
     }
 }
 
+/// A static file opened for serving, or why not.
+#[derive(Debug)]
+pub enum Opened {
+    File(std::fs::File, std::fs::Metadata),
+    Missing,
+    Outside,
+}
+
+/// [`resolve`], then the file opened (its metadata from the open file).
+pub fn open(output: &Path, logical: &str, link_roots: &[PathBuf]) -> io::Result<Opened> {
+    Ok(match resolve(output, logical, link_roots)? {
+        Resolved::File(path) => {
+            let file = std::fs::File::open(path)?;
+            let meta = file.metadata()?;
+            Opened::File(file, meta)
+        }
+        Resolved::Missing => Opened::Missing,
+        Resolved::Outside => Opened::Outside,
+    })
+}
+
 /// `path` below `root`, comparing components only (no `..` in `path` can climb back out).
 fn lexically_inside(path: &Path, root: &Path) -> bool {
     path.starts_with(root)
