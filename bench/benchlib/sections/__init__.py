@@ -6,7 +6,8 @@ block to `ctx.summary`. To add one, write `sections/<name>.py` with such a funct
 in SECTIONS below; `bench/run` knows nothing else about it.
 """
 
-from . import build, dev, devprofile, esm, minify, pipeline, sass, slowmount, switch, sync, watch
+from . import (build, dev, devprofile, esm, minify, pipeline, sass, slowmount, soak, switch, sync,
+               watch)
 
 # name → (run function or None while planned, one-line description)
 SECTIONS = {
@@ -27,6 +28,8 @@ SECTIONS = {
                                  "browser, chokidar polling / gulp-watch there; local --poll"),
     "sass": (sass.run, "one Sass compile (protocol.scss, bootstrap.scss): dart-sass kept running "
                        "vs grass vs `npx sass`"),
+    "soak": (soak.run, "`sluice dev` for 10 minutes under changes, checkouts and requests: "
+                       "convergence, failed requests, descriptors, threads, memory"),
     "pipeline": (pipeline.run, "cold/warm `sluice build --no-minify` vs collectstatic with "
                                "django-pipeline (no compressor, pure-Python compressors)"),
 }

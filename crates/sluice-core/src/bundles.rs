@@ -395,11 +395,13 @@ pub fn from_static_bundles(path: &Path) -> Result<Vec<BundleDef>> {
             .with_location(path.display().to_string())
     })?;
     let parsed: StaticBundlesFile = serde_json::from_str(&text).map_err(|e| {
+        // serde_json says column 0 for an end of input right after a line end; editors
+        // count from 1.
         Error::config(format!("invalid static bundles file: {e}")).with_location(format!(
             "{}:{}:{}",
             path.display(),
             e.line(),
-            e.column()
+            e.column().max(1)
         ))
     })?;
     let mut out = Vec::new();
@@ -653,6 +655,12 @@ mod tests {
             location.starts_with(&format!("{}:1:", file.display())),
             "{location}"
         );
+        // Cut short after a line end: column 1 of the last line, not 0 (found by fuzzing).
+        std::fs::write(&file, "{\n  \"css\": [\n").unwrap();
+        let Err(Error::Config { location, .. }) = from_static_bundles(&file) else {
+            panic!("expected an error");
+        };
+        assert_eq!(location.unwrap(), format!("{}:3:1", file.display()));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! It prints nothing: everything worth showing is an [`Event`] given to the caller's
 //! [`Reporter`]. It knows nothing of files either: the caller feeds the hub.
 
+pub mod address;
 pub mod error;
 pub mod hosts;
 pub mod inject;
@@ -160,7 +161,7 @@ impl DevServer {
             backend: options
                 .backend
                 .as_ref()
-                .map(|b| SocketAddr::from(([127, 0, 0, 1], b.port))),
+                .map(|b| SocketAddr::new(b.host, b.port)),
         });
         let _guard = runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener)

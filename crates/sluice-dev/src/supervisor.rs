@@ -47,7 +47,9 @@ pub struct BackendSpec {
     pub cwd: PathBuf,
     /// Extra environment (on top of sluice's own, `PORT` and `PYTHONUNBUFFERED=1`).
     pub env: Vec<(String, String)>,
-    /// The port the backend listens on (loopback); the proxy forwards there.
+    /// Where the backend listens (see [`crate::address`]); the proxy forwards there. The port
+    /// is also given to the backend as `$PORT` and `{port}`.
+    pub host: std::net::IpAddr,
     pub port: u16,
     /// Restart the backend when it exits (else sluice stops with its exit code).
     pub restart: bool,
@@ -357,13 +359,13 @@ const QUIET_WAIT_MAX: Duration = Duration::from_secs(1);
 /// Waits until the backend accepts connections on its port and its output is quiet, then
 /// reports it up (with the address to open).
 async fn wait_until_up(
-    port: u16,
+    addr: SocketAddr,
     public: SocketAddr,
     started: Instant,
     last_line: Arc<Mutex<Instant>>,
     report: Reporter,
 ) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let port = addr.port();
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -435,7 +437,7 @@ pub(crate) async fn supervise(
         }
         let mut stdin: Option<ChildStdin> = child.stdin.take();
         let up = tokio::spawn(wait_until_up(
-            spec.port,
+            SocketAddr::new(spec.host, spec.port),
             public,
             started,
             last_line,

@@ -116,7 +116,9 @@ pub enum Command {
     ///
     /// The backend (the command after `--`, else `[dev] command`, else in a Django project
     /// `python manage.py runserver 127.0.0.1:{port}` with the project's Python) runs in its
-    /// own process group on a free loopback port, given to it as $PORT and `{port}`. sluice
+    /// own process group on a free loopback port, given to it as $PORT and `{port}` (a command
+    /// naming its own address, `runserver 8711`, is proxied there; runserver, gunicorn,
+    /// uvicorn, daphne, flask and hypercorn given none get `127.0.0.1:{port}` added). sluice
     /// listens on --port, serves STATIC_URL straight from the output, forwards everything else
     /// (websockets too), and injects a script into HTML pages: stylesheet changes are swapped
     /// in place, any other change reloads the page, errors show as an overlay with the source

@@ -351,6 +351,47 @@ fn browser_changes(mirrored: &[String], derived: &DeriveReport, config: &Config)
     changed
 }
 
+/// Where the backend will listen: the command as it runs (with the address argument sluice
+/// adds to a server that names none, said in one line), the host to connect to, and the
+/// port when the command names its own (else sluice picks a free one).
+fn backend_address(
+    command: sluice_dev::BackendCommand,
+    public_port: u16,
+    printer: &Printer,
+) -> Result<(sluice_dev::BackendCommand, std::net::IpAddr, Option<u16>), Error> {
+    use sluice_dev::BackendCommand;
+    use sluice_dev::address::{Listens, plan};
+    let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
+    let BackendCommand::Argv(argv) = command else {
+        return Ok((command, loopback, None));
+    };
+    let (argv, listens) = plan(&argv);
+    match listens {
+        Listens::Placeholder { host, added } => {
+            if let Some(added) = added {
+                printer.note(&format!(
+                    "the backend listens where sluice tells it: `{added}` added to its command \
+                     (sluice's own address is the one to open)"
+                ));
+            }
+            Ok((BackendCommand::Argv(argv), host, None))
+        }
+        Listens::Named { port, .. } if public_port != 0 && port == public_port => {
+            Err(Error::config(format!(
+                "the backend command listens on port {port}, which is sluice's own address"
+            ))
+            .with_hint(format!(
+                "drop the address from the command (sluice gives the backend a free port), \
+                 or run sluice elsewhere: sluice dev --port {} -- {}",
+                port.wrapping_add(1),
+                argv.join(" ")
+            )))
+        }
+        Listens::Named { host, port } => Ok((BackendCommand::Argv(argv), host, Some(port))),
+        Listens::Unknown => Ok((BackendCommand::Argv(argv), loopback, None)),
+    }
+}
+
 /// `sluice dev`: `watch` plus the backend and the live-reload proxy.
 fn dev(
     config: &Config,
@@ -401,11 +442,18 @@ fn dev(
         ),
         sluice_dev::Error::Io { .. } => Error::config(e.to_string()),
     };
+    let public_port = args.port.unwrap_or(config.dev.port.value);
+    let (command, host, port) = backend_address(command, public_port, printer)?;
+    let port = match port {
+        Some(port) => port,
+        None => sluice_dev::supervisor::free_port().map_err(to_error)?,
+    };
     let backend = BackendSpec {
         command,
         cwd: config.project_dir.clone(),
         env: Vec::new(),
-        port: sluice_dev::supervisor::free_port().map_err(to_error)?,
+        host,
+        port,
         restart: !args.no_restart,
         color,
     };
@@ -436,7 +484,7 @@ fn dev(
     let options = DevOptions {
         backend: Some(backend),
         host: args.host.clone().unwrap_or(config.dev.host.value.clone()),
-        port: args.port.unwrap_or(config.dev.port.value),
+        port: public_port,
         static_url: config.static_url.value.clone(),
         output: config.output.value.clone(),
         // sluice's own `--link` links point into the source roots.

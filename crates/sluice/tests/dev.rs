@@ -129,6 +129,97 @@ fn runserver_behind_the_proxy_with_live_reload_events() {
     assert_nothing_left(&run);
 }
 
+/// `sluice dev -- python manage.py runserver [ADDRESS]`, the command as a Django developer
+/// types it: without an address runserver would take 8000, sluice's own port, so sluice adds
+/// one; with one, sluice proxies to it; with sluice's own, it says so before starting.
+#[test]
+fn the_runserver_command_as_typed_with_or_without_an_address() {
+    let (site, env) = example();
+    let root = site.path();
+    let python = example_venv();
+    let python = python.to_str().unwrap();
+    let free = || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+
+    // No address: one is added, said in a note, and the page comes through the proxy.
+    let public = free();
+    let mut run = DevRun::start_on(
+        public,
+        root,
+        &["--", python, "manage.py", "runserver"],
+        &env,
+    );
+    let note = run.wait_event("note");
+    assert!(
+        note["message"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:{port}"),
+        "{note}"
+    );
+    let started = run.wait_event("backend_started");
+    let argv: Vec<String> = serde_json::from_value(started["argv"].clone()).unwrap();
+    assert_eq!(
+        argv[3],
+        format!("127.0.0.1:{}", started["port"]),
+        "{argv:?}"
+    );
+    assert_ne!(started["port"].as_u64(), Some(public as u64));
+    run.wait_event("backend_up");
+    let page = run.get("/");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains(SCRIPT_TAG));
+    run.signal("-INT");
+    assert_eq!(run.wait_exit().code(), Some(0));
+    assert_nothing_left(&run);
+
+    // Its own address: kept as typed, and proxied to.
+    let own = free();
+    let mut run = DevRun::start_on(
+        free(),
+        root,
+        &["--", python, "manage.py", "runserver", &own.to_string()],
+        &env,
+    );
+    let started = run.wait_event("backend_started");
+    assert_eq!(started["port"].as_u64(), Some(own as u64));
+    let argv: Vec<String> = serde_json::from_value(started["argv"].clone()).unwrap();
+    assert_eq!(argv[3], own.to_string());
+    run.wait_event("backend_up");
+    let page = run.get("/");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains(SCRIPT_TAG));
+    run.signal("-INT");
+    assert_eq!(run.wait_exit().code(), Some(0));
+    assert_nothing_left(&run);
+
+    // sluice's own port: a configuration error naming it, before anything starts.
+    let public = free().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["dev", "--port", &public, "--"])
+        .args([
+            python,
+            "manage.py",
+            "runserver",
+            &format!("0.0.0.0:{public}"),
+        ])
+        .current_dir(root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "listens on port {public}, which is sluice's own address"
+        )),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_killed_backend_is_restarted_and_nothing_is_left_behind() {
     let (site, env) = example();

@@ -597,3 +597,78 @@ fn a_package_file_read_from_node_modules_is_an_input_of_the_bundle() {
     let second = fs::read_to_string(&out).unwrap();
     assert_eq!(first.replace("hello-one", "hello-two"), second);
 }
+
+/// `sluice watch` follows a package's module an ES-module bundle read: editing it in
+/// `node_modules` rebuilds the bundle (node_modules is watched only where bundles read).
+#[test]
+fn watch_rebuilds_a_module_bundle_when_a_package_module_is_edited() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    let project = Project::new(&[(
+        "js/main.es6.js",
+        "import { greeting } from 'greeter';\nwindow.greeting = greeting;\n",
+    )]);
+    project.write(
+        "media/static-bundles.json",
+        r#"{"js": [{"name": "main", "files": ["js/main.es6.js"]}]}"#,
+    );
+    project.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\nstatic_bundles = \"media/static-bundles.json\"\n",
+    );
+    project.write(
+        "node_modules/greeter/package.json",
+        r#"{"name": "greeter", "module": "index.mjs"}"#,
+    );
+    project.write(
+        "node_modules/greeter/index.mjs",
+        "export const greeting = 'hello-one';\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["watch", "--format", "json"])
+        .current_dir(&project.root)
+        .env_remove("DJANGO_SETTINGS_MODULE")
+        .env_remove("SLUICE_POLL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let events = support::json_lines(child.stdout.take().unwrap());
+    let _stop = Stop(child);
+    let patience = Duration::from_secs(60);
+    let wait_for = |what: &str, test: &dyn Fn(&Value) -> bool| {
+        let deadline = Instant::now() + patience;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match events.recv_timeout(left) {
+                Ok(event) if test(&event) => return event,
+                Ok(_) => {}
+                Err(_) => panic!("no {what} within {patience:?}"),
+            }
+        }
+    };
+    wait_for("ready", &|e| e["event"] == "ready");
+    let out = project.path("static/js/BUNDLES/main.js");
+    let first = fs::read_to_string(&out).unwrap();
+    assert!(first.contains("hello-one"), "{first}");
+
+    project.write(
+        "node_modules/greeter/index.mjs",
+        "export const greeting = 'hello-two';\n",
+    );
+    wait_for("a derived event with the bundle", &|e| {
+        e["event"] == "derived" && e.to_string().contains("js/BUNDLES/main.js")
+    });
+    let second = fs::read_to_string(&out).unwrap();
+    assert_eq!(first.replace("hello-one", "hello-two"), second);
+    assert!(!project.path("static/node_modules").exists());
+}

@@ -119,14 +119,30 @@ fn iglob(tree: &Tree, pattern: &str) -> Vec<String> {
 /// `pipeline.glob.glob(pattern)`: the sorted matches (a pattern without magic as it is,
 /// whether it exists or not).
 pub fn glob(tree: &Tree, pattern: &str) -> Vec<String> {
-    let mut out = iglob(tree, pattern);
+    let mut out = iglob(tree, &single_slashes(pattern));
     out.sort();
     out
+}
+
+/// `css//*.css` as `css/*.css`: a file system reads `//` as `/` (Python's glob lists the same
+/// files either way), and the index's paths have single slashes.
+fn single_slashes(pattern: &str) -> std::borrow::Cow<'_, str> {
+    if !pattern.contains("//") {
+        return pattern.into();
+    }
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// Whether `glob(pattern)` would list `path` if it existed: same number of segments, each
 /// matching its pattern segment (with the hidden-name rule), literal segments equal.
 pub fn could_match(pattern: &str, path: &str) -> bool {
+    let pattern = &single_slashes(pattern);
     if !has_magic(pattern) {
         return pattern == path;
     }
@@ -190,5 +206,11 @@ mod tests {
         assert!(could_match("tpl/**/*.jst", "tpl/a/b.jst"));
         assert!(could_match("css/a.css", "css/a.css"));
         assert!(!could_match("css/a.css", "css/b.css"));
+        // `//` reads as `/`, in both (found by fuzz/corpus/glob/double-slash).
+        assert!(could_match("*/[ab]*//*.js", "js/b/x.js"));
+        assert!(could_match("css//a.css", "css/a.css"));
+        let t = tree();
+        assert_eq!(glob(&t, "css//*.css"), ["css/a.css", "css/b.css"]);
+        assert_eq!(glob(&t, "css//sub/c.css"), ["css/sub/c.css"]);
     }
 }

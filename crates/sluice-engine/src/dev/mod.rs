@@ -123,9 +123,16 @@ impl Engine {
         let variant_key = variant.key();
         let touched_collected: Option<std::collections::BTreeSet<String>> = match &scope {
             Scope::All => None,
-            Scope::Touched(logicals, _) => {
+            Scope::Touched(logicals, paths) => {
                 let mut set: std::collections::BTreeSet<String> =
                     logicals.iter().cloned().collect();
+                // A package's module an ES-module bundle read is its input by absolute path.
+                set.extend(
+                    paths
+                        .iter()
+                        .filter(|p| !self.index.roots().iter().any(|r| p.starts_with(&r.path)))
+                        .map(|p| p.to_string_lossy().into_owned()),
+                );
                 set.extend(
                     compiles
                         .ran

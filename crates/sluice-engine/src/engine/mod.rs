@@ -273,9 +273,9 @@ impl Engine {
     }
 
     /// The folders a watch watches besides the source roots': every folder of the template
-    /// folders, and those of the files compiles read outside the source roots but inside
-    /// the project (a `node_modules` of its own: only the folders of files read, not the
-    /// whole tree).
+    /// folders, and those of the files compiles and ES-module bundles read outside the
+    /// source roots but inside the project (a `node_modules` of its own: only the folders of
+    /// files read, not the whole tree).
     pub fn extra_watch_folders(&mut self) -> Vec<PathBuf> {
         let folders = self.extra_folders();
         self.extra_watched.extend(folders.iter().cloned());
@@ -303,6 +303,19 @@ impl Engine {
                 let outside = !roots.iter().any(|r| path.starts_with(&r.path));
                 if outside
                     && project.is_some_and(|p| path.starts_with(p))
+                    && let Some(dir) = path.parent()
+                {
+                    out.push(dir.to_path_buf());
+                }
+            }
+        }
+        // The packages' modules ES-module bundles read (inputs by absolute path).
+        for node in self.record.bundles.values() {
+            for (input, _) in &node.inputs {
+                let path = std::path::Path::new(input);
+                if input.starts_with('/')
+                    && project.is_some_and(|p| path.starts_with(p))
+                    && !roots.iter().any(|r| path.starts_with(&r.path))
                     && let Some(dir) = path.parent()
                 {
                     out.push(dir.to_path_buf());

@@ -110,6 +110,15 @@ impl Printer {
         let _ = writeln!(out, "{value}");
     }
 
+    /// A line of information (not shown with `--quiet`).
+    pub fn note(&self, message: &str) {
+        if !self.text() {
+            self.json(&json!({"event": "note", "message": message}));
+        } else if !self.quiet {
+            say!(self, "{} {message}", "●".cyan().bold());
+        }
+    }
+
     pub fn warn(&self, message: &str) {
         if self.text() {
             say!(self, "{} {message}", "warning:".yellow().bold());

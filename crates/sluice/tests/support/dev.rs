@@ -107,6 +107,11 @@ impl DevRun {
         }
     }
 
+    /// sluice's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends `signal` (`-INT`, `-TERM`, …) to sluice.
     pub fn signal(&self, signal: &str) {
         let status = Command::new("kill")
