@@ -394,12 +394,17 @@ pub fn inject(data: &[u8]) {
             at
         }
     };
-    let cut = data.first().map_or(0, |&b| usize::from(b) * data.len() / 256);
+    let cut = data
+        .first()
+        .map_or(0, |&b| usize::from(b) * data.len() / 256);
     let mut injector = Injector::new();
     let mut streamed = injector.feed(&data[..cut]);
     streamed.extend(injector.feed(&data[cut..]));
     streamed.extend(injector.finish());
-    assert_eq!(streamed, out, "streaming in two chunks (cut at {cut}) differs");
+    assert_eq!(
+        streamed, out,
+        "streaming in two chunks (cut at {cut}) differs"
+    );
     assert_eq!(out.len(), data.len() + tag.len());
     assert_eq!(
         &out[..at],
