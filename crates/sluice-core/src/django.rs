@@ -51,6 +51,9 @@ pub struct DjangoSettings {
     /// `templates/` or `jinja2/` with `APP_DIRS`), in the engines' order.
     #[serde(default)]
     pub template_dirs: Vec<PathBuf>,
+    /// `ALLOWED_HOSTS` (`sluice dev` answers these besides loopback names).
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
 }
 
 /// One of `STATICFILES_FINDERS`, told apart by what it subclasses.
@@ -98,7 +101,7 @@ struct Reply {
 }
 
 /// Bumped when the answer's meaning changes: an older cache is asked again.
-const CACHE_VERSION: u32 = 3;
+const CACHE_VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize)]
 struct CacheFile {

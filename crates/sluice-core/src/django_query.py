@@ -193,6 +193,7 @@ answer = {
     "installed_apps": [c.name for c in apps.get_app_configs()],
     "debug": bool(getattr(settings, "DEBUG", False)),
     "template_dirs": template_dirs,
+    "allowed_hosts": [str(h) for h in getattr(settings, "ALLOWED_HOSTS", None) or []],
 }
 # sluice sets DJANGO_SETTINGS_MODULE itself, and the module is part of the cache key already.
 env_seen.pop("DJANGO_SETTINGS_MODULE", None)

@@ -102,6 +102,19 @@ impl FileError {
     }
 }
 
+/// The error of writing the output file `dest`: one only a write can meet (a full or
+/// read-only file system, a quota) names the output file, since the message is shown beside
+/// its source; others as [`describe_io`] says them.
+pub fn describe_write(dest: &std::path::Path, e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        StorageFull | ReadOnlyFilesystem | QuotaExceeded | FileTooLarge => {
+            format!("cannot write {}: {e}", dest.display())
+        }
+        _ => describe_io(e),
+    }
+}
+
 /// An I/O error as a message: permission problems say so, a file that disappeared while
 /// sluice worked says that.
 pub fn describe_io(e: &std::io::Error) -> String {

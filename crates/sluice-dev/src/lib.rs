@@ -6,7 +6,9 @@
 //! - [`supervisor`]: the backend in its own process group, its output as whole lines, restarts
 //!   with backoff, and a stop that leaves no process behind;
 //! - [`proxy`]: the public server in front of the backend, serving the output under
-//!   `STATIC_URL` itself and injecting the live-reload client into HTML;
+//!   `STATIC_URL` itself ([`statics`]: streamed, `Range`, no symlink out of the output) and
+//!   injecting the live-reload client into HTML as it streams ([`inject`]), for requests whose
+//!   `Host` is loopback or allowed ([`hosts`]: no DNS rebinding);
 //! - [`reload`]: the [`reload::Hub`] that turns change sets into server-sent events.
 //!
 //! It prints nothing: everything worth showing is an [`Event`] given to the caller's
@@ -14,8 +16,11 @@
 
 pub mod address;
 pub mod error;
+pub mod hosts;
+pub mod inject;
 pub mod proxy;
 pub mod reload;
+pub mod statics;
 pub mod supervisor;
 
 use std::net::SocketAddr;
@@ -41,6 +46,9 @@ pub enum Stream {
 pub enum Event {
     /// The public server is listening.
     Listening { addr: SocketAddr },
+    /// It listens on more than loopback: other machines can reach it (those whose `Host` is
+    /// allowed are answered).
+    Exposed { addr: SocketAddr },
     BackendStarted {
         pid: u32,
         port: u16,
@@ -85,6 +93,11 @@ pub struct DevOptions {
     pub port: u16,
     pub static_url: String,
     pub output: PathBuf,
+    /// Folders the output's own symlinks lead into (the source roots with `--link`): such a
+    /// link is served; any other symlink leading out of `output` is not.
+    pub link_roots: Vec<PathBuf>,
+    /// Hosts answered besides loopback ones (Django `ALLOWED_HOSTS` patterns).
+    pub allowed_hosts: Vec<String>,
     /// Pass sluice's stdin to the backend (for `breakpoint()`/pdb).
     pub stdin: bool,
     /// Brings a static file up to date before it is served (`None`: served as it is).
@@ -142,7 +155,9 @@ impl DevServer {
                 .starts_with('/')
                 .then(|| format!("{}/", options.static_url.trim_end_matches('/'))),
             output: options.output.clone(),
+            link_roots: options.link_roots.clone(),
             fresh: options.fresh.clone(),
+            hosts: hosts::AllowedHosts::new(&options.allowed_hosts, &options.host),
             backend: options
                 .backend
                 .as_ref()
@@ -153,6 +168,9 @@ impl DevServer {
             .map_err(|e| Error::io("cannot listen", e))?;
         runtime.spawn(proxy::serve(listener, proxy));
         report(Event::Listening { addr });
+        if !addr.ip().is_loopback() {
+            report(Event::Exposed { addr });
+        }
 
         // Signals: the first asks for a graceful stop, a second one hurries it.
         {

@@ -1,7 +1,9 @@
 //! The public server: `/__sluice/*` (client script, event stream, backend status), the output
-//! under `STATIC_URL` (content types, ETag/304, `no-cache`; brought up to date first when the
-//! caller gave a [`crate::Freshen`]), and everything else forwarded to the backend, websocket
-//! upgrades included. HTML answers get the client script injected.
+//! under `STATIC_URL` (content types, ETag/304, `Range`, `HEAD`, `no-cache`, streamed; brought
+//! up to date first when the caller gave a [`crate::Freshen`]), and everything else forwarded
+//! to the backend, websocket upgrades included. HTML answers get the client script injected
+//! as they stream through; other answers (chunked ones, server-sent events) pass untouched.
+//! A request whose `Host` is not loopback or allowed ([`crate::hosts`]) gets no further.
 //!
 //! Built on hyper directly: one HTTP/1 connection to the backend per request (loopback connects
 //! cost microseconds, and no pooled connection can outlive a backend restart).
@@ -23,23 +25,28 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::hosts::{AllowedHosts, Refusal};
+use crate::inject::InjectingBody;
+pub use crate::inject::{SCRIPT_TAG, inject};
 use crate::reload::{Hub, ReloadEvent};
+use crate::statics::{FileBody, Opened, Ranged};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) type Body = BoxBody<Bytes, BoxError>;
 
 /// The client script, served at `/__sluice/client.js`.
 pub const CLIENT_JS: &str = include_str!("client.js");
-/// What is injected into HTML answers.
-pub const SCRIPT_TAG: &str = "<script src=\"/__sluice/client.js\"></script>";
 
 pub(crate) struct Proxy {
     pub hub: Hub,
     /// `STATIC_URL` when it is a path on this server (`/static/`), else `None`.
     pub static_prefix: Option<String>,
     pub output: PathBuf,
+    /// Where sluice's own `--link` symlinks in the output point (the source roots).
+    pub link_roots: Vec<PathBuf>,
     pub fresh: Option<crate::Freshen>,
     pub backend: Option<SocketAddr>,
+    pub hosts: AllowedHosts,
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
@@ -90,6 +97,30 @@ pub(crate) async fn serve(listener: TcpListener, proxy: Arc<Proxy>) {
 
 impl Proxy {
     async fn handle(&self, req: Request<Incoming>) -> Response<Body> {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .map(|v| v.to_str().unwrap_or("\u{0}"))
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        match self.hosts.check(host) {
+            Ok(()) => {}
+            Err(Refusal::Malformed) => {
+                return respond(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain; charset=utf-8",
+                    "sluice dev: the request names no valid Host\n",
+                );
+            }
+            Err(Refusal::NotAllowed(name)) => {
+                return respond(
+                    StatusCode::FORBIDDEN,
+                    "text/plain; charset=utf-8",
+                    format!(
+                        "sluice dev: Host `{name}` is not allowed; add it to [dev] allowed_hosts (or Django's ALLOWED_HOSTS)\n"
+                    ),
+                );
+            }
+        }
         match req.uri().path() {
             "/__sluice/client.js" => {
                 return respond(StatusCode::OK, "text/javascript; charset=utf-8", CLIENT_JS);
@@ -122,38 +153,86 @@ impl Proxy {
             let (fresh, logical) = (fresh.clone(), logical.clone());
             let _ = tokio::task::spawn_blocking(move || fresh(&logical)).await;
         }
-        let path = self.output.join(&logical);
-        let meta = tokio::fs::metadata(&path)
-            .await
-            .ok()
-            .filter(|m| m.is_file())?;
+        let (output, roots, wanted) = (
+            self.output.clone(),
+            self.link_roots.clone(),
+            logical.clone(),
+        );
+        let opened =
+            tokio::task::spawn_blocking(move || crate::statics::open(&output, &wanted, &roots))
+                .await
+                .ok()?;
+        let (file, meta) = match opened {
+            Ok(Opened::File(file, meta)) => (file, meta),
+            Ok(Opened::Outside) => {
+                return Some(respond(
+                    StatusCode::NOT_FOUND,
+                    "text/plain; charset=utf-8",
+                    "sluice dev: not served (a symlink out of the output that sluice did not make)\n",
+                ));
+            }
+            Ok(Opened::Missing) | Err(_) => return None,
+        };
+        let len = meta.len();
         let tag = etag(&meta);
-        let mut resp = if req
-            .headers()
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+        let headers = req.headers();
+        let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+        let not_modified = text(header::IF_NONE_MATCH)
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
+        // Ranges are defined for GET only (RFC 9110 §14.2): HEAD answers as for the whole.
+        let range = if req.method() == Method::GET
+            && crate::statics::if_range_holds(text(header::IF_RANGE), &tag)
         {
+            crate::statics::ranged(text(header::RANGE), len)
+        } else {
+            Ranged::Whole
+        };
+        let mut resp = if not_modified {
             let mut resp = Response::new(empty());
             *resp.status_mut() = StatusCode::NOT_MODIFIED;
             resp
-        } else if req.method() == Method::HEAD {
-            let mut resp = Response::new(empty());
-            resp.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(meta.len()));
-            resp
         } else {
-            let bytes = tokio::fs::read(&path).await.ok()?;
-            Response::new(full(bytes))
+            let (status, start, count) = match range {
+                Ranged::Whole => (StatusCode::OK, 0, len),
+                Ranged::Part { start, end } => {
+                    (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+                }
+                Ranged::Unsatisfiable => (StatusCode::RANGE_NOT_SATISFIABLE, 0, 0),
+            };
+            let body = if req.method() == Method::HEAD || count == 0 {
+                empty()
+            } else {
+                use std::io::{Seek, SeekFrom};
+                let mut file = file;
+                if start > 0 {
+                    file.seek(SeekFrom::Start(start)).ok()?;
+                }
+                FileBody::new(tokio::fs::File::from_std(file), count)
+                    .map_err(BoxError::from)
+                    .boxed()
+            };
+            let mut resp = Response::new(body);
+            *resp.status_mut() = status;
+            let headers = resp.headers_mut();
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            let content_range = match range {
+                Ranged::Whole => None,
+                Ranged::Part { start, end } => Some(format!("bytes {start}-{end}/{len}")),
+                Ranged::Unsatisfiable => Some(format!("bytes */{len}")),
+            };
+            if let Some(v) = content_range.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                headers.insert(header::CONTENT_RANGE, v);
+            }
+            if status != StatusCode::RANGE_NOT_SATISFIABLE {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(&logical)),
+                );
+            }
+            resp
         };
-        let ok = resp.status() == StatusCode::OK;
         let headers = resp.headers_mut();
-        if ok {
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(&logical)),
-            );
-        }
         if let Ok(v) = HeaderValue::from_str(&tag) {
             headers.insert(header::ETAG, v);
         }
@@ -268,21 +347,33 @@ impl Proxy {
         if head || !injectable(&resp) {
             return resp.map(|b| b.map_err(BoxError::from).boxed());
         }
+        // Injected while it streams: the length grows by the script, a chunked answer stays
+        // chunked.
         let (mut parts, body) = resp.into_parts();
-        let html = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(e) => return self.backend_down(&e.to_string()),
-        };
-        let html = inject(&html);
-        parts.headers.remove(header::TRANSFER_ENCODING);
-        parts
+        let length = parts
             .headers
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(html.len()));
-        Response::from_parts(parts, full(html))
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        match length {
+            Some(length) => {
+                parts.headers.insert(
+                    header::CONTENT_LENGTH,
+                    HeaderValue::from(length + SCRIPT_TAG.len() as u64),
+                );
+            }
+            None => {
+                parts.headers.remove(header::CONTENT_LENGTH);
+            }
+        }
+        Response::from_parts(
+            parts,
+            InjectingBody::new(body).map_err(BoxError::from).boxed(),
+        )
     }
 }
 
-/// An HTML answer whose bytes are plain (no `Content-Encoding` but identity).
+/// An HTML answer with a body whose bytes are plain (no `Content-Encoding` but identity).
 fn injectable(resp: &Response<Incoming>) -> bool {
     let headers = resp.headers();
     let html = headers
@@ -297,20 +388,8 @@ fn injectable(resp: &Response<Incoming>) -> bool {
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.trim().eq_ignore_ascii_case("identity"));
-    html && plain && resp.status() != StatusCode::NOT_MODIFIED
-}
-
-/// `html` with [`SCRIPT_TAG`] before its last `</body>` (any case), else at the end.
-pub fn inject(html: &[u8]) -> Vec<u8> {
-    let at = html
-        .windows(7)
-        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
-        .unwrap_or(html.len());
-    let mut out = Vec::with_capacity(html.len() + SCRIPT_TAG.len());
-    out.extend_from_slice(&html[..at]);
-    out.extend_from_slice(SCRIPT_TAG.as_bytes());
-    out.extend_from_slice(&html[at..]);
-    out
+    let status = resp.status();
+    html && plain && status != StatusCode::NOT_MODIFIED && status != StatusCode::NO_CONTENT
 }
 
 /// The logical path of a URL path below `STATIC_URL`: percent-decoded, and refused (`None`)
@@ -406,22 +485,6 @@ impl hyper::body::Body for ChannelBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn script_goes_before_the_last_body_end() {
-        assert_eq!(
-            String::from_utf8(inject(b"<p>a</p></BODY></html>")).unwrap(),
-            format!("<p>a</p>{SCRIPT_TAG}</BODY></html>")
-        );
-        assert_eq!(
-            String::from_utf8(inject(b"<i>\"</body>\"</i></body>")).unwrap(),
-            format!("<i>\"</body>\"</i>{SCRIPT_TAG}</body>")
-        );
-        assert_eq!(
-            String::from_utf8(inject(b"fragment")).unwrap(),
-            format!("fragment{SCRIPT_TAG}")
-        );
-    }
 
     #[test]
     fn static_paths_never_leave_the_output() {

@@ -371,14 +371,44 @@ pub fn proxy_path(data: &[u8]) {
 }
 
 /// The live-reload client's injection into HTML: the script goes right before the last
-/// `</body>` (any case), else at the end, and every other byte of the page is kept in order.
+/// `</body>` (any case) of the run that starts at the first one, each at most
+/// `HOLD_LIMIT` bytes after the one before (the streaming injector holds no more back), else
+/// at the end; every other byte of the page is kept in order; and the page streamed in two
+/// chunks, cut anywhere, gets the same answer.
 pub fn inject(data: &[u8]) {
+    use sluice_dev::inject::{HOLD_LIMIT, Injector};
     let tag = sluice_dev::proxy::SCRIPT_TAG.as_bytes();
     let out = sluice_dev::proxy::inject(data);
-    let at = data
+    let ends: Vec<usize> = data
         .windows(7)
-        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
-        .unwrap_or(data.len());
+        .enumerate()
+        .filter(|(_, w)| w.eq_ignore_ascii_case(b"</body>"))
+        .map(|(i, _)| i)
+        .collect();
+    let at = match ends.first() {
+        None => data.len(),
+        Some(&first) => {
+            let mut at = first;
+            for &next in &ends[1..] {
+                if next - at > HOLD_LIMIT {
+                    break;
+                }
+                at = next;
+            }
+            at
+        }
+    };
+    let cut = data
+        .first()
+        .map_or(0, |&b| usize::from(b) * data.len() / 256);
+    let mut injector = Injector::new();
+    let mut streamed = injector.feed(&data[..cut]);
+    streamed.extend(injector.feed(&data[cut..]));
+    streamed.extend(injector.finish());
+    assert_eq!(
+        streamed, out,
+        "streaming in two chunks (cut at {cut}) differs"
+    );
     assert_eq!(out.len(), data.len() + tag.len());
     assert_eq!(
         &out[..at],

@@ -196,7 +196,8 @@ pub struct DevArgs {
     #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
     /// The address to serve on (default: [dev] host, else 127.0.0.1). Anything but loopback
-    /// shows your development site to the network.
+    /// shows your development site to the network (sluice warns); requests are answered only
+    /// for loopback names and [dev] allowed_hosts (default: Django's ALLOWED_HOSTS).
     #[arg(long, value_name = "ADDR")]
     pub host: Option<String>,
     /// When the backend exits, stop (with its exit code) instead of restarting it.

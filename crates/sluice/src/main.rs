@@ -324,6 +324,12 @@ impl Target for Watched {
                 || !d.errors.is_empty()
                 || !d.conflicts.is_empty(),
             wrote: !report.change.changed.is_empty() || !d.changed.is_empty(),
+            failed: report
+                .change
+                .errors
+                .iter()
+                .map(|e| e.path.clone())
+                .collect(),
         }
     }
 
@@ -482,6 +488,18 @@ fn dev(
         port: public_port,
         static_url: config.static_url.value.clone(),
         output: config.output.value.clone(),
+        // sluice's own `--link` links point into the source roots.
+        link_roots: if sync.link {
+            engine
+                .index()
+                .roots()
+                .iter()
+                .map(|r| r.path.clone())
+                .collect()
+        } else {
+            Vec::new()
+        },
+        allowed_hosts: config.dev.allowed_hosts.value.clone(),
         stdin: true,
         fresh,
     };

@@ -151,6 +151,29 @@ fn foreign_files_are_kept_and_reported() {
 }
 
 #[test]
+fn an_output_edited_in_place_in_a_trusted_folder_is_not_overwritten() {
+    // The folder's mtime older than the record's (as on a slow machine, where the record is
+    // saved a clock tick after the last write): the pass trusts the folder's listing; a hand
+    // edit in place does not move the folder's mtime; the source then changes.
+    let p = Project::new(&[("a.txt", "a"), ("b.txt", "b")]);
+    p.sync(&[]);
+    let record = p.record_file().expect("a record");
+    let later = filetime::FileTime::from_system_time(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(5),
+    );
+    filetime::set_file_mtime(&record, later).unwrap();
+    p.write("static/a.txt", "edited by hand");
+    p.write("media/a.txt", "new source");
+    let (code, event) = p.sync(&[]);
+    assert_eq!(code, 1, "{event}");
+    assert_eq!(event["conflicts"], serde_json::json!(["a.txt"]));
+    assert_eq!(
+        fs::read_to_string(p.path("static/a.txt")).unwrap(),
+        "edited by hand"
+    );
+}
+
+#[test]
 fn output_edited_after_sync_is_never_overwritten_and_kept_when_its_source_goes() {
     let p = Project::new(&[("a.txt", "a"), ("b.txt", "b")]);
     p.sync(&[]);

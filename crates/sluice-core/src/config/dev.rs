@@ -1,10 +1,11 @@
 //! The `[dev]` table of `sluice dev`, resolved: the backend command, the public port, the
-//! host.
+//! host, and the hosts requests may name (`allowed_hosts`, else Django's `ALLOWED_HOSTS`).
 
 use std::path::Path;
 
 use serde::Deserialize;
 
+use super::DjangoProject;
 use super::files::Layer;
 use crate::error::{Error, Result};
 use crate::origin::{Origin, Value};
@@ -27,6 +28,7 @@ pub(crate) struct DevKeys {
     pub(crate) port: Option<u16>,
     pub(crate) host: Option<String>,
     pub(crate) editor_url: Option<String>,
+    pub(crate) allowed_hosts: Option<Vec<String>>,
 }
 
 /// How `sluice dev` starts the backend.
@@ -49,6 +51,10 @@ pub struct DevConfig {
     /// `[dev] editor_url`: a URL template that opens a file in the developer's editor
     /// (`vscode://file/{path}:{line}:{column}`), for the browser overlay's file links.
     pub editor_url: Option<Value<String>>,
+    /// Hosts a request may name besides loopback ones (`localhost`, `*.localhost`,
+    /// `127.0.0.0/8`, `[::1]`), as Django's `ALLOWED_HOSTS` patterns: `[dev] allowed_hosts`,
+    /// else Django's `ALLOWED_HOSTS` when sluice reads the settings, else none.
+    pub allowed_hosts: Value<Vec<String>>,
 }
 
 /// The port `sluice dev` listens on when neither flag nor file says: `$PORT`, else 8000.
@@ -62,6 +68,7 @@ pub(crate) fn resolve_dev(
     project_dir: &Path,
     python: &Value<String>,
     settings_module: Option<&str>,
+    django: Option<&DjangoProject>,
 ) -> Result<DevConfig> {
     let dev_pick = |key: &str, has: &dyn Fn(&DevKeys) -> bool| {
         layers
@@ -180,10 +187,27 @@ pub(crate) fn resolve_dev(
         }
         None => None,
     };
+    let allowed_hosts = match dev_pick("allowed_hosts", &|d| d.allowed_hosts.is_some()) {
+        Some((keys, origin)) => Value {
+            value: keys.allowed_hosts.unwrap_or_default(),
+            origin,
+        },
+        None => match django.and_then(|d| Some((d, d.settings.allowed_hosts.clone()?))) {
+            Some((d, hosts)) => Value {
+                value: hosts,
+                origin: Origin::Django(d.module.value.clone()),
+            },
+            None => Value {
+                value: Vec::new(),
+                origin: Origin::Default,
+            },
+        },
+    };
     Ok(DevConfig {
         command,
         port,
         host,
         editor_url,
+        allowed_hosts,
     })
 }

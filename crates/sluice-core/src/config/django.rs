@@ -103,6 +103,7 @@ mod tests {
             storage_features: None,
             app_paths: Vec::new(),
             template_dirs: Vec::new(),
+            allowed_hosts: None,
         }
     }
 

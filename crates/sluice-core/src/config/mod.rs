@@ -460,7 +460,13 @@ impl Config {
             });
         }
 
-        let dev = dev::resolve_dev(&layers, &project_dir, &python, settings_module.as_deref())?;
+        let dev = dev::resolve_dev(
+            &layers,
+            &project_dir,
+            &python,
+            settings_module.as_deref(),
+            django.as_ref(),
+        )?;
 
         // Bundles: django-pipeline's PIPELINE, static-bundles.json, [bundles.*] tables.
         let mut bundle_defs = Vec::new();

@@ -141,7 +141,7 @@ fn django_projects_get_runserver_by_default() {
         value: "py".to_string(),
         origin: Origin::Default,
     };
-    let dev = resolve_dev(&[], root, &python, Some("mysite.settings")).unwrap();
+    let dev = resolve_dev(&[], root, &python, Some("mysite.settings"), None).unwrap();
     assert_eq!(
         dev.command.unwrap().value,
         DevCommand::Argv(vec![

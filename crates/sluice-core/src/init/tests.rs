@@ -32,6 +32,7 @@ fn project(module: &str, origin: Origin, pipeline: Option<serde_json::Value>) ->
             storage_features: None,
             app_paths: vec![],
             template_dirs: vec![],
+            allowed_hosts: None,
         },
         freshness: Freshness::Asked,
     }

@@ -212,6 +212,22 @@ pub struct Feedback {
     pub eventful: bool,
     /// Whether outputs were written or removed (errors alone do not count).
     pub wrote: bool,
+    /// Paths the change set failed on: those sluice may not read are tried again until it
+    /// may (a folder made unreadable and readable again raises no event of its own).
+    pub failed: Vec<PathBuf>,
+}
+
+/// How often paths sluice was denied are tried again.
+const DENIED_RETRY: Duration = Duration::from_millis(500);
+
+/// Whether `path` (a file or a folder) cannot be read for lack of permission.
+fn denied(path: &Path) -> bool {
+    let is_denied = |e: &std::io::Error| e.kind() == std::io::ErrorKind::PermissionDenied;
+    match std::fs::metadata(path) {
+        Err(e) => is_denied(&e),
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path).is_err_and(|e| is_denied(&e)),
+        Ok(_) => std::fs::File::open(path).is_err_and(|e| is_denied(&e)),
+    }
 }
 
 /// What the watch tells its caller.
@@ -491,6 +507,9 @@ impl Watch {
         let mut missing: HashSet<PathBuf> = HashSet::new();
         let mut save_at: Option<Instant> = None;
         let mut forgotten: HashSet<PathBuf> = HashSet::new();
+        // Paths sluice was not allowed to read: tried again every DENIED_RETRY.
+        let mut unreadable: HashSet<PathBuf> = HashSet::new();
+        let mut retry_at = Instant::now();
         let ignore = target.ignore().clone();
         loop {
             let now = Instant::now();
@@ -498,6 +517,9 @@ impl Watch {
             if !missing.is_empty() {
                 let check = now + Duration::from_millis(250);
                 deadline = Some(deadline.map_or(check, |d| d.min(check)));
+            }
+            if !unreadable.is_empty() {
+                deadline = Some(deadline.map_or(retry_at, |d| d.min(retry_at)));
             }
             if let Some(save) = save_at {
                 deadline = Some(deadline.map_or(save, |d| d.min(save)));
@@ -602,6 +624,10 @@ impl Watch {
                             notice(Notice::RootMissing(&root));
                         }
                     }
+                    if unreadable.is_empty() {
+                        retry_at = Instant::now() + DENIED_RETRY;
+                    }
+                    unreadable.extend(feedback.failed.into_iter().filter(|p| denied(p)));
                     if feedback.eventful {
                         notice(Notice::Changed(&report));
                         save_at = Some(Instant::now() + options.save_after);
@@ -619,6 +645,15 @@ impl Watch {
                 missing.remove(&root);
                 notice(Notice::RootBack(&root));
                 changed.push(root);
+            }
+            if !unreadable.is_empty() && retry_at <= Instant::now() {
+                let readable: Vec<PathBuf> =
+                    unreadable.iter().filter(|p| !denied(p)).cloned().collect();
+                for path in readable {
+                    unreadable.remove(&path);
+                    changed.push(path);
+                }
+                retry_at = Instant::now() + DENIED_RETRY;
             }
             if changed.is_empty() {
                 if save_at.is_some_and(|at| at <= Instant::now()) {
@@ -643,6 +678,10 @@ impl Watch {
                     notice(Notice::RootMissing(&root));
                 }
             }
+            if unreadable.is_empty() {
+                retry_at = Instant::now() + DENIED_RETRY;
+            }
+            unreadable.extend(feedback.failed.into_iter().filter(|p| denied(p)));
             if feedback.eventful {
                 notice(Notice::Changed(&report));
                 save_at = Some(Instant::now() + options.save_after);

@@ -474,6 +474,7 @@ impl Poller {
         };
         let mut became_dirs = Vec::new();
         let mut gone = Vec::new();
+        let mut unreadable = false;
         for (name, meta) in snap.files.iter_mut() {
             if skip.is_some_and(|s| s.contains(name)) || fresh.contains(name) {
                 continue;
@@ -499,6 +500,11 @@ impl Poller {
                         changed.push(dir.join(name));
                     }
                 }
+                None if denied(&dir.join(name)) => {
+                    // Kept as it was: sluice may not look, which is not a deletion; the
+                    // folder is listed again next round (see `relist`).
+                    unreadable = true;
+                }
                 other => {
                     gone.push(name.clone());
                     changed.push(dir.join(name));
@@ -510,6 +516,9 @@ impl Poller {
         }
         for name in &gone {
             snap.files.remove(name);
+        }
+        if unreadable {
+            snap.mtime_ns = UNSETTLED;
         }
         // A file replaced by a folder of the same name: take the folder in, or whatever is
         // written into it later goes unseen.
@@ -534,7 +543,19 @@ impl Poller {
         let mut stated = BTreeSet::new();
         let remote = self.remote[root];
         let mut now: BTreeMap<OsString, Kind> = BTreeMap::new();
-        if let Ok(entries) = std::fs::read_dir(dir) {
+        let listing = std::fs::read_dir(dir);
+        if listing
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+        {
+            // Not readable for now: nothing in it is taken for gone, and it is listed again
+            // next round (making it readable again does not move its mtime).
+            if let Some(snap) = self.dirs.get_mut(dir) {
+                snap.mtime_ns = UNSETTLED;
+            }
+            return stated;
+        }
+        if let Ok(entries) = listing {
             for entry in entries.flatten() {
                 let name = entry.file_name();
                 let Some(text) = name.to_str() else {
@@ -617,6 +638,11 @@ impl Poller {
         }
         stated
     }
+}
+
+/// Whether looking at `path` fails for lack of permission (its folder's or its own).
+fn denied(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 #[cfg(test)]

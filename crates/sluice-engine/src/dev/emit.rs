@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
-use sluice_core::error::{FileError, describe_io};
+use sluice_core::error::{FileError, describe_io, describe_write};
 use sluice_core::output::{
     copy_atomic, output_path, remove_and_prune, symlink_atomic, write_atomic,
 };
@@ -205,7 +205,7 @@ impl Engine {
                         {
                             Outcome::Vanished
                         }
-                        Err(e) => Outcome::Failed(describe_io(&e)),
+                        Err(e) => Outcome::Failed(describe_write(&dest, &e)),
                     }
                 };
                 let refreshed = |recorded: Option<&OutEntry>| match recorded {
@@ -302,11 +302,21 @@ impl Engine {
             .par_iter()
             .map(|(logical, item, recorded, trusted)| {
                 let want = self.want(*item);
+                let path = output_path(&output, logical);
                 let current = match recorded {
                     Some(e) if *trusted => Some(Current::recorded(e)),
-                    _ => Current::of(&output_path(&output, logical)),
+                    _ => Current::of(&path),
                 };
-                decide(&want, recorded.as_ref(), current.as_ref(), force)
+                let action = decide(&want, recorded.as_ref(), current.as_ref(), force);
+                // An untouched folder vouches for its listing, not for its files' bytes (an
+                // edit in place leaves the folder's mtime alone): what is about to be
+                // overwritten is looked at first.
+                match action {
+                    Action::Write | Action::Refresh if *trusted => {
+                        decide(&want, recorded.as_ref(), Current::of(&path).as_ref(), force)
+                    }
+                    other => other,
+                }
             })
             .collect();
         // A compiled output's map is written only where the output could be.

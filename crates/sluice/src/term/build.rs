@@ -272,13 +272,7 @@ impl Printer {
                 );
             }
             BuildError::Files(errors) | BuildError::Commit(errors) => {
-                for e in errors {
-                    self.error(
-                        &format!("{}: {}", shown(&e.path, base), e.message),
-                        None,
-                        None,
-                    );
-                }
+                self.file_errors(errors, base);
                 if matches!(error, BuildError::Files(_)) {
                     self.error(&format!("build stopped; {untouched}"), None, None);
                 }

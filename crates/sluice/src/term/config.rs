@@ -93,6 +93,10 @@ impl Printer {
                     "editor_url": config.dev.editor_url.as_ref().map(|e| json!({
                         "value": e.value, "origin": origin(&e.origin),
                     })),
+                    "allowed_hosts": {
+                        "value": config.dev.allowed_hosts.value,
+                        "origin": origin(&config.dev.allowed_hosts.origin),
+                    },
                 },
                 "django": config.django.as_ref().map(|d| json!({
                     "settings": {"value": d.module.value, "origin": origin(&d.module.origin)},
@@ -234,6 +238,16 @@ impl Printer {
             } else {
                 format!("{}; {}", config.dev.host.origin, config.dev.port.origin)
             },
+        );
+        let hosts = &config.dev.allowed_hosts;
+        row(
+            "dev.hosts",
+            if hosts.value.is_empty() {
+                "loopback only".to_string()
+            } else {
+                format!("loopback, {}", hosts.value.join(", "))
+            },
+            hosts.origin.to_string(),
         );
         if let Some(editor) = &config.dev.editor_url {
             row(

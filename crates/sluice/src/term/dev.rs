@@ -21,6 +21,10 @@ impl Printer {
                     "url": format!("http://{addr}/"),
                     "port": addr.port(),
                 }),
+                Event::Exposed { addr } => json!({
+                    "event": "warning",
+                    "message": exposed(addr),
+                }),
                 Event::BackendStarted { pid, port, argv } => {
                     json!({"event": "backend_started", "pid": pid, "port": port, "argv": argv})
                 }
@@ -61,6 +65,7 @@ impl Printer {
                 config.static_url.value,
                 shown(&config.output.value, &config.project_dir)
             )),
+            Event::Exposed { addr } => self.warn(&exposed(addr)),
             Event::BackendStarted { pid, port, argv } => info(format!(
                 "started {} (pid {pid}, port {port})",
                 argv.join(" ").bold()
@@ -131,4 +136,11 @@ impl Printer {
             }
         }
     }
+}
+
+/// The one line said when `sluice dev` listens beyond loopback.
+fn exposed(addr: &std::net::SocketAddr) -> String {
+    format!(
+        "listening on {addr}, not only loopback: other machines can reach this development server (it answers loopback names and [dev] allowed_hosts only)"
+    )
 }

@@ -141,3 +141,113 @@ pub(super) fn asset_error_json(e: &sluice_assets::Error, base: &Path) -> serde_j
         other => json!({"message": other.to_string()}),
     }
 }
+
+/// The OS error a file error ends with when it is one that every other write to the same
+/// file system meets as well (full, read-only, over quota): such errors are said once.
+fn shared_cause(message: &str) -> Option<&str> {
+    ["(os error 28)", "(os error 30)", "(os error 122)"]
+        .iter()
+        .any(|code| message.ends_with(code))
+        .then(|| {
+            message
+                .rsplit_once(": ")
+                .map_or(message, |(_, cause)| cause)
+        })
+}
+
+/// Which file errors are shown one per line (all with `verbose`), and per cause shared by more
+/// than a few, how many more there were: a read-only output is one error, not one per file.
+pub(super) fn file_error_lines(
+    errors: &[sluice_core::error::FileError],
+    verbose: bool,
+) -> (Vec<&sluice_core::error::FileError>, Vec<(String, usize)>) {
+    let mut shown = Vec::new();
+    let mut more: Vec<(String, usize)> = Vec::new();
+    let mut seen: Vec<(&str, usize)> = Vec::new();
+    for error in errors {
+        let Some(cause) = shared_cause(&error.message).filter(|_| !verbose) else {
+            shown.push(error);
+            continue;
+        };
+        match seen.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, n)) if *n >= SHORT_LIST => match more.iter_mut().find(|(c, _)| c == cause) {
+                Some((_, m)) => *m += 1,
+                None => more.push((cause.to_string(), 1)),
+            },
+            Some((_, n)) => {
+                *n += 1;
+                shown.push(error);
+            }
+            None => {
+                seen.push((cause, 1));
+                shown.push(error);
+            }
+        }
+    }
+    (shown, more)
+}
+
+impl Printer {
+    /// File errors (`path: message`), a cause shared by many said once after a few of them.
+    pub(super) fn file_errors(&self, errors: &[sluice_core::error::FileError], base: &Path) {
+        let (each, more) = file_error_lines(errors, self.verbose);
+        for error in each {
+            self.error(
+                &format!("{}: {}", shown(&error.path, base), error.message),
+                None,
+                None,
+            );
+        }
+        for (cause, n) in more {
+            self.error(
+                &format!(
+                    "… and {n} more {} failed the same way: {cause}",
+                    if n == 1 { "file" } else { "files" }
+                ),
+                None,
+                Some("-v lists them all"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::error::FileError;
+
+    #[test]
+    fn a_cause_every_write_meets_is_said_once_after_a_few_files() {
+        let error = |i: usize, message: &str| FileError {
+            path: format!("media/{i}.css").into(),
+            message: message.to_string(),
+        };
+        let mut errors: Vec<FileError> = (0..50)
+            .map(|i| {
+                error(
+                    i,
+                    &format!("cannot write static/{i}.css: Read-only file system (os error 30)"),
+                )
+            })
+            .collect();
+        errors.push(error(
+            99,
+            "permission denied (Permission denied (os error 13))",
+        ));
+        errors.push(error(
+            98,
+            "permission denied (Permission denied (os error 13))",
+        ));
+        let (each, more) = file_error_lines(&errors, false);
+        assert_eq!(each.len(), SHORT_LIST + 2);
+        assert_eq!(
+            more,
+            [(
+                "Read-only file system (os error 30)".to_string(),
+                50 - SHORT_LIST
+            )]
+        );
+        let (each, more) = file_error_lines(&errors, true);
+        assert_eq!((each.len(), more.len()), (52, 0));
+    }
+}

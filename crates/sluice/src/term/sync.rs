@@ -65,13 +65,7 @@ impl Printer {
                 "some source folders could not be read, so no outputs were removed this time",
             );
         }
-        for error in &report.errors {
-            self.error(
-                &format!("{}: {}", shown(&error.path, base), error.message),
-                None,
-                None,
-            );
-        }
+        self.file_errors(&report.errors, base);
         if !report.conflicts.is_empty() {
             let n = report.conflicts.len();
             let shown_paths: Vec<String> = report
@@ -230,13 +224,7 @@ impl Printer {
             }));
             return;
         }
-        for error in &report.errors {
-            self.error(
-                &format!("{}: {}", shown(&error.path, base), error.message),
-                None,
-                None,
-            );
-        }
+        self.file_errors(&report.errors, base);
         for conflict in &report.conflicts {
             self.error(
                 &format!(
