@@ -11,8 +11,8 @@
 //! `[build.budgets]` maps outputs (or patterns) to size limits ([`crate::budget`]); the first
 //! file that has the table gives all of them, each with its file and line.
 
-use super::files::Layer;
-use super::{DjangoProject, key_line};
+use super::DjangoProject;
+use super::files::{Layer, pick_in_table};
 use crate::budget::{Budget, OutputGlob, parse_limit};
 use crate::error::{Error, Result};
 use crate::origin::{Origin, Value};
@@ -44,14 +44,7 @@ const KEYS: [&str; 6] = [
 ];
 
 fn origin(layer: &Layer, key: &str) -> Origin {
-    let section = match layer.section {
-        Some(_) => "[tool.sluice.build]",
-        None => "[build]",
-    };
-    Origin::File(
-        layer.path.clone(),
-        key_line(&layer.text, Some(section), key),
-    )
+    layer.table_origin("build", key)
 }
 
 /// The first layer's value of `key` in `[build]`, read by `read` (an error message when the
@@ -62,20 +55,7 @@ fn pick<T>(
     read: impl Fn(&toml::Value) -> Option<T>,
     expected: &str,
 ) -> Result<Option<Value<T>>> {
-    for layer in layers {
-        let Some(value) = layer.keys._build.as_ref().and_then(|t| t.get(key)) else {
-            continue;
-        };
-        let origin = origin(layer, key);
-        return match read(value) {
-            Some(value) => Ok(Some(Value { value, origin })),
-            None => Err(
-                Error::config(format!("`{key}` in [build] must be {expected}"))
-                    .with_location(origin.to_string()),
-            ),
-        };
-    }
-    Ok(None)
+    pick_in_table(layers, "build", |k| k._build.as_ref(), key, read, expected)
 }
 
 /// `[build.budgets]` of the first layer that has it: each entry with its line (the line of
@@ -93,23 +73,17 @@ fn budgets(layers: &[Layer]) -> Result<Vec<Budget>> {
             )
             .with_location(table_origin.to_string()));
         };
-        let section = match layer.section {
-            Some(_) => "[tool.sluice.build.budgets]",
-            None => "[build.budgets]",
-        };
         let mut out = Vec::with_capacity(table.len());
         for (pattern, limit) in table {
-            let line = [
+            let origin = [
                 format!("\"{pattern}\""),
                 format!("'{pattern}'"),
                 pattern.clone(),
             ]
             .iter()
-            .find_map(|key| key_line(&layer.text, Some(section), key));
-            let origin = match line {
-                Some(line) => Origin::File(layer.path.clone(), Some(line)),
-                None => table_origin.clone(),
-            };
+            .map(|key| layer.table_origin("build.budgets", key))
+            .find(|o| matches!(o, Origin::File(_, Some(_))))
+            .unwrap_or_else(|| table_origin.clone());
             let fail = |message: String| {
                 Err(Error::config(format!("budget {pattern:?}: {message}"))
                     .with_location(origin.to_string())

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 
 use super::DjangoProject;
-use super::files::{Layer, key_line};
+use super::files::Layer;
 use crate::origin::{Origin, Value};
 use crate::sources::SourceRoot;
 
@@ -82,18 +82,6 @@ pub struct CompileConfig {
     pub load_paths: Value<Vec<PathBuf>>,
 }
 
-/// The origin of a key of `[compile]` in `layer`.
-fn origin(layer: &Layer, key: &str) -> Origin {
-    let section = match layer.section {
-        Some(_) => "[tool.sluice.compile]",
-        None => "[compile]",
-    };
-    Origin::File(
-        layer.path.clone(),
-        key_line(&layer.text, Some(section), key),
-    )
-}
-
 /// The first layer's `[compile]` value of a key.
 fn pick<'a, T>(
     layers: &'a [Layer],
@@ -102,7 +90,7 @@ fn pick<'a, T>(
 ) -> Option<(&'a T, Origin, &'a Layer)> {
     layers.iter().find_map(|l| {
         let keys = l.keys.compile.as_ref()?.keys()?;
-        get(keys).map(|v| (v, origin(l, key), l))
+        get(keys).map(|v| (v, l.table_origin("compile", key), l))
     })
 }
 

@@ -77,7 +77,7 @@ pub(crate) fn resolve_dev(
             .map(|l| {
                 (
                     l.keys.dev.as_ref().cloned().unwrap_or_default(),
-                    l.dev_origin(key),
+                    l.table_origin("dev", key),
                 )
             })
     };

@@ -82,13 +82,14 @@ impl Layer {
         Origin::File(self.path.clone(), key_line(&self.text, self.section, key))
     }
 
-    /// Where a key of the `[dev]` table is set.
-    pub(crate) fn dev_origin(&self, key: &str) -> Origin {
+    /// Where `key` of the table `table` (`dev`, `build`, `build.budgets`, …) is set: under
+    /// `[table]`, or `[tool.sluice.table]` in a `pyproject.toml`.
+    pub(crate) fn table_origin(&self, table: &str, key: &str) -> Origin {
         let section = match self.section {
-            None => "[dev]",
-            Some(_) => "[tool.sluice.dev]",
+            None => format!("[{table}]"),
+            Some(_) => format!("[tool.sluice.{table}]"),
         };
-        Origin::File(self.path.clone(), key_line(&self.text, Some(section), key))
+        Origin::File(self.path.clone(), key_line(&self.text, Some(&section), key))
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -193,6 +194,32 @@ pub(crate) fn discover(cwd: &Path, explicit: Option<&Path>) -> Result<(PathBuf, 
         }
     }
     Ok((cwd.to_path_buf(), Vec::new(), false))
+}
+
+/// The first layer's value of `key` in the table `table`, which `get` takes from a layer's
+/// keys, read by `read`; a value of the wrong type is an error saying it must be `expected`.
+pub(crate) fn pick_in_table<T>(
+    layers: &[Layer],
+    table: &str,
+    get: impl Fn(&FileConfig) -> Option<&toml::Table>,
+    key: &str,
+    read: impl Fn(&toml::Value) -> Option<T>,
+    expected: &str,
+) -> Result<Option<crate::origin::Value<T>>> {
+    for layer in layers {
+        let Some(value) = get(&layer.keys).and_then(|t| t.get(key)) else {
+            continue;
+        };
+        let origin = layer.table_origin(table, key);
+        return match read(value) {
+            Some(value) => Ok(Some(crate::origin::Value { value, origin })),
+            None => Err(
+                Error::config(format!("`{key}` in [{table}] must be {expected}"))
+                    .with_location(origin.to_string()),
+            ),
+        };
+    }
+    Ok(None)
 }
 
 /// The first layer that sets a key, with the value and its origin.

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use self::build::BuildConfig;
 pub use self::compile::{CompileConfig, nearest_node_modules};
 pub use self::dev::{DEFAULT_DEV_PORT, DevCommand, DevConfig};
-use self::files::{Layer, SourceSpec, discover, key_line, pick};
+use self::files::{Layer, SourceSpec, discover, pick};
 pub use self::publish::{CacheConfig, PublishConfig};
 use crate::bundles::{self, BundleDef, CompilerKind, PipelineSettings};
 use crate::django::{DjangoSettings, Freshness};
@@ -562,16 +562,7 @@ impl Config {
 /// Where `compile = false` (or `[compile] enabled`) is set in `layer`.
 fn compile_origin(layer: &Layer) -> Origin {
     match &layer.keys.compile {
-        Some(self::compile::CompileSpec::Table(_)) => {
-            let section = match layer.section {
-                Some(_) => "[tool.sluice.compile]",
-                None => "[compile]",
-            };
-            Origin::File(
-                layer.path.clone(),
-                key_line(&layer.text, Some(section), "enabled"),
-            )
-        }
+        Some(self::compile::CompileSpec::Table(_)) => layer.table_origin("compile", "enabled"),
         _ => layer.origin("compile"),
     }
 }

@@ -3,8 +3,7 @@
 //! Credentials are never read from a file: they come from the environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …), like every AWS tool's.
 
-use super::files::Layer;
-use super::key_line;
+use super::files::{Layer, pick_in_table};
 use crate::error::{Error, Result};
 use crate::origin::{Origin, Value};
 
@@ -40,37 +39,20 @@ const KEYS: [&str; 8] = [
     "serve_compressed",
 ];
 
-fn origin(layer: &Layer, key: &str) -> Origin {
-    let section = match layer.section {
-        Some(_) => "[tool.sluice.publish]",
-        None => "[publish]",
-    };
-    Origin::File(
-        layer.path.clone(),
-        key_line(&layer.text, Some(section), key),
-    )
-}
-
 fn pick<T>(
     layers: &[Layer],
     key: &str,
     read: impl Fn(&toml::Value) -> Option<T>,
     expected: &str,
 ) -> Result<Option<Value<T>>> {
-    for layer in layers {
-        let Some(value) = layer.keys._publish.as_ref().and_then(|t| t.get(key)) else {
-            continue;
-        };
-        let origin = origin(layer, key);
-        return match read(value) {
-            Some(value) => Ok(Some(Value { value, origin })),
-            None => Err(
-                Error::config(format!("`{key}` in [publish] must be {expected}"))
-                    .with_location(origin.to_string()),
-            ),
-        };
-    }
-    Ok(None)
+    pick_in_table(
+        layers,
+        "publish",
+        |k| k._publish.as_ref(),
+        key,
+        read,
+        expected,
+    )
 }
 
 fn string(value: &toml::Value) -> Option<String> {
@@ -86,7 +68,7 @@ pub(crate) fn resolve_publish(layers: &[Layer]) -> Result<PublishConfig> {
         for key in layer.keys._publish.iter().flat_map(|t| t.keys()) {
             if !KEYS.contains(&key.as_str()) {
                 return Err(Error::config(format!("unknown key `{key}` in [publish]"))
-                    .with_location(origin(layer, key).to_string())
+                    .with_location(layer.table_origin("publish", key).to_string())
                     .with_hint(format!("the keys of [publish] are {}", KEYS.join(", "))));
             }
         }
@@ -139,16 +121,6 @@ pub struct CacheConfig {
 }
 
 pub(crate) fn resolve_cache(layers: &[Layer]) -> Result<CacheConfig> {
-    let origin = |layer: &Layer, key: &str| {
-        let section = match layer.section {
-            Some(_) => "[tool.sluice.cache]",
-            None => "[cache]",
-        };
-        Origin::File(
-            layer.path.clone(),
-            key_line(&layer.text, Some(section), key),
-        )
-    };
     let mut remote = None;
     let mut write = None;
     for layer in layers {
@@ -156,7 +128,7 @@ pub(crate) fn resolve_cache(layers: &[Layer]) -> Result<CacheConfig> {
             continue;
         };
         for (key, value) in table {
-            let at = origin(layer, key);
+            let at = layer.table_origin("cache", key);
             match key.as_str() {
                 "remote" if remote.is_none() => match value.as_str() {
                     Some(url) => {
