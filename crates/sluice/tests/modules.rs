@@ -511,12 +511,10 @@ fn a_bundle_is_a_module_bundle_when_a_member_imports_and_plain_ones_stay_joined(
     assert_eq!(by_name("auto")["modules"]["always"], false);
 }
 
-#[test]
-fn a_package_file_read_from_node_modules_is_an_input_of_the_bundle() {
-    let project = Project::new(&[(
-        "js/main.es6.js",
-        "import { greeting } from 'greeter';\nwindow.greeting = greeting;\n",
-    )]);
+/// A project whose one bundle, `main` (`js/BUNDLES/main.js`), is `js/main.es6.js` in a
+/// `static-bundles.json`, with `files` in `media/`.
+fn main_bundle_project(files: &[(&str, &str)]) -> Project {
+    let project = Project::new(files);
     project.write(
         "media/static-bundles.json",
         r#"{"js": [{"name": "main", "files": ["js/main.es6.js"]}]}"#,
@@ -525,6 +523,18 @@ fn a_package_file_read_from_node_modules_is_an_input_of_the_bundle() {
         "sluice.toml",
         "sources = [\"media\"]\noutput = \"static\"\nstatic_bundles = \"media/static-bundles.json\"\n",
     );
+    project
+}
+
+/// The bundle's member importing the package `greeter`.
+const GREETER_MAIN: (&str, &str) = (
+    "js/main.es6.js",
+    "import { greeting } from 'greeter';\nwindow.greeting = greeting;\n",
+);
+
+#[test]
+fn a_package_file_read_from_node_modules_is_an_input_of_the_bundle() {
+    let project = main_bundle_project(&[GREETER_MAIN]);
     // `module` (ESM) is preferred to `main` (CommonJS), as bundlers do for the browser.
     project.write(
         "node_modules/greeter/package.json",
@@ -568,18 +578,7 @@ fn a_package_file_read_from_node_modules_is_an_input_of_the_bundle() {
 /// `node_modules` rebuilds the bundle (node_modules is watched only where bundles read).
 #[test]
 fn watch_rebuilds_a_module_bundle_when_a_package_module_is_edited() {
-    let project = Project::new(&[(
-        "js/main.es6.js",
-        "import { greeting } from 'greeter';\nwindow.greeting = greeting;\n",
-    )]);
-    project.write(
-        "media/static-bundles.json",
-        r#"{"js": [{"name": "main", "files": ["js/main.es6.js"]}]}"#,
-    );
-    project.write(
-        "sluice.toml",
-        "sources = [\"media\"]\noutput = \"static\"\nstatic_bundles = \"media/static-bundles.json\"\n",
-    );
+    let project = main_bundle_project(&[GREETER_MAIN]);
     project.write(
         "node_modules/greeter/package.json",
         r#"{"name": "greeter", "module": "index.mjs"}"#,
@@ -656,21 +655,13 @@ impl Drop for Watching {
 /// back.
 #[test]
 fn watch_follows_an_import_whose_resolution_a_new_file_changes() {
-    let project = Project::new(&[
+    let project = main_bundle_project(&[
         (
             "js/main.es6.js",
             "import { name } from './util';\nwindow.name1 = name;\n",
         ),
         ("js/util/index.js", "export const name = 'from-index';\n"),
     ]);
-    project.write(
-        "media/static-bundles.json",
-        r#"{"js": [{"name": "main", "files": ["js/main.es6.js"]}]}"#,
-    );
-    project.write(
-        "sluice.toml",
-        "sources = [\"media\"]\noutput = \"static\"\nstatic_bundles = \"media/static-bundles.json\"\n",
-    );
     let watching = Watching::start(&project);
     watching.wait_for("ready", &|e| e["event"] == "ready");
     let out = project.path("static/js/BUNDLES/main.js");
