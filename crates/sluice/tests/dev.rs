@@ -129,6 +129,18 @@ fn runserver_behind_the_proxy_with_live_reload_events() {
     assert_nothing_left(&run);
 }
 
+/// Once the backend is up, a page comes through the proxy with the client injected; Ctrl-C
+/// stops everything.
+fn serves_a_page_then_stops(mut run: DevRun) {
+    run.wait_event("backend_up");
+    let page = run.get("/");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(page.text().contains(SCRIPT_TAG));
+    run.signal("-INT");
+    assert_eq!(run.wait_exit().code(), Some(0));
+    assert_nothing_left(&run);
+}
+
 /// `sluice dev -- python manage.py runserver [ADDRESS]`, the command as a Django developer
 /// types it: without an address runserver would take 8000, sluice's own port, so sluice adds
 /// one; with one, sluice proxies to it; with sluice's own, it says so before starting.
@@ -167,13 +179,7 @@ fn the_runserver_command_as_typed_with_or_without_an_address() {
         "{argv:?}"
     );
     assert_ne!(started["port"].as_u64(), Some(public as u64));
-    run.wait_event("backend_up");
-    let page = run.get("/");
-    assert_eq!(page.status, 200, "{}", page.text());
-    assert!(page.text().contains(SCRIPT_TAG));
-    run.signal("-INT");
-    assert_eq!(run.wait_exit().code(), Some(0));
-    assert_nothing_left(&run);
+    serves_a_page_then_stops(run);
 
     // Its own address: kept as typed, and proxied to.
     let own = free();
@@ -187,13 +193,7 @@ fn the_runserver_command_as_typed_with_or_without_an_address() {
     assert_eq!(started["port"].as_u64(), Some(own as u64));
     let argv: Vec<String> = serde_json::from_value(started["argv"].clone()).unwrap();
     assert_eq!(argv[3], own.to_string());
-    run.wait_event("backend_up");
-    let page = run.get("/");
-    assert_eq!(page.status, 200, "{}", page.text());
-    assert!(page.text().contains(SCRIPT_TAG));
-    run.signal("-INT");
-    assert_eq!(run.wait_exit().code(), Some(0));
-    assert_nothing_left(&run);
+    serves_a_page_then_stops(run);
 
     // sluice's own port: a configuration error naming it, before anything starts.
     let public = free().to_string();
