@@ -178,16 +178,12 @@ fn fresh_sync(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let copy = tempfile::tempdir().unwrap();
     support::copy_tree(&root.join("media"), &copy.path().join("media"));
     fs::copy(root.join("sluice.toml"), copy.path().join("sluice.toml")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["sync", "--quiet"])
-        .current_dir(copy.path())
-        .env_remove("DJANGO_SETTINGS_MODULE")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    support::run_or_panic(
+        Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["sync", "--quiet"])
+            .current_dir(copy.path())
+            .env_remove("DJANGO_SETTINGS_MODULE"),
+        "a fresh sync",
     );
     tree_files(&copy.path().join("static"))
 }
