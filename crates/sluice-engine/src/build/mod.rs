@@ -302,8 +302,8 @@ impl Engine {
         if !problems.is_empty() {
             return Err(BuildError::Files(problems));
         }
-        self.forget_resolutions(None);
-        self.refresh_facts(None);
+        let moved = self.refresh_facts(None);
+        self.forget_resolutions(&moved);
         let mut report = BuildReport::default();
         let collected = self.build_graph(&options, &mut report)?;
 

@@ -41,8 +41,8 @@ impl Engine {
         let started = Instant::now();
         self.clean_outputs()?;
         let found = self.index.scan();
-        self.forget_resolutions(None);
-        self.refresh_facts(None);
+        let moved = self.refresh_facts(None);
+        self.forget_resolutions(&moved);
         let derive_started = Instant::now();
         let mut derived = DeriveReport::default();
         self.derive(Scope::All, &mut derived);
@@ -76,11 +76,11 @@ impl Engine {
     pub fn dev_update(&mut self, changed: &[PathBuf]) -> DevChange {
         let started = Instant::now();
         let mut delta = self.index.update(changed);
-        let resolving = self.forget_resolutions(Some(&delta.touched));
-        delta.touched.extend(resolving);
+        let moved = self.refresh_facts(Some(&delta.touched));
+        // The members of bundles whose imports may resolve anew are looked at again.
+        delta.touched.extend(self.forget_resolutions(&moved));
         delta.touched.sort();
         delta.touched.dedup();
-        self.refresh_facts(Some(&delta.touched));
         let mut derived = DeriveReport::default();
         let previous = self.derive(Scope::Touched(&delta.touched, changed), &mut derived);
         let mut change = ChangeReport::default();

@@ -189,10 +189,9 @@ impl Engine {
     /// to (`./x` was `x/index.js`, and now `x.js` is there; `./y` now has a `y.ts`): the nodes
     /// (every variant) of the bundles that read a module in or below its folder are
     /// forgotten, so they are rebuilt; their members are returned, for a change set to look
-    /// at them again. `touched`: the logical paths a change set looked at; `None`: compare
-    /// the whole index with the record (a full pass). Edits change no resolution and go the
-    /// usual way, by the nodes' inputs. Call before [`Engine::refresh_facts`].
-    pub(crate) fn forget_resolutions(&mut self, touched: Option<&[String]>) -> Vec<String> {
+    /// at them again. `moved`: what [`Engine::refresh_facts`] found appeared or went. Edits
+    /// change no resolution and go the usual way, by the nodes' inputs.
+    pub(crate) fn forget_resolutions(&mut self, moved: &[String]) -> Vec<String> {
         const SCRIPTS: &[&str] = &["js", "mjs", "cjs", "jsx", "ts", "tsx", "mts", "cts", "json"];
         let script = |l: &str| {
             l.rsplit_once('.')
@@ -201,26 +200,9 @@ impl Engine {
         if self.record.bundles.is_empty() {
             return Vec::new();
         }
-        let (files, facts) = (&self.index.files, &self.record.sources);
-        let moved: Vec<&str> = match touched {
-            Some(touched) => touched
-                .iter()
-                .filter(|l| script(l) && facts.contains_key(*l) != files.contains_key(*l))
-                .map(String::as_str)
-                .collect(),
-            None => files
-                .keys()
-                .filter(|l| script(l) && !facts.contains_key(*l))
-                .chain(
-                    facts
-                        .keys()
-                        .filter(|l| script(l) && !files.contains_key(*l)),
-                )
-                .map(String::as_str)
-                .collect(),
-        };
         let dirs: Vec<&str> = moved
             .iter()
+            .filter(|l| script(l))
             .map(|l| l.rsplit_once('/').map_or("", |(dir, _)| dir))
             .collect();
         if dirs.is_empty() {
@@ -251,10 +233,12 @@ impl Engine {
 
     /// Brings the record's source facts in line with the index for `logicals` (all when
     /// `None`): a changed fingerprint forgets the md5 (no pass read the new bytes yet).
-    pub(crate) fn refresh_facts(&mut self, logicals: Option<&[String]>) {
+    /// Returns the logical paths that appeared or went (for [`Engine::forget_resolutions`]).
+    pub(crate) fn refresh_facts(&mut self, logicals: Option<&[String]>) -> Vec<String> {
         let files = &self.index.files;
         let facts = &mut self.record.sources;
         let mut changed = false;
+        let mut moved: Vec<String> = Vec::new();
         match logicals {
             None => {
                 // Both sorted by logical path: one merge walk finds what went and what changed.
@@ -266,6 +250,7 @@ impl Engine {
                     match (f.peek(), r.peek()) {
                         (Some((kf, file)), Some((kr, fact))) => match kf.cmp(kr) {
                             std::cmp::Ordering::Less => {
+                                moved.push((*kf).clone());
                                 updates.push((
                                     kf,
                                     SourceFact {
@@ -294,6 +279,7 @@ impl Engine {
                             }
                         },
                         (Some((kf, file)), None) => {
+                            moved.push((*kf).clone());
                             updates.push((
                                 kf,
                                 SourceFact {
@@ -313,6 +299,7 @@ impl Engine {
                 changed |= !stale.is_empty() || !updates.is_empty();
                 for k in stale {
                     facts.remove(&k);
+                    moved.push(k);
                 }
                 for (k, fact) in updates {
                     facts.insert(k.clone(), fact);
@@ -322,6 +309,9 @@ impl Engine {
                 for k in list {
                     match files.get(k) {
                         Some(f) => {
+                            if !facts.contains_key(k) {
+                                moved.push(k.clone());
+                            }
                             if facts.get(k).is_none_or(|s| s.meta != f.meta) {
                                 facts.insert(
                                     k.clone(),
@@ -333,12 +323,18 @@ impl Engine {
                                 changed = true;
                             }
                         }
-                        None => changed |= facts.remove(k).is_some(),
+                        None => {
+                            if facts.remove(k).is_some() {
+                                changed = true;
+                                moved.push(k.clone());
+                            }
+                        }
                     }
                 }
             }
         }
         self.dirty |= changed;
+        moved
     }
 
     /// The folders a watch watches besides the source roots': every folder of the template
