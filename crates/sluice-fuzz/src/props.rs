@@ -222,12 +222,10 @@ pub fn glob(data: &[u8]) {
 fn scratch() -> PathBuf {
     thread_local! {
         static DIR: PathBuf = {
-            let n = std::sync::atomic::AtomicU64::new(0);
             let dir = std::env::temp_dir().join(format!(
-                "sluice-fuzz-{}-{:?}-{}",
+                "sluice-fuzz-{}-{:?}",
                 std::process::id(),
                 std::thread::current().id(),
-                n.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             ));
             std::fs::create_dir_all(&dir).expect("a scratch folder");
             dir
