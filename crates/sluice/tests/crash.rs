@@ -246,27 +246,7 @@ fn intent_exists(root: &Path) -> bool {
 
 /// Temp files in the output, staging folders beside it, an intent journal in `.sluice/`.
 fn leftovers(root: &Path) -> Vec<String> {
-    let mut found: Vec<String> = fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("sluice-staging"))
-        .collect();
-    if root.join("static").is_dir() {
-        found.extend(
-            tree_files(&root.join("static"))
-                .into_keys()
-                .filter(|k| k.ends_with(".sluice-tmp")),
-        );
-    }
-    found.extend(
-        fs::read_dir(root.join(".sluice"))
-            .into_iter()
-            .flatten()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".intent") || n.ends_with(".sluice-tmp"))
-            .map(|n| format!(".sluice/{n}")),
-    );
-    found
+    support::sluice_leftovers(root, &root.join("static"))
 }
 
 const SYNC: &[&str] = &["sync", "-q"];

@@ -100,34 +100,7 @@ fn stderr(out: &Output) -> String {
 
 /// Temp files and staging folders sluice may leave on the way (none may stay).
 fn leftovers(root: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    for dir in [root.to_path_buf(), root.join("out")] {
-        found.extend(
-            fs::read_dir(&dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.contains("sluice-staging")),
-        );
-    }
-    let out = root.join("out/static");
-    if out.is_dir() {
-        found.extend(
-            tree_files(&out)
-                .into_keys()
-                .filter(|k| k.ends_with(".sluice-tmp")),
-        );
-    }
-    found.extend(
-        fs::read_dir(root.join(".sluice"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".intent") || n.ends_with(".sluice-tmp")),
-    );
-    found
+    support::sluice_leftovers(root, &root.join("out/static"))
 }
 
 fn skip(reason: &str) {

@@ -311,6 +311,44 @@ pub fn tree_paths(root: &Path) -> Vec<String> {
     tree_files(root).into_keys().collect()
 }
 
+/// What sluice may leave on the way but not after a run: staging folders beside the output
+/// `output` (and in the project folder `root`), `*.sluice-tmp` files in it, an intent journal
+/// or temp file in `root/.sluice/` (named `.sluice/…`).
+pub fn sluice_leftovers(root: &Path, output: &Path) -> Vec<String> {
+    let names = |dir: &Path| -> Vec<String> {
+        fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert!(root.is_dir(), "{} is not a folder", root.display());
+    let mut beside = vec![root];
+    if let Some(parent) = output.parent().filter(|p| *p != root) {
+        beside.push(parent);
+    }
+    let mut found: Vec<String> = beside
+        .into_iter()
+        .flat_map(names)
+        .filter(|n| n.contains("sluice-staging"))
+        .collect();
+    if output.is_dir() {
+        found.extend(
+            tree_files(output)
+                .into_keys()
+                .filter(|k| k.ends_with(".sluice-tmp")),
+        );
+    }
+    found.extend(
+        names(&root.join(".sluice"))
+            .into_iter()
+            .filter(|n| n.ends_with(".intent") || n.ends_with(".sluice-tmp"))
+            .map(|n| format!(".sluice/{n}")),
+    );
+    found
+}
+
 /// Every regular file under `root` (symlinks followed), keyed by its path
 /// relative to `root` with `/` separators. Panics if `root` is not a folder.
 pub fn tree_files(root: &Path) -> BTreeMap<String, Vec<u8>> {
