@@ -261,24 +261,46 @@ pub fn staticfiles_json(paths: &BTreeMap<String, String>) -> String {
 
 /// [`staticfiles_json`] of `(name, hashed name)` pairs given in sorted order of names.
 pub fn staticfiles_json_of<'a>(paths: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut items = String::from("[");
-    let mut mapping = String::from("{");
-    for (i, (name, hashed)) in paths.enumerate() {
-        if i > 0 {
-            items.push_str(", ");
-            mapping.push_str(", ");
+    let paths: Vec<(&str, &str)> = paths.collect();
+    // Written in chunks on every core (a big site names 20 000 files), then joined.
+    let chunks: Vec<(String, String)> = paths
+        .par_chunks(2048)
+        .map(|chunk| {
+            let bytes: usize = chunk.iter().map(|(n, h)| n.len() + h.len() + 8).sum();
+            let mut items = String::with_capacity(bytes);
+            let mut mapping = String::with_capacity(bytes);
+            for (i, (name, hashed)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    items.push_str(", ");
+                    mapping.push_str(", ");
+                }
+                items.push('[');
+                python::push_json_str(&mut items, name);
+                items.push_str(", ");
+                python::push_json_str(&mut items, hashed);
+                items.push(']');
+                python::push_json_str(&mut mapping, name);
+                mapping.push_str(": ");
+                python::push_json_str(&mut mapping, hashed);
+            }
+            (items, mapping)
+        })
+        .collect();
+    let join = |part: fn(&(String, String)) -> &String, open: char, close: char| {
+        let mut out =
+            String::with_capacity(chunks.iter().map(|c| part(c).len() + 2).sum::<usize>() + 2);
+        out.push(open);
+        for (i, chunk) in chunks.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(part(chunk));
         }
-        items.push('[');
-        python::push_json_str(&mut items, name);
-        items.push_str(", ");
-        python::push_json_str(&mut items, hashed);
-        items.push(']');
-        python::push_json_str(&mut mapping, name);
-        mapping.push_str(": ");
-        python::push_json_str(&mut mapping, hashed);
-    }
-    items.push(']');
-    mapping.push('}');
+        out.push(close);
+        out
+    };
+    let items = join(|c| &c.0, '[', ']');
+    let mapping = join(|c| &c.1, '{', '}');
     let hash = content_hash(items.as_bytes());
     format!("{{\"paths\": {mapping}, \"version\": \"{MANIFEST_VERSION}\", \"hash\": \"{hash}\"}}")
 }

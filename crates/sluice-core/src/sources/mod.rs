@@ -64,6 +64,14 @@ impl SourceRoot {
         }
     }
 
+    /// [`SourceRoot::logical`], reusing `rel`'s buffer when the root has no prefix.
+    fn logical_of_owned(&self, rel: String) -> String {
+        match &self.prefix {
+            Some(_) => self.logical(&rel),
+            None => rel,
+        }
+    }
+
     /// The path inside this root of a logical path (`None` when the prefix does not match).
     pub fn relative<'a>(&self, logical: &'a str) -> Option<&'a str> {
         match &self.prefix {
@@ -270,7 +278,7 @@ pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
                 .into_iter()
                 .map(|(rel, path, meta)| {
                     (
-                        root.logical(&rel),
+                        root.logical_of_owned(rel),
                         SourceFile {
                             root: i,
                             path,
@@ -282,7 +290,7 @@ pub fn scan(roots: &[SourceRoot], ignore: &IgnoreRules) -> SourceIndex {
             continue;
         }
         for (rel, path, meta) in found.files {
-            let logical = root.logical(&rel);
+            let logical = root.logical_of_owned(rel);
             match index.files.get(&logical) {
                 Some(existing) => index.shadowed.push(Shadowed {
                     logical,
@@ -423,7 +431,7 @@ impl<'a> Walk<'a> {
                 }
             };
             let path = entry.path();
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+            let Ok(name) = entry.file_name().into_string() else {
                 local.problems.push(Problem {
                     kind: ProblemKind::NonUtf8Name,
                     detail: "the name is not valid UTF-8, so no URL can name it; skipped".into(),
@@ -434,7 +442,11 @@ impl<'a> Walk<'a> {
             let child_rel = if rel.is_empty() {
                 name.clone()
             } else {
-                format!("{rel}/{name}")
+                let mut child = String::with_capacity(rel.len() + 1 + name.len());
+                child.push_str(&rel);
+                child.push('/');
+                child.push_str(&name);
+                child
             };
             let Ok(file_type) = entry.file_type() else {
                 continue;

@@ -51,11 +51,11 @@ fn set(record: &mut Compressed, encoding: Encoding, len: Option<u64>) {
 /// One content's compression decisions, made by the first worker that needs them.
 type Decision = Arc<OnceLock<Result<Compressed, String>>>;
 
-pub struct Compressor {
+pub struct Compressor<'a> {
     cache: Cache,
     codecs: Codecs,
     /// Decisions of the previous build (made with the same codecs).
-    pub known: BTreeMap<Key, Compressed>,
+    pub known: &'a BTreeMap<Key, Compressed>,
     memo: Mutex<HashMap<Key, Decision>>,
     pub compressed: AtomicUsize,
     /// Copies from the shared cache that did not decompress to their content.
@@ -64,8 +64,12 @@ pub struct Compressor {
     pub encode_ns: AtomicU64,
 }
 
-impl Compressor {
-    pub fn new(cache: &Cache, codecs: Codecs, known: BTreeMap<Key, Compressed>) -> Compressor {
+impl<'a> Compressor<'a> {
+    pub fn new(
+        cache: &Cache,
+        codecs: Codecs,
+        known: &'a BTreeMap<Key, Compressed>,
+    ) -> Compressor<'a> {
         Compressor {
             cache: cache.clone(),
             codecs,
@@ -182,10 +186,21 @@ impl Compressor {
             if bytes.is_empty() {
                 return Ok(record);
             }
-            for encoding in encodings(&self.codecs) {
-                let decided = self
-                    .decide(key, encoding, bytes)
-                    .map_err(|e| format!("compression cache: {e}"))?;
+            // Every encoding on its own core: a build after a small change compresses a few
+            // contents, and one Brotli each would leave a core idle.
+            let wanted = encodings(&self.codecs);
+            let decide = |encoding| {
+                self.decide(key, encoding, bytes)
+                    .map_err(|e| format!("compression cache: {e}"))
+            };
+            let decided: Vec<Result<Option<u64>, String>> = if wanted.len() > 1 {
+                use rayon::prelude::*;
+                wanted.par_iter().map(|e| decide(*e)).collect()
+            } else {
+                wanted.iter().map(|e| decide(*e)).collect()
+            };
+            for (encoding, decided) in wanted.into_iter().zip(decided) {
+                let decided = decided?;
                 set(&mut record, encoding, decided);
                 if encoding == Encoding::Brotli && decided.is_none() {
                     // "If Brotli compression wasn't effective gzip won't be either."

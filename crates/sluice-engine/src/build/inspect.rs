@@ -229,7 +229,8 @@ impl Engine {
             .iter()
             .map(|o| (o.path.as_str(), o.staged))
             .collect();
-        let compressor = Compressor::new(&self.cache, codecs, BTreeMap::new());
+        let none = BTreeMap::new();
+        let compressor = Compressor::new(&self.cache, codecs, &none);
         let results: Vec<Result<(String, Compressed), FileError>> = shipped
             .par_iter()
             .filter(|s| missing.iter().any(|b| b.pattern.matches(&s.logical)))

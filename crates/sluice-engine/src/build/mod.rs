@@ -108,14 +108,16 @@ pub(crate) struct Context<'a> {
     pub output: &'a Path,
     pub options: &'a BuildOptions,
     pub force: bool,
-    pub outputs: &'a BTreeMap<String, OutEntry>,
-    pub compressor: Compressor,
+    pub outputs: &'a crate::record::Outputs,
+    pub compressor: Compressor<'a>,
     pub staging: Staging,
     /// The output root did not exist when the build started: nothing in it to look at, and
     /// the staging folder becomes the output root in one rename.
     pub output_missing: bool,
     /// Output folders untouched since the record was saved: their outputs are not `lstat`ed.
     pub untouched: std::collections::HashSet<String>,
+    /// The other folders the record names (every folder holding an output is named).
+    pub touched: Vec<String>,
 }
 
 impl Context<'_> {
@@ -142,11 +144,23 @@ impl Context<'_> {
 
     /// Whether an output the record names is not as sluice wrote it (changed or gone), looking
     /// only in the folders changed since the record was saved.
+    /// With every folder untouched, the outputs table is not even decoded.
     pub fn damaged(&self) -> bool {
-        self.outputs.iter().any(|(path, entry)| {
-            !self.untouched.contains(crate::record::parent_dir(path))
-                && Current::of(&output_path(self.output, path))
-                    .is_none_or(|now| !intact(entry, &now))
+        let damaged = |(path, entry): (&String, &OutEntry)| {
+            Current::of(&output_path(self.output, path)).is_none_or(|now| !intact(entry, &now))
+        };
+        self.touched.iter().any(|dir| {
+            let inside = |path: &&String| crate::record::parent_dir(path) == dir.as_str();
+            if dir.is_empty() {
+                self.outputs.iter().filter(|e| inside(&e.0)).any(damaged)
+            } else {
+                let prefix = format!("{dir}/");
+                self.outputs
+                    .range(prefix.clone()..)
+                    .take_while(|(path, _)| path.starts_with(&prefix))
+                    .filter(|e| inside(&e.0))
+                    .any(damaged)
+            }
         })
     }
 
@@ -309,13 +323,27 @@ impl Engine {
 
         let codecs = codecs_key(&options.codecs);
         let same_codecs = self.record.codecs == codecs;
+        let none = BTreeMap::new();
         let known = if same_codecs {
-            self.record.contents.clone()
+            &self.record.contents
         } else {
-            BTreeMap::new()
+            &none
         };
         let plan_valid = options.hash && self.record.static_url == static_url;
         let same_profile = self.record.profile == self.profile.key(&self.setup.static_url);
+        let untouched: std::collections::HashSet<String> = if self.options.force {
+            Default::default()
+        } else {
+            self.record
+                .untouched_dirs()
+                .into_iter()
+                .map(str::to_owned)
+                .collect()
+        };
+        let touched = (self.record.dirs.keys())
+            .filter(|dir| !untouched.contains(dir.as_str()))
+            .cloned()
+            .collect();
         let ctx = Context {
             output: &self.setup.output,
             options: &options,
@@ -324,15 +352,8 @@ impl Engine {
             compressor: Compressor::new(&self.cache, options.codecs, known),
             staging: Staging::beside(&self.setup.output),
             output_missing: fs::symlink_metadata(&self.setup.output).is_err(),
-            untouched: if self.options.force {
-                Default::default()
-            } else {
-                self.record
-                    .untouched_dirs()
-                    .into_iter()
-                    .map(str::to_owned)
-                    .collect()
-            },
+            untouched,
+            touched,
         };
         // Only what changed needs looking at when the record's outputs are this profile's
         // own, none was taken back after a crash, and none was damaged since.
@@ -361,14 +382,13 @@ impl Engine {
                     self.inspect(&ctx, &options, &collected, inspect::After::Unchanged)?;
                 report.budgets = inspection.verdicts;
                 report.analysis = inspection.analysis;
-                report.unchanged = self.record.outputs.len();
                 finish(&mut report, &ctx, started);
-                totals(
-                    &mut report,
-                    &self.setup.output,
-                    &self.record.outputs,
-                    options.hash,
-                );
+                let sums = match &self.record.totals {
+                    Some(sums) => sums.clone(),
+                    None => totals(&self.record.outputs, options.hash),
+                };
+                report_totals(&mut report, &self.setup.output, &sums);
+                report.unchanged = report.outputs;
                 report.files = collected.len();
                 report.index = found;
                 return Ok(report);
@@ -466,17 +486,14 @@ impl Engine {
         self.record.codecs = codecs;
         self.recovered = false;
         self.unfinished = !errors.is_empty();
+        let sums = totals(&self.record.outputs, options.hash);
+        report_totals(&mut report, &self.setup.output, &sums);
+        self.record.totals = Some(sums);
         self.dirty = true;
         self.save()?;
         if !errors.is_empty() {
             return Err(BuildError::Commit(errors));
         }
-        totals(
-            &mut report,
-            &self.setup.output,
-            &self.record.outputs,
-            options.hash,
-        );
         report.unchanged = report
             .outputs
             .saturating_sub(report.written + report.adopted);
@@ -493,46 +510,61 @@ fn finish(report: &mut BuildReport, ctx: &Context, started: Instant) {
     report.elapsed = started.elapsed();
 }
 
-/// The report's byte totals and largest outputs, from the record's outputs after the build.
-fn totals(
-    report: &mut BuildReport,
-    output: &Path,
-    outputs: &BTreeMap<String, OutEntry>,
-    hashing: bool,
-) {
-    report.outputs = 0;
-    report.bytes = Default::default();
+/// The byte totals and largest outputs of the record's outputs after a build.
+fn totals(outputs: &BTreeMap<String, OutEntry>, hashing: bool) -> crate::record::Totals {
+    let mut t = crate::record::Totals::default();
     let mut largest: Vec<(&str, u64)> = Vec::new();
     for (path, entry) in outputs {
         let len = entry.meta.len;
-        report.outputs += 1;
+        t.outputs += 1;
         match entry.kind {
             OutKind::Copy | OutKind::Hashed | OutKind::Dev | OutKind::Record => {
-                report.bytes.raw += len;
+                t.raw += len;
                 if entry.kind == OutKind::Hashed || (!hashing && entry.kind == OutKind::Copy) {
                     largest.push((path, len));
                 }
             }
             OutKind::Manifest => {
-                report.bytes.raw += len;
-                report.manifest = Some(output_path(output, path));
+                t.raw += len;
+                t.manifest = true;
             }
-            OutKind::Brotli => report.bytes.brotli += len,
-            OutKind::Gzip => report.bytes.gzip += len,
-            OutKind::Zstd => report.bytes.zstd += len,
+            OutKind::Brotli => t.brotli += len,
+            OutKind::Gzip => t.gzip += len,
+            OutKind::Zstd => t.zstd += len,
         }
     }
     largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     largest.truncate(10);
     let compressed =
         |path: &str, suffix: &str| outputs.get(&format!("{path}{suffix}")).map(|e| e.meta.len);
-    report.largest = largest
+    t.largest = largest
         .into_iter()
-        .map(|(name, raw)| Largest {
-            name: name.to_string(),
-            raw,
-            gzip: compressed(name, ".gz"),
-            brotli: compressed(name, ".br"),
+        .map(|(name, raw)| {
+            let (gzip, brotli) = (compressed(name, ".gz"), compressed(name, ".br"));
+            (name.to_string(), raw, gzip, brotli)
+        })
+        .collect();
+    t
+}
+
+/// Puts a build's totals into its report.
+fn report_totals(report: &mut BuildReport, output: &Path, t: &crate::record::Totals) {
+    report.outputs = usize::try_from(t.outputs).unwrap_or(usize::MAX);
+    report.bytes = crate::report::Bytes {
+        raw: t.raw,
+        gzip: t.gzip,
+        brotli: t.brotli,
+        zstd: t.zstd,
+    };
+    report.manifest = t
+        .manifest
+        .then(|| output_path(output, sluice_assets::django_manifest::MANIFEST_NAME));
+    report.largest = (t.largest.iter())
+        .map(|(name, raw, gzip, brotli)| Largest {
+            name: name.clone(),
+            raw: *raw,
+            gzip: *gzip,
+            brotli: *brotli,
         })
         .collect();
 }
@@ -673,17 +705,21 @@ impl Engine {
             self.setup.bundles = defs;
             return Err(BuildError::Bundles(Box::new(error)));
         }
+        // The record's facts are sorted as the index is: one merge walk, no lookup by name.
+        let mut facts = self.record.sources.iter().peekable();
         let mut collected: BTreeMap<String, Collected> = self
             .index
             .files
             .iter()
             .map(|(logical, f)| {
-                let md5 = self
-                    .record
-                    .sources
-                    .get(logical)
-                    .filter(|s| s.meta == f.meta)
-                    .and_then(|s| s.md5);
+                while facts
+                    .next_if(|(l, _)| l.as_str() < logical.as_str())
+                    .is_some()
+                {}
+                let md5 = facts
+                    .peek()
+                    .filter(|(l, s)| *l == logical && s.meta == f.meta)
+                    .and_then(|(_, s)| s.md5);
                 (
                     logical.clone(),
                     Collected {

@@ -144,6 +144,10 @@ impl Engine {
     /// what they were for). Prunes the cache when that is due.
     pub fn save(&mut self) -> Result<()> {
         if self.dirty {
+            if !matches!(self.profile, Profile::Build(_)) {
+                // Only a build keeps its report's totals (and recomputes them on every save).
+                self.record.totals = None;
+            }
             let key = self.profile.key(&self.setup.static_url);
             self.record.profile = if self.unfinished {
                 format!("{key} (unfinished)")

@@ -9,7 +9,7 @@ use super::*;
 
 const MAGIC: &[u8] = b"sluice-record\n";
 /// Bumped whenever the layout or the meaning of a field changes.
-const VERSION: u64 = 3;
+const VERSION: u64 = 4;
 
 fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_encoded_bytes()
@@ -35,28 +35,54 @@ impl Record {
         w.str(&self.profile);
         w.str(&self.static_url);
         w.str(&self.codecs);
-        // Three sections, each length-prefixed, so the two big tables decode in parallel.
-        let mut sources = Writer::default();
-        let mut outputs = Writer::default();
-        let head = std::mem::take(&mut w);
-        let mut w = sources;
+        let head = w;
+        // Three sections, each length-prefixed, so the two big tables decode in parallel —
+        // and are encoded in parallel.
+        let ((sources, outputs), rest) = rayon::join(
+            || rayon::join(|| self.encode_sources(), || self.encode_outputs()),
+            || self.encode_rest(),
+        );
+        let mut w = head;
+        w.bytes(&sources.buf);
+        w.bytes(&outputs.buf);
+        w.u64(xxhash_rust::xxh3::xxh3_64(&outputs.buf));
+        w.bytes(&rest.buf);
+        w.buf
+    }
+
+    fn encode_sources(&self) -> Writer {
+        let mut w = Writer::default();
         w.table(self.sources.len());
         for (k, s) in &self.sources {
             w.key(k);
             w.meta(&s.meta);
             w.opt_digest(&s.md5);
         }
-        sources = std::mem::replace(&mut w, std::mem::take(&mut outputs));
-        w.table(self.outputs.len());
-        for (k, o) in &self.outputs {
-            w.key(k);
-            w.meta(&o.meta);
-            w.bool(o.link);
-            w.opt_meta(&o.source);
-            w.opt_digest(&o.key);
-            w.u64(o.kind as u64);
+        w
+    }
+
+    fn encode_outputs(&self) -> Writer {
+        let mut w = Writer::default();
+        match self.outputs.undecoded() {
+            // Never decoded in this run, so unchanged: written back as it was.
+            Some(bytes) => w.buf.extend_from_slice(bytes),
+            None => {
+                w.table(self.outputs.len());
+                for (k, o) in self.outputs.iter() {
+                    w.key(k);
+                    w.meta(&o.meta);
+                    w.bool(o.link);
+                    w.opt_meta(&o.source);
+                    w.opt_digest(&o.key);
+                    w.u64(o.kind as u64);
+                }
+            }
         }
-        outputs = std::mem::take(&mut w);
+        w
+    }
+
+    fn encode_rest(&self) -> Writer {
+        let mut w = Writer::default();
         w.table(self.compiles.len());
         for (k, c) in &self.compiles {
             w.key(k);
@@ -131,15 +157,31 @@ impl Record {
             w.key(k);
             w.i64(*mtime);
         }
-        let rest = w;
-        let mut w = head;
-        w.bytes(&sources.buf);
-        w.bytes(&outputs.buf);
-        w.bytes(&rest.buf);
-        w.buf
+        w.bool(self.totals.is_some());
+        if let Some(t) = &self.totals {
+            for v in [t.outputs, t.raw, t.gzip, t.brotli, t.zstd] {
+                w.u64(v);
+            }
+            w.bool(t.manifest);
+            w.u64(t.largest.len() as u64);
+            for (name, raw, gzip, brotli) in &t.largest {
+                w.str(name);
+                w.u64(*raw);
+                w.opt_u64(*gzip);
+                w.opt_u64(*brotli);
+            }
+        }
+        w
     }
 
     pub fn decode(bytes: &[u8]) -> Decoded<Record> {
+        Record::decode_shared(std::sync::Arc::new(bytes.to_vec()))
+    }
+
+    /// Decodes a record file's bytes, all but the outputs table, which decodes on first use
+    /// ([`Outputs`]) from these bytes.
+    pub fn decode_shared(file: std::sync::Arc<Vec<u8>>) -> Decoded<Record> {
+        let bytes = file.as_slice();
         let body = bytes.strip_prefix(MAGIC).ok_or(Malformed)?;
         let mut r = Reader::new(body);
         if r.u64()? != VERSION {
@@ -150,21 +192,19 @@ impl Record {
         let static_url = r.string()?;
         let codecs = r.string()?;
 
-        let (sources_bytes, outputs_bytes, rest_bytes) = (r.bytes()?, r.bytes()?, r.bytes()?);
-        if !r.at_end() {
+        let (sources_bytes, outputs_bytes) = (r.bytes()?, r.bytes()?);
+        let (checksum, rest_bytes) = (r.u64()?, r.bytes()?);
+        if !r.at_end() || xxhash_rust::xxh3::xxh3_64(outputs_bytes) != checksum {
             return Err(Malformed);
         }
-        let ((sources, outputs), rest) = rayon::join(
-            || {
-                rayon::join(
-                    || decode_sources(sources_bytes),
-                    || decode_outputs(outputs_bytes),
-                )
-            },
+        let start = outputs_bytes.as_ptr() as usize - bytes.as_ptr() as usize;
+        let section = start..start + outputs_bytes.len();
+        let (sources, rest) = rayon::join(
+            || decode_sources(sources_bytes),
             || decode_rest(rest_bytes, bytes.len()),
         );
-        let (sources, outputs) = (sources?, outputs?);
-        let (compiles, bundles, collected, plan, contents, integrity, dirs) = rest?;
+        let sources = sources?;
+        let (compiles, bundles, collected, plan, contents, integrity, dirs, totals) = rest?;
         // Written in key order: collected in bulk, without a comparison per key and level.
         Ok(Record {
             output,
@@ -172,7 +212,7 @@ impl Record {
             static_url,
             codecs,
             sources: sources.into_iter().collect(),
-            outputs: outputs.into_iter().collect(),
+            outputs: Outputs::encoded(file.clone(), section),
             compiles: compiles.into_iter().collect(),
             bundles: bundles.into_iter().collect(),
             collected: collected.into_iter().collect(),
@@ -180,6 +220,7 @@ impl Record {
             contents: contents.into_iter().collect(),
             integrity: integrity.into_iter().collect(),
             dirs: dirs.into_iter().collect(),
+            totals,
             loaded_mtime_ns: None,
         })
     }
@@ -193,6 +234,7 @@ type Rest = (
     Vec<(Key, Compressed)>,
     Vec<(String, (String, String))>,
     Vec<(String, i64)>,
+    Option<Totals>,
 );
 
 fn decode_sources(bytes: &[u8]) -> Decoded<Vec<(String, SourceFact)>> {
@@ -207,7 +249,7 @@ fn decode_sources(bytes: &[u8]) -> Decoded<Vec<(String, SourceFact)>> {
     r.at_end().then_some(sources).ok_or(Malformed)
 }
 
-fn decode_outputs(bytes: &[u8]) -> Decoded<Vec<(String, OutEntry)>> {
+pub(super) fn decode_outputs(bytes: &[u8]) -> Decoded<Vec<(String, OutEntry)>> {
     let mut r = Reader::new(bytes);
     let mut outputs = Vec::new();
     for _ in 0..r.table()? {
@@ -338,10 +380,33 @@ fn decode_rest(bytes: &[u8], whole: usize) -> Decoded<Rest> {
         let k = r.key()?;
         dirs.push((k, r.i64()?));
     }
+    let totals = if r.bool()? {
+        let mut sums = [0u64; 5];
+        for v in &mut sums {
+            *v = r.u64()?;
+        }
+        let [outputs, raw, gzip, brotli, zstd] = sums;
+        let manifest = r.bool()?;
+        let mut largest = Vec::new();
+        for _ in 0..r.usize()?.min(1 << 10) {
+            largest.push((r.string()?, r.u64()?, r.opt_u64()?, r.opt_u64()?));
+        }
+        Some(Totals {
+            outputs,
+            raw,
+            gzip,
+            brotli,
+            zstd,
+            manifest,
+            largest,
+        })
+    } else {
+        None
+    };
     if !r.at_end() {
         return Err(Malformed);
     }
     Ok((
-        compiles, bundles, collected, plan, contents, integrity, dirs,
+        compiles, bundles, collected, plan, contents, integrity, dirs, totals,
     ))
 }

@@ -15,6 +15,9 @@
 
 pub mod codec;
 mod file;
+mod lazy;
+
+pub use lazy::Outputs;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -204,7 +207,8 @@ pub struct Record {
     /// What `contents` were decided with.
     pub codecs: String,
     pub sources: BTreeMap<String, SourceFact>,
-    pub outputs: BTreeMap<String, OutEntry>,
+    /// Decoded on first use ([`Outputs`]).
+    pub outputs: Outputs,
     /// By the source's logical path.
     pub compiles: BTreeMap<String, CompileNode>,
     /// By variant and output (`"dev\0css/site.css"`).
@@ -220,8 +224,25 @@ pub struct Record {
     /// Output folder (relative, `/`-separated, `""` for the root) → its mtime when the record
     /// was saved: see [`untouched_folders`].
     pub dirs: BTreeMap<String, i64>,
+    /// The build report's totals as the build that saved the record left the outputs
+    /// (`None` after any other pass): a build with nothing changed reports them from here.
+    pub totals: Option<Totals>,
     /// The record file's mtime when it was loaded (not stored).
     pub loaded_mtime_ns: Option<i64>,
+}
+
+/// What a build's report says of the whole output: counts and bytes by kind, the largest
+/// outputs (name, bytes, gzip and Brotli bytes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub outputs: u64,
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
+    pub zstd: u64,
+    /// `staticfiles.json` is among the outputs.
+    pub manifest: bool,
+    pub largest: Vec<(String, u64, Option<u64>, Option<u64>)>,
 }
 
 /// The name the files of one output root share in `.sluice/` (`out-<hash>`).
@@ -246,13 +267,13 @@ impl Record {
     /// Loads the record of `output`; anything unreadable is "nothing recorded".
     pub fn load(state_dir: &Path, output: &Path) -> Record {
         let path = Record::file(state_dir, output);
-        let Ok(bytes) = std::fs::read(&path) else {
+        let Ok(bytes) = std::fs::read(&path).map(std::sync::Arc::new) else {
             return Record::new(output);
         };
         let mtime = std::fs::metadata(&path)
             .ok()
             .map(|m| FileMeta::of(&m).mtime_ns);
-        match Record::decode(&bytes) {
+        match Record::decode_shared(bytes) {
             Ok(record) if record.output == output => Record {
                 loaded_mtime_ns: mtime,
                 ..record
@@ -300,12 +321,18 @@ pub fn folder_mtimes<'a>(
 ) -> BTreeMap<String, i64> {
     let dirs: BTreeSet<&str> = paths.map(parent_dir).collect();
     dirs.into_iter()
-        .filter_map(|dir| {
-            let meta = std::fs::metadata(output.join(dir)).ok()?;
-            Some((dir.to_owned(), FileMeta::of(&meta).mtime_ns))
+        .map(|dir| {
+            // A folder that cannot be read now is never taken for untouched: every folder
+            // holding an output is named, so the others need no look.
+            let mtime = std::fs::metadata(output.join(dir))
+                .map_or(UNREADABLE, |meta| FileMeta::of(&meta).mtime_ns);
+            (dir.to_owned(), mtime)
         })
         .collect()
 }
+
+/// The mtime stored for an output folder that could not be read when the record was saved.
+const UNREADABLE: i64 = i64::MIN;
 
 /// Output folders whose contents cannot have changed since a record saved at `saved` (its
 /// file's mtime) recorded their mtimes as `dirs`: the folder's mtime is the recorded one,
@@ -322,7 +349,8 @@ pub fn untouched_folders<'a>(
     };
     dirs.iter()
         .filter(|&(dir, &mtime)| {
-            mtime < saved
+            mtime != UNREADABLE
+                && mtime < saved
                 && std::fs::metadata(output.join(dir))
                     .is_ok_and(|m| m.is_dir() && FileMeta::of(&m).mtime_ns == mtime)
         })
