@@ -694,6 +694,17 @@ proptest! {
 /// project's `node_modules` that a compile read is watched (editing it recompiles).
 #[test]
 fn a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
+    template_and_package_edits(&[]);
+}
+
+/// The same when everything is polled (`--poll`: slow mounts, Docker on macOS): the template
+/// folders and the package folders a compile read are polled like the roots.
+#[test]
+fn under_poll_a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
+    template_and_package_edits(&["--poll=20"]);
+}
+
+fn template_and_package_edits(args: &[&str]) {
     let (_dir, root) = project();
     fs::write(
         root.join("sluice.toml"),
@@ -707,7 +718,7 @@ fn a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
     );
     write_file(&root.join("node_modules/pkg/_colors.scss"), "$main: red;\n");
     write_file(&root.join("templates/base.html"), "<p>nothing yet</p>\n");
-    let _w = Watching::start(&root, &[]);
+    let _w = Watching::start(&root, args);
     let out = root.join("static");
     assert!(out.join("css/site.scss").is_file());
     assert!(
