@@ -4,6 +4,8 @@
 //! whose changes are made underneath it. Synchronisation is by readiness events and
 //! by waiting for a condition on disk, never by sleeping a guessed time.
 
+#[path = "../../sluice-assets/tests/support/mod.rs"]
+mod asset_support;
 mod support;
 
 use std::collections::BTreeMap;
@@ -746,4 +748,30 @@ fn template_and_package_edits(args: &[&str]) {
         assert!(Instant::now() < deadline, "css/site.css not removed");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// LESS under `--poll`: a package file a `~pkg/…` import read (the real `lessc`, the
+/// project's `node_modules`) is polled, and editing it recompiles the importer.
+#[test]
+fn under_poll_a_less_package_import_edit_recompiles() {
+    let modules = asset_support::npm_packages("less-v1", &["less@4.2.0"]);
+    let (_dir, root) = project();
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\"]\noutput = \"static\"\n[compile]\nentries = [\"css/*.less\"]\n",
+    )
+    .unwrap();
+    let bin = root.join("node_modules/.bin");
+    fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(modules.join("less/bin/lessc"), bin.join("lessc")).unwrap();
+    write_file(&root.join("node_modules/pkg/less/vars.less"), "@c: red;\n");
+    write_file(
+        &root.join("media/css/site.less"),
+        "@import \"~pkg/less/vars\";\n.a { color: @c; }\n",
+    );
+    let _w = Watching::start(&root, &["--poll=20"]);
+    let out = root.join("static/css/site.css");
+    waits_for(&out, "compiled", |t| t.contains("red"));
+    write_file(&root.join("node_modules/pkg/less/vars.less"), "@c: blue;\n");
+    waits_for(&out, "recompiled", |t| t.contains("blue"));
 }
