@@ -9,17 +9,15 @@
 //! or a link), named by its content's hash, and written atomically (many processes may race).
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 /// The plugin's source.
 pub const PLUGIN: &str = include_str!("less_tilde.js");
 
-/// The plugin's file, written on first use; `None` when it cannot be written (lessc then
+/// The plugin's file, written when it is not there (each compile looks: a long watch may
+/// outlive a cleaner of the temporary folder); `None` when it cannot be written (lessc then
 /// runs without it, and `~` imports fail with lessc's own error).
-pub fn plugin_file() -> Option<&'static Path> {
-    static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    FILE.get_or_init(|| write_plugin(&std::env::temp_dir()).ok())
-        .as_deref()
+pub fn plugin_file() -> Option<PathBuf> {
+    write_plugin(&std::env::temp_dir()).ok()
 }
 
 /// Writes the plugin into `sluice-<uid>` under `tmp` (unless it is there already).
