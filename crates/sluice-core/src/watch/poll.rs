@@ -802,7 +802,11 @@ mod tests {
         let mut poller = Poller::new(&[], &rules(), &[]).with_racy_window(Duration::ZERO);
         let mut changed = Vec::new();
         poller.adopt(&pkg, false, &mut changed);
-        assert_eq!(changed, [pkg.clone()], "the folder is reported once");
+        assert_eq!(
+            changed,
+            std::slice::from_ref(&pkg),
+            "the folder is reported once"
+        );
         poller.adopt(&pkg, false, &mut changed);
         assert_eq!(changed.len(), 1, "adopting again does nothing");
         assert!(poller.poll_once().is_empty());
@@ -819,12 +823,12 @@ mod tests {
         );
         assert!(poller.poll_once().is_empty(), "a subfolder is not followed");
         fs::remove_dir_all(&pkg).unwrap();
-        assert_eq!(poller.poll_once(), [pkg.clone()]);
+        assert_eq!(poller.poll_once(), std::slice::from_ref(&pkg));
         fs::create_dir_all(&pkg).unwrap();
         fs::write(pkg.join("_colors.scss"), "$main: green;").unwrap();
         assert_eq!(
             poller.poll_once(),
-            [pkg.clone()],
+            std::slice::from_ref(&pkg),
             "taken in again when back"
         );
         fs::write(pkg.join("_colors.scss"), "$main: purple;").unwrap();

@@ -305,6 +305,10 @@ pub fn remember(
         .and_then(|()| cache.put_action(key, &read));
 }
 
+/// A module bundle found in the cache: its outputs (by name), and its inputs as a node
+/// records them.
+pub type Recalled = (Vec<(String, crate::record::BlobRef)>, Vec<String>);
+
 /// A module bundle kept for `key` and the inputs it read as they are now: its outputs, and
 /// its inputs as a node records them (`listed`, then the modules read, by logical path or
 /// absolute path).
@@ -313,7 +317,7 @@ pub fn recall(
     key: &Key,
     listed: &[String],
     shared: &Shared,
-) -> Option<(Vec<(String, crate::record::BlobRef)>, Vec<String>)> {
+) -> Option<Recalled> {
     let read: Vec<PathBuf> = cache
         .action(key)?
         .inputs
