@@ -5,7 +5,8 @@
 //!   with grass (cargo feature `scss`, on by default), in-process;
 //! - TypeScript, TSX and JSX with oxc's transformer (types stripped, JSX compiled to
 //!   `React.createElement` calls, no type checking), with a source map;
-//! - LESS through the external `lessc` (run with an argv, never a shell).
+//! - LESS through the external `lessc` (run with an argv, never a shell), with sluice's
+//!   plugin for webpack's `~pkg/…` imports ([`crate::less_tilde`]).
 //!
 //! Every compile returns the files it read (`@import` / `@use` partials included), each with
 //! its fingerprint from *before* it was read and the md5 of the bytes read, so the caller can
@@ -409,6 +410,12 @@ pub fn compile_less(path: &Path, load_paths: &[PathBuf], lessc: &Path) -> Result
     let file = path.display().to_string();
     let mut base = Command::new(lessc);
     base.arg("--no-color");
+    // `~pkg/…` imports, looked up in the load paths ([`crate::less_tilde`]).
+    if let Some(plugin) = crate::less_tilde::plugin_file() {
+        let mut arg = std::ffi::OsString::from("--plugin=");
+        arg.push(plugin);
+        base.arg(arg);
+    }
     if !load_paths.is_empty() {
         let joined = std::env::join_paths(load_paths).map_err(|e| Error::ToolFailed {
             file: file.clone(),

@@ -30,6 +30,7 @@ mod django_fixture;
 pub mod django_manifest;
 mod error;
 pub mod integrity;
+pub mod less_tilde;
 pub mod minify;
 mod python;
 pub mod sourcemap;

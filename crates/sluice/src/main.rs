@@ -246,6 +246,7 @@ fn run(cli: &Cli, printer: &Printer) -> Result<ExitCode, Error> {
             printer.derive_report(&report.derived, &config);
             let options = WatchOptions {
                 interval,
+                mode,
                 ..WatchOptions::default()
             };
             let mut start = Start::new(plan, &report.sync.index, engine.index());
@@ -523,6 +524,7 @@ fn dev(
         hub.changed(&[], errors);
         let options = WatchOptions {
             interval,
+            mode,
             ..WatchOptions::default()
         };
         let mut start = Start::new(plan, &report.sync.index, engine.index());

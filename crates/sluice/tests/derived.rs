@@ -273,6 +273,73 @@ fn less_compiles_with_the_projects_lessc_and_follows_its_imports() {
     assert!(p.read("static/css/site.css").contains("color: #0000ff;"));
 }
 
+/// webpack's `~pkg/…` in LESS (less-loader's prefix, which lessc lacks) and a bare `pkg/…`
+/// resolve in the load paths — the project's `node_modules` first — with the real `lessc`;
+/// the package's file is an input (editing it recompiles the importer) and is not mirrored;
+/// a `~` import that is nowhere names the importing file and line and every place tried.
+#[test]
+fn less_resolves_tilde_and_bare_package_imports_in_node_modules() {
+    let modules = asset_support::npm_packages("less-v1", &["less@4.2.0"]);
+    let p = Project::new(&[
+        (
+            "css/site.less",
+            "@import \"~pkg/less/vars\";\n@import \"pkg/less/mixins\";\n.a { .brand(); }\n",
+        ),
+        ("css/other.less", "@x: 1;\n@import \"~nope/less/x\";\n"),
+    ]);
+    // The project's own install: `node_modules/.bin/lessc` beside a package.
+    let bin = p.path("node_modules/.bin");
+    fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(modules.join("less/bin/lessc"), bin.join("lessc")).unwrap();
+    p.write("node_modules/pkg/less/vars.less", "@brand: #ff0000;\n");
+    p.write(
+        "node_modules/pkg/less/mixins.less",
+        ".brand() { color: @brand; }\n",
+    );
+    p.compile_entries(&["css/site.less"]);
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(changed(&event), ["css/site.css"], "{event}");
+    assert_eq!(
+        p.read("static/css/site.css"),
+        ".a {\n  color: #ff0000;\n}\n"
+    );
+    assert!(!p.path("static/node_modules").exists());
+
+    // The package's file is an input: an edit recompiles the importer.
+    p.write("node_modules/pkg/less/vars.less", "@brand: #0000ff;\n");
+    let (code, event, err) = p.derive();
+    assert_eq!(code, 0, "{event} {err}");
+    assert_eq!(changed(&event), ["css/site.css"], "{event}");
+    assert!(p.read("static/css/site.css").contains("color: #0000ff;"));
+
+    // A miss: the importing file, its line, and the places tried.
+    p.write(
+        "sluice.toml",
+        "sources = [\"media\"]\noutput = \"static\"\n[compile]\nentries = [\"css/*.less\"]\n",
+    );
+    let (code, event, _) = p.derive();
+    assert_eq!(code, 1, "{event}");
+    let error = event["errors"]
+        .as_array()
+        .and_then(|errors| {
+            errors.iter().find(|e| {
+                e["file"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("media/css/other.less"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no error in media/css/other.less: {event}"));
+    assert_eq!(error["line"], 2, "{error}");
+    let message = error["message"].as_str().unwrap_or_default();
+    let tried = p.path("node_modules/nope/less/x.less");
+    assert!(
+        message.contains("'~nope/less/x' wasn't found")
+            && message.contains(tried.to_str().unwrap()),
+        "{message}"
+    );
+}
+
 /// A file other sources import that does not compile on its own, without the `_` of a
 /// Sass partial (as LESS projects, and some SCSS ones, write them), is a partial: no output
 /// and no error, in the dev profile and in `build`; its importers compile, and compile

@@ -4,6 +4,8 @@
 //! whose changes are made underneath it. Synchronisation is by readiness events and
 //! by waiting for a condition on disk, never by sleeping a guessed time.
 
+#[path = "../../sluice-assets/tests/support/mod.rs"]
+mod asset_support;
 mod support;
 
 use std::collections::BTreeMap;
@@ -694,6 +696,17 @@ proptest! {
 /// project's `node_modules` that a compile read is watched (editing it recompiles).
 #[test]
 fn a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
+    template_and_package_edits(&[]);
+}
+
+/// The same when everything is polled (`--poll`: slow mounts, Docker on macOS): the template
+/// folders and the package folders a compile read are polled like the roots.
+#[test]
+fn under_poll_a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
+    template_and_package_edits(&["--poll=20"]);
+}
+
+fn template_and_package_edits(args: &[&str]) {
     let (_dir, root) = project();
     fs::write(
         root.join("sluice.toml"),
@@ -707,7 +720,7 @@ fn a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
     );
     write_file(&root.join("node_modules/pkg/_colors.scss"), "$main: red;\n");
     write_file(&root.join("templates/base.html"), "<p>nothing yet</p>\n");
-    let _w = Watching::start(&root, &[]);
+    let _w = Watching::start(&root, args);
     let out = root.join("static");
     assert!(out.join("css/site.scss").is_file());
     assert!(
@@ -735,4 +748,36 @@ fn a_template_edit_asks_for_a_compile_and_a_package_edit_recompiles() {
         assert!(Instant::now() < deadline, "css/site.css not removed");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// LESS under `--poll`: a package file a `~pkg/…` import read (the real `lessc`, the
+/// project's `node_modules`) is polled, and editing it recompiles the importer.
+#[test]
+fn under_poll_a_less_package_import_edit_recompiles() {
+    let modules = asset_support::npm_packages("less-v1", &["less@4.2.0"]);
+    let (_dir, root) = project();
+    fs::write(
+        root.join("sluice.toml"),
+        "sources = [\"media\"]\noutput = \"static\"\n[compile]\nentries = [\"css/*.less\"]\n",
+    )
+    .unwrap();
+    let bin = root.join("node_modules/.bin");
+    fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(modules.join("less/bin/lessc"), bin.join("lessc")).unwrap();
+    write_file(&root.join("node_modules/pkg/less/vars.less"), "@c: red;\n");
+    write_file(
+        &root.join("media/css/site.less"),
+        "@import \"~pkg/less/vars\";\n.a { color: @c; }\n",
+    );
+    // Written a while ago: the poller looks again at files younger than its clock window,
+    // which would recompile site.less whatever it watches.
+    let past = filetime::FileTime::from_unix_time(1_700_000_000, 0);
+    for file in ["media/css/site.less", "sluice.toml"] {
+        filetime::set_file_mtime(root.join(file), past).unwrap();
+    }
+    let _w = Watching::start(&root, &["--poll=20"]);
+    let out = root.join("static/css/site.css");
+    waits_for(&out, "compiled", |t| t.contains("red"));
+    write_file(&root.join("node_modules/pkg/less/vars.less"), "@c: blue;\n");
+    waits_for(&out, "recompiled", |t| t.contains("blue"));
 }

@@ -101,7 +101,7 @@ impl Watch {
     pub(super) fn start_polling(&self, mut poller: Poller, interval: Duration) -> Arc<AtomicBool> {
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, flag, hot) = (self.tx.clone(), stop.clone(), self.hot.clone());
-        let seen = self.seen.clone();
+        let (seen, adopt) = (self.seen.clone(), self.adopt.clone());
         std::thread::spawn(move || {
             let (mut skip, mut generation) = (poll::Skip::new(), u64::MAX);
             let mut round = Instant::now();
@@ -113,10 +113,22 @@ impl Watch {
                 let meter = Meter::start();
                 let seen: Vec<poll::Seen> =
                     std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
+                let adopted: Vec<(PathBuf, bool)> = {
+                    let mut queue = adopt.lock().unwrap_or_else(|e| e.into_inner());
+                    if flag.load(Ordering::Relaxed) {
+                        break; // a poller that replaces this one follows them
+                    }
+                    std::mem::take(&mut *queue)
+                };
+                let mut followed = Vec::new();
+                for (folder, remote) in adopted {
+                    poller.adopt(&folder, remote, &mut followed);
+                }
                 let mut slice = poller.sweep(SLICE, &skip);
                 for seen in &seen {
                     poller.reconcile(seen, &mut slice.changed);
                 }
+                slice.changed.extend(followed);
                 let cost = meter.cost();
                 if !slice.changed.is_empty() && tx.send(Msg::Polled(slice.changed)).is_err() {
                     break;

@@ -20,6 +20,7 @@
 mod backends;
 pub mod budget;
 pub mod coalesce;
+mod extra;
 pub mod hot;
 pub mod mounts;
 pub mod poll;
@@ -41,6 +42,7 @@ use crate::sources::{FileMeta, IgnoreRules, SourceRoot};
 use backends::watch_limit_reason;
 use budget::{Budget, Meter};
 use coalesce::{Coalescer, Timing};
+use extra::ExtraFolders;
 use hot::HotSet;
 use poll::{Kind, Poller, Seed};
 
@@ -91,6 +93,9 @@ pub struct WatchOptions {
     pub timing: Timing,
     /// How long a change set waits before the state file is saved (state is also saved on stop).
     pub save_after: Duration,
+    /// How the folders outside the roots (template folders, packages' folders) are watched:
+    /// by the rule the roots were planned with ([`plan`]).
+    pub mode: PollMode,
 }
 
 impl Default for WatchOptions {
@@ -99,6 +104,7 @@ impl Default for WatchOptions {
             interval: DEFAULT_POLL,
             timing: Timing::default(),
             save_after: Duration::from_secs(2),
+            mode: PollMode::Auto,
         }
     }
 }
@@ -152,23 +158,39 @@ pub fn plan(roots: &[SourceRoot], mode: PollMode) -> Vec<RootWatch> {
         .collect()
 }
 
-/// The polled roots of a plan, to tell which paths a poller answers for.
+/// The polled roots of a plan and the polled folders outside them, to tell which paths a
+/// poller answers for.
 #[derive(Debug, Clone, Default)]
-struct Polled(Vec<(PathBuf, bool)>);
+struct Polled {
+    roots: Vec<(PathBuf, bool)>,
+    /// Folders outside the roots polled shallowly (their own files): whether remote.
+    folders: HashMap<PathBuf, bool>,
+}
 
 impl Polled {
-    fn of(plan: &[RootWatch]) -> Polled {
-        Polled(
-            plan.iter()
-                .filter(|r| r.polled)
-                .map(|r| (r.path.clone(), r.remote))
-                .collect(),
-        )
+    /// The polled roots of `plan` from now on (the folders stay).
+    fn set_roots(&mut self, plan: &[RootWatch]) {
+        self.roots = plan
+            .iter()
+            .filter(|r| r.polled)
+            .map(|r| (r.path.clone(), r.remote))
+            .collect();
+    }
+
+    /// `Some(remote)` when `path` is under a polled root, or is a polled folder or a file of
+    /// one.
+    fn get(&self, path: &Path) -> Option<bool> {
+        self.in_root(path).or_else(|| {
+            self.folders
+                .get(path)
+                .or_else(|| path.parent().and_then(|p| self.folders.get(p)))
+                .copied()
+        })
     }
 
     /// `Some(remote)` when `path` is under a polled root.
-    fn get(&self, path: &Path) -> Option<bool> {
-        self.0
+    fn in_root(&self, path: &Path) -> Option<bool> {
+        self.roots
             .iter()
             .find(|(root, _)| path.starts_with(root))
             .map(|(_, remote)| *remote)
@@ -364,6 +386,11 @@ pub struct Watch {
     /// What the engine saw of the polled roots' change sets (the paths it looked at, the
     /// folders it found), for the poller to meet it ([`Poller::reconcile`]).
     seen: Arc<Mutex<Vec<poll::Seen>>>,
+    /// Folders outside the roots for the poller to follow ([`Poller::adopt`]), with whether
+    /// they are remote.
+    adopt: Arc<Mutex<Vec<(PathBuf, bool)>>>,
+    /// The shortest time between two sweeps (set when the watch runs).
+    interval: Duration,
 }
 
 impl Default for Watch {
@@ -381,6 +408,8 @@ impl Watch {
             active: Arc::new(AtomicBool::new(false)),
             hot: HotSet::default(),
             seen: Arc::default(),
+            adopt: Arc::default(),
+            interval: DEFAULT_POLL,
         }
     }
 
@@ -404,18 +433,23 @@ impl Watch {
     /// Watches until stopped, from where the full pass the caller just ran left off
     /// ([`Start`]). State is saved when the watch stops.
     pub fn run<T: Target>(
-        self,
+        mut self,
         target: &mut T,
         start: Start,
         options: &WatchOptions,
         notice: &mut dyn FnMut(Notice<T::Report>),
     ) -> Result<()> {
         let started = Instant::now();
+        self.interval = options.interval;
         let Start {
             mut plan,
             dirs,
             seed,
         } = start;
+        // The folders outside the roots (template folders, packages' folders) follow the
+        // roots' rule, each on its own file system.
+        let mut extras = ExtraFolders::new(&plan, options.mode);
+        let extra = extras.decide_new(&dirs);
         for root in &plan {
             if let Some(why) = &root.why {
                 notice(Notice::SlowRoot {
@@ -425,14 +459,16 @@ impl Watch {
                 });
             }
         }
-        let mut polled = Polled::of(&plan);
+        let mut polled = Polled::default();
+        polled.set_roots(&plan);
+        self.follow(&mut polled, extra.iter().filter(|w| w.polled));
         let mut watched: HashMap<PathBuf, u64> = HashMap::new();
         let mut source = Source {
             native: None,
             polling: None,
         };
         let mut catch_up = false;
-        if plan.iter().any(|r| !r.polled) {
+        if plan.iter().any(|r| !r.polled) || extra.iter().any(|w| !w.polled) {
             let native_dirs: Vec<PathBuf> = dirs
                 .iter()
                 .filter(|d| polled.get(d).is_none())
@@ -451,13 +487,14 @@ impl Watch {
                     for root in &mut plan {
                         root.polled = true;
                     }
-                    polled = Polled::of(&plan);
+                    polled.set_roots(&plan);
+                    self.follow(&mut polled, extras.poll_all().iter());
                 }
             }
         }
         // The poller starts from the walk of the full pass: its first round sees whatever
         // changed since, so the tree is not walked twice.
-        let native_only = plan.iter().all(|r| !r.polled);
+        let native_only = plan.iter().all(|r| !r.polled) && polled.folders.is_empty();
         if !native_only {
             self.active.store(true, Ordering::Relaxed);
             let poller = self.poller(target, &plan, Some(&seed));
@@ -485,7 +522,8 @@ impl Watch {
                     target,
                     &mut source,
                     &mut watched,
-                    &polled,
+                    &mut polled,
+                    &mut extras,
                     &changed,
                     &HashSet::new(),
                     notice,
@@ -593,7 +631,10 @@ impl Watch {
                 for root in &mut plan {
                     root.polled = true;
                 }
-                polled = Polled::of(&plan);
+                polled.set_roots(&plan);
+                extras.poll_all();
+                // The new poller follows every folder outside the roots.
+                self.follow(&mut polled, extras.polled().iter());
                 // Events were lost: a walk of its own, and a rescan.
                 let poller = self.poller(target, &plan, None);
                 source.polling = Some(self.start_polling(poller, options.interval));
@@ -613,7 +654,8 @@ impl Watch {
                         target,
                         &mut source,
                         &mut watched,
-                        &polled,
+                        &mut polled,
+                        &mut extras,
                         &stale,
                         &forgotten,
                         notice,
@@ -666,7 +708,8 @@ impl Watch {
                 target,
                 &mut source,
                 &mut watched,
-                &polled,
+                &mut polled,
+                &mut extras,
                 &changed,
                 &forgotten,
                 notice,
@@ -705,6 +748,31 @@ impl Watch {
         match seed {
             Some(seed) => Poller::seeded(&roots, target.ignore(), &remote, seed),
             None => Poller::new(&roots, target.ignore(), &remote),
+        }
+    }
+
+    /// Decides how the new folders outside the roots a change set reported are watched (a
+    /// template folder made, a package's folder a compile read for the first time) and has
+    /// the poller follow the polled ones; the others are watched natively, as new folders of
+    /// native roots are (polled when there are no kernel events at all: `native`).
+    fn follow_new<T: Target>(
+        &self,
+        target: &T,
+        native: bool,
+        polled: &mut Polled,
+        extras: &mut ExtraFolders,
+        report: &T::Report,
+    ) {
+        let new = extras.decide_new(&target.feedback(report).new_dirs);
+        self.follow(polled, new.iter().filter(|w| w.polled || !native));
+    }
+
+    /// Has the poller follow `folders` (outside the roots), from its next slice on.
+    fn follow<'a>(&self, polled: &mut Polled, folders: impl Iterator<Item = &'a RootWatch>) {
+        let mut adopt = self.adopt.lock().unwrap_or_else(|e| e.into_inner());
+        for watch in folders {
+            polled.folders.insert(watch.path.clone(), watch.remote);
+            adopt.push((watch.path.clone(), watch.remote));
         }
     }
 
@@ -749,13 +817,14 @@ impl Watch {
         target: &mut T,
         source: &mut Source,
         watched: &mut HashMap<PathBuf, u64>,
-        polled: &Polled,
+        polled: &mut Polled,
+        extras: &mut ExtraFolders,
         changed: &[PathBuf],
         forgotten: &HashSet<PathBuf>,
         notice: &mut dyn FnMut(Notice<T::Report>),
     ) -> T::Report {
         // Folders of polled roots are the poller's, never watched natively.
-        let native = |path: &&PathBuf| polled.get(path).is_none();
+        let native = |polled: &Polled, path: &PathBuf| polled.get(path).is_none();
         if let Some(watcher) = &mut source.native {
             // Unwatch what is gone first: a folder renamed away shares its kernel watch with
             // its new path, and removing it afterwards would silence the new one.
@@ -772,15 +841,17 @@ impl Watch {
                     }
                 }
             }
-            for path in changed.iter().filter(native) {
+            for path in changed.iter().filter(|p| native(polled, p)) {
                 self.ensure_watched(watcher, watched, path, notice);
             }
         }
         let mut report = target.apply(changed);
+        self.follow_new(target, source.native.is_some(), polled, extras, &report);
         // The engine looked at the polled paths later than the poller listed them, so it may
         // have seen other folders than the poller did: the poller meets what it saw, else what
-        // happens in those folders later would go unseen.
-        let on_polled = |p: &&PathBuf| polled.get(p).is_some();
+        // happens in those folders later would go unseen. (The folders outside the roots are
+        // followed by name, [`Poller::adopt`].)
+        let on_polled = |p: &&PathBuf| polled.in_root(p).is_some();
         let seen = poll::Seen {
             looked: changed.iter().filter(on_polled).cloned().collect(),
             wrote: target.feedback(&report).wrote,
@@ -803,23 +874,30 @@ impl Watch {
                 .feedback(&report)
                 .new_dirs
                 .iter()
-                .filter(native)
+                .filter(|p| native(polled, p))
                 .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
                 .cloned()
                 .collect();
             while !fresh.is_empty() {
-                // Files created in those folders before their watch existed.
+                // Files created (or changed) in those folders before their watch existed.
                 let again = target.apply(&fresh);
+                self.follow_new(target, true, polled, extras, &again);
                 fresh = target
                     .feedback(&again)
                     .new_dirs
                     .iter()
-                    .filter(native)
+                    .filter(|p| native(polled, p))
                     .filter(|dir| self.ensure_watched(watcher, watched, dir, notice))
                     .cloned()
                     .collect();
                 target.merge(&mut report, again);
             }
+        }
+        if !polled.folders.is_empty() && source.polling.is_none() {
+            // The first polled folder while every root is watched natively.
+            self.active.store(true, Ordering::Relaxed);
+            let poller = Poller::new(&[], target.ignore(), &[]);
+            source.polling = Some(self.start_polling(poller, self.interval));
         }
         report
     }

@@ -98,6 +98,11 @@ pub struct Poller {
     rules: Vec<IgnoreRules>,
     /// Per root: its changes are made elsewhere, so stats go past the attribute cache.
     remote: Vec<bool>,
+    /// Per root: only its own files are kept, not the folders below it (a folder outside the
+    /// source roots a watch follows, [`Poller::adopt`]).
+    shallow: Vec<bool>,
+    /// Everyone's ignore rules, for the folders adopted later.
+    ignore: IgnoreRules,
     dirs: BTreeMap<PathBuf, DirSnap>,
     racy_ns: i64,
     /// The last folder swept in this round (`None`: a round starts).
@@ -144,6 +149,8 @@ impl Poller {
             remote: (0..roots.len())
                 .map(|i| remote.get(i).copied().unwrap_or(false))
                 .collect(),
+            shallow: vec![false; roots.len()],
+            ignore: ignore.clone(),
             dirs: BTreeMap::new(),
             racy_ns: RACY.as_nanos() as i64,
             cursor: None,
@@ -253,10 +260,43 @@ impl Poller {
         }
     }
 
+    /// Follows the folder `folder` outside the source roots (a template folder, a package's
+    /// folder a compile read): its own files, not the folders below it, which are followed
+    /// when adopted themselves. Unless it is kept already, it is taken in as it is now and
+    /// reported in `changed`, so that whoever reads the report compares what it knows of its
+    /// files with what they are (they may have changed before this snapshot); when it is
+    /// missing, it is taken in when it appears.
+    pub fn adopt(&mut self, folder: &Path, remote: bool, changed: &mut Vec<PathBuf>) {
+        if self.dirs.contains_key(folder) || self.roots.iter().any(|r| r.path == folder) {
+            return;
+        }
+        let root = SourceRoot::new(folder, None);
+        self.rules.push(root.rules(&self.ignore));
+        self.roots.push(root);
+        self.remote.push(remote);
+        self.shallow.push(true);
+        self.take_in(self.roots.len() - 1, folder);
+        changed.push(folder.to_path_buf());
+    }
+
     /// Adds the folder `start` of root `i` and everything kept below it to the snapshot
-    /// (`start`'s own entry in its parent is the caller's).
+    /// (`start`'s own entry in its parent is the caller's); of a shallow root, the folder and
+    /// its files.
     fn take_in(&mut self, i: usize, start: &Path) {
-        if stat(None, start.as_os_str(), self.remote[i]).is_none_or(|(_, k)| k != Kind::Dir) {
+        let Some((meta, Kind::Dir)) = stat(None, start.as_os_str(), self.remote[i]) else {
+            return;
+        };
+        if self.shallow[i] {
+            self.dirs.insert(
+                start.to_path_buf(),
+                DirSnap {
+                    root: i,
+                    mtime_ns: UNSETTLED,
+                    ..DirSnap::default()
+                },
+            );
+            let mtime = self.settled(meta.mtime_ns);
+            self.relist(start, i, mtime, &mut Vec::new());
             return;
         }
         let found = scan_subtree(&self.roots[i], start, &self.rules[i]);
@@ -524,7 +564,7 @@ impl Poller {
         // written into it later goes unseen.
         for name in became_dirs {
             let Some(text) = name.to_str() else { continue };
-            if self.rules[root].ignores_dir(text) {
+            if self.rules[root].ignores_dir(text) || self.shallow[root] {
                 continue;
             }
             self.take_in_subfolder(root, &dir.join(&name));
@@ -623,6 +663,11 @@ impl Poller {
         for (name, kind) in appeared {
             let path = dir.join(&name);
             match kind {
+                Kind::Dir if self.shallow[root] => {
+                    if let Some(snap) = self.dirs.get_mut(dir) {
+                        snap.subdirs.insert(name);
+                    }
+                }
                 Kind::Dir => self.take_in_subfolder(root, &path),
                 _ => {
                     if let Some((meta, Kind::File)) = stat(None, path.as_os_str(), remote) {
@@ -745,6 +790,49 @@ mod tests {
         assert!(poller.poll_once().contains(&root.join("swap")));
         fs::write(root.join("swap"), "edited later").unwrap();
         assert_eq!(poller.poll_once(), [root.join("swap")]);
+    }
+
+    #[test]
+    fn an_adopted_folder_is_polled_for_its_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path().join("node_modules/pkg");
+        fs::create_dir_all(pkg.join("sub")).unwrap();
+        fs::write(pkg.join("_colors.scss"), "$main: red;").unwrap();
+        fs::write(pkg.join("sub/_deep.scss"), "$x: 1;").unwrap();
+        let mut poller = Poller::new(&[], &rules(), &[]).with_racy_window(Duration::ZERO);
+        let mut changed = Vec::new();
+        poller.adopt(&pkg, false, &mut changed);
+        assert_eq!(
+            changed,
+            std::slice::from_ref(&pkg),
+            "the folder is reported once"
+        );
+        poller.adopt(&pkg, false, &mut changed);
+        assert_eq!(changed.len(), 1, "adopting again does nothing");
+        assert!(poller.poll_once().is_empty());
+        assert_eq!(poller.size(), 2, "the folder and its one file, not sub/");
+
+        fs::write(pkg.join("_colors.scss"), "$main: blue;").unwrap();
+        fs::write(pkg.join("sub/_deep.scss"), "$x: 22;").unwrap();
+        assert_eq!(poller.poll_once(), [pkg.join("_colors.scss")]);
+        fs::write(pkg.join("_new.scss"), "").unwrap();
+        fs::create_dir(pkg.join("other")).unwrap();
+        assert_eq!(
+            poller.poll_once(),
+            [pkg.join("_new.scss"), pkg.join("other")]
+        );
+        assert!(poller.poll_once().is_empty(), "a subfolder is not followed");
+        fs::remove_dir_all(&pkg).unwrap();
+        assert_eq!(poller.poll_once(), std::slice::from_ref(&pkg));
+        fs::create_dir_all(&pkg).unwrap();
+        fs::write(pkg.join("_colors.scss"), "$main: green;").unwrap();
+        assert_eq!(
+            poller.poll_once(),
+            std::slice::from_ref(&pkg),
+            "taken in again when back"
+        );
+        fs::write(pkg.join("_colors.scss"), "$main: purple;").unwrap();
+        assert_eq!(poller.poll_once(), [pkg.join("_colors.scss")]);
     }
 
     #[test]

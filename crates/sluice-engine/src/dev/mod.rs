@@ -82,7 +82,8 @@ impl Engine {
         delta.touched.sort();
         delta.touched.dedup();
         let mut derived = DeriveReport::default();
-        let previous = self.derive(Scope::Touched(&delta.touched, changed), &mut derived);
+        let changed = self.with_inputs_of_folders(changed);
+        let previous = self.derive(Scope::Touched(&delta.touched, &changed), &mut derived);
         let mut change = ChangeReport::default();
         self.emit_touched(&delta.touched, &previous, &mut change, &mut derived);
         change.errors.extend(delta.errors);

@@ -6,7 +6,7 @@
 mod steps;
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sluice_core::error::Result;
 use sluice_core::sources::{Index, check_layout};
@@ -361,6 +361,46 @@ impl Engine {
             .collect();
         self.extra_watched.extend(new.iter().cloned());
         new
+    }
+
+    /// `changed` plus, for each folder outside the source roots in it, the recorded inputs
+    /// of compiles and ES-module bundles directly in that folder. A watch names a folder
+    /// when it has just started watching or polling it (a package folder a compile read for
+    /// the first time): its files may have changed between the read and the watch, and their
+    /// fingerprints against the record's tell whether they did.
+    pub(crate) fn with_inputs_of_folders(&self, changed: &[PathBuf]) -> Vec<PathBuf> {
+        let roots = self.index.roots();
+        let folders: HashSet<&Path> = changed
+            .iter()
+            .filter(|p| !roots.iter().any(|r| p.starts_with(&r.path)) && p.is_dir())
+            .map(PathBuf::as_path)
+            .collect();
+        let mut out = changed.to_vec();
+        if folders.is_empty() {
+            return out;
+        }
+        let in_folder = |p: &Path| p.parent().is_some_and(|d| folders.contains(d));
+        for node in self.record.compiles.values() {
+            out.extend(
+                node.inputs
+                    .iter()
+                    .map(|(p, _)| p)
+                    .filter(|p| in_folder(p))
+                    .cloned(),
+            );
+        }
+        for node in self.record.bundles.values() {
+            out.extend(
+                node.inputs
+                    .iter()
+                    .map(|(i, _)| Path::new(i))
+                    .filter(|p| p.is_absolute() && in_folder(p))
+                    .map(Path::to_path_buf),
+            );
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 
     fn extra_folders(&self) -> Vec<PathBuf> {

@@ -153,8 +153,17 @@ fn build_one(def: &BundleDef, pool: &Pool, tree: &Tree, shared: &Shared) -> Resu
         outputs: outputs.to_vec(),
     };
     if modules::is_module_bundle(def, &listed, pool, &cached_bytes) {
+        let key = modules::action_key(def, &listed, pool, shared);
+        if let Some((outputs, inputs)) = modules::recall(pool.cache, &key, &listed, shared) {
+            return Ok(Built {
+                node: store(&outputs, inputs),
+                warnings: Vec::new(),
+                assembled: false,
+            });
+        }
         let made = modules::build(def, &listed, pool, shared)?;
         let outputs = keep(&made.files, pool.cache, def)?;
+        modules::remember(pool.cache, &key, &made, &outputs, shared);
         return Ok(Built {
             node: store(&outputs, made.inputs),
             warnings: made.warnings,

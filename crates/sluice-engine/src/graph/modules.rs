@@ -9,6 +9,10 @@
 //! `node_modules`) by its absolute path with its fingerprint — so an edit to any module the
 //! bundle was made from, in the sources or not, makes the node stale.
 //!
+//! A stale node's result is looked for in the cache first ([`recall`]): by its entries and
+//! settings ([`action_key`]), then by every file the bundler read last time for them, so an
+//! edit undone or a profile or branch switched back runs neither rolldown nor the minifier.
+//!
 //! The variants are the bundle node's: `Dev` unminified with a map, `Minified` minified with
 //! a map, `Plain` unminified without one. Each map has one source per original module (with
 //! its text).
@@ -80,6 +84,10 @@ pub struct Made {
     pub inputs: Vec<String>,
     /// The bundler's warnings.
     pub warnings: Vec<Error>,
+    /// Every file the bundler read, absolute.
+    pub read: Vec<PathBuf>,
+    /// When the bundler started (a file changed since may have been read half-way).
+    pub started: std::time::SystemTime,
 }
 
 /// Builds a module bundle.
@@ -136,6 +144,7 @@ pub fn build(
         Some(logical) => relative_url(folder, &logical),
         None => outside_name(shared.project_dir, path),
     };
+    let started = std::time::SystemTime::now();
     let bundled = sluice_esm::bundle(&request, &name).map_err(|e| match e {
         sluice_esm::Error::At {
             file,
@@ -169,7 +178,168 @@ pub fn build(
         files,
         inputs,
         warnings,
+        read: bundled.modules,
+        started,
     })
+}
+
+/// The action key of a module bundle (in the cache's actions, so that a bundle made once is
+/// not made again for the same inputs, whatever the profile, branch or output root that asks):
+/// the rules' version, the variant (a minified one's browsers), the definition, the project
+/// folder and its `node_modules`, and each entry by logical path, file and md5. What the
+/// bundler read besides decides which result it is ([`remember`], [`recall`]).
+pub fn action_key(def: &BundleDef, listed: &[String], pool: &Pool, shared: &Shared) -> Key {
+    let mut parts: Vec<Vec<u8>> = vec![
+        b"esm bundle".to_vec(),
+        crate::cache::RULES_VERSION.as_bytes().to_vec(),
+        shared.variant.key().into_bytes(),
+        super::bundle::def_key(def).into_bytes(),
+        shared.project_dir.as_os_str().as_encoded_bytes().to_vec(),
+    ];
+    if let Some(dir) = sluice_core::node_modules::nearest(shared.project_dir) {
+        parts.push(dir.as_os_str().as_encoded_bytes().to_vec());
+    }
+    for member in listed {
+        let source = pool
+            .compiled
+            .get(member)
+            .map_or(member.as_str(), |c| c.source.as_str());
+        parts.push(member.clone().into_bytes());
+        let path = (shared.source_file)(source);
+        parts.push(
+            path.as_ref()
+                .map_or_else(Vec::new, |p| p.as_os_str().as_encoded_bytes().to_vec()),
+        );
+        let md5 = pool
+            .known_md5(source)
+            .or_else(|| Some(Key::of(&std::fs::read(path.as_ref()?).ok()?)));
+        parts.push(md5.map_or_else(Vec::new, |k| k.0.to_vec()));
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Key::derive(&refs)
+}
+
+/// What an action records of one input: for a file, the md5 of its bytes and the name the
+/// bundle's map gives it (its logical path when it is a collected source, which the roots
+/// decide); for a folder of one, its entries' names (a file appearing there can change what
+/// an import resolves to). `None` when it cannot be read.
+fn input_key(path: &Path, shared: &Shared) -> Option<Key> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.is_dir() {
+        let mut names: Vec<Vec<u8>> = std::fs::read_dir(path)
+            .ok()?
+            .flatten()
+            .map(|e| e.file_name().as_encoded_bytes().to_vec())
+            .collect();
+        names.sort();
+        let mut parts: Vec<&[u8]> = vec![b"folder"];
+        parts.extend(names.iter().map(Vec::as_slice));
+        return Some(Key::derive(&parts));
+    }
+    let md5 = Key::of(&std::fs::read(path).ok()?);
+    let name = (shared.logical_of)(path).unwrap_or_default();
+    Some(Key::derive(&[b"file", &md5.0, name.as_bytes()]))
+}
+
+/// The key of a module bundle's result: its [`action_key`] and what each of `inputs` holds
+/// now ([`input_key`]); `None` when one cannot be read.
+fn result_key(key: &Key, inputs: &[PathBuf], shared: &Shared) -> Option<Key> {
+    let mut parts: Vec<Vec<u8>> = vec![b"esm result".to_vec(), key.0.to_vec()];
+    for path in inputs {
+        parts.push(path.as_os_str().as_encoded_bytes().to_vec());
+        parts.push(input_key(path, shared)?.0.to_vec());
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Some(Key::derive(&refs))
+}
+
+/// Keeps what building a module bundle gave: under `key` the list of what the bundler read
+/// (every module and their folders), and the outputs under the [`result_key`] of that list,
+/// so that any set of inputs seen before finds its result again (an edit undone, a branch
+/// switched back) — unless a module changed while the bundler ran (its bytes then may not be
+/// what was bundled).
+pub fn remember(
+    cache: &crate::cache::Cache,
+    key: &Key,
+    made: &Made,
+    outputs: &[(String, crate::record::BlobRef)],
+    shared: &Shared,
+) {
+    use std::os::unix::fs::MetadataExt;
+    let tick = std::time::Duration::from_millis(20);
+    let mut paths: Vec<PathBuf> = made.read.clone();
+    paths.extend(
+        made.read
+            .iter()
+            .filter_map(|p| p.parent().map(Path::to_path_buf)),
+    );
+    paths.sort();
+    paths.dedup();
+    for path in &made.read {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let changed = std::time::UNIX_EPOCH
+            + std::time::Duration::new(
+                u64::try_from(meta.ctime()).unwrap_or(0),
+                u32::try_from(meta.ctime_nsec()).unwrap_or(0),
+            );
+        if changed + tick >= made.started {
+            return;
+        }
+    }
+    let Some(result) = result_key(key, &paths, shared) else {
+        return;
+    };
+    let read = crate::cache::Action {
+        inputs: paths.into_iter().map(|p| (p, Key([0; 16]))).collect(),
+        outputs: Vec::new(),
+    };
+    let made = crate::cache::Action {
+        inputs: Vec::new(),
+        outputs: outputs.to_vec(),
+    };
+    // A cache that cannot keep an action costs a bundling next time, nothing more.
+    let _ = cache
+        .put_action(&result, &made)
+        .and_then(|()| cache.put_action(key, &read));
+}
+
+/// A module bundle found in the cache: its outputs (by name), and its inputs as a node
+/// records them.
+pub type Recalled = (Vec<(String, crate::record::BlobRef)>, Vec<String>);
+
+/// A module bundle kept for `key` and the inputs it read as they are now: its outputs, and
+/// its inputs as a node records them (`listed`, then the modules read, by logical path or
+/// absolute path).
+pub fn recall(
+    cache: &crate::cache::Cache,
+    key: &Key,
+    listed: &[String],
+    shared: &Shared,
+) -> Option<Recalled> {
+    let read: Vec<PathBuf> = cache
+        .action(key)?
+        .inputs
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    let found = cache.action(&result_key(key, &read, shared)?)?;
+    if found.outputs.is_empty() || !found.outputs.iter().all(|(_, b)| cache.has(b)) {
+        return None;
+    }
+    let mut inputs: Vec<String> = listed.to_vec();
+    for path in &read {
+        if path.is_dir() {
+            continue;
+        }
+        let input =
+            (shared.logical_of)(path).unwrap_or_else(|| path.to_string_lossy().into_owned());
+        if !inputs.contains(&input) {
+            inputs.push(input);
+        }
+    }
+    Some((found.outputs, inputs))
 }
 
 /// The URL of the collected file `logical` from the folder `from` (both logical, `/`-
