@@ -531,3 +531,118 @@ fn an_unreachable_cache_is_one_warning_not_a_failed_build() {
         "{stdout}"
     );
 }
+
+/// A project with a Sass file and its partial, TypeScript, and minified CSS and JS bundles
+/// (classic and ES-module), whose build uses the shared cache at `url`.
+fn fleet_assets_machine(url: &str) -> support::Project {
+    let p = support::Project::new(&[
+        ("css/_vars.scss", "$main: #123456;\n"),
+        (
+            "css/theme.scss",
+            "@import \"vars\";\n.theme {\n  color: $main;\n  .inner { margin: 0px 0px; }\n}\n",
+        ),
+        (
+            "css/base.css",
+            ".base {\n  margin: 0px 0px;\n  color: #ffffff;\n}\n",
+        ),
+        (
+            "js/lib.js",
+            "var libValue = 40;\nfunction libAdd(first, second) {\n  return first + second;\n}\n",
+        ),
+        (
+            "js/app.ts",
+            "const answer: number = libAdd(libValue, 2);\n(window as any).answer = answer;\n",
+        ),
+        (
+            "js/mod/util.js",
+            "export function twice(n) { return n * 2; }\nexport function unused() { return 1; }\n",
+        ),
+        (
+            "js/mod/main.js",
+            "import { twice } from './util.js';\nwindow.twice = twice(21);\n",
+        ),
+    ]);
+    p.write(
+        "sluice.toml",
+        format!(
+            "sources = [\"media\"]\noutput = \"static\"\n\n\
+             [bundles.css.site]\nfiles = [\"css/base.css\", \"css/theme.scss\"]\n\
+             output = \"css/site.min.css\"\n\n\
+             [bundles.js.app]\nfiles = [\"js/lib.js\", \"js/app.ts\"]\noutput = \"js/app.min.js\"\n\n\
+             [bundles.js.mod]\nentry = \"js/mod/main.js\"\noutput = \"js/mod.min.js\"\n\n\
+             [cache]\nremote = \"{url}\"\n"
+        ),
+    );
+    p.write(".browserslistrc", "chrome 100\n");
+    p
+}
+
+/// Compiles, bundles and minified bundles with their maps go through the shared cache too:
+/// a second machine (another folder, cold) compiles, bundles and minifies nothing and ships
+/// the same bytes; a run that may not write offers nothing.
+#[test]
+fn a_second_machine_compiles_bundles_and_minifies_nothing() {
+    let s3 = moto();
+    s3.bucket("fleet-assets");
+    let env = s3_env(s3.env());
+    let url = "s3://fleet-assets/cache";
+
+    // A pull-request build (read-only) on an empty cache writes nothing.
+    let pr = fleet_assets_machine(url);
+    let mark = s3.mark();
+    let (build, _, _) = build_json(&pr, &[], &env);
+    assert_eq!(build["compiled"], 2, "{build}");
+    let seen = s3.requests_since(mark, "fleet-assets");
+    assert!(
+        seen.iter().all(|(m, _)| m == "GET"),
+        "a read-only run writes nothing: {seen:?}"
+    );
+    assert!(s3.dump("fleet-assets").is_empty());
+
+    let one = fleet_assets_machine(url);
+    let (build, cache, _) = build_json(&one, &["--cache-write"], &env);
+    assert_eq!(build["compiled"], 2, "{build}");
+    assert_eq!(build["bundles_built"], 3, "{build}");
+    assert_eq!(build["minified"], true, "{build}");
+    let entries: Vec<String> = s3.dump("fleet-assets").keys().cloned().collect();
+    let actions = entries.iter().filter(|k| k.ends_with(".action")).count();
+    // Two compiles and three minified bundles, and a second name for the two whose
+    // discovered inputs (the Sass partial, the imported module) are checked by md5.
+    assert_eq!(actions, 7, "{entries:?}");
+    assert!(cache["written"].as_u64().unwrap() as usize >= entries.len() - 1);
+
+    let two = fleet_assets_machine(url);
+    let (build, cache, _) = build_json(&two, &[], &env);
+    assert_eq!(build["compiled"], 0, "{build}");
+    assert_eq!(build["bundles_built"], 0, "{build}");
+    assert_eq!(build["compressed"], 0, "{build}");
+    assert_eq!(cache["written"], 0, "{cache}");
+    let (a, b) = (
+        tree_files(&one.path("static")),
+        tree_files(&two.path("static")),
+    );
+    assert!(a.contains_key("js/mod.min.js.map") && a.contains_key("css/site.min.css"));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert_eq!(a, b);
+    assert_eq!(a, tree_files(&pr.path("static")));
+
+    // Only a partial and an imported module change (not the files the keys name): the
+    // entries under those keys stay the first version, and the second names serve the new.
+    for machine in [&one, &two] {
+        machine.write("media/css/_vars.scss", "$main: #654321;\n");
+        machine.write(
+            "media/js/mod/util.js",
+            "export function twice(n) { return n + n; }\n",
+        );
+    }
+    let (build, _, _) = build_json(&one, &["--cache-write"], &env);
+    assert_eq!(build["compiled"], 1, "{build}");
+    assert_eq!(build["bundles_built"], 2, "{build}");
+    let (build, _, _) = build_json(&two, &[], &env);
+    assert_eq!(build["compiled"], 0, "{build}");
+    assert_eq!(build["bundles_built"], 0, "{build}");
+    let b = tree_files(&two.path("static"));
+    assert_eq!(tree_files(&one.path("static")), b);
+    let css = String::from_utf8_lossy(&b["css/site.min.css"]).into_owned();
+    assert!(css.contains("#654321"), "{css}");
+}

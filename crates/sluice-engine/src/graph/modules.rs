@@ -78,6 +78,8 @@ pub struct Made {
     pub files: Vec<OutputFile>,
     /// Every input it read: logical paths, then absolute paths of files outside the sources.
     pub inputs: Vec<String>,
+    /// Every module file it read.
+    pub modules: Vec<PathBuf>,
     /// The bundler's warnings.
     pub warnings: Vec<Error>,
 }
@@ -152,14 +154,7 @@ pub fn build(
         },
         sluice_esm::Error::Other(message) => bundle_error(message),
     })?;
-    let mut inputs: Vec<String> = listed.to_vec();
-    for module in &bundled.modules {
-        let input =
-            (shared.logical_of)(module).unwrap_or_else(|| module.to_string_lossy().into_owned());
-        if !inputs.contains(&input) {
-            inputs.push(input);
-        }
-    }
+    let inputs = node_inputs(listed, &bundled.modules, shared);
     let mut files = vec![(def.output.clone(), bundled.code.into_bytes())];
     if let Some(map) = bundled.map {
         files.push((format!("{}.map", def.output), map.into_bytes()));
@@ -168,8 +163,89 @@ pub fn build(
     Ok(Made {
         files,
         inputs,
+        modules: bundled.modules,
         warnings,
     })
+}
+
+/// The inputs of a module bundle's node: its members, then each module file it read by its
+/// logical path (or its absolute path, outside the sources).
+fn node_inputs(listed: &[String], modules: &[PathBuf], shared: &Shared) -> Vec<String> {
+    let mut inputs: Vec<String> = listed.to_vec();
+    for module in modules {
+        let input =
+            (shared.logical_of)(module).unwrap_or_else(|| module.to_string_lossy().into_owned());
+        if !inputs.contains(&input) {
+            inputs.push(input);
+        }
+    }
+    inputs
+}
+
+/// The action key of a minified module bundle: its definition and variant (the browsers),
+/// and the md5 of each entry's source. The other modules it reads are the action's
+/// discovered inputs, checked by md5 ([`crate::cache::Cache::find_action`]).
+pub fn action_key(def: &BundleDef, listed: &[String], pool: &Pool, shared: &Shared) -> Key {
+    let mut parts: Vec<Vec<u8>> = vec![
+        b"module bundle".to_vec(),
+        crate::cache::RULES_VERSION.as_bytes().to_vec(),
+        shared.variant.key().into_bytes(),
+        super::bundle::def_key(def).into_bytes(),
+    ];
+    for member in listed {
+        let source = pool
+            .compiled
+            .get(member)
+            .map_or(member.as_str(), |c| c.source.as_str());
+        let md5 = pool.sources.get(source).and_then(|f| {
+            pool.known_md5(source)
+                .or_else(|| std::fs::read(&f.path).ok().map(|b| Key::of(&b)))
+        });
+        parts.push(source.as_bytes().to_vec());
+        parts.push(md5.map_or_else(Vec::new, |k| k.0.to_vec()));
+    }
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Key::derive(&refs)
+}
+
+/// A module bundle found by `key` whose every module has the md5 it had: its outputs and
+/// its node's inputs.
+pub fn cached(
+    key: &Key,
+    listed: &[String],
+    pool: &Pool,
+    shared: &Shared,
+) -> Option<(Vec<(String, crate::record::BlobRef)>, Vec<String>)> {
+    let cache = pool.cache;
+    let md5_now = |p: &Path| std::fs::read(cache.local(p)).ok().map(|b| Key::of(&b));
+    let found = cache.find_action(key, &md5_now)?;
+    if found.inputs.is_empty() || !found.outputs.iter().all(|(_, b)| cache.present(b)) {
+        return None;
+    }
+    let modules: Vec<PathBuf> = found.inputs.iter().map(|(p, _)| cache.local(p)).collect();
+    Some((found.outputs, node_inputs(listed, &modules, shared)))
+}
+
+/// Records what a module bundle was made of, for [`cached`]: each module by its
+/// [`crate::cache::Cache::portable`] path and md5.
+pub fn record(key: &Key, made: &Made, outputs: &[(String, crate::record::BlobRef)], pool: &Pool) {
+    let cache = pool.cache;
+    let inputs: Option<Vec<(PathBuf, Key)>> = made
+        .modules
+        .iter()
+        .map(|m| Some((cache.portable(m), Key::of(&std::fs::read(m).ok()?))))
+        .collect();
+    // A module that went meanwhile: nothing to record. A cache that cannot keep an
+    // action costs a bundle next time, nothing more.
+    if let Some(inputs) = inputs {
+        let _ = cache.put_action(
+            key,
+            &crate::cache::Action {
+                inputs,
+                outputs: outputs.to_vec(),
+            },
+        );
+    }
 }
 
 /// The URL of the collected file `logical` from the folder `from` (both logical, `/`-
