@@ -646,3 +646,70 @@ fn a_second_machine_compiles_bundles_and_minifies_nothing() {
     let css = String::from_utf8_lossy(&b["css/site.min.css"]).into_owned();
     assert!(css.contains("#654321"), "{css}");
 }
+
+/// Conditional puts: a second writer that did not see an entry in its listing (it listed
+/// before the first one wrote) gets a `412` from the server, counts it as success, and the
+/// first writer's bytes stay. Run in a child process of this test binary, which reaches
+/// the server with the test user's environment (as sluice does).
+#[test]
+fn a_second_writer_gets_412_and_the_first_writers_entry_stays() {
+    use sluice_engine::cache::Remote;
+    let name = "ab1f0000000000000000000000000000.action";
+    if std::env::var_os("SLUICE_TEST_412_CHILD").is_some() {
+        let connection = sluice_publish::store::Connection {
+            endpoint: None,
+            region: None,
+            retries: 1,
+        };
+        let open = || {
+            sluice_publish::cache::RemoteCache::open(
+                "s3://race/cache",
+                &connection,
+                sluice_engine::cache::RULES_VERSION,
+                true,
+            )
+            .unwrap()
+        };
+        let (first, second) = (open(), open());
+        // The second lists (nothing there yet) before the first writes.
+        assert!(!second.has(name));
+        first.put(name, b"first");
+        let summary = first.finish();
+        assert_eq!((summary.written, summary.raced), (1, 0), "{summary:?}");
+        second.put(name, b"second");
+        let summary = second.finish();
+        assert_eq!((summary.written, summary.raced), (0, 1), "{summary:?}");
+        assert!(summary.warning.is_none(), "{summary:?}");
+        return;
+    }
+    let s3 = moto();
+    s3.bucket("race");
+    let mark = s3.mark();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_second_writer_gets_412_and_the_first_writers_entry_stays",
+            "--nocapture",
+        ])
+        .env("SLUICE_TEST_412_CHILD", "1")
+        .envs(s3.env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let puts = s3
+        .requests_since(mark, "race")
+        .into_iter()
+        .filter(|(m, _)| m == "PUT")
+        .count();
+    assert_eq!(puts, 2, "both writers tried");
+    let objects = s3.dump("race");
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let (key, object) = objects.iter().next().unwrap();
+    assert!(key.ends_with(&format!("/ab/{name}")), "{key}");
+    assert_eq!(object["md5"], md5_hex(b"first"), "{object}");
+}
