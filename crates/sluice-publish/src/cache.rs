@@ -1,5 +1,6 @@
 //! The shared build cache (`[cache] remote = "s3://bucket/sluice-cache"`): the engine's
-//! content-addressed results in a bucket a CI fleet shares, behind each machine's
+//! content-addressed results (compressed copies, compiled files, minified bundles and their
+//! actions) in a bucket a CI fleet shares, behind each machine's
 //! `.sluice/cache/` ([`sluice_engine::cache::Remote`]).
 //!
 //! - Entries live under `<prefix>/<sluice version and rules>/<ab>/<name>`: a release that
@@ -11,8 +12,10 @@
 //!   pull-request build reads and never writes. Writes are conditional puts (`If-None-Match:
 //!   *`): the first writer wins, and a `412` (someone wrote it first) counts as success.
 //!   They go up in the background and are waited for by [`RemoteCache::finish`].
-//! - What is read is checked by the engine (a compressed copy must decompress to the
-//!   content its name claims) before it is used.
+//! - What is read is checked by the engine before it is used: a compressed copy must
+//!   decompress to the content its name claims, a result must have the md5 that names it;
+//!   actions (`<md5>.action`: what a compile or bundle was given → the md5s of what it
+//!   produced) are trusted, which is why only writers put them.
 //! - Never a failed build: the first error (unreachable, slow past the timeouts, refused)
 //!   turns the remote off for the rest of the run, with one warning.
 
