@@ -488,14 +488,21 @@ fn two_machines_share_one_cache_and_a_tampered_entry_is_rebuilt() {
         seen.iter().all(|(m, _)| m == "GET"),
         "a read-only run writes nothing: {seen:?}"
     );
+    // One listing and machine one's pack: no request per entry.
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[1].1.contains("/packs/"), "{seen:?}");
     let (a, b) = (
         tree_files(&one.path("static")),
         tree_files(&two.path("static")),
     );
     assert_eq!(a, b);
 
-    // A poisoned cache: every Brotli entry replaced. A third machine rejects them all,
-    // compresses those again and ships correct copies.
+    // A poisoned cache: every Brotli entry replaced, the pack damaged. A third machine
+    // ignores the pack, rejects every Brotli entry, compresses those again and ships
+    // correct copies.
+    let packs: Vec<&String> = entries.iter().filter(|k| k.contains("/packs/")).collect();
+    assert_eq!(packs.len(), 1, "{entries:?}");
+    s3.put("fleet", packs[0], "not a pack");
     for key in entries.iter().filter(|k| k.ends_with(".br")) {
         s3.put("fleet", key, "not brotli at all");
     }
@@ -704,12 +711,15 @@ fn a_second_writer_gets_412_and_the_first_writers_entry_stays() {
     let puts = s3
         .requests_since(mark, "race")
         .into_iter()
-        .filter(|(m, _)| m == "PUT")
+        .filter(|(m, p)| m == "PUT" && p.contains(name))
         .count();
     assert_eq!(puts, 2, "both writers tried");
+    // The entry, and the first writer's pack; the second leaves none (the entry it offered
+    // is not the one that stays).
     let objects = s3.dump("race");
-    assert_eq!(objects.len(), 1, "{objects:?}");
-    let (key, object) = objects.iter().next().unwrap();
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    let (key, object) = objects.iter().find(|(k, _)| k.contains("/ab/")).unwrap();
     assert!(key.ends_with(&format!("/ab/{name}")), "{key}");
     assert_eq!(object["md5"], md5_hex(b"first"), "{object}");
+    assert!(objects.keys().any(|k| k.contains("/packs/")), "{objects:?}");
 }
