@@ -723,3 +723,46 @@ fn a_second_writer_gets_412_and_the_first_writers_entry_stays() {
     assert_eq!(object["md5"], md5_hex(b"first"), "{object}");
     assert!(objects.keys().any(|k| k.contains("/packs/")), "{objects:?}");
 }
+
+/// `sluice config` shows `[publish]` and `[cache]`, each value with where it came from.
+#[test]
+fn config_shows_publish_and_cache_with_their_origins() {
+    let project = small_site(&[("css/a.css", b"a{}")]);
+    let toml = project.path("sluice.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str("\n[publish]\nkeep = 5\nregion = \"eu-west-1\"\n\n[cache]\nremote = \"s3://b/c\"\n");
+    std::fs::write(&toml, text).unwrap();
+    let out = project.run_ok(&["config", "--format", "json"]);
+    let config: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap();
+    let (publish, cache) = (&config["publish"], &config["cache"]);
+    assert_eq!(publish["keep"]["value"], 5, "{publish}");
+    assert!(
+        publish["keep"]["origin"]
+            .as_str()
+            .unwrap()
+            .contains("sluice.toml"),
+        "{publish}"
+    );
+    assert_eq!(publish["region"]["value"], "eu-west-1");
+    assert_eq!(publish["max_age"]["value"], 60);
+    assert_eq!(publish["max_age"]["origin"], "default");
+    assert_eq!(publish["url"], Value::Null);
+    assert_eq!(cache["remote"]["value"], "s3://b/c");
+    assert!(cache["remote"]["origin"].as_str().unwrap().contains("sluice.toml"));
+    assert_eq!(cache["write"]["value"], false);
+    assert_eq!(cache["write"]["origin"], "default");
+    let text = String::from_utf8(project.run_ok(&["config"]).stdout).unwrap();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+            .to_string()
+    };
+    assert!(line("publish.keep").contains("5"), "{text}");
+    assert!(line("publish.keep").contains("sluice.toml"), "{text}");
+    assert!(line("cache.remote").contains("s3://b/c"), "{text}");
+    assert!(line("cache.write").contains("(default)"), "{text}");
+}
