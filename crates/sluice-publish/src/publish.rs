@@ -308,6 +308,37 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
             );
         }
     }
+    // Hashed names present but not in the index (skipped unread) were put there by a publish
+    // that failed before its index — if sluice put them: its md5 metadata says so (one HEAD
+    // each; there are none after a publish that finished). Adopted, `--keep` can delete them
+    // once no kept deploy names them; what another tool uploaded stays its own.
+    let orphans: Vec<&String> = locals
+        .iter()
+        .filter(|l| l.entry.role == Role::Hashed)
+        .map(|l| &l.entry.key)
+        .filter(|key| listing.contains_key(*key) && !new_index.objects.contains_key(*key))
+        .collect();
+    let adopted: Vec<(String, Option<String>)> = futures::stream::iter(orphans)
+        .map(|key| {
+            let store = &store;
+            async move { Ok::<_, Error>((key.clone(), store.stored_md5(key).await?)) }
+        })
+        .buffer_unordered(settings.concurrency.max(1))
+        .try_collect()
+        .await?;
+    for (key, md5) in adopted {
+        if let (Some(md5), Some(listed)) = (md5, listing.get(&key)) {
+            new_index.objects.insert(
+                key,
+                Indexed {
+                    md5,
+                    etag: listed.etag.clone(),
+                    size: listed.size,
+                    hashed: true,
+                },
+            );
+        }
+    }
     new_index.push_deploy(deploy, settings.keep);
     for key in &deletions {
         new_index.objects.remove(key);

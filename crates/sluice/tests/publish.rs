@@ -302,6 +302,24 @@ fn a_publish_that_fails_midway_leaves_the_old_manifest() {
         s3.dump("midway")["static/staticfiles.json"]["md5"],
         md5_hex(&out["staticfiles.json"])
     );
+
+    // The hashed copies the failed publish left were adopted by the one that finished
+    // (sluice's md5 metadata says they are its own): a later publish keeping no earlier
+    // deploy deletes them once no manifest names them.
+    let green = support::manifest_paths(&out["staticfiles.json"])["css/a.css"].clone();
+    site.write("media/css/a.css", "body { color: blue }\n");
+    site.run_ok(&["build", "-q"]);
+    ok(&site.root, &["publish", "s3://midway/static", "--keep", "0"], &env);
+    let objects = s3.dump("midway");
+    assert!(
+        !objects.contains_key(&format!("static/{green}")),
+        "{green} left by the failed publish is still there: {:?}",
+        objects.keys()
+    );
+    let blue = support::manifest_paths(&tree_files(&site.path("static"))["staticfiles.json"])
+        ["css/a.css"]
+        .clone();
+    assert!(objects.contains_key(&format!("static/{blue}")));
 }
 
 #[test]
