@@ -186,6 +186,7 @@ fn publishes_the_example_site_then_only_what_changed() {
     );
     assert_eq!(uploaded(&third), expected);
     expected.insert(".sluice-publish.json".into());
+    expected.insert(".sluice-publish.lock".into());
     assert_eq!(
         puts(&seen, "site", "static"),
         expected,
@@ -835,4 +836,54 @@ fn keys_with_spaces_percent_signs_and_non_ascii_round_trip() {
     }
     let event = ok(&site.root, &["publish", &url, "--format", "json"], &[]);
     assert!(uploaded(&event).is_empty(), "{event}");
+}
+
+/// Two publishes to one prefix: the second finds the first's lock and stops, naming it, with
+/// nothing uploaded; a lock a killed publish left (older than an hour) is taken over; a
+/// publish leaves no lock behind, and a no-change publish takes none.
+#[test]
+fn a_publish_finds_another_ones_lock_and_stops() {
+    let s3 = moto();
+    s3.bucket("locked");
+    let site = small_site(&[("css/a.css", b"a { color: red }\n")]);
+    let env = s3_env(s3.env());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let lock = "static/.sluice-publish.lock";
+    s3.put(
+        "locked",
+        lock,
+        &format!("sluice-publish-lock 1\n{}\nci-3, pid 77\n", now - 5),
+    );
+    let (code, _, stderr) = run(&site.root, &["publish", "s3://locked/static"], &env);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("another publish to this prefix is under way")
+            && stderr.contains("s3://locked/static/.sluice-publish.lock")
+            && stderr.contains("ci-3, pid 77"),
+        "{stderr}"
+    );
+    assert_eq!(
+        s3.dump("locked").keys().collect::<Vec<_>>(),
+        vec![lock],
+        "nothing uploaded"
+    );
+
+    // Left by a publish killed two hours ago: taken over.
+    s3.put(
+        "locked",
+        lock,
+        &format!("sluice-publish-lock 1\n{}\nci-3, pid 77\n", now - 7200),
+    );
+    ok(&site.root, &["publish", "s3://locked/static"], &env);
+    let objects = s3.dump("locked");
+    assert!(objects.contains_key("static/staticfiles.json"), "{objects:?}");
+    assert!(!objects.contains_key(lock), "the lock is given back");
+
+    let mark = s3.mark();
+    ok(&site.root, &["publish", "s3://locked/static"], &env);
+    let seen = s3.requests_since(mark, "locked");
+    assert!(seen.iter().all(|(m, _)| m == "GET"), "{seen:?}");
 }
