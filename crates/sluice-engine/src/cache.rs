@@ -275,13 +275,7 @@ impl Cache {
                 }
             }
             remote.put(&Cache::remote_name(key, ACTION_SUFFIX), &encoded);
-            let recorded = |p: &Path| {
-                action
-                    .inputs
-                    .iter()
-                    .find(|(q, _)| q == p)
-                    .map(|(_, k)| *k)
-            };
+            let recorded = |p: &Path| action.inputs.iter().find(|(q, _)| q == p).map(|(_, k)| *k);
             if let Some(variant) = action.variant_key(key, &recorded) {
                 remote.put(&Cache::remote_name(&variant, ACTION_SUFFIX), &encoded);
             }

@@ -21,7 +21,11 @@ pub enum Error {
         "another publish to this prefix is under way: {key} was taken {} by {who}",
         taken(*since)
     )]
-    Locked { key: String, since: u64, who: String },
+    Locked {
+        key: String,
+        since: u64,
+        who: String,
+    },
     /// The object store refused or failed a request (after its retries).
     #[error("{what} failed: {message}")]
     Store { what: String, message: String },

@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn locks_say_when_and_who_and_expire() {
         let b = body(1_000, "ci-7, pid 42");
-        assert_eq!(parse(b.as_bytes()), Some((1_000, "ci-7, pid 42".to_string())));
+        assert_eq!(
+            parse(b.as_bytes()),
+            Some((1_000, "ci-7, pid 42".to_string()))
+        );
         assert_eq!(parse(b"something else"), None);
         assert!(!expired(1_000, 1_000 + EXPIRY_SECS - 1));
         assert!(expired(1_000, 1_000 + EXPIRY_SECS));

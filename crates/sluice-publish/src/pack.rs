@@ -45,8 +45,7 @@ pub fn decode(bytes: &[u8]) -> Option<BTreeMap<String, Vec<u8>>> {
         Some(head)
     };
     let mut entries = BTreeMap::new();
-    loop {
-        let Some(len) = take(4) else { break };
+    while let Some(len) = take(4) {
         let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
         let name = String::from_utf8(take(len)?.to_vec()).ok()?;
         let size = u64::from_le_bytes(take(8)?.try_into().ok()?);

@@ -281,7 +281,8 @@ async fn attempt(
         report.requests = counts(store);
         return Ok(Some(report));
     }
-    if !locked && !(first.is_empty() && last.is_empty() && deletions.is_empty()) {
+    let nothing_to_do = first.is_empty() && last.is_empty() && deletions.is_empty();
+    if !locked && !nothing_to_do {
         return Ok(None);
     }
 

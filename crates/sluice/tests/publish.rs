@@ -310,16 +310,20 @@ fn a_publish_that_fails_midway_leaves_the_old_manifest() {
     let green = support::manifest_paths(&out["staticfiles.json"])["css/a.css"].clone();
     site.write("media/css/a.css", "body { color: blue }\n");
     site.run_ok(&["build", "-q"]);
-    ok(&site.root, &["publish", "s3://midway/static", "--keep", "0"], &env);
+    ok(
+        &site.root,
+        &["publish", "s3://midway/static", "--keep", "0"],
+        &env,
+    );
     let objects = s3.dump("midway");
     assert!(
         !objects.contains_key(&format!("static/{green}")),
         "{green} left by the failed publish is still there: {:?}",
         objects.keys()
     );
-    let blue = support::manifest_paths(&tree_files(&site.path("static"))["staticfiles.json"])
-        ["css/a.css"]
-        .clone();
+    let blue =
+        support::manifest_paths(&tree_files(&site.path("static"))["staticfiles.json"])["css/a.css"]
+            .clone();
     assert!(objects.contains_key(&format!("static/{blue}")));
 }
 
@@ -749,7 +753,9 @@ fn config_shows_publish_and_cache_with_their_origins() {
     let project = small_site(&[("css/a.css", b"a{}")]);
     let toml = project.path("sluice.toml");
     let mut text = std::fs::read_to_string(&toml).unwrap();
-    text.push_str("\n[publish]\nkeep = 5\nregion = \"eu-west-1\"\n\n[cache]\nremote = \"s3://b/c\"\n");
+    text.push_str(
+        "\n[publish]\nkeep = 5\nregion = \"eu-west-1\"\n\n[cache]\nremote = \"s3://b/c\"\n",
+    );
     std::fs::write(&toml, text).unwrap();
     let out = project.run_ok(&["config", "--format", "json"]);
     let config: Value = String::from_utf8_lossy(&out.stdout)
@@ -770,7 +776,12 @@ fn config_shows_publish_and_cache_with_their_origins() {
     assert_eq!(publish["max_age"]["origin"], "default");
     assert_eq!(publish["url"], Value::Null);
     assert_eq!(cache["remote"]["value"], "s3://b/c");
-    assert!(cache["remote"]["origin"].as_str().unwrap().contains("sluice.toml"));
+    assert!(
+        cache["remote"]["origin"]
+            .as_str()
+            .unwrap()
+            .contains("sluice.toml")
+    );
     assert_eq!(cache["write"]["value"], false);
     assert_eq!(cache["write"]["origin"], "default");
     let text = String::from_utf8(project.run_ok(&["config"]).stdout).unwrap();
@@ -801,7 +812,12 @@ fn keys_with_spaces_percent_signs_and_non_ascii_round_trip() {
     ];
     let files: Vec<(&str, &[u8])> = names
         .iter()
-        .map(|n| (*n, b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n".as_slice()))
+        .map(|n| {
+            (
+                *n,
+                b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n".as_slice(),
+            )
+        })
         .collect();
     let site = small_site(&files);
     let env = s3_env(s3.env());
@@ -810,7 +826,11 @@ fn keys_with_spaces_percent_signs_and_non_ascii_round_trip() {
     let out = tree_files(&site.path("static"));
     for name in names {
         let key = format!("static/{name}");
-        assert!(objects.contains_key(&key), "{key} not in {:?}", objects.keys());
+        assert!(
+            objects.contains_key(&key),
+            "{key} not in {:?}",
+            objects.keys()
+        );
         assert_eq!(objects[&key]["md5"], md5_hex(&out[name]), "{key}");
     }
     let mark = s3.mark();
@@ -879,7 +899,10 @@ fn a_publish_finds_another_ones_lock_and_stops() {
     );
     ok(&site.root, &["publish", "s3://locked/static"], &env);
     let objects = s3.dump("locked");
-    assert!(objects.contains_key("static/staticfiles.json"), "{objects:?}");
+    assert!(
+        objects.contains_key("static/staticfiles.json"),
+        "{objects:?}"
+    );
     assert!(!objects.contains_key(lock), "the lock is given back");
 
     let mark = s3.mark();

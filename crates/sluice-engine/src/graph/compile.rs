@@ -169,6 +169,10 @@ struct Success {
     ran: bool,
 }
 
+/// A discovered input as a cached action was checked against: its fingerprint (taken first)
+/// and the md5 of its bytes.
+type Looked = (Option<FileMeta>, Option<Key>);
+
 /// The action key of compiling `target` whose bytes have md5 `source_md5`; its paths are
 /// [`Cache::portable`], so that machines sharing a cache share it.
 fn action_key(
@@ -267,8 +271,7 @@ fn compile_read(
     let source_md5 = Key::of(&bytes);
     let key = action_key(target, compiler, &source_md5, load_paths, cache);
     // Each discovered input fingerprinted before it is read, and read once.
-    let seen: std::sync::Mutex<BTreeMap<PathBuf, (Option<FileMeta>, Option<Key>)>> =
-        Default::default();
+    let seen: std::sync::Mutex<BTreeMap<PathBuf, Looked>> = Default::default();
     let md5_now = |p: &Path| {
         let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
         let local = cache.local(p);

@@ -208,6 +208,9 @@ pub fn action_key(def: &BundleDef, listed: &[String], pool: &Pool, shared: &Shar
     Key::derive(&refs)
 }
 
+/// A bundle's files by name, as the cache keeps them.
+type Outputs = Vec<(String, crate::record::BlobRef)>;
+
 /// A module bundle found by `key` whose every module has the md5 it had: its outputs and
 /// its node's inputs.
 pub fn cached(
@@ -215,7 +218,7 @@ pub fn cached(
     listed: &[String],
     pool: &Pool,
     shared: &Shared,
-) -> Option<(Vec<(String, crate::record::BlobRef)>, Vec<String>)> {
+) -> Option<(Outputs, Vec<String>)> {
     let cache = pool.cache;
     let md5_now = |p: &Path| std::fs::read(cache.local(p)).ok().map(|b| Key::of(&b));
     let found = cache.find_action(key, &md5_now)?;

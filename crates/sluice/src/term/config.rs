@@ -360,12 +360,11 @@ impl Printer {
             );
         }
         let p = &config.publish;
-        let text_row = |key: &str, v: &Option<sluice_core::config::Value<String>>, none: &str| {
-            match v {
+        let text_row =
+            |key: &str, v: &Option<sluice_core::config::Value<String>>, none: &str| match v {
                 Some(v) => row(key, v.value.clone(), v.origin.to_string()),
                 None => row(key, none.to_string(), "default".to_string()),
-            }
-        };
+            };
         text_row("publish.url", &p.url, "none (given to `sluice publish`)");
         row(
             "publish.max_age",
@@ -387,14 +386,22 @@ impl Printer {
             p.retries.value.to_string(),
             p.retries.origin.to_string(),
         );
-        text_row("publish.endpoint", &p.endpoint, "AWS_ENDPOINT_URL, else AWS");
+        text_row(
+            "publish.endpoint",
+            &p.endpoint,
+            "AWS_ENDPOINT_URL, else AWS",
+        );
         text_row(
             "publish.region",
             &p.region,
             "AWS_REGION / AWS_DEFAULT_REGION, else us-east-1",
         );
         text_row("publish.serve_compressed", &p.serve_compressed, "no");
-        text_row("cache.remote", &config.cache.remote, "none (local cache only)");
+        text_row(
+            "cache.remote",
+            &config.cache.remote,
+            "none (local cache only)",
+        );
         row(
             "cache.write",
             config.cache.write.value.to_string(),
