@@ -12,6 +12,15 @@
 //!   found again after the fingerprints of its inputs changed (a branch switch) and which a
 //!   shared remote cache can serve.
 //!
+//! - **Shared** ([`Remote`], `[cache] remote`): a bucket behind the local cache. Compressed
+//!   copies are checked by decompressing them (`build/compress.rs`); actions and the blobs
+//!   they name are looked up there when the local cache has none ([`Cache::action`],
+//!   [`Cache::present`]) and offered to it when recorded ([`Cache::put_action`]). A blob is
+//!   checked against the md5 that names it; an action is trusted as its key says (only runs
+//!   allowed to write put them). Paths in an action's key and inputs are relative to the
+//!   project folder ([`Cache::portable`]), so machines with the project in different
+//!   places share them.
+//!
 //! One prune rule for all of it ([`Cache::prune`]): what no record in `.sluice/` refers to
 //! goes once it is older than [`GRACE`], looked for at most once per grace period.
 
@@ -47,9 +56,14 @@ pub trait Remote: Send + Sync + std::fmt::Debug {
     fn put(&self, name: &str, bytes: &[u8]);
 }
 
+/// The suffix of an action's name in a [`Remote`] (`<md5 of its key>.action`).
+const ACTION_SUFFIX: &str = ".action";
+
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    /// The project folder (`.sluice/`'s parent): what [`Cache::portable`] paths are relative to.
+    home: PathBuf,
     remote: Option<std::sync::Arc<dyn Remote>>,
 }
 
@@ -57,7 +71,26 @@ impl Cache {
     pub fn new(state_dir: &Path) -> Cache {
         Cache {
             dir: state_dir.join("cache"),
+            home: state_dir.parent().unwrap_or(state_dir).to_path_buf(),
             remote: None,
+        }
+    }
+
+    /// `path` as an action's key and inputs name it: relative to the project folder when it
+    /// is inside it (absolute otherwise), so that it means the same file on every machine.
+    pub fn portable(&self, path: &Path) -> PathBuf {
+        match path.strip_prefix(&self.home) {
+            Ok(rel) if !rel.as_os_str().is_empty() => rel.to_path_buf(),
+            _ => path.to_path_buf(),
+        }
+    }
+
+    /// The file a [`Cache::portable`] path names on this machine.
+    pub fn local(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.home.join(path)
         }
     }
 
@@ -128,6 +161,23 @@ impl Cache {
         fs::metadata(self.path(&blob.key, "")).is_ok_and(|m| m.len() == blob.len)
     }
 
+    /// Whether a result is there, fetched from the shared cache when only that has it: kept
+    /// only when its bytes have the length and md5 that name it.
+    pub fn present(&self, blob: &BlobRef) -> bool {
+        if self.has(blob) {
+            return true;
+        }
+        let Some(bytes) = self
+            .remote()
+            .and_then(|r| r.get(&Cache::remote_name(&blob.key, "")))
+        else {
+            return false;
+        };
+        bytes.len() as u64 == blob.len
+            && Key::of(&bytes) == blob.key
+            && self.put_as(&blob.key, "", &bytes).is_ok()
+    }
+
     /// The length of the blob `key` + `suffix`, when there is one.
     pub fn len_of(&self, key: &Key, suffix: &str) -> Option<u64> {
         fs::metadata(self.path(key, suffix)).ok().map(|m| m.len())
@@ -142,14 +192,95 @@ impl Cache {
         self.dir.join("actions").join(&hex[..2]).join(hex)
     }
 
-    /// What an action recorded, when it ran before.
+    /// What an action recorded, when it ran before (here, or on a machine that shares the
+    /// remote cache: then kept here too). Its inputs are not checked (the key covers them:
+    /// see [`Cache::find_action`] for actions with discovered inputs); its outputs may still
+    /// have to be fetched ([`Cache::present`]).
     pub fn action(&self, key: &Key) -> Option<Action> {
-        let bytes = fs::read(self.action_path(key)).ok()?;
-        Action::decode(&bytes)
+        if let Ok(bytes) = fs::read(self.action_path(key)) {
+            return Action::decode(&bytes);
+        }
+        self.remote_action(key)
     }
 
+    /// The action `key` as the remote has it, kept here when found.
+    fn remote_action(&self, key: &Key) -> Option<Action> {
+        let bytes = self
+            .remote()?
+            .get(&Cache::remote_name(key, ACTION_SUFFIX))?;
+        let action = Action::decode(&bytes)?;
+        // A cache that cannot keep it asks the remote again next time, nothing more.
+        let _ = write_atomic(&self.action_path(key), &bytes);
+        Some(action)
+    }
+
+    /// The action `key` whose discovered inputs (a partial, an imported module) have, now,
+    /// the md5 it recorded (`md5_now`: the md5 of a [`Cache::portable`] path's file now).
+    ///
+    /// Locally an action is rewritten on every run; a remote one is written once (first
+    /// writer wins), so a shared entry under `key` alone would stay the first version of
+    /// the discovered inputs for ever. Each action is therefore also shared under
+    /// [`Action::variant_key`] — `key` and the md5 of each discovered input — which is looked
+    /// for with the inputs that the action under `key` names: one more request, and a hit
+    /// for every version, unless the edit changed *which* files are read.
+    pub fn find_action(
+        &self,
+        key: &Key,
+        md5_now: &(dyn Fn(&Path) -> Option<Key> + Sync),
+    ) -> Option<Action> {
+        let local = fs::read(self.action_path(key))
+            .ok()
+            .and_then(|b| Action::decode(&b));
+        if let Some(a) = &local
+            && a.matches(md5_now)
+        {
+            return local;
+        }
+        self.remote()?;
+        let named = self.remote_action(key);
+        if let Some(a) = &named
+            && a.matches(md5_now)
+        {
+            return named;
+        }
+        let mut tried = HashSet::new();
+        for seen in local.iter().chain(named.iter()) {
+            let Some(variant) = seen.variant_key(key, md5_now) else {
+                continue;
+            };
+            if !tried.insert(variant) {
+                continue;
+            }
+            if let Some(a) = self.remote_action(&variant)
+                && a.matches(md5_now)
+            {
+                let _ = write_atomic(&self.action_path(key), &a.encode());
+                return Some(a);
+            }
+        }
+        None
+    }
+
+    /// Records an action, and offers it with its outputs to the shared cache (which keeps
+    /// them only when this run may write), under `key` and, when it has discovered inputs,
+    /// under its [`Action::variant_key`]; a machine that finds the action before its outputs
+    /// arrived builds them itself.
     pub fn put_action(&self, key: &Key, action: &Action) -> io::Result<()> {
-        write_atomic(&self.action_path(key), &action.encode())
+        let encoded = action.encode();
+        write_atomic(&self.action_path(key), &encoded)?;
+        if let Some(remote) = self.remote() {
+            for (_, blob) in &action.outputs {
+                if let Ok(bytes) = self.read(blob) {
+                    remote.put(&Cache::remote_name(&blob.key, ""), &bytes);
+                }
+            }
+            remote.put(&Cache::remote_name(key, ACTION_SUFFIX), &encoded);
+            let recorded = |p: &Path| action.inputs.iter().find(|(q, _)| q == p).map(|(_, k)| *k);
+            if let Some(variant) = action.variant_key(key, &recorded) {
+                remote.put(&Cache::remote_name(&variant, ACTION_SUFFIX), &encoded);
+            }
+        }
+        Ok(())
     }
 
     /// Whether pruning is due (last done [`GRACE`] ago or longer, or never); if so, notes
@@ -249,6 +380,10 @@ pub fn prune_unused(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> usize {
     removed
 }
 
+/// The md5 of an action's input that is recorded, not checked (a bundle member its key
+/// covers already).
+pub const UNCHECKED: Key = Key([0; 16]);
+
 /// What an action produced, and the inputs (besides those its key names) it read: a result
 /// is only taken when each of those still has the md5 recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -291,6 +426,39 @@ impl Action {
             action.outputs.push((role, BlobRef { key, len }));
         }
         r.at_end().then_some(action)
+    }
+
+    /// Whether every checked input has, now, the md5 recorded.
+    fn matches(&self, md5_now: &(dyn Fn(&Path) -> Option<Key> + Sync)) -> bool {
+        self.inputs
+            .iter()
+            .filter(|(_, k)| *k != UNCHECKED)
+            .all(|(p, k)| md5_now(p) == Some(*k))
+    }
+
+    /// `key` with the md5 each checked input has in `md5_of` (`None` without checked inputs,
+    /// or when one has none): the name of this version of the discovered inputs.
+    pub fn variant_key(
+        &self,
+        key: &Key,
+        md5_of: &(dyn Fn(&Path) -> Option<Key> + Sync),
+    ) -> Option<Key> {
+        let checked: Vec<&PathBuf> = self
+            .inputs
+            .iter()
+            .filter(|(_, k)| *k != UNCHECKED)
+            .map(|(p, _)| p)
+            .collect();
+        if checked.is_empty() {
+            return None;
+        }
+        let mut parts: Vec<Vec<u8>> = vec![b"variant".to_vec(), key.0.to_vec()];
+        for p in checked {
+            parts.push(p.as_os_str().as_encoded_bytes().to_vec());
+            parts.push(md5_of(p)?.0.to_vec());
+        }
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        Some(Key::derive(&refs))
     }
 
     pub fn output(&self, role: &str) -> Option<BlobRef> {

@@ -1,5 +1,6 @@
 //! The shared build cache (`[cache] remote = "s3://bucket/sluice-cache"`): the engine's
-//! content-addressed results in a bucket a CI fleet shares, behind each machine's
+//! content-addressed results (compressed copies, compiled files, minified bundles and their
+//! actions) in a bucket a CI fleet shares, behind each machine's
 //! `.sluice/cache/` ([`sluice_engine::cache::Remote`]).
 //!
 //! - Entries live under `<prefix>/<sluice version and rules>/<ab>/<name>`: a release that
@@ -7,16 +8,21 @@
 //!   md5 of the input and, in its suffix, the encoding and its settings (`.br`, `.gz`,
 //!   `.zst19`, `.br.none` when the copy did not pay).
 //! - One paginated listing (on first use) says what is there: a miss costs no request.
+//!   With it, the newest [pack](crate::pack) is fetched (one request for every entry the
+//!   last writer's build used); what it lacks is fetched entry by entry. A run allowed to
+//!   write leaves a pack of every entry it used, unless it is the pack it read.
 //! - Written only by runs allowed to (`--cache-write`, `[cache] write = true`): a
 //!   pull-request build reads and never writes. Writes are conditional puts (`If-None-Match:
 //!   *`): the first writer wins, and a `412` (someone wrote it first) counts as success.
 //!   They go up in the background and are waited for by [`RemoteCache::finish`].
-//! - What is read is checked by the engine (a compressed copy must decompress to the
-//!   content its name claims) before it is used.
+//! - What is read is checked by the engine before it is used: a compressed copy must
+//!   decompress to the content its name claims, a result must have the md5 that names it;
+//!   actions (`<md5>.action`: what a compile or bundle was given → the md5s of what it
+//!   produced) are trusted, which is why only writers put them.
 //! - Never a failed build: the first error (unreachable, slow past the timeouts, refused)
 //!   turns the remote off for the rest of the run, with one warning.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -35,6 +41,16 @@ pub struct Summary {
     pub warning: Option<String>,
 }
 
+/// What the shared cache had when first asked: the names of its entries, and the newest
+/// pack's entries.
+#[derive(Debug, Default)]
+struct Listing {
+    names: HashSet<String>,
+    pack: BTreeMap<String, Vec<u8>>,
+    /// The md5 its name gives (a run that used exactly its entries leaves no new one).
+    pack_md5: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct RemoteCache {
     runtime: tokio::runtime::Runtime,
@@ -42,7 +58,9 @@ pub struct RemoteCache {
     /// `[cache] remote` as configured, for messages.
     url: Arc<str>,
     write: bool,
-    listing: OnceLock<HashSet<String>>,
+    listing: OnceLock<Listing>,
+    /// Every entry this run took or offered, for the pack it leaves.
+    used: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     off: Arc<AtomicBool>,
     warning: Arc<Mutex<Option<String>>>,
     pending: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -91,6 +109,7 @@ impl RemoteCache {
             url: url.into(),
             write,
             listing: OnceLock::new(),
+            used: Arc::default(),
             off: Arc::new(AtomicBool::new(false)),
             warning: Arc::new(Mutex::new(None)),
             pending: Mutex::new(Vec::new()),
@@ -117,25 +136,80 @@ impl RemoteCache {
         }
     }
 
-    /// The names under this version's folder, listed once.
-    fn listed(&self) -> Option<&HashSet<String>> {
+    /// The names under this version's folder and the newest pack, listed and fetched once.
+    fn listed(&self) -> Option<&Listing> {
         if self.off.load(Ordering::Relaxed) {
             return None;
         }
-        let listing = self
-            .listing
-            .get_or_init(|| match self.runtime.block_on(self.store.list()) {
+        let listing = self.listing.get_or_init(|| {
+            let names: HashSet<String> = match self.runtime.block_on(self.store.list()) {
                 Ok(all) => all.into_keys().collect(),
                 Err(e) => {
                     Self::give_up(&self.off, &self.warning, &self.url, &e);
-                    HashSet::new()
+                    return Listing::default();
                 }
-            });
+            };
+            let mut listing = Listing {
+                names,
+                ..Listing::default()
+            };
+            if let Some(newest) = crate::pack::newest(listing.names.iter()) {
+                match self.runtime.block_on(self.store.get(newest)) {
+                    // A damaged pack is no pack: its entries are fetched one by one.
+                    Ok(Some(bytes)) => {
+                        if let Some(entries) = crate::pack::decode(&bytes) {
+                            listing.pack = entries;
+                            listing.pack_md5 = crate::pack::md5_of(newest).map(str::to_string);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => Self::give_up(&self.off, &self.warning, &self.url, &e),
+                }
+            }
+            listing
+        });
         (!self.off.load(Ordering::Relaxed)).then_some(listing)
     }
 
     fn listed_has(&self, name: &str) -> bool {
-        self.listed().is_some_and(|l| l.contains(&self.key(name)))
+        self.listed()
+            .is_some_and(|l| l.pack.contains_key(name) || l.names.contains(&self.key(name)))
+    }
+
+    /// Notes an entry this run took or offered (for its pack, when it may write).
+    fn used(&self, name: &str, bytes: &[u8]) {
+        if self.write {
+            let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
+            used.entry(name.to_string())
+                .or_insert_with(|| bytes.to_vec());
+        }
+    }
+
+    /// Leaves a pack of every entry this run used, unless that is the pack it read.
+    fn leave_pack(&self) {
+        let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|p| p.into_inner()));
+        if !self.write || used.is_empty() || self.off.load(Ordering::Relaxed) {
+            return;
+        }
+        let bytes = crate::pack::encode(&used);
+        let md5 = md5_hex(&bytes);
+        if self
+            .listing
+            .get()
+            .is_some_and(|l| l.pack_md5.as_deref() == Some(md5.as_str()))
+        {
+            return;
+        }
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let name = crate::pack::name(seconds, &bytes);
+        if let Err(e) = self
+            .runtime
+            .block_on(self.store.put(&name, bytes, None, &md5, true))
+        {
+            Self::give_up(&self.off, &self.warning, &self.url, &e);
+        }
     }
 
     /// Waits for the writes still under way; what the run did.
@@ -144,6 +218,7 @@ impl RemoteCache {
         for handle in pending {
             let _ = self.runtime.block_on(handle);
         }
+        self.leave_pack();
         Summary {
             hits: self.hits.load(Ordering::Relaxed),
             written: self.written.load(Ordering::Relaxed),
@@ -162,9 +237,15 @@ impl sluice_engine::cache::Remote for RemoteCache {
         if !self.listed_has(name) {
             return None;
         }
+        if let Some(bytes) = self.listed().and_then(|l| l.pack.get(name)) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            self.used(name, bytes);
+            return Some(bytes.clone());
+        }
         match self.runtime.block_on(self.store.get(&self.key(name))) {
             Ok(Some(bytes)) => {
                 self.hits.fetch_add(1, Ordering::Relaxed);
+                self.used(name, &bytes);
                 Some(bytes)
             }
             Ok(None) => None,
@@ -179,18 +260,24 @@ impl sluice_engine::cache::Remote for RemoteCache {
         let there = self.listed_has(name);
         if there {
             self.hits.fetch_add(1, Ordering::Relaxed);
+            self.used(name, b"");
         }
         there
     }
 
     fn put(&self, name: &str, bytes: &[u8]) {
-        if !self.write || self.off.load(Ordering::Relaxed) || self.listed_has(name) {
+        if !self.write || self.off.load(Ordering::Relaxed) {
+            return;
+        }
+        self.used(name, bytes);
+        if self.listed_has(name) {
             return;
         }
         let (store, key, bytes) = (Arc::clone(&self.store), self.key(name), bytes.to_vec());
         let url = Arc::clone(&self.url);
         let (off, warning) = (Arc::clone(&self.off), Arc::clone(&self.warning));
         let (written, raced) = (Arc::clone(&self.written), Arc::clone(&self.raced));
+        let (used, name) = (Arc::clone(&self.used), name.to_string());
         let handle = self.runtime.spawn(async move {
             if off.load(Ordering::Relaxed) {
                 return;
@@ -202,6 +289,8 @@ impl sluice_engine::cache::Remote for RemoteCache {
                 }
                 Ok(Put::Exists) => {
                     raced.fetch_add(1, Ordering::Relaxed);
+                    // Another machine's entry won: not this run's bytes in its pack.
+                    used.lock().unwrap_or_else(|p| p.into_inner()).remove(&name);
                 }
                 Err(e) => Self::give_up(&off, &warning, &url, &e),
             }

@@ -16,6 +16,16 @@ pub enum Error {
     /// The build output is not a build (no files, a broken `staticfiles.json`).
     #[error("{0}")]
     Output(String),
+    /// Another publish to the same prefix holds its lock.
+    #[error(
+        "another publish to this prefix is under way: {key} was taken {} by {who}",
+        taken(*since)
+    )]
+    Locked {
+        key: String,
+        since: u64,
+        who: String,
+    },
     /// The object store refused or failed a request (after its retries).
     #[error("{what} failed: {message}")]
     Store { what: String, message: String },
@@ -31,6 +41,11 @@ impl Error {
 
     /// What to do about it, when sluice can tell.
     pub fn hint(&self) -> Option<&'static str> {
+        if let Error::Locked { .. } = self {
+            return Some(
+                "run one publish at a time; if none is running (a killed one left the lock), delete that object, or wait: a lock older than an hour is taken over",
+            );
+        }
         let Error::Store { message, .. } = self else {
             return None;
         };
@@ -50,6 +65,14 @@ impl Error {
             None
         }
     }
+}
+
+/// When a lock was taken, for its error message.
+fn taken(since: u64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{} s ago", now.saturating_sub(since))
 }
 
 /// An object_store error with its whole chain of causes on one line (reqwest hides the

@@ -11,6 +11,8 @@ pub mod cache;
 pub mod content_type;
 mod error;
 pub mod index;
+pub mod lock;
+pub mod pack;
 pub mod plan;
 pub mod publish;
 pub mod store;

@@ -156,6 +156,31 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
         .collect();
 
     let store = Store::open(&request.url, &settings.connection)?;
+    // Looked at without the lock first: a publish with nothing to do (and a dry run) writes
+    // nothing, not even a lock. Else done again under the lock, from a fresh listing.
+    if let Some(report) = attempt(request, progress, &store, &locals, started, false).await? {
+        return Ok(report);
+    }
+    crate::lock::take(&store).await?;
+    let result = attempt(request, progress, &store, &locals, started, true).await;
+    let released = crate::lock::release(&store).await;
+    let report = result?.ok_or_else(|| Error::Output("the publish plan changed".into()))?;
+    released?;
+    Ok(report)
+}
+
+/// One publish of `locals` to `store`. Without the lock (`locked` false), `None` as soon as
+/// it would write anything.
+async fn attempt(
+    request: &Request,
+    progress: &dyn Progress,
+    store: &Store,
+    locals: &[Local],
+    started: Instant,
+    locked: bool,
+) -> Result<Option<Report>, Error> {
+    let settings = &request.settings;
+    let output = &request.output;
     let listing = store.list().await?;
     let index = match listing.contains_key(INDEX_KEY) {
         true => store
@@ -191,7 +216,7 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
 
     // Decide every entry; read (and hash) only what is not a hashed name already there.
     let mut steps: Vec<(&Local, Step, Option<Body>)> = Vec::new();
-    for local in &locals {
+    for local in locals {
         let remote = remote_of(&local.entry);
         let skip_unread = local.entry.role == Role::Hashed && remote != Remote::Absent;
         if skip_unread {
@@ -253,8 +278,12 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
     if request.dry_run {
         report.deleted = deletions;
         report.elapsed = started.elapsed();
-        report.requests = counts(&store);
-        return Ok(report);
+        report.requests = counts(store);
+        return Ok(Some(report));
+    }
+    let nothing_to_do = first.is_empty() && last.is_empty() && deletions.is_empty();
+    if !locked && !nothing_to_do {
+        return Ok(None);
     }
 
     progress.start((first.len() + last.len()) as u64);
@@ -292,7 +321,7 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
 
     // Objects skipped because equal, which the index did not know yet (uploaded by a
     // publish that failed before its index), are sluice's too.
-    for local in &locals {
+    for local in locals {
         let key = &local.entry.key;
         if let (Some(listed), false) = (listing.get(key), new_index.objects.contains_key(key))
             && let Remote::Present { md5: Some(md5) } = remote_of(&local.entry)
@@ -308,11 +337,45 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
             );
         }
     }
+    // Hashed names present but not in the index (skipped unread) were put there by a publish
+    // that failed before its index — if sluice put them: its md5 metadata says so (one HEAD
+    // each; there are none after a publish that finished). Adopted, `--keep` can delete them
+    // once no kept deploy names them; what another tool uploaded stays its own.
+    let orphans: Vec<&String> = locals
+        .iter()
+        .filter(|l| l.entry.role == Role::Hashed)
+        .map(|l| &l.entry.key)
+        .filter(|key| listing.contains_key(*key) && !new_index.objects.contains_key(*key))
+        .collect();
+    let adopted: Vec<(String, Option<String>)> = futures::stream::iter(orphans)
+        .map(|key| {
+            let store = &store;
+            async move { Ok::<_, Error>((key.clone(), store.stored_md5(key).await?)) }
+        })
+        .buffer_unordered(settings.concurrency.max(1))
+        .try_collect()
+        .await?;
+    for (key, md5) in adopted {
+        if let (Some(md5), Some(listed)) = (md5, listing.get(&key)) {
+            new_index.objects.insert(
+                key,
+                Indexed {
+                    md5,
+                    etag: listed.etag.clone(),
+                    size: listed.size,
+                    hashed: true,
+                },
+            );
+        }
+    }
     new_index.push_deploy(deploy, settings.keep);
     for key in &deletions {
         new_index.objects.remove(key);
     }
     // Unchanged (a publish with nothing to do): not rewritten.
+    if new_index != index && !locked {
+        return Ok(None);
+    }
     if new_index != index {
         let bytes = new_index.to_bytes();
         let md5 = md5_hex(&bytes);
@@ -325,8 +388,8 @@ async fn run(request: &Request, progress: &dyn Progress) -> Result<Report, Error
         .await?;
     report.deleted = deletions;
     report.elapsed = started.elapsed();
-    report.requests = counts(&store);
-    Ok(report)
+    report.requests = counts(store);
+    Ok(Some(report))
 }
 
 fn plan_upload(local: &Local, body: &[u8], why: plan::Why) -> Upload {

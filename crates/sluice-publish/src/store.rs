@@ -175,13 +175,18 @@ impl Store {
         })
     }
 
+    /// The object `key` under the prefix, as the key itself: `Path::from_iter` would
+    /// percent-encode `%`, non-ASCII letters and more, so `img/café.svg` would be stored as
+    /// `img/caf%C3%A9.svg`, a key no URL of the page asks for. Segments `Path::parse` refuses
+    /// (control characters; `.`/`..`, which no collected name has) fall back to that encoding.
     fn path(&self, key: &str) -> Path {
-        Path::from_iter(
-            self.prefix
-                .iter()
-                .map(String::as_str)
-                .chain(key.split('/').filter(|s| !s.is_empty())),
-        )
+        let parts: Vec<&str> = self
+            .prefix
+            .iter()
+            .map(String::as_str)
+            .chain(key.split('/').filter(|s| !s.is_empty()))
+            .collect();
+        Path::parse(parts.join("/")).unwrap_or_else(|_| Path::from_iter(parts))
     }
 
     /// Where `key` is, for messages.

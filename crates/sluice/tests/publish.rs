@@ -186,6 +186,7 @@ fn publishes_the_example_site_then_only_what_changed() {
     );
     assert_eq!(uploaded(&third), expected);
     expected.insert(".sluice-publish.json".into());
+    expected.insert(".sluice-publish.lock".into());
     assert_eq!(
         puts(&seen, "site", "static"),
         expected,
@@ -302,6 +303,28 @@ fn a_publish_that_fails_midway_leaves_the_old_manifest() {
         s3.dump("midway")["static/staticfiles.json"]["md5"],
         md5_hex(&out["staticfiles.json"])
     );
+
+    // The hashed copies the failed publish left were adopted by the one that finished
+    // (sluice's md5 metadata says they are its own): a later publish keeping no earlier
+    // deploy deletes them once no manifest names them.
+    let green = support::manifest_paths(&out["staticfiles.json"])["css/a.css"].clone();
+    site.write("media/css/a.css", "body { color: blue }\n");
+    site.run_ok(&["build", "-q"]);
+    ok(
+        &site.root,
+        &["publish", "s3://midway/static", "--keep", "0"],
+        &env,
+    );
+    let objects = s3.dump("midway");
+    assert!(
+        !objects.contains_key(&format!("static/{green}")),
+        "{green} left by the failed publish is still there: {:?}",
+        objects.keys()
+    );
+    let blue =
+        support::manifest_paths(&tree_files(&site.path("static"))["staticfiles.json"])["css/a.css"]
+            .clone();
+    assert!(objects.contains_key(&format!("static/{blue}")));
 }
 
 #[test]
@@ -488,14 +511,21 @@ fn two_machines_share_one_cache_and_a_tampered_entry_is_rebuilt() {
         seen.iter().all(|(m, _)| m == "GET"),
         "a read-only run writes nothing: {seen:?}"
     );
+    // One listing and machine one's pack: no request per entry.
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[1].1.contains("/packs/"), "{seen:?}");
     let (a, b) = (
         tree_files(&one.path("static")),
         tree_files(&two.path("static")),
     );
     assert_eq!(a, b);
 
-    // A poisoned cache: every Brotli entry replaced. A third machine rejects them all,
-    // compresses those again and ships correct copies.
+    // A poisoned cache: every Brotli entry replaced, the pack damaged. A third machine
+    // ignores the pack, rejects every Brotli entry, compresses those again and ships
+    // correct copies.
+    let packs: Vec<&String> = entries.iter().filter(|k| k.contains("/packs/")).collect();
+    assert_eq!(packs.len(), 1, "{entries:?}");
+    s3.put("fleet", packs[0], "not a pack");
     for key in entries.iter().filter(|k| k.ends_with(".br")) {
         s3.put("fleet", key, "not brotli at all");
     }
@@ -530,4 +560,353 @@ fn an_unreachable_cache_is_one_warning_not_a_failed_build() {
         warnings[0].contains("the shared cache s3://nowhere/cache is not usable"),
         "{stdout}"
     );
+}
+
+/// A project with a Sass file and its partial, TypeScript, and minified CSS and JS bundles
+/// (classic and ES-module), whose build uses the shared cache at `url`.
+fn fleet_assets_machine(url: &str) -> support::Project {
+    let p = support::Project::new(&[
+        ("css/_vars.scss", "$main: #123456;\n"),
+        (
+            "css/theme.scss",
+            "@import \"vars\";\n.theme {\n  color: $main;\n  .inner { margin: 0px 0px; }\n}\n",
+        ),
+        (
+            "css/base.css",
+            ".base {\n  margin: 0px 0px;\n  color: #ffffff;\n}\n",
+        ),
+        (
+            "js/lib.js",
+            "var libValue = 40;\nfunction libAdd(first, second) {\n  return first + second;\n}\n",
+        ),
+        (
+            "js/app.ts",
+            "const answer: number = libAdd(libValue, 2);\n(window as any).answer = answer;\n",
+        ),
+        (
+            "js/mod/util.js",
+            "export function twice(n) { return n * 2; }\nexport function unused() { return 1; }\n",
+        ),
+        (
+            "js/mod/main.js",
+            "import { twice } from './util.js';\nwindow.twice = twice(21);\n",
+        ),
+    ]);
+    p.write(
+        "sluice.toml",
+        format!(
+            "sources = [\"media\"]\noutput = \"static\"\n\n\
+             [bundles.css.site]\nfiles = [\"css/base.css\", \"css/theme.scss\"]\n\
+             output = \"css/site.min.css\"\n\n\
+             [bundles.js.app]\nfiles = [\"js/lib.js\", \"js/app.ts\"]\noutput = \"js/app.min.js\"\n\n\
+             [bundles.js.mod]\nentry = \"js/mod/main.js\"\noutput = \"js/mod.min.js\"\n\n\
+             [cache]\nremote = \"{url}\"\n"
+        ),
+    );
+    p.write(".browserslistrc", "chrome 100\n");
+    p
+}
+
+/// Compiles, bundles and minified bundles with their maps go through the shared cache too:
+/// a second machine (another folder, cold) compiles, bundles and minifies nothing and ships
+/// the same bytes; a run that may not write offers nothing.
+#[test]
+fn a_second_machine_compiles_bundles_and_minifies_nothing() {
+    let s3 = moto();
+    s3.bucket("fleet-assets");
+    let env = s3_env(s3.env());
+    let url = "s3://fleet-assets/cache";
+
+    // A pull-request build (read-only) on an empty cache writes nothing.
+    let pr = fleet_assets_machine(url);
+    let mark = s3.mark();
+    let (build, _, _) = build_json(&pr, &[], &env);
+    assert_eq!(build["compiled"], 2, "{build}");
+    let seen = s3.requests_since(mark, "fleet-assets");
+    assert!(
+        seen.iter().all(|(m, _)| m == "GET"),
+        "a read-only run writes nothing: {seen:?}"
+    );
+    assert!(s3.dump("fleet-assets").is_empty());
+
+    let one = fleet_assets_machine(url);
+    let (build, cache, _) = build_json(&one, &["--cache-write"], &env);
+    assert_eq!(build["compiled"], 2, "{build}");
+    assert_eq!(build["bundles_built"], 3, "{build}");
+    assert_eq!(build["minified"], true, "{build}");
+    let entries: Vec<String> = s3.dump("fleet-assets").keys().cloned().collect();
+    let actions = entries.iter().filter(|k| k.ends_with(".action")).count();
+    // Two compiles and three minified bundles, and a second name for the two whose
+    // discovered inputs (the Sass partial, the imported module) are checked by md5.
+    assert_eq!(actions, 7, "{entries:?}");
+    assert!(cache["written"].as_u64().unwrap() as usize >= entries.len() - 1);
+
+    let two = fleet_assets_machine(url);
+    let (build, cache, _) = build_json(&two, &[], &env);
+    assert_eq!(build["compiled"], 0, "{build}");
+    assert_eq!(build["bundles_built"], 0, "{build}");
+    assert_eq!(build["compressed"], 0, "{build}");
+    assert_eq!(cache["written"], 0, "{cache}");
+    let (a, b) = (
+        tree_files(&one.path("static")),
+        tree_files(&two.path("static")),
+    );
+    assert!(a.contains_key("js/mod.min.js.map") && a.contains_key("css/site.min.css"));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    assert_eq!(a, b);
+    assert_eq!(a, tree_files(&pr.path("static")));
+
+    // Only a partial and an imported module change (not the files the keys name): the
+    // entries under those keys stay the first version, and the second names serve the new.
+    for machine in [&one, &two] {
+        machine.write("media/css/_vars.scss", "$main: #654321;\n");
+        machine.write(
+            "media/js/mod/util.js",
+            "export function twice(n) { return n + n; }\n",
+        );
+    }
+    let (build, _, _) = build_json(&one, &["--cache-write"], &env);
+    assert_eq!(build["compiled"], 1, "{build}");
+    assert_eq!(build["bundles_built"], 2, "{build}");
+    let (build, _, _) = build_json(&two, &[], &env);
+    assert_eq!(build["compiled"], 0, "{build}");
+    assert_eq!(build["bundles_built"], 0, "{build}");
+    let b = tree_files(&two.path("static"));
+    assert_eq!(tree_files(&one.path("static")), b);
+    let css = String::from_utf8_lossy(&b["css/site.min.css"]).into_owned();
+    assert!(css.contains("#654321"), "{css}");
+}
+
+/// Conditional puts: a second writer that did not see an entry in its listing (it listed
+/// before the first one wrote) gets a `412` from the server, counts it as success, and the
+/// first writer's bytes stay. Run in a child process of this test binary, which reaches
+/// the server with the test user's environment (as sluice does).
+#[test]
+fn a_second_writer_gets_412_and_the_first_writers_entry_stays() {
+    use sluice_engine::cache::Remote;
+    let name = "ab1f0000000000000000000000000000.action";
+    if std::env::var_os("SLUICE_TEST_412_CHILD").is_some() {
+        let connection = sluice_publish::store::Connection {
+            endpoint: None,
+            region: None,
+            retries: 1,
+        };
+        let open = || {
+            sluice_publish::cache::RemoteCache::open(
+                "s3://race/cache",
+                &connection,
+                sluice_engine::cache::RULES_VERSION,
+                true,
+            )
+            .unwrap()
+        };
+        let (first, second) = (open(), open());
+        // The second lists (nothing there yet) before the first writes.
+        assert!(!second.has(name));
+        first.put(name, b"first");
+        let summary = first.finish();
+        assert_eq!((summary.written, summary.raced), (1, 0), "{summary:?}");
+        second.put(name, b"second");
+        let summary = second.finish();
+        assert_eq!((summary.written, summary.raced), (0, 1), "{summary:?}");
+        assert!(summary.warning.is_none(), "{summary:?}");
+        return;
+    }
+    let s3 = moto();
+    s3.bucket("race");
+    let mark = s3.mark();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_second_writer_gets_412_and_the_first_writers_entry_stays",
+            "--nocapture",
+        ])
+        .env("SLUICE_TEST_412_CHILD", "1")
+        .envs(s3.env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let puts = s3
+        .requests_since(mark, "race")
+        .into_iter()
+        .filter(|(m, p)| m == "PUT" && p.contains(name))
+        .count();
+    assert_eq!(puts, 2, "both writers tried");
+    // The entry, and the first writer's pack; the second leaves none (the entry it offered
+    // is not the one that stays).
+    let objects = s3.dump("race");
+    assert_eq!(objects.len(), 2, "{objects:?}");
+    let (key, object) = objects.iter().find(|(k, _)| k.contains("/ab/")).unwrap();
+    assert!(key.ends_with(&format!("/ab/{name}")), "{key}");
+    assert_eq!(object["md5"], md5_hex(b"first"), "{object}");
+    assert!(objects.keys().any(|k| k.contains("/packs/")), "{objects:?}");
+}
+
+/// `sluice config` shows `[publish]` and `[cache]`, each value with where it came from.
+#[test]
+fn config_shows_publish_and_cache_with_their_origins() {
+    let project = small_site(&[("css/a.css", b"a{}")]);
+    let toml = project.path("sluice.toml");
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(
+        "\n[publish]\nkeep = 5\nregion = \"eu-west-1\"\n\n[cache]\nremote = \"s3://b/c\"\n",
+    );
+    std::fs::write(&toml, text).unwrap();
+    let out = project.run_ok(&["config", "--format", "json"]);
+    let config: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap();
+    let (publish, cache) = (&config["publish"], &config["cache"]);
+    assert_eq!(publish["keep"]["value"], 5, "{publish}");
+    assert!(
+        publish["keep"]["origin"]
+            .as_str()
+            .unwrap()
+            .contains("sluice.toml"),
+        "{publish}"
+    );
+    assert_eq!(publish["region"]["value"], "eu-west-1");
+    assert_eq!(publish["max_age"]["value"], 60);
+    assert_eq!(publish["max_age"]["origin"], "default");
+    assert_eq!(publish["url"], Value::Null);
+    assert_eq!(cache["remote"]["value"], "s3://b/c");
+    assert!(
+        cache["remote"]["origin"]
+            .as_str()
+            .unwrap()
+            .contains("sluice.toml")
+    );
+    assert_eq!(cache["write"]["value"], false);
+    assert_eq!(cache["write"]["origin"], "default");
+    let text = String::from_utf8(project.run_ok(&["config"]).stdout).unwrap();
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in:\n{text}"))
+            .to_string()
+    };
+    assert!(line("publish.keep").contains("5"), "{text}");
+    assert!(line("publish.keep").contains("sluice.toml"), "{text}");
+    assert!(line("cache.remote").contains("s3://b/c"), "{text}");
+    assert!(line("cache.write").contains("(default)"), "{text}");
+}
+
+/// Names with a space, a `%`, a `+` and non-ASCII letters reach the bucket as those very
+/// keys (not percent-encoded twice, not mangled), with their bytes; a no-change publish then
+/// finds them all and uploads nothing.
+#[test]
+fn keys_with_spaces_percent_signs_and_non_ascii_round_trip() {
+    let s3 = moto();
+    s3.bucket("names");
+    let names = [
+        "img/a b.svg",
+        "img/100%.svg",
+        "img/c+d.svg",
+        "img/café–ünïcode.svg",
+    ];
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|n| {
+            (
+                *n,
+                b"<svg xmlns=\"http://www.w3.org/2000/svg\"/>\n".as_slice(),
+            )
+        })
+        .collect();
+    let site = small_site(&files);
+    let env = s3_env(s3.env());
+    ok(&site.root, &["publish", "s3://names/static"], &env);
+    let objects = s3.dump("names");
+    let out = tree_files(&site.path("static"));
+    for name in names {
+        let key = format!("static/{name}");
+        assert!(
+            objects.contains_key(&key),
+            "{key} not in {:?}",
+            objects.keys()
+        );
+        assert_eq!(objects[&key]["md5"], md5_hex(&out[name]), "{key}");
+    }
+    let mark = s3.mark();
+    let event = ok(
+        &site.root,
+        &["publish", "s3://names/static", "--format", "json"],
+        &env,
+    );
+    assert!(uploaded(&event).is_empty(), "{event}");
+    let seen = s3.requests_since(mark, "names");
+    assert!(seen.iter().all(|(m, _)| m == "GET"), "{seen:?}");
+
+    // A folder destination: files of those very names.
+    let dest = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dest.path().display());
+    ok(&site.root, &["publish", &url], &[]);
+    for name in names {
+        assert_eq!(
+            std::fs::read(dest.path().join(name)).ok().as_ref(),
+            Some(&out[name]),
+            "{name}"
+        );
+    }
+    let event = ok(&site.root, &["publish", &url, "--format", "json"], &[]);
+    assert!(uploaded(&event).is_empty(), "{event}");
+}
+
+/// Two publishes to one prefix: the second finds the first's lock and stops, naming it, with
+/// nothing uploaded; a lock a killed publish left (older than an hour) is taken over; a
+/// publish leaves no lock behind, and a no-change publish takes none.
+#[test]
+fn a_publish_finds_another_ones_lock_and_stops() {
+    let s3 = moto();
+    s3.bucket("locked");
+    let site = small_site(&[("css/a.css", b"a { color: red }\n")]);
+    let env = s3_env(s3.env());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let lock = "static/.sluice-publish.lock";
+    s3.put(
+        "locked",
+        lock,
+        &format!("sluice-publish-lock 1\n{}\nci-3, pid 77\n", now - 5),
+    );
+    let (code, _, stderr) = run(&site.root, &["publish", "s3://locked/static"], &env);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("another publish to this prefix is under way")
+            && stderr.contains("s3://locked/static/.sluice-publish.lock")
+            && stderr.contains("ci-3, pid 77"),
+        "{stderr}"
+    );
+    assert_eq!(
+        s3.dump("locked").keys().collect::<Vec<_>>(),
+        vec![lock],
+        "nothing uploaded"
+    );
+
+    // Left by a publish killed two hours ago: taken over.
+    s3.put(
+        "locked",
+        lock,
+        &format!("sluice-publish-lock 1\n{}\nci-3, pid 77\n", now - 7200),
+    );
+    ok(&site.root, &["publish", "s3://locked/static"], &env);
+    let objects = s3.dump("locked");
+    assert!(
+        objects.contains_key("static/staticfiles.json"),
+        "{objects:?}"
+    );
+    assert!(!objects.contains_key(lock), "the lock is given back");
+
+    let mark = s3.mark();
+    ok(&site.root, &["publish", "s3://locked/static"], &env);
+    let seen = s3.requests_since(mark, "locked");
+    assert!(seen.iter().all(|(m, _)| m == "GET"), "{seen:?}");
 }

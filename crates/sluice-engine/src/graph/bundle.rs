@@ -153,8 +153,11 @@ fn build_one(def: &BundleDef, pool: &Pool, tree: &Tree, shared: &Shared) -> Resu
         outputs: outputs.to_vec(),
     };
     if modules::is_module_bundle(def, &listed, pool, &cached_bytes) {
-        let key = modules::action_key(def, &listed, pool, shared);
-        if let Some((outputs, inputs)) = modules::recall(pool.cache, &key, &listed, shared) {
+        let key = matches!(shared.variant, Variant::Minified(_))
+            .then(|| modules::action_key(def, &listed, pool, shared));
+        if let Some(key) = &key
+            && let Some((outputs, inputs)) = modules::cached(key, &listed, pool, shared)
+        {
             return Ok(Built {
                 node: store(&outputs, inputs),
                 warnings: Vec::new(),
@@ -163,7 +166,9 @@ fn build_one(def: &BundleDef, pool: &Pool, tree: &Tree, shared: &Shared) -> Resu
         }
         let made = modules::build(def, &listed, pool, shared)?;
         let outputs = keep(&made.files, pool.cache, def)?;
-        modules::remember(pool.cache, &key, &made, &outputs, shared);
+        if let Some(key) = &key {
+            modules::record(key, &made, &outputs, pool);
+        }
         return Ok(Built {
             node: store(&outputs, made.inputs),
             warnings: made.warnings,
@@ -178,7 +183,7 @@ fn build_one(def: &BundleDef, pool: &Pool, tree: &Tree, shared: &Shared) -> Resu
     };
     if let Some(key) = &action
         && let Some(found) = pool.cache.action(key)
-        && found.outputs.iter().all(|(_, b)| pool.cache.has(b))
+        && found.outputs.iter().all(|(_, b)| pool.cache.present(b))
     {
         let inputs = found
             .inputs
@@ -236,7 +241,7 @@ fn build_one(def: &BundleDef, pool: &Pool, tree: &Tree, shared: &Shared) -> Resu
         let inputs = assembled
             .inputs
             .iter()
-            .map(|p| (PathBuf::from(p), Key([0; 16])))
+            .map(|p| (PathBuf::from(p), crate::cache::UNCHECKED))
             .collect();
         let _ = pool.cache.put_action(
             key,
@@ -289,7 +294,9 @@ fn action_key(
         def_key(def).into_bytes(),
         format!(
             "{:?}\0{:?}\0{}",
-            shared.settings, shared.compilers, shared.root
+            shared.settings,
+            shared.compilers,
+            pool.cache.portable(Path::new(shared.root)).display()
         )
         .into_bytes(),
     ];

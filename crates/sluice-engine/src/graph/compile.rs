@@ -169,23 +169,33 @@ struct Success {
     ran: bool,
 }
 
-/// The action key of compiling `target` whose bytes have md5 `source_md5`.
+/// A discovered input as a cached action was checked against: its fingerprint (taken first)
+/// and the md5 of its bytes.
+type Looked = (Option<FileMeta>, Option<Key>);
+
+/// The action key of compiling `target` whose bytes have md5 `source_md5`; its paths are
+/// [`Cache::portable`], so that machines sharing a cache share it.
 fn action_key(
     target: &Target,
     compiler: Compiler,
     source_md5: &Key,
     load_paths: &[PathBuf],
+    cache: &Cache,
 ) -> Key {
     let paths: Vec<u8> = load_paths
         .iter()
-        .flat_map(|p| p.as_os_str().as_encoded_bytes().iter().copied().chain([0]))
+        .flat_map(|p| {
+            let p = cache.portable(p);
+            let bytes = p.as_os_str().as_encoded_bytes().to_vec();
+            bytes.into_iter().chain([0])
+        })
         .collect();
     Key::derive(&[
         b"compile",
         RULES_VERSION.as_bytes(),
         format!("{compiler:?}").as_bytes(),
         engine(Some(compiler), &target.path, load_paths).as_bytes(),
-        target.path.as_os_str().as_encoded_bytes(),
+        cache.portable(&target.path).as_os_str().as_encoded_bytes(),
         &source_md5.0,
         &paths,
     ])
@@ -259,18 +269,31 @@ fn compile_read(
         message: sluice_core::error::describe_io(&e),
     })?;
     let source_md5 = Key::of(&bytes);
-    let key = action_key(target, compiler, &source_md5, load_paths);
-    if let Some(action) = cache.action(&key) {
+    let key = action_key(target, compiler, &source_md5, load_paths, cache);
+    // Each discovered input fingerprinted before it is read, and read once.
+    let seen: std::sync::Mutex<BTreeMap<PathBuf, Looked>> = Default::default();
+    let md5_now = |p: &Path| {
+        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+        let local = cache.local(p);
+        seen.entry(local.clone())
+            .or_insert_with(|| {
+                let meta = fingerprint(&local);
+                (meta, fs::read(&local).ok().map(|b| Key::of(&b)))
+            })
+            .1
+    };
+    if let Some(action) = cache.find_action(&key, &md5_now) {
+        let seen = seen.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut inputs = vec![(target.path.clone(), source_meta)];
-        let same = action.inputs.iter().all(|(p, md5)| {
-            inputs.push((p.clone(), fingerprint(p)));
-            fs::read(p).is_ok_and(|b| Key::of(&b) == *md5)
-        });
+        inputs.extend(action.inputs.iter().map(|(p, _)| {
+            let local = cache.local(p);
+            let meta = seen.get(&local).and_then(|(m, _)| *m);
+            (local, meta)
+        }));
         let code = action.output("code");
         let map = action.output("map");
-        if same
-            && let Some(code) = code.filter(|c| cache.has(c))
-            && map.is_none_or(|m| cache.has(&m))
+        if let Some(code) = code.filter(|c| cache.present(c))
+            && map.is_none_or(|m| cache.present(&m))
         {
             return Ok(Success {
                 code,
@@ -293,6 +316,10 @@ fn compile_read(
         None => None,
     };
     if let Some(discovered) = action_inputs(&target.path, &source_md5, &compiled.inputs) {
+        let discovered = discovered
+            .into_iter()
+            .map(|(p, md5)| (cache.portable(&p), md5))
+            .collect();
         let mut outputs = vec![("code".to_string(), code)];
         outputs.extend(map.map(|m| ("map".to_string(), m)));
         // A cache that cannot keep an action costs a compile next time, nothing more.

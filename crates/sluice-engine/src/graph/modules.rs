@@ -9,10 +9,6 @@
 //! `node_modules`) by its absolute path with its fingerprint — so an edit to any module the
 //! bundle was made from, in the sources or not, makes the node stale.
 //!
-//! A stale node's result is looked for in the cache first ([`recall`]): by its entries and
-//! settings ([`action_key`]), then by every file the bundler read last time for them, so an
-//! edit undone or a profile or branch switched back runs neither rolldown nor the minifier.
-//!
 //! The variants are the bundle node's: `Dev` unminified with a map, `Minified` minified with
 //! a map, `Plain` unminified without one. Each map has one source per original module (with
 //! its text).
@@ -82,12 +78,10 @@ pub struct Made {
     pub files: Vec<OutputFile>,
     /// Every input it read: logical paths, then absolute paths of files outside the sources.
     pub inputs: Vec<String>,
+    /// Every module file it read.
+    pub modules: Vec<PathBuf>,
     /// The bundler's warnings.
     pub warnings: Vec<Error>,
-    /// Every file the bundler read, absolute.
-    pub read: Vec<PathBuf>,
-    /// When the bundler started (a file changed since may have been read half-way).
-    pub started: std::time::SystemTime,
 }
 
 /// Builds a module bundle.
@@ -144,7 +138,6 @@ pub fn build(
         Some(logical) => relative_url(folder, &logical),
         None => outside_name(shared.project_dir, path),
     };
-    let started = std::time::SystemTime::now();
     let bundled = sluice_esm::bundle(&request, &name).map_err(|e| match e {
         sluice_esm::Error::At {
             file,
@@ -161,14 +154,7 @@ pub fn build(
         },
         sluice_esm::Error::Other(message) => bundle_error(message),
     })?;
-    let mut inputs: Vec<String> = listed.to_vec();
-    for module in &bundled.modules {
-        let input =
-            (shared.logical_of)(module).unwrap_or_else(|| module.to_string_lossy().into_owned());
-        if !inputs.contains(&input) {
-            inputs.push(input);
-        }
-    }
+    let inputs = node_inputs(listed, &bundled.modules, shared);
     let mut files = vec![(def.output.clone(), bundled.code.into_bytes())];
     if let Some(map) = bundled.map {
         files.push((format!("{}.map", def.output), map.into_bytes()));
@@ -177,55 +163,81 @@ pub fn build(
     Ok(Made {
         files,
         inputs,
+        modules: bundled.modules,
         warnings,
-        read: bundled.modules,
-        started,
     })
 }
 
-/// The action key of a module bundle (in the cache's actions, so that a bundle made once is
-/// not made again for the same inputs, whatever the profile, branch or output root that asks):
-/// the rules' version, the variant (a minified one's browsers), the definition, the project
-/// folder and its `node_modules`, and each entry by logical path, file and md5. What the
-/// bundler read besides decides which result it is ([`remember`], [`recall`]).
+/// The inputs of a module bundle's node: its members, then each module file it read by its
+/// logical path (or its absolute path, outside the sources).
+fn node_inputs(listed: &[String], modules: &[PathBuf], shared: &Shared) -> Vec<String> {
+    let mut inputs: Vec<String> = listed.to_vec();
+    for module in modules {
+        let input =
+            (shared.logical_of)(module).unwrap_or_else(|| module.to_string_lossy().into_owned());
+        if !inputs.contains(&input) {
+            inputs.push(input);
+        }
+    }
+    inputs
+}
+
+/// The action key of a minified module bundle: its definition and variant (the browsers),
+/// and the md5 of each entry's source. The other modules it reads are the action's
+/// discovered inputs, checked by md5 ([`crate::cache::Cache::find_action`]).
 pub fn action_key(def: &BundleDef, listed: &[String], pool: &Pool, shared: &Shared) -> Key {
     let mut parts: Vec<Vec<u8>> = vec![
-        b"esm bundle".to_vec(),
+        b"module bundle".to_vec(),
         crate::cache::RULES_VERSION.as_bytes().to_vec(),
         shared.variant.key().into_bytes(),
         super::bundle::def_key(def).into_bytes(),
-        shared.project_dir.as_os_str().as_encoded_bytes().to_vec(),
     ];
-    if let Some(dir) = sluice_core::node_modules::nearest(shared.project_dir) {
-        parts.push(dir.as_os_str().as_encoded_bytes().to_vec());
-    }
     for member in listed {
         let source = pool
             .compiled
             .get(member)
             .map_or(member.as_str(), |c| c.source.as_str());
-        parts.push(member.clone().into_bytes());
-        let path = (shared.source_file)(source);
-        parts.push(
-            path.as_ref()
-                .map_or_else(Vec::new, |p| p.as_os_str().as_encoded_bytes().to_vec()),
-        );
-        let md5 = pool
-            .known_md5(source)
-            .or_else(|| Some(Key::of(&std::fs::read(path.as_ref()?).ok()?)));
+        let md5 = pool.sources.get(source).and_then(|f| {
+            pool.known_md5(source)
+                .or_else(|| std::fs::read(&f.path).ok().map(|b| Key::of(&b)))
+        });
+        parts.push(source.as_bytes().to_vec());
         parts.push(md5.map_or_else(Vec::new, |k| k.0.to_vec()));
     }
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     Key::derive(&refs)
 }
 
-/// What an action records of one input: for a file, the md5 of its bytes and the name the
-/// bundle's map gives it (its logical path when it is a collected source, which the roots
-/// decide); for a folder of one, its entries' names (a file appearing there can change what
-/// an import resolves to). `None` when it cannot be read.
-fn input_key(path: &Path, shared: &Shared) -> Option<Key> {
-    let meta = std::fs::metadata(path).ok()?;
-    if meta.is_dir() {
+/// A bundle's files by name, as the cache keeps them.
+type Outputs = Vec<(String, crate::record::BlobRef)>;
+
+/// A module bundle found by `key` whose every module has the md5 it had: its outputs and
+/// its node's inputs.
+pub fn cached(
+    key: &Key,
+    listed: &[String],
+    pool: &Pool,
+    shared: &Shared,
+) -> Option<(Outputs, Vec<String>)> {
+    let cache = pool.cache;
+    let md5_now = |p: &Path| input_now(&cache.local(p));
+    let found = cache.find_action(key, &md5_now)?;
+    if found.inputs.is_empty() || !found.outputs.iter().all(|(_, b)| cache.present(b)) {
+        return None;
+    }
+    let modules: Vec<PathBuf> = (found.inputs.iter())
+        .map(|(p, _)| cache.local(p))
+        .filter(|p| !p.is_dir())
+        .collect();
+    Some((found.outputs, node_inputs(listed, &modules, shared)))
+}
+
+/// What an input of a module bundle's action holds now: a module's md5; for the folder of
+/// one, a key of its entries' names — a file appearing beside a module can change what an
+/// import resolves to (`./util` was `util/index.js`, and now `util.js` is there), so the
+/// result is not taken then. `None` when it cannot be read.
+fn input_now(path: &Path) -> Option<Key> {
+    if path.is_dir() {
         let mut names: Vec<Vec<u8>> = std::fs::read_dir(path)
             .ok()?
             .flatten()
@@ -236,110 +248,34 @@ fn input_key(path: &Path, shared: &Shared) -> Option<Key> {
         parts.extend(names.iter().map(Vec::as_slice));
         return Some(Key::derive(&parts));
     }
-    let md5 = Key::of(&std::fs::read(path).ok()?);
-    let name = (shared.logical_of)(path).unwrap_or_default();
-    Some(Key::derive(&[b"file", &md5.0, name.as_bytes()]))
+    std::fs::read(path).ok().map(|b| Key::of(&b))
 }
 
-/// The key of a module bundle's result: its [`action_key`] and what each of `inputs` holds
-/// now ([`input_key`]); `None` when one cannot be read.
-fn result_key(key: &Key, inputs: &[PathBuf], shared: &Shared) -> Option<Key> {
-    let mut parts: Vec<Vec<u8>> = vec![b"esm result".to_vec(), key.0.to_vec()];
-    for path in inputs {
-        parts.push(path.as_os_str().as_encoded_bytes().to_vec());
-        parts.push(input_key(path, shared)?.0.to_vec());
-    }
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    Some(Key::derive(&refs))
-}
-
-/// Keeps what building a module bundle gave: under `key` the list of what the bundler read
-/// (every module and their folders), and the outputs under the [`result_key`] of that list,
-/// so that any set of inputs seen before finds its result again (an edit undone, a branch
-/// switched back) — unless a module changed while the bundler ran (its bytes then may not be
-/// what was bundled).
-pub fn remember(
-    cache: &crate::cache::Cache,
-    key: &Key,
-    made: &Made,
-    outputs: &[(String, crate::record::BlobRef)],
-    shared: &Shared,
-) {
-    use std::os::unix::fs::MetadataExt;
-    let tick = std::time::Duration::from_millis(20);
-    let mut paths: Vec<PathBuf> = made.read.clone();
-    paths.extend(
-        made.read
-            .iter()
-            .filter_map(|p| p.parent().map(Path::to_path_buf)),
-    );
-    paths.sort();
-    paths.dedup();
-    for path in &made.read {
-        let Ok(meta) = std::fs::metadata(path) else {
-            return;
-        };
-        let changed = std::time::UNIX_EPOCH
-            + std::time::Duration::new(
-                u64::try_from(meta.ctime()).unwrap_or(0),
-                u32::try_from(meta.ctime_nsec()).unwrap_or(0),
-            );
-        if changed + tick >= made.started {
-            return;
-        }
-    }
-    let Some(result) = result_key(key, &paths, shared) else {
-        return;
-    };
-    let read = crate::cache::Action {
-        inputs: paths.into_iter().map(|p| (p, Key([0; 16]))).collect(),
-        outputs: Vec::new(),
-    };
-    let made = crate::cache::Action {
-        inputs: Vec::new(),
-        outputs: outputs.to_vec(),
-    };
-    // A cache that cannot keep an action costs a bundling next time, nothing more.
-    let _ = cache
-        .put_action(&result, &made)
-        .and_then(|()| cache.put_action(key, &read));
-}
-
-/// A module bundle found in the cache: its outputs (by name), and its inputs as a node
-/// records them.
-pub type Recalled = (Vec<(String, crate::record::BlobRef)>, Vec<String>);
-
-/// A module bundle kept for `key` and the inputs it read as they are now: its outputs, and
-/// its inputs as a node records them (`listed`, then the modules read, by logical path or
-/// absolute path).
-pub fn recall(
-    cache: &crate::cache::Cache,
-    key: &Key,
-    listed: &[String],
-    shared: &Shared,
-) -> Option<Recalled> {
-    let read: Vec<PathBuf> = cache
-        .action(key)?
-        .inputs
+/// Records what a module bundle was made of, for [`cached`]: each module, by its
+/// [`crate::cache::Cache::portable`] path and md5, and each module's folder, by the names in
+/// it ([`input_now`]).
+pub fn record(key: &Key, made: &Made, outputs: &[(String, crate::record::BlobRef)], pool: &Pool) {
+    let cache = pool.cache;
+    let mut read: Vec<&Path> = made.modules.iter().map(PathBuf::as_path).collect();
+    let mut folders: Vec<&Path> = made.modules.iter().filter_map(|m| m.parent()).collect();
+    folders.sort();
+    folders.dedup();
+    read.extend(folders);
+    let inputs: Option<Vec<(PathBuf, Key)>> = read
         .into_iter()
-        .map(|(p, _)| p)
+        .map(|m| Some((cache.portable(m), input_now(m)?)))
         .collect();
-    let found = cache.action(&result_key(key, &read, shared)?)?;
-    if found.outputs.is_empty() || !found.outputs.iter().all(|(_, b)| cache.has(b)) {
-        return None;
+    // A module that went meanwhile: nothing to record. A cache that cannot keep an
+    // action costs a bundle next time, nothing more.
+    if let Some(inputs) = inputs {
+        let _ = cache.put_action(
+            key,
+            &crate::cache::Action {
+                inputs,
+                outputs: outputs.to_vec(),
+            },
+        );
     }
-    let mut inputs: Vec<String> = listed.to_vec();
-    for path in &read {
-        if path.is_dir() {
-            continue;
-        }
-        let input =
-            (shared.logical_of)(path).unwrap_or_else(|| path.to_string_lossy().into_owned());
-        if !inputs.contains(&input) {
-            inputs.push(input);
-        }
-    }
-    Some((found.outputs, inputs))
 }
 
 /// The URL of the collected file `logical` from the folder `from` (both logical, `/`-

@@ -70,6 +70,10 @@ impl Printer {
             .collect();
         if !self.text() {
             let origin = |o: &sluice_core::config::Origin| o.to_string();
+            let opt = |v: &Option<sluice_core::config::Value<String>>| {
+                v.as_ref()
+                    .map(|v| json!({"value": v.value, "origin": origin(&v.origin)}))
+            };
             self.json(&json!({
                 "project_dir": lossy(&config.project_dir),
                 "config_files": config.config_files.iter().map(|p| lossy(p)).collect::<Vec<_>>(),
@@ -138,6 +142,20 @@ impl Printer {
                         "limit_bytes": b.limit.bytes, "measure": b.limit.measure.as_str(),
                         "total": b.limit.total, "origin": origin(&b.origin),
                     })).collect::<Vec<_>>(),
+                },
+                "publish": {
+                    "url": opt(&config.publish.url),
+                    "max_age": {"value": config.publish.max_age.value, "origin": origin(&config.publish.max_age.origin)},
+                    "keep": {"value": config.publish.keep.value, "origin": origin(&config.publish.keep.origin)},
+                    "concurrency": {"value": config.publish.concurrency.value, "origin": origin(&config.publish.concurrency.origin)},
+                    "retries": {"value": config.publish.retries.value, "origin": origin(&config.publish.retries.origin)},
+                    "endpoint": opt(&config.publish.endpoint),
+                    "region": opt(&config.publish.region),
+                    "serve_compressed": opt(&config.publish.serve_compressed),
+                },
+                "cache": {
+                    "remote": opt(&config.cache.remote),
+                    "write": {"value": config.cache.write.value, "origin": origin(&config.cache.write.origin)},
                 },
                 "poll": config.poll.as_ref().map(|p| json!({
                     "value": poll_text(p.value), "origin": origin(&p.origin),
@@ -341,6 +359,54 @@ impl Printer {
                 b.origin.to_string(),
             );
         }
+        let p = &config.publish;
+        let text_row =
+            |key: &str, v: &Option<sluice_core::config::Value<String>>, none: &str| match v {
+                Some(v) => row(key, v.value.clone(), v.origin.to_string()),
+                None => row(key, none.to_string(), "default".to_string()),
+            };
+        text_row("publish.url", &p.url, "none (given to `sluice publish`)");
+        row(
+            "publish.max_age",
+            p.max_age.value.to_string(),
+            p.max_age.origin.to_string(),
+        );
+        row(
+            "publish.keep",
+            p.keep.value.to_string(),
+            p.keep.origin.to_string(),
+        );
+        row(
+            "publish.concurrency",
+            p.concurrency.value.to_string(),
+            p.concurrency.origin.to_string(),
+        );
+        row(
+            "publish.retries",
+            p.retries.value.to_string(),
+            p.retries.origin.to_string(),
+        );
+        text_row(
+            "publish.endpoint",
+            &p.endpoint,
+            "AWS_ENDPOINT_URL, else AWS",
+        );
+        text_row(
+            "publish.region",
+            &p.region,
+            "AWS_REGION / AWS_DEFAULT_REGION, else us-east-1",
+        );
+        text_row("publish.serve_compressed", &p.serve_compressed, "no");
+        text_row(
+            "cache.remote",
+            &config.cache.remote,
+            "none (local cache only)",
+        );
+        row(
+            "cache.write",
+            config.cache.write.value.to_string(),
+            config.cache.write.origin.to_string(),
+        );
         for warning in &config.warnings {
             self.warn(warning);
         }
