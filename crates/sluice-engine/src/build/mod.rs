@@ -331,15 +331,7 @@ impl Engine {
         };
         let plan_valid = options.hash && self.record.static_url == static_url;
         let same_profile = self.record.profile == self.profile.key(&self.setup.static_url);
-        let untouched: std::collections::HashSet<String> = if self.options.force {
-            Default::default()
-        } else {
-            self.record
-                .untouched_dirs()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        };
+        let untouched = self.untouched_dirs();
         let touched = (self.record.dirs.keys())
             .filter(|dir| !untouched.contains(dir.as_str()))
             .cloned()

@@ -603,15 +603,7 @@ impl Engine {
                 }
             }
         }
-        let untouched: HashSet<String> = if self.options.force {
-            HashSet::new()
-        } else {
-            self.record
-                .untouched_dirs()
-                .into_iter()
-                .map(str::to_owned)
-                .collect()
-        };
+        let untouched = self.untouched_dirs();
         // Pair each wanted output with its record entry (one merge walk) and whether its
         // folder is untouched (decided once per folder).
         let mut items: Vec<(&str, Item, Option<OutEntry>, bool)> = Vec::with_capacity(wanted.len());

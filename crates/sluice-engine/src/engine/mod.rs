@@ -123,6 +123,17 @@ impl Engine {
         })
     }
 
+    /// Output folders untouched since the record was saved (none with `--force`): their
+    /// outputs are taken as recorded, without an `lstat` each.
+    pub(crate) fn untouched_dirs(&self) -> HashSet<String> {
+        if self.options.force {
+            return HashSet::new();
+        }
+        (self.record.untouched_dirs().into_iter())
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Puts a shared cache (`[cache] remote`) behind the local one, for this run.
     pub fn set_remote_cache(&mut self, remote: std::sync::Arc<dyn crate::cache::Remote>) {
         self.cache = self.cache.clone().with_remote(remote);
