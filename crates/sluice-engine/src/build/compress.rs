@@ -186,21 +186,10 @@ impl<'a> Compressor<'a> {
             if bytes.is_empty() {
                 return Ok(record);
             }
-            // Every encoding on its own core: a build after a small change compresses a few
-            // contents, and one Brotli each would leave a core idle.
-            let wanted = encodings(&self.codecs);
-            let decide = |encoding| {
-                self.decide(key, encoding, bytes)
-                    .map_err(|e| format!("compression cache: {e}"))
-            };
-            let decided: Vec<Result<Option<u64>, String>> = if wanted.len() > 1 {
-                use rayon::prelude::*;
-                wanted.par_iter().map(|e| decide(*e)).collect()
-            } else {
-                wanted.iter().map(|e| decide(*e)).collect()
-            };
-            for (encoding, decided) in wanted.into_iter().zip(decided) {
-                let decided = decided?;
+            for encoding in encodings(&self.codecs) {
+                let decided = self
+                    .decide(key, encoding, bytes)
+                    .map_err(|e| format!("compression cache: {e}"))?;
                 set(&mut record, encoding, decided);
                 if encoding == Encoding::Brotli && decided.is_none() {
                     // "If Brotli compression wasn't effective gzip won't be either."
