@@ -236,6 +236,16 @@ impl Cache {
         {
             return local;
         }
+        // An earlier version of the discovered inputs (an edit undone, a branch switched
+        // back): kept here under its variant key too.
+        if let Some(variant) = local.as_ref().and_then(|a| a.variant_key(key, md5_now))
+            && let Some(a) = fs::read(self.action_path(&variant))
+                .ok()
+                .and_then(|b| Action::decode(&b))
+            && a.matches(md5_now)
+        {
+            return Some(a);
+        }
         self.remote()?;
         let named = self.remote_action(key);
         if let Some(a) = &named
@@ -261,13 +271,18 @@ impl Cache {
         None
     }
 
-    /// Records an action, and offers it with its outputs to the shared cache (which keeps
-    /// them only when this run may write), under `key` and, when it has discovered inputs,
-    /// under its [`Action::variant_key`]; a machine that finds the action before its outputs
+    /// Records an action here and offers it with its outputs to the shared cache (which
+    /// keeps them only when this run may write), under `key` and, when it has discovered
+    /// inputs, under its [`Action::variant_key`]; a machine that finds the action before its outputs
     /// arrived builds them itself.
     pub fn put_action(&self, key: &Key, action: &Action) -> io::Result<()> {
         let encoded = action.encode();
         write_atomic(&self.action_path(key), &encoded)?;
+        let recorded = |p: &Path| action.inputs.iter().find(|(q, _)| q == p).map(|(_, k)| *k);
+        let variant = action.variant_key(key, &recorded);
+        if let Some(variant) = &variant {
+            write_atomic(&self.action_path(variant), &encoded)?;
+        }
         if let Some(remote) = self.remote() {
             for (_, blob) in &action.outputs {
                 if let Ok(bytes) = self.read(blob) {
@@ -275,9 +290,8 @@ impl Cache {
                 }
             }
             remote.put(&Cache::remote_name(key, ACTION_SUFFIX), &encoded);
-            let recorded = |p: &Path| action.inputs.iter().find(|(q, _)| q == p).map(|(_, k)| *k);
-            if let Some(variant) = action.variant_key(key, &recorded) {
-                remote.put(&Cache::remote_name(&variant, ACTION_SUFFIX), &encoded);
+            if let Some(variant) = &variant {
+                remote.put(&Cache::remote_name(variant, ACTION_SUFFIX), &encoded);
             }
         }
         Ok(())
