@@ -415,11 +415,6 @@ pub fn run(
     }
 
     // What the record's tables become.
-    let md5_of = |logical: &str| -> Option<Key> {
-        read.get(logical)
-            .map(|r| r.key)
-            .or_else(|| files.get(logical)?.md5)
-    };
     let plan_fact = |logical: &str, planned: &PlannedFile| -> PlanFact {
         let r = &read[logical];
         let (key, len) = match &planned.rewritten {
@@ -454,7 +449,9 @@ pub fn run(
             .filter(|l| !files.contains_key(*l) || !hashing)
             .map(|l| (l.clone(), None)),
     );
-    let served = |logical: &str| -> Option<String> {
+    // The name a collected file is served by (`file`: its entry in `files`, when the caller
+    // has it at hand, which spares a lookup by name).
+    let served_file = |logical: &str, file: Option<&Collected>| -> Option<String> {
         if !hashing {
             return Some(logical.to_string());
         }
@@ -464,8 +461,13 @@ pub fn run(
                 .map(|p| p.hashed_name.clone())
                 .or_else(|| previous_plan.get(logical).map(|p| p.hashed.clone()));
         }
-        Some(hashed_name(logical, &hex12(&md5_of(logical)?)))
+        let md5 = match read.get(logical) {
+            Some(r) => r.key,
+            None => file.or_else(|| files.get(logical))?.md5?,
+        };
+        Some(hashed_name(logical, &hex12(&md5)))
     };
+    let served = |logical: &str| served_file(logical, None);
 
     // 5. staticfiles.json.
     if hashing {
@@ -473,13 +475,7 @@ pub fn run(
         let all: Vec<(&String, &Collected)> = files.iter().collect();
         let names: Vec<(&str, String)> = all
             .par_iter()
-            .filter_map(|(l, file)| {
-                let name = match (adjustable(l), read.get(*l)) {
-                    (None, None) => hashed_name(l, &hex12(&file.md5?)),
-                    _ => served(l)?,
-                };
-                Some((l.as_str(), name))
-            })
+            .filter_map(|(l, file)| Some((l.as_str(), served_file(l, Some(*file))?)))
             .collect();
         let json =
             django_manifest::staticfiles_json_of(names.iter().map(|(l, h)| (*l, h.as_str())));
