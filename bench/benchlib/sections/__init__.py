@@ -32,7 +32,8 @@ SECTIONS = {
                        "convergence, failed requests, descriptors, threads, memory"),
     "pipeline": (pipeline.run, "cold/warm `sluice build --no-minify` vs collectstatic with "
                                "django-pipeline (no compressor, pure-Python compressors)"),
-    "publish": (publish.run, "deploys to S3 (moto): collectstatic with S3ManifestStaticStorage vs "
-                             "`sluice build && sluice publish`; a cold build with the shared "
+    "publish": (publish.run, "deploys to S3 (moto): collectstatic with S3ManifestStaticStorage "
+                             "(plain and with Collectfasta) vs `sluice build && sluice "
+                             "publish`; a cold build with the shared "
                              "cache vs whitenoise"),
 }
