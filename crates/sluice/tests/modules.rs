@@ -789,3 +789,38 @@ fn a_minified_module_bundle_comes_from_the_cache_when_its_inputs_are_back() {
     let (built, _) = build();
     assert_eq!(built, 1, "a change of browsers took a cached bundle");
 }
+
+/// A minified module bundle is written for the project's browsers: for chrome 60, `??` and
+/// `?.` (chrome 80) are lowered; without `browserslist` they stay. Dev bundles keep them.
+/// Needs no package: two modules of the project's own.
+#[test]
+fn a_minified_module_bundle_is_lowered_for_the_projects_browsers() {
+    let project = Project::new(&[
+        (
+            "js/a.js",
+            "import { f } from './b.js';\nexport const out = f(globalThis.x ?? 3);\n",
+        ),
+        ("js/b.js", "export const f = (v) => v?.y ?? v;\n"),
+    ]);
+    let toml = "sources = [\"media\"]\noutput = \"static\"\n\n\
+                [bundles.js.home]\nentry = \"js/a.js\"\nformat = \"esm\"\noutput = \"js/home.js\"\n";
+    project.write("sluice.toml", toml);
+    let built = || {
+        project.run_ok(&["build", "--no-hash", "--no-compress"]);
+        fs::read_to_string(project.path("static/js/home.js")).unwrap()
+    };
+    let current = built();
+    assert!(current.contains("??"), "{current}");
+    project.write(
+        "sluice.toml",
+        format!("{toml}\n[build]\nbrowserslist = [\"chrome 60\"]\n"),
+    );
+    let lowered = built();
+    assert!(
+        !lowered.contains("??") && !lowered.contains("?."),
+        "{lowered}"
+    );
+    project.run_ok(&["sync"]);
+    let dev = fs::read_to_string(project.path("static/js/home.js")).unwrap();
+    assert!(dev.contains("??"), "a dev bundle was lowered: {dev}");
+}
