@@ -36,4 +36,6 @@ SECTIONS = {
                              "(plain and with Collectfasta) vs `sluice build && sluice "
                              "publish`; a cold build with the shared "
                              "cache vs whitenoise"),
+    "fleet": (publish.run_fleet, "publish's fleet case alone: a cold build with the shared "
+                                 "cache warm (moto) vs whitenoise's cold collectstatic"),
 }

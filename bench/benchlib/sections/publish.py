@@ -236,8 +236,7 @@ def run(ctx):
 def _measure(ctx, moto, sheet, toml, toml_text, cf_reason):
     p = ctx.project
     runs = max(1, min(ctx.runs, 3))
-    env = dict(ctx.env, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-               AWS_ENDPOINT_URL=moto.endpoint, AWS_REGION="us-east-1")
+    env = _env(ctx, moto)
     rows = {k: {"django": [], "collectfasta": [], "sluice": []}
             for k in ("first", "nochange", "onefile")}
     # Collectfasta's state: why it is not (or no longer) measured, and its buckets' listings.
@@ -348,7 +347,51 @@ def _add_bundles(project, files):
     return dist
 
 
-def _fleet(ctx, p, moto, env, toml, toml_text, rows, runs, cf):
+def run_fleet(ctx):
+    """The fleet case alone (`--only fleet`): minutes where the whole section takes an hour at
+    5 000 files, most of it collectstatic's S3 deploys."""
+    _ensure_packages(ctx)
+    p = ctx.project
+    moto = Moto(ctx.python)
+    toml = os.path.join(p, "sluice.toml")
+    with open(toml, "rb") as f:
+        toml_text = f.read()
+    runs = max(1, min(ctx.runs, 3))
+    try:
+        dist = _add_bundles(p, ctx.files)
+        try:
+            fleet = _fleet_rounds(ctx, p, moto, _env(ctx, moto), toml, toml_text.decode(), runs)
+        finally:
+            retire(dist)
+    finally:
+        with open(toml, "wb") as f:
+            f.write(toml_text)
+        moto.stop()
+    line = _fleet_line(fleet)
+    ctx.summary.extend([f"fleet ({ctx.files} files and {max(4, ctx.files // 100)} built bundles;"
+                        f" median of {runs})", line])
+    ctx.results["fleet"] = _fleet_summary(fleet)
+
+
+def _env(ctx, moto):
+    return dict(ctx.env, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
+                AWS_ENDPOINT_URL=moto.endpoint, AWS_REGION="us-east-1")
+
+
+def _fleet_line(fleet):
+    sl, wn = median(fleet["sluice"]), median(fleet["whitenoise"])
+    return (f"  fleet: cold build, shared cache warm {fmt_time(sl).strip()} vs whitenoise cold"
+            f" {fmt_time(wn).strip()}: {wn / sl:.1f}× (goal ≥ 20×)")
+
+
+def _fleet_summary(fleet):
+    return {"sluice_s": median(fleet["sluice"]), "whitenoise_s": median(fleet["whitenoise"]),
+            "samples": fleet}
+
+
+def _fleet_rounds(ctx, p, moto, env, toml, toml_text, runs):
+    """Machine one fills the shared cache; then, each round, a cold build reading it vs
+    whitenoise's cold collectstatic."""
     cache_bucket = f"cache-{os.getpid()}"
     moto.buckets(cache_bucket)
     with open(toml, "w", encoding="utf-8") as f:
@@ -381,7 +424,11 @@ def _fleet(ctx, p, moto, env, toml, toml_text, rows, runs, cf):
         fleet["whitenoise"].append(t.wall)
         log(f"publish fleet round {r + 1}/{runs}: sluice {fmt_time(fleet['sluice'][-1]).strip()},"
             f" whitenoise {fmt_time(t.wall).strip()}")
+    return fleet
 
+
+def _fleet(ctx, p, moto, env, toml, toml_text, rows, runs, cf):
+    fleet = _fleet_rounds(ctx, p, moto, env, toml, toml_text, runs)
     measured_cf = not cf["reason"]
     lines = [f"publish ({ctx.files} files, moto on loopback; median of {runs}; requests as the "
              f"server logged them)",
@@ -424,9 +471,7 @@ def _fleet(ctx, p, moto, env, toml, toml_text, rows, runs, cf):
                                            "Boto3ManifestMemoryStrategy",
                                "cache": "LocMemCache (per collectstatic process)",
                                "objects": cf["objects"]}
-    sl, wn = median(fleet["sluice"]), median(fleet["whitenoise"])
-    lines.append(f"  fleet: cold build, shared cache warm {fmt_time(sl).strip()} vs whitenoise cold"
-                 f" {fmt_time(wn).strip()}: {wn / sl:.1f}× (goal ≥ 20×)")
-    summary["fleet"] = {"sluice_s": sl, "whitenoise_s": wn, "samples": fleet}
+    lines.append(_fleet_line(fleet))
+    summary["fleet"] = _fleet_summary(fleet)
     ctx.summary.extend(lines)
     return summary

@@ -14,7 +14,10 @@
 //! - Written only by runs allowed to (`--cache-write`, `[cache] write = true`): a
 //!   pull-request build reads and never writes. Writes are conditional puts (`If-None-Match:
 //!   *`): the first writer wins, and a `412` (someone wrote it first) counts as success.
-//!   They go up in the background and are waited for by [`RemoteCache::finish`].
+//!   They go up in the background, at most [`WRITES_IN_FLIGHT`] at a time (a cold build offers
+//!   thousands at once: opened all together they overflow the server's accept queue, and the
+//!   connects that time out would turn the cache off), and are waited for by
+//!   [`RemoteCache::finish`].
 //! - What is read is checked by the engine before it is used: a compressed copy must
 //!   decompress to the content its name claims, a result must have the md5 that names it;
 //!   actions (`<md5>.action`: what a compile or bundle was given → the md5s of what it
@@ -29,6 +32,9 @@ use std::time::Duration;
 
 use crate::store::{Connection, Put, Store};
 use crate::{Error, md5_hex};
+
+/// How many writes go up at once (`sluice publish`'s default concurrency).
+pub const WRITES_IN_FLIGHT: usize = 16;
 
 /// What a run did with the shared cache.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +70,8 @@ pub struct RemoteCache {
     off: Arc<AtomicBool>,
     warning: Arc<Mutex<Option<String>>>,
     pending: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Permits for the writes under way ([`WRITES_IN_FLIGHT`]).
+    writes: Arc<tokio::sync::Semaphore>,
     hits: AtomicU64,
     written: Arc<AtomicU64>,
     raced: Arc<AtomicU64>,
@@ -113,6 +121,7 @@ impl RemoteCache {
             off: Arc::new(AtomicBool::new(false)),
             warning: Arc::new(Mutex::new(None)),
             pending: Mutex::new(Vec::new()),
+            writes: Arc::new(tokio::sync::Semaphore::new(WRITES_IN_FLIGHT)),
             hits: AtomicU64::new(0),
             written: Arc::new(AtomicU64::new(0)),
             raced: Arc::new(AtomicU64::new(0)),
@@ -278,7 +287,12 @@ impl sluice_engine::cache::Remote for RemoteCache {
         let (off, warning) = (Arc::clone(&self.off), Arc::clone(&self.warning));
         let (written, raced) = (Arc::clone(&self.written), Arc::clone(&self.raced));
         let (used, name) = (Arc::clone(&self.used), name.to_string());
+        let writes = Arc::clone(&self.writes);
         let handle = self.runtime.spawn(async move {
+            // Never closed, so a permit always comes.
+            let Ok(_permit) = writes.acquire_owned().await else {
+                return;
+            };
             if off.load(Ordering::Relaxed) {
                 return;
             }

@@ -536,6 +536,47 @@ fn two_machines_share_one_cache_and_a_tampered_entry_is_rebuilt() {
     assert_eq!(tree_files(&three.path("static")), a);
 }
 
+/// A cold build offers thousands of entries at once. Opened all together, their connections
+/// overflowed the server's accept queue, a connect timed out, and the first error turned the
+/// cache off: at 5 000 files a second machine compressed nearly everything again. Written a
+/// few at a time, every entry arrives and the second machine compresses nothing.
+#[test]
+fn thousands_of_entries_written_at_once_all_reach_the_shared_cache() {
+    let s3 = moto();
+    s3.bucket("many");
+    let env = s3_env(s3.env());
+    let url = "s3://many/cache";
+    let machine = || {
+        let files: Vec<(String, String)> = (0..3000)
+            .map(|i| {
+                (
+                    format!("svg/{}/i{i}.svg", i % 60),
+                    format!("<svg id=\"{i}\"/>"),
+                )
+            })
+            .collect();
+        let files: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_bytes()))
+            .collect();
+        let project = support::Project::with_bytes(&files);
+        let toml = project.path("sluice.toml");
+        let text = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(&toml, format!("{text}\n[cache]\nremote = \"{url}\"\n")).unwrap();
+        project
+    };
+    let one = machine();
+    let (build, cache, out) = build_json(&one, &["--cache-write"], &env);
+    let made = build["compressed"].as_u64().unwrap();
+    assert!(made >= 3000, "{build}");
+    assert!(!out.contains("\"warning\""), "{out}");
+    assert_eq!(cache["written"], made, "{cache}");
+    let two = machine();
+    let (build, cache, out) = build_json(&two, &[], &env);
+    assert_eq!(build["compressed"], 0, "{out}");
+    assert_eq!(cache["hits"], made, "{out}");
+}
+
 #[test]
 fn an_unreachable_cache_is_one_warning_not_a_failed_build() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
