@@ -188,10 +188,15 @@ impl Context<'_> {
     ) -> Result<Vec<Produced>, String> {
         let compressing = !encodings(&self.options.codecs).is_empty();
         // Surface a compression-cache failure as an error, not as "no compressed copies".
-        for (copy, bytes) in copies.iter().zip(contents) {
-            if compressing && sluice_assets::compress::should_compress(&copy.name) {
-                self.compressor.record(&copy.key, bytes)?;
-            }
+        // A file's copies (its own name and its Django name: two contents when references
+        // were rewritten) compress on their own cores.
+        if compressing {
+            use rayon::prelude::*;
+            copies
+                .par_iter()
+                .zip(contents.par_iter())
+                .filter(|(copy, _)| sluice_assets::compress::should_compress(&copy.name))
+                .try_for_each(|(copy, bytes)| self.compressor.record(&copy.key, bytes).map(drop))?;
         }
         let mut records = |copy: &outputs::Named| {
             let index = copies.iter().position(|c| c.key == copy.key)?;

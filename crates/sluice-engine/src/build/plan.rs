@@ -477,12 +477,12 @@ pub fn run(
             .par_iter()
             .filter_map(|(l, file)| Some((l.as_str(), served_file(l, Some(*file))?)))
             .collect();
-        let json =
-            django_manifest::staticfiles_json_of(names.iter().map(|(l, h)| (*l, h.as_str())));
+        let (json, md5) =
+            django_manifest::staticfiles_json_and_md5(names.iter().map(|(l, h)| (*l, h.as_str())));
         let path = django_manifest::MANIFEST_NAME.to_string();
         let desired = Desired {
             path: path.clone(),
-            key: Key::of(json.as_bytes()),
+            key: Key(md5),
             kind: Kind::Manifest,
             copy: 0,
             source: None,
