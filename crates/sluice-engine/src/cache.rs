@@ -317,11 +317,12 @@ impl Cache {
         for entry in fs::read_dir(state_dir).into_iter().flatten().flatten() {
             let path = entry.path();
             let is_record = path.extension().is_some_and(|e| e == "rec");
-            if is_record && path != own {
-                let bytes = fs::read(&path).unwrap_or_default();
-                if let Ok(record) = Record::decode(&bytes) {
-                    record.cache_keys(&mut live);
-                }
+            if is_record
+                && path != own
+                && let Some(record) = Record::read(&path)
+            {
+                // With its log: the keys its last saves added are there.
+                record.cache_keys(&mut live);
             }
         }
         let mut removed = remove_legacy(state_dir);
@@ -541,7 +542,13 @@ mod tests {
         let mut elsewhere = Record::new(Path::new("/other"));
         elsewhere.contents.insert(other.key, Default::default());
         elsewhere.save(state_dir).unwrap();
-        for blob in [&live, &other, &dead] {
+        // A key the other root's last save added: it is in that record's log.
+        let logged = cache.put(b"logged").unwrap();
+        let mut elsewhere = Record::load(state_dir, Path::new("/other"));
+        elsewhere.contents.insert(logged.key, Default::default());
+        elsewhere.save(state_dir).unwrap();
+        assert!(Record::log_file(state_dir, Path::new("/other")).exists());
+        for blob in [&live, &other, &dead, &logged] {
             age(&cache.path(&blob.key, ""), 7200);
         }
         age(&cache.path(&live.key, ".br"), 7200);
@@ -549,7 +556,7 @@ mod tests {
         let _ = young;
         assert_eq!(cache.prune(state_dir, &current), 2);
         assert!(cache.has(&live) && cache.exists(&live.key, ".br"));
-        assert!(cache.has(&other) && cache.has(&young));
+        assert!(cache.has(&other) && cache.has(&young) && cache.has(&logged));
         assert!(!cache.has(&dead) && !cache.exists(&dead.key, ".gz.none"));
     }
 

@@ -151,9 +151,9 @@ impl Engine {
         } = after
         else {
             let outputs = record.outputs.iter().map(|(p, e)| recorded(p, e)).collect();
-            return (record.collected.clone(), record.plan.clone(), outputs);
+            return ((*record.collected).clone(), (*record.plan).clone(), outputs);
         };
-        let mut keys = record.collected.clone();
+        let mut keys = (*record.collected).clone();
         for (logical, key) in &produce.collected {
             match key {
                 Some(k) => keys.insert(logical.clone(), *k),
@@ -161,7 +161,7 @@ impl Engine {
             };
         }
         let mut plan = if plan_valid {
-            record.plan.clone()
+            (*record.plan).clone()
         } else {
             BTreeMap::new()
         };

@@ -353,7 +353,7 @@ type Attempt<'t> = (&'t Target, Option<FileMeta>, Result<Success, Error>);
 /// last good compile read, and that no bundle lists (`members`), is a partial.
 pub fn run(
     stale: &[&Target],
-    nodes: &mut BTreeMap<String, CompileNode>,
+    nodes: &mut crate::record::Table<String, CompileNode>,
     cache: &Cache,
     load_paths: &[PathBuf],
     roots: &[sluice_core::sources::SourceRoot],

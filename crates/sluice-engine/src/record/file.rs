@@ -1,10 +1,12 @@
 //! The record's file: a header (what it is, the output root, the last profile), then three
 //! length-prefixed sections — the sources, the outputs, the rest — so the two big tables
-//! decode in parallel. Written whole, atomically; see [`super::codec`] for the encoding.
+//! decode in parallel. Written whole, atomically, when a save does not go onto the log
+//! ([`super::log`]); see [`super::codec`] for the encoding.
 
 use std::path::{Path, PathBuf};
 
 use super::codec::{Decoded, Malformed, Reader, Writer};
+use super::tracked::Table;
 use super::*;
 
 const MAGIC: &[u8] = b"sluice-record\n";
@@ -52,12 +54,7 @@ impl Record {
 
     fn encode_sources(&self) -> Writer {
         let mut w = Writer::default();
-        w.table(self.sources.len());
-        for (k, s) in &self.sources {
-            w.key(k);
-            w.meta(&s.meta);
-            w.opt_digest(&s.md5);
-        }
+        put_table(&mut w, &self.sources);
         w
     }
 
@@ -66,111 +63,21 @@ impl Record {
         match self.outputs.undecoded() {
             // Never decoded in this run, so unchanged: written back as it was.
             Some(bytes) => w.buf.extend_from_slice(bytes),
-            None => {
-                w.table(self.outputs.len());
-                for (k, o) in self.outputs.iter() {
-                    w.key(k);
-                    w.meta(&o.meta);
-                    w.bool(o.link);
-                    w.opt_meta(&o.source);
-                    w.opt_digest(&o.key);
-                    w.u64(o.kind as u64);
-                }
-            }
+            None => put_table(&mut w, &self.outputs),
         }
         w
     }
 
     fn encode_rest(&self) -> Writer {
         let mut w = Writer::default();
-        w.table(self.compiles.len());
-        for (k, c) in &self.compiles {
-            w.key(k);
-            w.str(&c.output);
-            w.opt_digest(&c.settings);
-            w.u64(c.inputs.len() as u64);
-            for (p, m) in &c.inputs {
-                w.bytes(path_bytes(p));
-                w.opt_meta(m);
-            }
-            for blob in [&c.code, &c.map] {
-                w.bool(blob.is_some());
-                if let Some(b) = blob {
-                    w.digest(&b.key);
-                    w.u64(b.len);
-                }
-            }
-            w.bool(c.partial);
-        }
-        w.table(self.bundles.len());
-        for (k, b) in &self.bundles {
-            w.key(k);
-            w.str(&b.def);
-            w.u64(b.members.len() as u64);
-            for m in &b.members {
-                w.str(m);
-            }
-            w.u64(b.inputs.len() as u64);
-            for (p, stamp) in &b.inputs {
-                w.str(p);
-                w.digest(stamp);
-            }
-            w.u64(b.outputs.len() as u64);
-            for (p, blob) in &b.outputs {
-                w.str(p);
-                w.digest(&blob.key);
-                w.u64(blob.len);
-            }
-        }
-        w.table(self.collected.len());
-        for (k, key) in &self.collected {
-            w.key(k);
-            w.digest(key);
-        }
-        w.table(self.plan.len());
-        for (k, p) in &self.plan {
-            w.key(k);
-            w.str(&p.hashed);
-            w.digest(&p.key);
-            w.u64(p.len);
-            w.u64(p.refs.len() as u64);
-            for (target, kind) in &p.refs {
-                w.str(target);
-                w.u64(u64::from(*kind));
-            }
-        }
-        w.u64(self.contents.len() as u64);
-        for (k, c) in &self.contents {
-            w.digest(k);
-            w.opt_u64(c.br);
-            w.opt_u64(c.gz);
-            w.opt_u64(c.zst);
-        }
-        w.table(self.integrity.len());
-        for (k, (name, sri)) in &self.integrity {
-            w.key(k);
-            w.str(name);
-            w.str(sri);
-        }
-        w.table(self.dirs.len());
-        for (k, mtime) in &self.dirs {
-            w.key(k);
-            w.i64(*mtime);
-        }
-        w.bool(self.totals.is_some());
-        if let Some(t) = &self.totals {
-            for v in [t.outputs, t.raw, t.gzip, t.brotli, t.zstd] {
-                w.u64(v);
-            }
-            w.bool(t.manifest);
-            w.u64(t.largest.len() as u64);
-            for (name, raw, gzip, brotli) in &t.largest {
-                w.str(name);
-                w.u64(*raw);
-                w.opt_u64(*gzip);
-                w.opt_u64(*brotli);
-            }
-        }
+        put_table(&mut w, &self.compiles);
+        put_table(&mut w, &self.bundles);
+        put_table(&mut w, &self.collected);
+        put_table(&mut w, &self.plan);
+        put_table(&mut w, &self.contents);
+        put_table(&mut w, &self.integrity);
+        put_table(&mut w, &self.dirs);
+        put_totals(&mut w, &self.totals);
         w
     }
 
@@ -199,53 +106,44 @@ impl Record {
         }
         let start = outputs_bytes.as_ptr() as usize - bytes.as_ptr() as usize;
         let section = start..start + outputs_bytes.len();
-        let (sources, rest) = rayon::join(
-            || decode_sources(sources_bytes),
-            || decode_rest(rest_bytes, bytes.len()),
-        );
+        let (sources, rest) =
+            rayon::join(|| decode_sources(sources_bytes), || decode_rest(rest_bytes));
         let sources = sources?;
         let (compiles, bundles, collected, plan, contents, integrity, dirs, totals) = rest?;
-        // Written in key order: collected in bulk, without a comparison per key and level.
         Ok(Record {
             output,
             profile,
             static_url,
             codecs,
-            sources: sources.into_iter().collect(),
+            sources: Table::loaded(sources),
             outputs: Outputs::encoded(file.clone(), section),
-            compiles: compiles.into_iter().collect(),
-            bundles: bundles.into_iter().collect(),
-            collected: collected.into_iter().collect(),
-            plan: plan.into_iter().collect(),
-            contents: contents.into_iter().collect(),
-            integrity: integrity.into_iter().collect(),
-            dirs: dirs.into_iter().collect(),
+            compiles: Table::loaded(compiles),
+            bundles: Table::loaded(bundles),
+            collected: Table::loaded(collected),
+            plan: Table::loaded(plan),
+            contents: Table::loaded(contents),
+            integrity: Table::loaded(integrity),
+            dirs: Table::loaded(dirs),
             totals,
-            loaded_mtime_ns: None,
+            ..Record::default()
         })
     }
 }
 
 type Rest = (
-    Vec<(String, CompileNode)>,
-    Vec<(String, BundleNode)>,
-    Vec<(String, Key)>,
-    Vec<(String, PlanFact)>,
-    Vec<(Key, Compressed)>,
-    Vec<(String, (String, String))>,
-    Vec<(String, i64)>,
+    BTreeMap<String, CompileNode>,
+    BTreeMap<String, BundleNode>,
+    BTreeMap<String, Key>,
+    BTreeMap<String, PlanFact>,
+    BTreeMap<Key, Compressed>,
+    BTreeMap<String, (String, String)>,
+    BTreeMap<String, i64>,
     Option<Totals>,
 );
 
-fn decode_sources(bytes: &[u8]) -> Decoded<Vec<(String, SourceFact)>> {
+fn decode_sources(bytes: &[u8]) -> Decoded<BTreeMap<String, SourceFact>> {
     let mut r = Reader::new(bytes);
-    let mut sources = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
-        let meta = r.meta()?;
-        let md5 = r.opt_digest()?;
-        sources.push((k, SourceFact { meta, md5 }));
-    }
+    let sources = get_table(&mut r)?;
     r.at_end().then_some(sources).ok_or(Malformed)
 }
 
@@ -254,24 +152,170 @@ pub(super) fn decode_outputs(bytes: &[u8]) -> Decoded<Vec<(String, OutEntry)>> {
     let mut outputs = Vec::new();
     for _ in 0..r.table()? {
         let k = r.key()?;
-        let entry = OutEntry {
+        outputs.push((k, OutEntry::get(&mut r)?));
+    }
+    r.at_end().then_some(outputs).ok_or(Malformed)
+}
+
+fn decode_rest(bytes: &[u8]) -> Decoded<Rest> {
+    let mut r = Reader::new(bytes);
+    let rest = (
+        get_table(&mut r)?,
+        get_table(&mut r)?,
+        get_table(&mut r)?,
+        get_table(&mut r)?,
+        get_table(&mut r)?,
+        get_table(&mut r)?,
+        get_table(&mut r)?,
+        get_totals(&mut r)?,
+    );
+    r.at_end().then_some(rest).ok_or(Malformed)
+}
+
+/// A table: its length, then each key and value, in key order.
+pub(super) fn put_table<K: TableKey, V: Entry>(w: &mut Writer, table: &BTreeMap<K, V>) {
+    w.table(table.len());
+    for (k, v) in table {
+        k.put(w);
+        v.put(w);
+    }
+}
+
+/// Decodes a table written in key order: collected in bulk, without a comparison per key
+/// and level.
+pub(super) fn get_table<K: TableKey, V: Entry>(r: &mut Reader) -> Decoded<BTreeMap<K, V>> {
+    let mut entries = Vec::new();
+    for _ in 0..r.table()? {
+        let k = K::get(r)?;
+        entries.push((k, V::get(r)?));
+    }
+    Ok(entries.into_iter().collect())
+}
+
+pub(super) fn put_totals(w: &mut Writer, totals: &Option<Totals>) {
+    w.bool(totals.is_some());
+    if let Some(t) = totals {
+        for v in [t.outputs, t.raw, t.gzip, t.brotli, t.zstd] {
+            w.u64(v);
+        }
+        w.bool(t.manifest);
+        w.u64(t.largest.len() as u64);
+        for (name, raw, gzip, brotli) in &t.largest {
+            w.str(name);
+            w.u64(*raw);
+            w.opt_u64(*gzip);
+            w.opt_u64(*brotli);
+        }
+    }
+}
+
+pub(super) fn get_totals(r: &mut Reader) -> Decoded<Option<Totals>> {
+    if !r.bool()? {
+        return Ok(None);
+    }
+    let mut sums = [0u64; 5];
+    for v in &mut sums {
+        *v = r.u64()?;
+    }
+    let [outputs, raw, gzip, brotli, zstd] = sums;
+    let manifest = r.bool()?;
+    let mut largest = Vec::new();
+    for _ in 0..r.usize()?.min(1 << 10) {
+        largest.push((r.string()?, r.u64()?, r.opt_u64()?, r.opt_u64()?));
+    }
+    Ok(Some(Totals {
+        outputs,
+        raw,
+        gzip,
+        brotli,
+        zstd,
+        manifest,
+        largest,
+    }))
+}
+
+/// A table's key: a path, front-coded against the key before it, or a content's md5.
+pub(super) trait TableKey: Ord + Clone + Sized {
+    fn put(&self, w: &mut Writer);
+    fn get(r: &mut Reader) -> Decoded<Self>;
+}
+
+impl TableKey for String {
+    fn put(&self, w: &mut Writer) {
+        w.key(self);
+    }
+    fn get(r: &mut Reader) -> Decoded<String> {
+        r.key()
+    }
+}
+
+impl TableKey for Key {
+    fn put(&self, w: &mut Writer) {
+        w.digest(self);
+    }
+    fn get(r: &mut Reader) -> Decoded<Key> {
+        r.digest()
+    }
+}
+
+/// A table's value.
+pub(super) trait Entry: Sized {
+    fn put(&self, w: &mut Writer);
+    fn get(r: &mut Reader) -> Decoded<Self>;
+}
+
+impl Entry for SourceFact {
+    fn put(&self, w: &mut Writer) {
+        w.meta(&self.meta);
+        w.opt_digest(&self.md5);
+    }
+    fn get(r: &mut Reader) -> Decoded<SourceFact> {
+        Ok(SourceFact {
+            meta: r.meta()?,
+            md5: r.opt_digest()?,
+        })
+    }
+}
+
+impl Entry for OutEntry {
+    fn put(&self, w: &mut Writer) {
+        w.meta(&self.meta);
+        w.bool(self.link);
+        w.opt_meta(&self.source);
+        w.opt_digest(&self.key);
+        w.u64(self.kind as u64);
+    }
+    fn get(r: &mut Reader) -> Decoded<OutEntry> {
+        Ok(OutEntry {
             meta: r.meta()?,
             link: r.bool()?,
             source: r.opt_meta()?,
             key: r.opt_digest()?,
             kind: OutKind::from_u8(u8::try_from(r.u64()?).map_err(|_| Malformed)?)
                 .ok_or(Malformed)?,
-        };
-        outputs.push((k, entry));
+        })
     }
-    r.at_end().then_some(outputs).ok_or(Malformed)
 }
 
-fn decode_rest(bytes: &[u8], whole: usize) -> Decoded<Rest> {
-    let mut r = Reader::new(bytes);
-    let mut compiles = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
+impl Entry for CompileNode {
+    fn put(&self, w: &mut Writer) {
+        w.str(&self.output);
+        w.opt_digest(&self.settings);
+        w.u64(self.inputs.len() as u64);
+        for (p, m) in &self.inputs {
+            w.bytes(path_bytes(p));
+            w.opt_meta(m);
+        }
+        for blob in [&self.code, &self.map] {
+            w.bool(blob.is_some());
+            if let Some(b) = blob {
+                w.digest(&b.key);
+                w.u64(b.len);
+            }
+        }
+        w.bool(self.partial);
+    }
+    fn get(r: &mut Reader) -> Decoded<CompileNode> {
         let output = r.string()?;
         let settings = r.opt_digest()?;
         let n = r.usize()?;
@@ -290,22 +334,37 @@ fn decode_rest(bytes: &[u8], whole: usize) -> Decoded<Rest> {
             }
         }
         let [code, map] = blobs;
-        let partial = r.bool()?;
-        compiles.push((
-            k,
-            CompileNode {
-                output,
-                settings,
-                inputs,
-                code,
-                map,
-                partial,
-            },
-        ));
+        Ok(CompileNode {
+            output,
+            settings,
+            inputs,
+            code,
+            map,
+            partial: r.bool()?,
+        })
     }
-    let mut bundles = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
+}
+
+impl Entry for BundleNode {
+    fn put(&self, w: &mut Writer) {
+        w.str(&self.def);
+        w.u64(self.members.len() as u64);
+        for m in &self.members {
+            w.str(m);
+        }
+        w.u64(self.inputs.len() as u64);
+        for (p, stamp) in &self.inputs {
+            w.str(p);
+            w.digest(stamp);
+        }
+        w.u64(self.outputs.len() as u64);
+        for (p, blob) in &self.outputs {
+            w.str(p);
+            w.digest(&blob.key);
+            w.u64(blob.len);
+        }
+    }
+    fn get(r: &mut Reader) -> Decoded<BundleNode> {
         let def = r.string()?;
         let mut members = Vec::new();
         for _ in 0..r.usize()?.min(1 << 20) {
@@ -316,30 +375,42 @@ fn decode_rest(bytes: &[u8], whole: usize) -> Decoded<Rest> {
             let p = r.string()?;
             inputs.push((p, r.digest()?));
         }
-        let mut outs = Vec::new();
+        let mut outputs = Vec::new();
         for _ in 0..r.usize()?.min(1 << 20) {
             let p = r.string()?;
             let key = r.digest()?;
-            outs.push((p, BlobRef { key, len: r.u64()? }));
+            outputs.push((p, BlobRef { key, len: r.u64()? }));
         }
-        bundles.push((
-            k,
-            BundleNode {
-                def,
-                members,
-                inputs,
-                outputs: outs,
-            },
-        ));
+        Ok(BundleNode {
+            def,
+            members,
+            inputs,
+            outputs,
+        })
     }
-    let mut collected = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
-        collected.push((k, r.digest()?));
+}
+
+impl Entry for Key {
+    fn put(&self, w: &mut Writer) {
+        w.digest(self);
     }
-    let mut plan = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
+    fn get(r: &mut Reader) -> Decoded<Key> {
+        r.digest()
+    }
+}
+
+impl Entry for PlanFact {
+    fn put(&self, w: &mut Writer) {
+        w.str(&self.hashed);
+        w.digest(&self.key);
+        w.u64(self.len);
+        w.u64(self.refs.len() as u64);
+        for (target, kind) in &self.refs {
+            w.str(target);
+            w.u64(u64::from(*kind));
+        }
+    }
+    fn get(r: &mut Reader) -> Decoded<PlanFact> {
         let hashed = r.string()?;
         let key = r.digest()?;
         let len = r.u64()?;
@@ -349,64 +420,45 @@ fn decode_rest(bytes: &[u8], whole: usize) -> Decoded<Rest> {
             let kind = u8::try_from(r.u64()?).map_err(|_| Malformed)?;
             refs.push((target, kind));
         }
-        plan.push((
-            k,
-            PlanFact {
-                hashed,
-                key,
-                len,
-                refs,
-            },
-        ));
+        Ok(PlanFact {
+            hashed,
+            key,
+            len,
+            refs,
+        })
     }
-    let mut contents = Vec::new();
-    for _ in 0..r.usize()?.min(whole) {
-        let k = r.digest()?;
-        let c = Compressed {
+}
+
+impl Entry for Compressed {
+    fn put(&self, w: &mut Writer) {
+        w.opt_u64(self.br);
+        w.opt_u64(self.gz);
+        w.opt_u64(self.zst);
+    }
+    fn get(r: &mut Reader) -> Decoded<Compressed> {
+        Ok(Compressed {
             br: r.opt_u64()?,
             gz: r.opt_u64()?,
             zst: r.opt_u64()?,
-        };
-        contents.push((k, c));
-    }
-    let mut integrity = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
-        let name = r.string()?;
-        integrity.push((k, (name, r.string()?)));
-    }
-    let mut dirs = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
-        dirs.push((k, r.i64()?));
-    }
-    let totals = if r.bool()? {
-        let mut sums = [0u64; 5];
-        for v in &mut sums {
-            *v = r.u64()?;
-        }
-        let [outputs, raw, gzip, brotli, zstd] = sums;
-        let manifest = r.bool()?;
-        let mut largest = Vec::new();
-        for _ in 0..r.usize()?.min(1 << 10) {
-            largest.push((r.string()?, r.u64()?, r.opt_u64()?, r.opt_u64()?));
-        }
-        Some(Totals {
-            outputs,
-            raw,
-            gzip,
-            brotli,
-            zstd,
-            manifest,
-            largest,
         })
-    } else {
-        None
-    };
-    if !r.at_end() {
-        return Err(Malformed);
     }
-    Ok((
-        compiles, bundles, collected, plan, contents, integrity, dirs, totals,
-    ))
+}
+
+impl Entry for (String, String) {
+    fn put(&self, w: &mut Writer) {
+        w.str(&self.0);
+        w.str(&self.1);
+    }
+    fn get(r: &mut Reader) -> Decoded<(String, String)> {
+        Ok((r.string()?, r.string()?))
+    }
+}
+
+impl Entry for i64 {
+    fn put(&self, w: &mut Writer) {
+        w.i64(*self);
+    }
+    fn get(r: &mut Reader) -> Decoded<i64> {
+        r.i64()
+    }
 }

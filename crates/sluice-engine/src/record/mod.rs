@@ -10,14 +10,19 @@
 //!
 //! A file in the output that the record does not name is not sluice's: it is never deleted or
 //! overwritten (unless `--force`/`--clean`). The record lives in `.sluice/` beside the
-//! configuration (never in the output), in a compact binary form ([`codec`]); a missing,
-//! unreadable or foreign record means "nothing written yet", which is always safe.
+//! configuration (never in the output), in a compact binary form ([`codec`]), with a log of
+//! what each later save changed beside it ([`log`]): a one-file build appends a few
+//! kilobytes instead of writing the whole record. A missing, unreadable or foreign record
+//! means "nothing written yet", which is always safe.
 
 pub mod codec;
 mod file;
 mod lazy;
+mod log;
+mod tracked;
 
 pub use lazy::Outputs;
+pub use tracked::{Table, Touched};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -206,29 +211,53 @@ pub struct Record {
     pub static_url: String,
     /// What `contents` were decided with.
     pub codecs: String,
-    pub sources: BTreeMap<String, SourceFact>,
+    pub sources: Table<String, SourceFact>,
     /// Decoded on first use ([`Outputs`]).
     pub outputs: Outputs,
     /// By the source's logical path.
-    pub compiles: BTreeMap<String, CompileNode>,
+    pub compiles: Table<String, CompileNode>,
     /// By variant and output (`"dev\0css/site.css"`).
-    pub bundles: BTreeMap<String, BundleNode>,
+    pub bundles: Table<String, BundleNode>,
     /// The md5 of every collected file (sources, compiled outputs, bundles) the last Django
     /// plan was made from: what changed since is what a build re-plans.
-    pub collected: BTreeMap<String, Key>,
-    pub plan: BTreeMap<String, PlanFact>,
-    pub contents: BTreeMap<Key, Compressed>,
+    pub collected: Table<String, Key>,
+    pub plan: Table<String, PlanFact>,
+    pub contents: Table<Key, Compressed>,
     /// Every stylesheet and script of the last build: the name a page loads it by and its
     /// `sha384-…` (subresource integrity), as `sluice.json` lists them.
-    pub integrity: BTreeMap<String, (String, String)>,
+    pub integrity: Table<String, (String, String)>,
     /// Output folder (relative, `/`-separated, `""` for the root) → its mtime when the record
     /// was saved: see [`untouched_folders`].
-    pub dirs: BTreeMap<String, i64>,
+    pub dirs: Table<String, i64>,
     /// The build report's totals as the build that saved the record left the outputs
     /// (`None` after any other pass): a build with nothing changed reports them from here.
     pub totals: Option<Totals>,
-    /// The record file's mtime when it was loaded (not stored).
+    /// When the record was last saved (its file's or its log's mtime) as loaded or saved
+    /// in this run (not stored).
     pub loaded_mtime_ns: Option<i64>,
+    /// The files it was loaded from or saved to (not stored).
+    saved: Option<log::Saved>,
+    /// Output folders this run found untouched ([`Record::untouched_dirs`]): a save keeps
+    /// their recorded mtimes unless an output in them changed (not stored).
+    verified: Verified,
+}
+
+/// A set kept through `&self` (the record is read from several places at once).
+#[derive(Debug, Default)]
+struct Verified(std::sync::Mutex<HashSet<String>>);
+
+impl Clone for Verified {
+    fn clone(&self) -> Verified {
+        Verified(std::sync::Mutex::new(self.lock().clone()))
+    }
+}
+
+impl Verified {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// What a build's report says of the whole output: counts and bytes by kind, the largest
@@ -264,40 +293,143 @@ impl Record {
         state_dir.join(format!("{}.rec", stem(output)))
     }
 
-    /// Loads the record of `output`; anything unreadable is "nothing recorded".
+    /// The record's log of `output` in `state_dir` ([`log`]), beside its file.
+    pub fn log_file(state_dir: &Path, output: &Path) -> PathBuf {
+        Record::file(state_dir, output).with_extension("log")
+    }
+
+    /// Loads the record of `output` (its file, then its log); anything unreadable is
+    /// "nothing recorded".
     pub fn load(state_dir: &Path, output: &Path) -> Record {
-        let path = Record::file(state_dir, output);
-        let Ok(bytes) = std::fs::read(&path).map(std::sync::Arc::new) else {
-            return Record::new(output);
-        };
-        let mtime = std::fs::metadata(&path)
-            .ok()
-            .map(|m| FileMeta::of(&m).mtime_ns);
-        match Record::decode_shared(bytes) {
-            Ok(record) if record.output == output => Record {
-                loaded_mtime_ns: mtime,
-                ..record
-            },
+        match Record::read(&Record::file(state_dir, output)) {
+            Some(record) if record.output == output => record,
             _ => Record::new(output),
         }
     }
 
-    /// Saves the record, with the current mtime of every output folder that holds an output.
+    /// Reads the record file at `path` and the log beside it (`None`: unreadable).
+    pub fn read(path: &Path) -> Option<Record> {
+        let bytes = std::fs::read(path).map(std::sync::Arc::new).ok()?;
+        let mtime = |path: &Path| {
+            std::fs::metadata(path)
+                .ok()
+                .map(|m| FileMeta::of(&m).mtime_ns)
+        };
+        let id = xxhash_rust::xxh3::xxh3_64(&bytes);
+        let base_len = bytes.len();
+        let mut record = Record::decode_shared(bytes).ok()?;
+        record.loaded_mtime_ns = mtime(path);
+        let log = path.with_extension("log");
+        let log_len = std::fs::read(&log).map_or(0, |bytes| record.apply_log(&bytes, id));
+        if log_len > 0 {
+            record.loaded_mtime_ns = record.loaded_mtime_ns.max(mtime(&log));
+        }
+        record.saved = Some(log::Saved {
+            id,
+            base_len,
+            log_len,
+        });
+        Some(record)
+    }
+
+    /// Saves the record, with the current mtime of every output folder where an output
+    /// changed or that was not found untouched: what changed goes onto the record's log, or
+    /// the whole record is written anew ([`log`]).
     pub fn save(&mut self, state_dir: &Path) -> sluice_core::Result<()> {
         let path = Record::file(state_dir, &self.output);
-        self.dirs = folder_mtimes(&self.output, self.outputs.keys().map(String::as_str));
-        let bytes = self.encode();
+        let log = Record::log_file(state_dir, &self.output);
+        self.update_dirs();
         sluice_core::output::ensure_state_dir(state_dir)?;
-        write_atomic(&path, &bytes).map_err(|e| sluice_core::Error::io("write", &path, e))?;
-        self.loaded_mtime_ns = std::fs::metadata(&path)
+        // An append that fails is answered with a whole record, which no frame follows.
+        let written = if self.append_frame(&log).unwrap_or(false) {
+            log
+        } else {
+            let bytes = self.encode();
+            write_atomic(&path, &bytes).map_err(|e| sluice_core::Error::io("write", &path, e))?;
+            if let Err(e) = std::fs::remove_file(&log)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(sluice_core::Error::io("remove", &log, e));
+            }
+            self.saved = Some(log::Saved {
+                id: xxhash_rust::xxh3::xxh3_64(&bytes),
+                base_len: bytes.len(),
+                log_len: 0,
+            });
+            path
+        };
+        for touched in [
+            &mut self.sources as &mut dyn Saveable,
+            &mut self.outputs,
+            &mut self.compiles,
+            &mut self.bundles,
+            &mut self.collected,
+            &mut self.plan,
+            &mut self.contents,
+            &mut self.integrity,
+            &mut self.dirs,
+        ] {
+            touched.saved();
+        }
+        self.loaded_mtime_ns = std::fs::metadata(&written)
             .ok()
             .map(|m| FileMeta::of(&m).mtime_ns);
         Ok(())
     }
 
+    /// Brings `dirs` up to date for a save: the folders of changed outputs, and those this
+    /// run did not find untouched, are looked at again; the others keep the mtime they were
+    /// found with (a stale one only costs the next run a look at that folder, never trust it
+    /// should not have). When the outputs changed blindly, every folder is looked at.
+    fn update_dirs(&mut self) {
+        // Each folder where an output changed, and whether one of those is there now.
+        let mut changed: BTreeMap<String, bool> = BTreeMap::new();
+        match self.outputs.touched() {
+            None => {}
+            Some(Touched::Keys(keys)) => {
+                for k in keys {
+                    let there = self.outputs.contains_key(k);
+                    *changed.entry(parent_dir(k).to_owned()).or_default() |= there;
+                }
+            }
+            Some(Touched::All) => {
+                let dirs = folder_mtimes(&self.output, self.outputs.keys().map(String::as_str));
+                if *self.dirs != dirs {
+                    self.dirs = Table::from(dirs);
+                }
+                return;
+            }
+        }
+        let mut look: Vec<String> = {
+            let verified = self.verified.lock();
+            (self.dirs.keys())
+                .filter(|dir| !verified.contains(dir.as_str()) && !changed.contains_key(*dir))
+                .cloned()
+                .collect()
+        };
+        for (dir, there) in changed {
+            if there || holds_output(&self.outputs, &dir) {
+                look.push(dir);
+            } else {
+                self.dirs.remove(&dir);
+            }
+        }
+        for dir in look {
+            let mtime = std::fs::metadata(self.output.join(&dir))
+                .map_or(UNREADABLE, |meta| FileMeta::of(&meta).mtime_ns);
+            if self.dirs.get(&dir) != Some(&mtime) {
+                self.dirs.insert(dir, mtime);
+            }
+        }
+    }
+
     /// Output folders whose contents cannot have changed since the record was saved.
     pub fn untouched_dirs(&self) -> HashSet<&str> {
-        untouched_folders(&self.output, &self.dirs, self.loaded_mtime_ns)
+        let untouched = untouched_folders(&self.output, &self.dirs, self.loaded_mtime_ns);
+        self.verified
+            .lock()
+            .extend(untouched.iter().map(|d| (*d).to_owned()));
+        untouched
     }
 
     /// Every cache key this record refers to (compile and bundle results, compressed
@@ -310,6 +442,35 @@ impl Record {
             into.extend(b.outputs.iter().map(|(_, blob)| blob.key));
         }
         into.extend(self.contents.keys().copied());
+    }
+}
+
+/// Whether an output is directly in folder `dir` (logical, `""` for the root).
+fn holds_output(outputs: &BTreeMap<String, OutEntry>, dir: &str) -> bool {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    (outputs.range::<String, _>(prefix.clone()..))
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .any(|(k, _)| parent_dir(k) == dir)
+}
+
+/// A table a save marks clean.
+trait Saveable {
+    fn saved(&mut self);
+}
+
+impl<K: Ord + Clone, V> Saveable for Table<K, V> {
+    fn saved(&mut self) {
+        Table::saved(self);
+    }
+}
+
+impl Saveable for Outputs {
+    fn saved(&mut self) {
+        Outputs::saved(self);
     }
 }
 
