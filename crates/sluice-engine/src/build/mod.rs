@@ -466,18 +466,10 @@ impl Engine {
             };
         }
         // The compression decisions of every content in the output (those of contents no
-        // longer there go; those of contents kept stay).
+        // longer there go when the record is next written whole: `Record::save`).
         if !same_codecs {
             self.record.contents.clear();
         }
-        let live: std::collections::HashSet<Key> = self
-            .record
-            .outputs
-            .values()
-            .filter(|e| matches!(e.kind, OutKind::Copy | OutKind::Hashed))
-            .filter_map(|e| e.key)
-            .collect();
-        self.record.contents.retain(|k, _| live.contains(k));
         self.record.contents.extend(contents);
         self.record.static_url = static_url;
         self.record.codecs = codecs;

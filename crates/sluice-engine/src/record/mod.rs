@@ -222,6 +222,8 @@ pub struct Record {
     /// plan was made from: what changed since is what a build re-plans.
     pub collected: Table<String, Key>,
     pub plan: Table<String, PlanFact>,
+    /// The compression decisions by content: of every content a build put in the output,
+    /// and of some no longer there until the record is next written whole.
     pub contents: Table<Key, Compressed>,
     /// Every stylesheet and script of the last build: the name a page loads it by and its
     /// `sha384-…` (subresource integrity), as `sluice.json` lists them.
@@ -344,6 +346,9 @@ impl Record {
         let written = if self.append_frame(&log).unwrap_or(false) {
             log
         } else {
+            if self.profile.starts_with("build ") {
+                self.prune_contents();
+            }
             let bytes = self.encode();
             write_atomic(&path, &bytes).map_err(|e| sluice_core::Error::io("write", &path, e))?;
             if let Err(e) = std::fs::remove_file(&log)
@@ -375,6 +380,17 @@ impl Record {
             .ok()
             .map(|m| FileMeta::of(&m).mtime_ns);
         Ok(())
+    }
+
+    /// Drops the compression decisions of contents no copy in the output holds any more. A
+    /// build adds decisions as it goes and leaves the dead ones to this, done when the whole
+    /// record is written (a frame stays small, and no build walks every output for it).
+    fn prune_contents(&mut self) {
+        let live: HashSet<Key> = (self.outputs.values())
+            .filter(|e| matches!(e.kind, OutKind::Copy | OutKind::Hashed))
+            .filter_map(|e| e.key)
+            .collect();
+        self.contents.retain(|k, _| live.contains(k));
     }
 
     /// Brings `dirs` up to date for a save: the folders of changed outputs, and those this
