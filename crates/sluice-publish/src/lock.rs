@@ -4,11 +4,12 @@
 //! it started, on which host) instead of racing it (the last manifest winning, one deleting
 //! an object the other's manifest names).
 //!
-//! A lock older than [`EXPIRY`] is left by a publish that was killed: it is taken over (deleted,
-//! then taken again with a conditional put). Two publishes that find the same expired lock at
-//! the same moment are not told apart.
+//! A lock older than [`EXPIRY_SECS`] is left by a publish that was killed: it is taken over
+//! with a put conditional on the ETag it was read with (`If-Match`), so of two publishes that
+//! find the same expired lock at the same moment one takes it and the other stops, naming it.
+//! (A `file://` folder cannot put on an ETag: there the lock is deleted and taken again.)
 
-use crate::store::{Put, Store};
+use crate::store::{Put, Store, Versioned};
 use crate::{Error, md5_hex};
 
 pub const LOCK_KEY: &str = ".sluice-publish.lock";
@@ -50,32 +51,48 @@ fn who() -> String {
 
 /// Takes the lock of `store`'s prefix, or says who holds it.
 pub async fn take(store: &Store) -> Result<(), Error> {
-    for attempt in 0..2 {
+    for _ in 0..2 {
         let bytes = body(now(), &who()).into_bytes();
         let md5 = md5_hex(&bytes);
-        match store.put(LOCK_KEY, bytes, None, &md5, true).await? {
-            Put::Done(_) => return Ok(()),
-            Put::Exists => {}
+        if let Put::Done(_) = store.put(LOCK_KEY, bytes, None, &md5, true).await? {
+            return Ok(());
         }
-        let held = store.get(LOCK_KEY).await?;
-        let holder = held.as_deref().and_then(parse);
-        match holder {
-            Some((since, who)) if !expired(since, now()) || attempt > 0 => {
-                return Err(Error::Locked {
-                    key: store.locate(LOCK_KEY),
-                    since,
-                    who,
-                });
-            }
-            // Expired, or not a lock sluice can read: taken over.
-            _ => store.delete(LOCK_KEY).await?,
+        let Some(held) = store.get_versioned(LOCK_KEY).await? else {
+            continue; // given back meanwhile: try again
+        };
+        if let Some((since, who)) = parse(&held.bytes)
+            && !expired(since, now())
+        {
+            return Err(locked(store, since, who));
+        }
+        // Expired, or not a lock sluice can read: taken over.
+        return take_over(store, &held).await;
+    }
+    Err(locked(store, 0, "another publish".to_string()))
+}
+
+/// Takes over the lock `held` (read with its ETag), unless another publish replaced it
+/// first: then says who holds it now.
+pub async fn take_over(store: &Store, held: &Versioned) -> Result<(), Error> {
+    let bytes = body(now(), &who()).into_bytes();
+    let md5 = md5_hex(&bytes);
+    match store.replace_if(LOCK_KEY, bytes, &md5, held).await? {
+        Put::Done(_) => Ok(()),
+        Put::Exists => {
+            let now_held = store.get(LOCK_KEY).await?;
+            let (since, who) =
+                (now_held.as_deref().and_then(parse)).unwrap_or((0, "another publish".to_string()));
+            Err(locked(store, since, who))
         }
     }
-    Err(Error::Locked {
+}
+
+fn locked(store: &Store, since: u64, who: String) -> Error {
+    Error::Locked {
         key: store.locate(LOCK_KEY),
-        since: 0,
-        who: "another publish".to_string(),
-    })
+        since,
+        who,
+    }
 }
 
 /// Gives the lock back.

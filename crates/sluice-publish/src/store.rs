@@ -240,6 +240,67 @@ impl Store {
         }
     }
 
+    /// The bytes of `key` and its ETag as the store gave it (for [`Store::replace_if`]),
+    /// `None` when there is no such object.
+    pub async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, Error> {
+        self.counts.get.fetch_add(1, Ordering::Relaxed);
+        let what = || format!("reading {}", self.locate(key));
+        match self.inner.get(&self.path(key)).await {
+            Ok(result) => {
+                let e_tag = result.meta.e_tag.clone();
+                let bytes = result.bytes().await.map_err(|e| Error::store(what(), &e))?;
+                Ok(Some(Versioned {
+                    bytes: bytes.to_vec(),
+                    e_tag,
+                }))
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::store(what(), &e)),
+        }
+    }
+
+    /// Replaces `key` with `bytes` only while it is still the object `held` read
+    /// (`If-Match` its ETag): [`Put::Exists`] when another writer replaced or removed it
+    /// first. A store that cannot put conditionally on an ETag (a folder) deletes the object
+    /// and puts create-only instead, which tells two writers apart only if one comes after
+    /// the other's put.
+    pub async fn replace_if(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        md5: &str,
+        held: &Versioned,
+    ) -> Result<Put, Error> {
+        if !self.attributes || held.e_tag.is_none() {
+            self.delete(key).await?;
+            return self.put(key, bytes, None, md5, true).await;
+        }
+        self.counts.put.fetch_add(1, Ordering::Relaxed);
+        let mut attributes = Attributes::new();
+        attributes.insert(
+            Attribute::Metadata(MD5_METADATA.into()),
+            md5.to_string().into(),
+        );
+        let options = PutOptions {
+            mode: PutMode::Update(object_store::UpdateVersion {
+                e_tag: held.e_tag.clone(),
+                version: None,
+            }),
+            attributes,
+            ..PutOptions::default()
+        };
+        match (self.inner)
+            .put_opts(&self.path(key), PutPayload::from(bytes), options)
+            .await
+        {
+            Ok(r) => Ok(Put::Done(r.e_tag.map(|e| normal_etag(&e)))),
+            Err(
+                object_store::Error::Precondition { .. } | object_store::Error::NotFound { .. },
+            ) => Ok(Put::Exists),
+            Err(e) => Err(Error::store(format!("uploading {}", self.locate(key)), &e)),
+        }
+    }
+
     /// The md5 sluice stored with `key` (its metadata on S3; a folder's file is read and
     /// hashed), `None` when the object has none.
     pub async fn stored_md5(&self, key: &str) -> Result<Option<String>, Error> {
@@ -336,6 +397,13 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("url", &self.url).finish()
     }
+}
+
+/// An object's bytes and the ETag they were read with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    pub bytes: Vec<u8>,
+    pub e_tag: Option<String>,
 }
 
 /// What a put did.

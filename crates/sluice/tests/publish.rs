@@ -932,13 +932,32 @@ fn a_publish_finds_another_ones_lock_and_stops() {
         "nothing uploaded"
     );
 
-    // Left by a publish killed two hours ago: taken over.
+    // Left by a publish killed two hours ago: taken over — with a put conditional on the
+    // ETag the expired lock was read with, never by deleting it first (a second publish that
+    // found the same expired lock would delete the first's new lock and take it too).
     s3.put(
         "locked",
         lock,
         &format!("sluice-publish-lock 1\n{}\nci-3, pid 77\n", now - 7200),
     );
+    let mark = s3.mark();
     ok(&site.root, &["publish", "s3://locked/static"], &env);
+    let seen = s3.requests_since(mark, "locked");
+    let at = format!("/locked/{lock}");
+    let first = (seen.iter().position(|(m, p)| m == "PUT" && *p == at))
+        .unwrap_or_else(|| panic!("the lock was never asked for: {seen:?}"));
+    let take: Vec<(&str, &str)> = (seen[first..].iter().take(3))
+        .map(|(m, p)| (m.as_str(), p.as_str()))
+        .collect();
+    assert_eq!(
+        take,
+        [
+            ("PUT", at.as_str()),
+            ("GET", at.as_str()),
+            ("PUT", at.as_str())
+        ],
+        "take (refused), read the expired lock, take it over: nothing deleted between"
+    );
     let objects = s3.dump("locked");
     assert!(
         objects.contains_key("static/staticfiles.json"),
