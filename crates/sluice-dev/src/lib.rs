@@ -125,6 +125,9 @@ impl DevServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sluice-dev")
+            // Static files are read on the blocking pool, a thread per file in flight: a page
+            // load is a burst of them, and the threads it left idle go 2 s after (not 10).
+            .thread_keep_alive(std::time::Duration::from_secs(2))
             .enable_all()
             .build()
             .map_err(|e| Error::io("cannot start the dev server's threads", e))?;

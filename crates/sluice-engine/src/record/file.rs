@@ -10,8 +10,10 @@ use super::tracked::Table;
 use super::*;
 
 const MAGIC: &[u8] = b"sluice-record\n";
-/// Bumped whenever the layout or the meaning of a field changes.
-const VERSION: u64 = 4;
+/// Bumped whenever the layout or the meaning of a field changes. 5: the file is the base
+/// of a log ([`super::log`]), so an older sluice, which would read it without the log, takes
+/// it for nothing recorded.
+const VERSION: u64 = 5;
 
 fn path_bytes(p: &Path) -> &[u8] {
     p.as_os_str().as_encoded_bytes()
