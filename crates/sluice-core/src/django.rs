@@ -101,7 +101,7 @@ struct Reply {
 }
 
 /// Bumped when the answer's meaning changes: an older cache is asked again.
-const CACHE_VERSION: u32 = 4;
+const CACHE_VERSION: u32 = 5;
 
 #[derive(Serialize, Deserialize)]
 struct CacheFile {
@@ -109,6 +109,10 @@ struct CacheFile {
     version: u32,
     python: String,
     module: String,
+    /// The project folder it was asked in (absolute): a copied or moved project, whose
+    /// `.sluice/` came along, asks Django again, for its own folders.
+    #[serde(default)]
+    project: PathBuf,
     files: Vec<(PathBuf, Option<FileMeta>)>,
     env: BTreeMap<String, Option<String>>,
     answer: DjangoSettings,
@@ -130,11 +134,12 @@ fn cache_path(state_dir: &Path, python: &str, module: &str) -> PathBuf {
     state_dir.join(format!("django-{key:016x}.json"))
 }
 
-fn cached(path: &Path, python: &str, module: &str) -> Option<DjangoSettings> {
+fn cached(path: &Path, python: &str, module: &str, project: &Path) -> Option<DjangoSettings> {
     let cache: CacheFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     let fresh = cache.version == CACHE_VERSION
         && cache.python == python
         && cache.module == module
+        && cache.project == project
         && cache.files.iter().all(|(f, meta)| fingerprint(f) == *meta)
         && cache
             .env
@@ -170,7 +175,8 @@ pub fn load(
     state_dir: &Path,
 ) -> Result<(DjangoSettings, Freshness)> {
     let cache = cache_path(state_dir, python, module);
-    if let Some(answer) = cached(&cache, python, module) {
+    let project = std::path::absolute(project_dir).unwrap_or_else(|_| project_dir.to_path_buf());
+    if let Some(answer) = cached(&cache, python, module, &project) {
         return Ok((answer, Freshness::Cached));
     }
     let failed = |detail: String| Error::Django {
@@ -204,6 +210,7 @@ pub fn load(
         version: CACHE_VERSION,
         python: python.to_owned(),
         module: module.to_owned(),
+        project,
         files: reply
             .files
             .iter()

@@ -640,3 +640,44 @@ fn an_app_static_folder_created_later_is_picked_up_without_deleting_the_cache() 
     let expected = case.collectstatic(&tmp.path().join("django-2"));
     assert_same_output(line, "after late/static/ went", expected, actual);
 }
+
+/// A project copied elsewhere with its `.sluice/` (a second checkout made by copying, a CI
+/// cache restored under another path): the copy asks Django again, so it collects its own
+/// folders, not the original's (whose settings files are still there, unchanged).
+#[test]
+fn a_copied_project_asks_django_for_its_own_folders() {
+    let (_, line) = python_for_django();
+    let python = venv(&[line.requirement()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    make_project(&project);
+    let case = Case {
+        python: &python,
+        project: &project,
+        vars: Vec::new(),
+    };
+    // One STATIC_ROOT for both: the settings read it from the environment, and another
+    // value would ask Django again anyway.
+    let ours = tmp.path().join("out");
+    case.build(&ours);
+    assert_eq!(case.config(&ours)["django"]["cached"], true);
+
+    let copy = tmp.path().join("copy");
+    support::copy_tree(&project, &copy);
+    assert!(copy.join(".sluice").is_dir(), "the state came along");
+    put(&copy, "assets/css/tiny.css", "a{color:blue}\n");
+    let copied = Case {
+        python: &python,
+        project: &copy,
+        vars: Vec::new(),
+    };
+    assert_eq!(
+        copied.config(&ours)["django"]["cached"],
+        false,
+        "asked again"
+    );
+    let actual = copied.build(&ours);
+    assert_eq!(actual["css/tiny.css"], b"a{color:blue}\n");
+    let expected = copied.collectstatic(&tmp.path().join("django"));
+    assert_same_output(line, "the copy", expected, actual);
+}
