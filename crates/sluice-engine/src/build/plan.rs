@@ -242,6 +242,8 @@ pub fn run(
     //    names depend on what changed.
     let mut replanned_files: BTreeMap<String, PlannedFile> = BTreeMap::new();
     let mut replanned: BTreeSet<String> = BTreeSet::new();
+    // Step 4's files, largest first.
+    let mut order: Vec<&String> = Vec::new();
     let changed: BTreeSet<String> = read
         .values()
         .filter(|r| facts.collected.get(&r.logical) != Some(&r.key))
@@ -325,75 +327,8 @@ pub fn run(
 
         // 4. The re-planned *.css/*.js files: both copies, compressed (largest first, so no
         //    core is left alone with a big file at the end).
-        let mut order: Vec<&String> = replanned.iter().collect();
+        order = replanned.iter().collect();
         order.sort_by_key(|l| std::cmp::Reverse(read[*l].bytes.as_ref().map_or(0, Vec::len)));
-        type Emitted = (Vec<Produced>, Option<(String, String, String)>);
-        let emitted: Vec<Result<Emitted, FileError>> = order
-            .into_par_iter()
-            .map(|logical| {
-                let r = &read[logical];
-                let original = r.bytes.as_deref().unwrap_or_default();
-                let planned = &replanned_files[logical];
-                let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
-                let hashed_key = match &planned.rewritten {
-                    Some(_) => planned
-                        .md5
-                        .as_deref()
-                        .and_then(Key::from_hex)
-                        .unwrap_or_else(|| Key::of(hashed_bytes)),
-                    None => r.key,
-                };
-                let copies = copies(
-                    logical,
-                    (r.key, original.len() as u64),
-                    Some((
-                        planned.hashed_name.clone(),
-                        hashed_key,
-                        hashed_bytes.len() as u64,
-                    )),
-                    options,
-                );
-                let contents: Vec<&[u8]> = copies
-                    .iter()
-                    .map(|c| if c.rewritten { hashed_bytes } else { original })
-                    .collect();
-                let file = &files[logical];
-                let produced = ctx
-                    .emit(&copies, &contents, file.source)
-                    .map_err(|message| FileError {
-                        path: file.path.clone(),
-                        message,
-                    })?;
-                if dirty_set.contains(logical.as_str()) {
-                    progress.advance();
-                }
-                let integrity = takes_integrity(logical).then(|| {
-                    (
-                        logical.clone(),
-                        planned.hashed_name.clone(),
-                        sri(hashed_bytes),
-                    )
-                });
-                Ok((produced, integrity))
-            })
-            .collect();
-        for result in emitted {
-            match result {
-                Ok((produced, integrity)) => {
-                    for p in produced {
-                        outputs.insert(p.desired.path.clone(), p);
-                    }
-                    if let Some((logical, name, digest)) = integrity {
-                        fresh_integrity.insert(logical, (name, digest));
-                    }
-                }
-                Err(e) => errors.push(e),
-            }
-        }
-    }
-    progress.finish();
-    if !errors.is_empty() {
-        return Err(BuildError::Files(errors));
     }
 
     // The clean files' outputs stay as they are (worked out only when not incremental).
@@ -469,8 +404,58 @@ pub fn run(
     };
     let served = |logical: &str| served_file(logical, None);
 
-    // 5. staticfiles.json.
-    if hashing {
+    // 4, beside 5 and 6: the re-planned *.css/*.js files' copies, compressed, while
+    // staticfiles.json and sluice.json are written (they name every collected file and
+    // need only the plan). Compressing a few files leaves a core idle much of the time.
+    let emit = || -> Vec<Result<Vec<Produced>, FileError>> {
+        order
+            .par_iter()
+            .map(|logical: &&String| {
+                let logical: &String = logical;
+                let r = &read[logical];
+                let original = r.bytes.as_deref().unwrap_or_default();
+                let planned = &replanned_files[logical];
+                let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
+                let hashed_key = match &planned.rewritten {
+                    Some(_) => planned
+                        .md5
+                        .as_deref()
+                        .and_then(Key::from_hex)
+                        .unwrap_or_else(|| Key::of(hashed_bytes)),
+                    None => r.key,
+                };
+                let copies = copies(
+                    logical,
+                    (r.key, original.len() as u64),
+                    Some((
+                        planned.hashed_name.clone(),
+                        hashed_key,
+                        hashed_bytes.len() as u64,
+                    )),
+                    options,
+                );
+                let contents: Vec<&[u8]> = copies
+                    .iter()
+                    .map(|c| if c.rewritten { hashed_bytes } else { original })
+                    .collect();
+                let file = &files[logical];
+                let produced = ctx
+                    .emit(&copies, &contents, file.source)
+                    .map_err(|message| FileError {
+                        path: file.path.clone(),
+                        message,
+                    })?;
+                if dirty_set.contains(logical.as_str()) {
+                    progress.advance();
+                }
+                Ok(produced)
+            })
+            .collect()
+    };
+    let manifest = || -> Result<Option<Produced>, BuildError> {
+        if !hashing {
+            return Ok(None);
+        }
         // Every collected file is named (20 000 at a time): on every core.
         let all: Vec<(&String, &Collected)> = files.iter().collect();
         let names: Vec<(&str, String)> = all
@@ -479,74 +464,112 @@ pub fn run(
             .collect();
         let (json, md5) =
             django_manifest::staticfiles_json_and_md5(names.iter().map(|(l, h)| (*l, h.as_str())));
-        let path = django_manifest::MANIFEST_NAME.to_string();
         let desired = Desired {
-            path: path.clone(),
+            path: django_manifest::MANIFEST_NAME.to_string(),
             key: Key(md5),
             kind: Kind::Manifest,
             copy: 0,
             source: None,
         };
         let outcome = stage_whole(ctx, &desired, json.as_bytes())?;
-        outputs.insert(path, Produced { desired, outcome });
-    }
-
+        Ok(Some(Produced { desired, outcome }))
+    };
+    // Every re-planned stylesheet's and script's digest, as served (its hashed copy).
+    let digests: Vec<(String, (String, String))> = order
+        .par_iter()
+        .filter(|l| takes_integrity(l))
+        .map(|logical| {
+            let r = &read[*logical];
+            let planned = &replanned_files[*logical];
+            let original = r.bytes.as_deref().unwrap_or_default();
+            let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
+            let entry = (planned.hashed_name.clone(), sri(hashed_bytes));
+            ((*logical).clone(), entry)
+        })
+        .collect();
+    fresh_integrity.extend(digests);
     // 6. sluice.json: the bundles and every stylesheet's and script's digest, under the name
     //    a page loads it by.
-    let mut integrity_updates: Vec<(String, Option<(String, String)>)> = Vec::new();
-    let mut table: BTreeMap<&str, (String, String)> = BTreeMap::new();
-    for logical in files.keys().filter(|l| takes_integrity(l)) {
-        let entry = match fresh_integrity.remove(logical) {
-            Some(entry) => {
-                integrity_updates.push((logical.clone(), Some(entry.clone())));
-                entry
-            }
-            None => {
-                let Some(name) = served(logical) else {
-                    continue;
-                };
-                match facts.integrity.get(logical).filter(|(n, _)| *n == name) {
-                    Some(entry) => entry.clone(),
-                    None => {
-                        // Clean, but not digested before: the bytes being served.
-                        let bytes = fs::read(output_path(ctx.output, &name))
-                            .or_else(|_| fs::read(&files[logical].path))
-                            .map_err(|e| {
-                                BuildError::Files(vec![FileError::io(&files[logical].path, &e)])
-                            })?;
-                        let entry = (name, sri(&bytes));
+    type Updates = Vec<(String, Option<(String, String)>)>;
+    let record_json =
+        |mut fresh: BTreeMap<String, (String, String)>| -> Result<(Updates, Produced), BuildError> {
+            let mut integrity_updates: Updates = Vec::new();
+            let mut table: BTreeMap<&str, (String, String)> = BTreeMap::new();
+            for logical in files.keys().filter(|l| takes_integrity(l)) {
+                let entry = match fresh.remove(logical) {
+                    Some(entry) => {
                         integrity_updates.push((logical.clone(), Some(entry.clone())));
                         entry
                     }
+                    None => {
+                        let Some(name) = served(logical) else {
+                            continue;
+                        };
+                        match facts.integrity.get(logical).filter(|(n, _)| *n == name) {
+                            Some(entry) => entry.clone(),
+                            None => {
+                                // Clean, but not digested before: the bytes being served.
+                                let bytes = fs::read(output_path(ctx.output, &name))
+                                    .or_else(|_| fs::read(&files[logical].path))
+                                    .map_err(|e| {
+                                        BuildError::Files(vec![FileError::io(
+                                            &files[logical].path,
+                                            &e,
+                                        )])
+                                    })?;
+                                let entry = (name, sri(&bytes));
+                                integrity_updates.push((logical.clone(), Some(entry.clone())));
+                                entry
+                            }
+                        }
+                    }
+                };
+                table.insert(logical, entry);
+            }
+            integrity_updates.extend(
+                facts
+                    .integrity
+                    .keys()
+                    .filter(|l| !table.contains_key(l.as_str()))
+                    .map(|l| (l.clone(), None)),
+            );
+            let mut record = integrity::Record::new(integrity::Profile::Build, facts.bundles);
+            for (logical, (name, digest)) in &table {
+                record.add_digest(logical, name, digest.clone());
+            }
+            let json = record.to_json();
+            let desired = Desired {
+                path: integrity::RECORD_NAME.to_string(),
+                key: Key::of(json.as_bytes()),
+                kind: Kind::Record,
+                copy: 0,
+                source: None,
+            };
+            let outcome = stage_whole(ctx, &desired, json.as_bytes())?;
+            Ok((integrity_updates, Produced { desired, outcome }))
+        };
+    let (emitted, named) = rayon::join(emit, || -> Result<_, BuildError> {
+        Ok((manifest()?, record_json(fresh_integrity)?))
+    });
+    progress.finish();
+    for result in emitted {
+        match result {
+            Ok(produced) => {
+                for p in produced {
+                    outputs.insert(p.desired.path.clone(), p);
                 }
             }
-        };
-        table.insert(logical, entry);
-    }
-    integrity_updates.extend(
-        facts
-            .integrity
-            .keys()
-            .filter(|l| !table.contains_key(l.as_str()))
-            .map(|l| (l.clone(), None)),
-    );
-    {
-        let mut record = integrity::Record::new(integrity::Profile::Build, facts.bundles);
-        for (logical, (name, digest)) in &table {
-            record.add_digest(logical, name, digest.clone());
+            Err(e) => errors.push(e),
         }
-        let json = record.to_json();
-        let path = integrity::RECORD_NAME.to_string();
-        let desired = Desired {
-            path: path.clone(),
-            key: Key::of(json.as_bytes()),
-            kind: Kind::Record,
-            copy: 0,
-            source: None,
-        };
-        let outcome = stage_whole(ctx, &desired, json.as_bytes())?;
-        outputs.insert(path, Produced { desired, outcome });
     }
+    if !errors.is_empty() {
+        return Err(BuildError::Files(errors));
+    }
+    let (manifest, (integrity_updates, record)) = named?;
+    if let Some(p) = manifest {
+        outputs.insert(p.desired.path.clone(), p);
+    }
+    outputs.insert(record.desired.path.clone(), record);
 
     // What the record no longer wants: an incremental build replaces the outputs of the files
     // it looked at again (and of files gone); otherwise, whatever this build does not produce.
