@@ -433,11 +433,19 @@ impl Engine {
         let (changes, errors) = commit(&ctx, &produced, &mut self.journal, &mut report);
         ctx.staging.remove();
         drop(ctx);
+        // The report's totals follow the changes when the last build's are at hand (the same
+        // profile, nothing taken back after a crash), instead of a walk over every output.
+        let mut sums = (self.record.totals.take()).filter(|_| same_profile && !self.recovered);
         for (path, entry) in changes {
-            match entry {
-                Some(entry) => self.record.outputs.insert(path, entry),
+            let old = match entry {
+                Some(entry) => self.record.outputs.insert(path.clone(), entry),
                 None => self.record.outputs.remove(&path),
             };
+            if let Some(t) = &mut sums
+                && !follow(t, &path, old.as_ref(), entry.as_ref(), options.hash)
+            {
+                sums = None;
+            }
         }
         // A source counts as done only when everything it made is in place: after a failed
         // commit, the files it read stay dirty and the next build tries them again.
@@ -475,7 +483,14 @@ impl Engine {
         self.record.codecs = codecs;
         self.recovered = false;
         self.unfinished = !errors.is_empty();
-        let sums = totals(&self.record.outputs, options.hash);
+        let sums = match sums {
+            Some(mut t) => {
+                settle_largest(&mut t, &self.record.outputs);
+                t
+            }
+            None => totals(&self.record.outputs, options.hash),
+        };
+        debug_assert_eq!(sums, totals(&self.record.outputs, options.hash));
         report_totals(&mut report, &self.setup.output, &sums);
         self.record.totals = Some(sums);
         self.dirty = true;
@@ -534,6 +549,70 @@ fn totals(outputs: &BTreeMap<String, OutEntry>, hashing: bool) -> crate::record:
         })
         .collect();
     t
+}
+
+/// Whether an output's kind counts among the largest (the files a page loads by name).
+fn among_largest(kind: OutKind, hashing: bool) -> bool {
+    kind == OutKind::Hashed || (!hashing && kind == OutKind::Copy)
+}
+
+/// Brings totals `t` past one output's change from `old` to `new`; `false` when they cannot
+/// follow it (a largest output or the manifest went): the caller counts them again.
+fn follow(
+    t: &mut crate::record::Totals,
+    path: &str,
+    old: Option<&OutEntry>,
+    new: Option<&OutEntry>,
+    hashing: bool,
+) -> bool {
+    if let Some(o) = old {
+        if o.kind == OutKind::Manifest || t.largest.iter().any(|(name, ..)| name == path) {
+            return false;
+        }
+        t.outputs -= 1;
+        *bytes_of(t, o.kind) -= o.meta.len;
+    }
+    if let Some(n) = new {
+        t.outputs += 1;
+        *bytes_of(t, n.kind) += n.meta.len;
+        t.manifest |= n.kind == OutKind::Manifest;
+        if among_largest(n.kind, hashing) {
+            t.largest.push((path.to_string(), n.meta.len, None, None));
+        }
+    }
+    true
+}
+
+/// The byte count an output of `kind` adds to.
+fn bytes_of(t: &mut crate::record::Totals, kind: OutKind) -> &mut u64 {
+    match kind {
+        OutKind::Copy | OutKind::Hashed | OutKind::Dev | OutKind::Record | OutKind::Manifest => {
+            &mut t.raw
+        }
+        OutKind::Brotli => &mut t.brotli,
+        OutKind::Gzip => &mut t.gzip,
+        OutKind::Zstd => &mut t.zstd,
+    }
+}
+
+/// The ten largest again (by size, then name), with their compressed sizes as they are now.
+fn settle_largest(t: &mut crate::record::Totals, outputs: &BTreeMap<String, OutEntry>) {
+    let mut largest: Vec<(String, u64)> = std::mem::take(&mut t.largest)
+        .into_iter()
+        .map(|(name, raw, ..)| (name, raw))
+        .collect();
+    largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    largest.dedup_by(|a, b| a.0 == b.0);
+    largest.truncate(10);
+    let compressed =
+        |path: &str, suffix: &str| outputs.get(&format!("{path}{suffix}")).map(|e| e.meta.len);
+    t.largest = largest
+        .into_iter()
+        .map(|(name, raw)| {
+            let (gzip, brotli) = (compressed(&name, ".gz"), compressed(&name, ".br"));
+            (name, raw, gzip, brotli)
+        })
+        .collect();
 }
 
 /// Puts a build's totals into its report.

@@ -196,6 +196,7 @@ impl Engine {
         }
         self.record.plan.clear();
         self.record.collected.clear();
+        self.record.totals = None;
         self.dirty = true;
         Ok(())
     }
