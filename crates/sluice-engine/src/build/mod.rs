@@ -519,35 +519,19 @@ fn totals(outputs: &BTreeMap<String, OutEntry>, hashing: bool) -> crate::record:
     let mut t = crate::record::Totals::default();
     let mut largest: Vec<(&str, u64)> = Vec::new();
     for (path, entry) in outputs {
-        let len = entry.meta.len;
         t.outputs += 1;
-        match entry.kind {
-            OutKind::Copy | OutKind::Hashed | OutKind::Dev | OutKind::Record => {
-                t.raw += len;
-                if entry.kind == OutKind::Hashed || (!hashing && entry.kind == OutKind::Copy) {
-                    largest.push((path, len));
-                }
-            }
-            OutKind::Manifest => {
-                t.raw += len;
-                t.manifest = true;
-            }
-            OutKind::Brotli => t.brotli += len,
-            OutKind::Gzip => t.gzip += len,
-            OutKind::Zstd => t.zstd += len,
+        *bytes_of(&mut t, entry.kind) += entry.meta.len;
+        t.manifest |= entry.kind == OutKind::Manifest;
+        if among_largest(entry.kind, hashing) {
+            largest.push((path, entry.meta.len));
         }
     }
     largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
     largest.truncate(10);
-    let compressed =
-        |path: &str, suffix: &str| outputs.get(&format!("{path}{suffix}")).map(|e| e.meta.len);
-    t.largest = largest
-        .into_iter()
-        .map(|(name, raw)| {
-            let (gzip, brotli) = (compressed(name, ".gz"), compressed(name, ".br"));
-            (name.to_string(), raw, gzip, brotli)
-        })
+    t.largest = (largest.into_iter())
+        .map(|(name, raw)| (name.to_string(), raw, None, None))
         .collect();
+    settle_largest(&mut t, outputs);
     t
 }
 
