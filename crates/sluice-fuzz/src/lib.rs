@@ -201,6 +201,23 @@ pub const TARGETS: &[Target] = &[
             "\"file\":\"b\",",
         ],
     },
+    Target {
+        name: "record_log",
+        check: props::record_log,
+        dict: &[
+            "\x00",
+            "\x01",
+            "\x02",
+            "\x7f",
+            "\u{80}\x01",
+            "\x05build",
+            "\x08/static/",
+            "\x09css/a.css",
+            "\x01\x00\x09css/a.css\x01",
+            "\x01\x00\x16css/a.0cc175b9c0f1.css\x00",
+            "0123456789abcdef",
+        ],
+    },
 ];
 
 /// The target of this name.

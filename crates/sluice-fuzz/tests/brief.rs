@@ -1,7 +1,7 @@
 //! The brief fuzz run of `cargo test`: every target replays its committed corpus
 //! (`fuzz/corpus/<name>/`: seeds and what libFuzzer found) and then runs on seeded mutants of
 //! it. `SLUICE_FUZZ_ITERATIONS` sets how many (default: a few thousand, about a second per
-//! target; the loaders that write a file per input get a tenth).
+//! target; the loaders and the record, which write files per input, get a tenth).
 
 use std::path::Path;
 
@@ -24,7 +24,12 @@ fn iterations(target: &Target) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4000);
-    let loads_files = ["config_toml", "pyproject_toml", "static_bundles"];
+    let loads_files = [
+        "config_toml",
+        "pyproject_toml",
+        "static_bundles",
+        "record_log",
+    ];
     if loads_files.contains(&target.name) {
         base / 10
     } else {

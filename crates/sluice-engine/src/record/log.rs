@@ -135,6 +135,19 @@ impl Record {
     }
 }
 
+/// A log holding one frame, for the record file `base`, whose body after the base's id is
+/// `rest`, checksummed: lets a fuzzer reach the frame decoder past the checksum.
+pub fn log_of_one_frame(base: &[u8], rest: &[u8]) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u64(xxhash_rust::xxh3::xxh3_64(base));
+    w.buf.extend_from_slice(rest);
+    let mut log = MAGIC.to_vec();
+    log.extend_from_slice(&(w.buf.len() as u64).to_le_bytes());
+    log.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&w.buf).to_le_bytes());
+    log.extend_from_slice(&w.buf);
+    log
+}
+
 fn le(bytes: &[u8]) -> u64 {
     let mut b = [0u8; 8];
     b.copy_from_slice(bytes);

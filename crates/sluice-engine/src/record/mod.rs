@@ -18,7 +18,7 @@
 pub mod codec;
 mod file;
 mod lazy;
-mod log;
+pub mod log;
 mod tracked;
 
 pub use lazy::Outputs;
