@@ -226,18 +226,7 @@ impl Store {
 
     /// The bytes of `key`, `None` when there is no such object.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.counts.get.fetch_add(1, Ordering::Relaxed);
-        match self.inner.get(&self.path(key)).await {
-            Ok(result) => {
-                let bytes = result
-                    .bytes()
-                    .await
-                    .map_err(|e| Error::store(format!("reading {}", self.locate(key)), &e))?;
-                Ok(Some(bytes.to_vec()))
-            }
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Error::store(format!("reading {}", self.locate(key)), &e)),
-        }
+        Ok(self.get_versioned(key).await?.map(|v| v.bytes))
     }
 
     /// The bytes of `key` and its ETag as the store gave it (for [`Store::replace_if`]),
@@ -276,11 +265,7 @@ impl Store {
             return self.put(key, bytes, None, md5, true).await;
         }
         self.counts.put.fetch_add(1, Ordering::Relaxed);
-        let mut attributes = Attributes::new();
-        attributes.insert(
-            Attribute::Metadata(MD5_METADATA.into()),
-            md5.to_string().into(),
-        );
+        let attributes = self.attributes(None, md5);
         let options = PutOptions {
             mode: PutMode::Update(object_store::UpdateVersion {
                 e_tag: held.e_tag.clone(),
@@ -331,20 +316,7 @@ impl Store {
         create_only: bool,
     ) -> Result<Put, Error> {
         self.counts.put.fetch_add(1, Ordering::Relaxed);
-        let mut attributes = Attributes::new();
-        if self.attributes {
-            if let Some(h) = headers {
-                attributes.insert(Attribute::ContentType, h.content_type.into());
-                attributes.insert(Attribute::CacheControl, h.cache_control.clone().into());
-                if let Some(e) = h.content_encoding {
-                    attributes.insert(Attribute::ContentEncoding, e.into());
-                }
-            }
-            attributes.insert(
-                Attribute::Metadata(MD5_METADATA.into()),
-                md5.to_string().into(),
-            );
-        }
+        let attributes = self.attributes(headers, md5);
         let path = self.path(key);
         let what = || format!("uploading {}", self.locate(key));
         let result = if bytes.len() > MULTIPART_THRESHOLD && !create_only {
@@ -382,6 +354,26 @@ impl Store {
             ) if create_only => Ok(Put::Exists),
             Err(e) => Err(Error::store(what(), &e)),
         }
+    }
+
+    /// What an upload stores beside the bytes: the headers, and sluice's md5 (none of it on
+    /// a store that keeps no attributes, a folder).
+    fn attributes(&self, headers: Option<&Headers>, md5: &str) -> Attributes {
+        let mut attributes = Attributes::new();
+        if self.attributes {
+            if let Some(h) = headers {
+                attributes.insert(Attribute::ContentType, h.content_type.into());
+                attributes.insert(Attribute::CacheControl, h.cache_control.clone().into());
+                if let Some(e) = h.content_encoding {
+                    attributes.insert(Attribute::ContentEncoding, e.into());
+                }
+            }
+            attributes.insert(
+                Attribute::Metadata(MD5_METADATA.into()),
+                md5.to_string().into(),
+            );
+        }
+        attributes
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), Error> {

@@ -413,9 +413,8 @@ pub fn run(
             .map(|logical: &&String| {
                 let logical: &String = logical;
                 let r = &read[logical];
-                let original = r.bytes.as_deref().unwrap_or_default();
                 let planned = &replanned_files[logical];
-                let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
+                let (original, hashed_bytes) = replanned_bytes(r, planned);
                 let hashed_key = match &planned.rewritten {
                     Some(_) => planned
                         .md5
@@ -479,10 +478,8 @@ pub fn run(
         .par_iter()
         .filter(|l| takes_integrity(l))
         .map(|logical| {
-            let r = &read[*logical];
             let planned = &replanned_files[*logical];
-            let original = r.bytes.as_deref().unwrap_or_default();
-            let hashed_bytes = planned.rewritten.as_deref().unwrap_or(original);
+            let (_, hashed_bytes) = replanned_bytes(&read[*logical], planned);
             let entry = (planned.hashed_name.clone(), sri(hashed_bytes));
             ((*logical).clone(), entry)
         })
@@ -631,6 +628,13 @@ pub fn run(
         plan: plan_updates,
         integrity: integrity_updates,
     }))
+}
+
+/// A re-planned file's bytes as read, and as its hashed copy holds them (rewritten, or the
+/// same).
+fn replanned_bytes<'a>(read: &'a Read, planned: &'a PlannedFile) -> (&'a [u8], &'a [u8]) {
+    let original = read.bytes.as_deref().unwrap_or_default();
+    (original, planned.rewritten.as_deref().unwrap_or(original))
 }
 
 /// The keys of `keys` (sorted) that `map` does not have, by one merge walk over both (20 000

@@ -83,7 +83,8 @@ impl Record {
         w
     }
 
-    pub fn decode(bytes: &[u8]) -> Decoded<Record> {
+    #[cfg(test)]
+    pub(super) fn decode(bytes: &[u8]) -> Decoded<Record> {
         Record::decode_shared(std::sync::Arc::new(bytes.to_vec()))
     }
 
@@ -149,13 +150,9 @@ fn decode_sources(bytes: &[u8]) -> Decoded<BTreeMap<String, SourceFact>> {
     r.at_end().then_some(sources).ok_or(Malformed)
 }
 
-pub(super) fn decode_outputs(bytes: &[u8]) -> Decoded<Vec<(String, OutEntry)>> {
+pub(super) fn decode_outputs(bytes: &[u8]) -> Decoded<BTreeMap<String, OutEntry>> {
     let mut r = Reader::new(bytes);
-    let mut outputs = Vec::new();
-    for _ in 0..r.table()? {
-        let k = r.key()?;
-        outputs.push((k, OutEntry::get(&mut r)?));
-    }
+    let outputs = get_table(&mut r)?;
     r.at_end().then_some(outputs).ok_or(Malformed)
 }
 

@@ -43,7 +43,6 @@ impl Outputs {
             let mut table = Table::loaded(
                 file.get(section.clone())
                     .and_then(|bytes| super::file::decode_outputs(bytes).ok())
-                    .map(|entries| entries.into_iter().collect())
                     .unwrap_or_default(),
             );
             for (key, value) in &self.pending {

@@ -64,11 +64,7 @@ impl Record {
         put_table_changes(&mut w, &self.integrity)?;
         put_table_changes(&mut w, &self.dirs)?;
         put_totals(&mut w, &self.totals);
-        let mut frame = Vec::with_capacity(HEADER + w.buf.len());
-        frame.extend_from_slice(&(w.buf.len() as u64).to_le_bytes());
-        frame.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&w.buf).to_le_bytes());
-        frame.extend_from_slice(&w.buf);
-        Some(frame)
+        Some(framed(&w.buf))
     }
 
     /// Applies the good frames of `log` that follow base `id`; returns how many bytes of it
@@ -141,11 +137,16 @@ pub fn log_of_one_frame(base: &[u8], rest: &[u8]) -> Vec<u8> {
     let mut w = Writer::default();
     w.u64(xxhash_rust::xxh3::xxh3_64(base));
     w.buf.extend_from_slice(rest);
-    let mut log = MAGIC.to_vec();
-    log.extend_from_slice(&(w.buf.len() as u64).to_le_bytes());
-    log.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(&w.buf).to_le_bytes());
-    log.extend_from_slice(&w.buf);
-    log
+    [MAGIC, &framed(&w.buf)].concat()
+}
+
+/// A frame: its body's length and xxh3 (the header), then the body.
+fn framed(body: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(HEADER + body.len());
+    frame.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    frame.extend_from_slice(&xxhash_rust::xxh3::xxh3_64(body).to_le_bytes());
+    frame.extend_from_slice(body);
+    frame
 }
 
 fn le(bytes: &[u8]) -> u64 {

@@ -363,19 +363,16 @@ impl Record {
             });
             path
         };
-        for touched in [
-            &mut self.sources as &mut dyn Saveable,
-            &mut self.outputs,
-            &mut self.compiles,
-            &mut self.bundles,
-            &mut self.collected,
-            &mut self.plan,
-            &mut self.contents,
-            &mut self.integrity,
-            &mut self.dirs,
-        ] {
-            touched.saved();
-        }
+        // What is in memory is what the files hold.
+        self.outputs.saved();
+        self.sources.saved();
+        self.compiles.saved();
+        self.bundles.saved();
+        self.collected.saved();
+        self.plan.saved();
+        self.contents.saved();
+        self.integrity.saved();
+        self.dirs.saved();
         self.loaded_mtime_ns = std::fs::metadata(&written)
             .ok()
             .map(|m| FileMeta::of(&m).mtime_ns);
@@ -471,23 +468,6 @@ fn holds_output(outputs: &BTreeMap<String, OutEntry>, dir: &str) -> bool {
     (outputs.range::<String, _>(prefix.clone()..))
         .take_while(|(k, _)| k.starts_with(&prefix))
         .any(|(k, _)| parent_dir(k) == dir)
-}
-
-/// A table a save marks clean.
-trait Saveable {
-    fn saved(&mut self);
-}
-
-impl<K: Ord + Clone, V> Saveable for Table<K, V> {
-    fn saved(&mut self) {
-        Table::saved(self);
-    }
-}
-
-impl Saveable for Outputs {
-    fn saved(&mut self) {
-        Outputs::saved(self);
-    }
 }
 
 /// The mtime of every output folder that holds one of `paths` (logical, `/`-separated), to
