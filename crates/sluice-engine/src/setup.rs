@@ -115,6 +115,10 @@ pub struct RunOptions {
     pub wait: bool,
     /// Who this is, for one that has to wait (`sluice watch`).
     pub command: String,
+    /// Walk the sources while the record loads ([`sluice_core::sources::Index::walk_ahead`]):
+    /// for a command whose first step is a full pass and that watches nothing (`build`,
+    /// `sync`).
+    pub walk_ahead: bool,
 }
 
 /// What the compression decisions of a record were made with (`"br,gz"`).

@@ -76,6 +76,7 @@ fn open(
         clean,
         wait: !no_wait,
         command: command.to_string(),
+        walk_ahead: matches!(command, "sluice build" | "sluice sync"),
     };
     let output = config.output.value.clone();
     Engine::open(setup(config), profile, options, &mut |holder| {

@@ -24,6 +24,8 @@ pub struct Index {
     rules: Vec<IgnoreRules>,
     /// The indexed source files, by logical path.
     pub files: BTreeMap<String, SourceFile>,
+    /// A walk started early ([`Index::walk_ahead`]), for the next [`Index::scan`] to take.
+    ahead: Option<std::thread::JoinHandle<SourceIndex>>,
 }
 
 /// What one change set did to the index.
@@ -45,6 +47,7 @@ impl Index {
             ignore: ignore.clone(),
             rules: roots.iter().map(|r| r.rules(ignore)).collect(),
             files: BTreeMap::new(),
+            ahead: None,
         }
     }
 
@@ -56,9 +59,24 @@ impl Index {
         &self.ignore
     }
 
+    /// Starts the next [`Index::scan`]'s walk now, on its own thread, so that it runs while
+    /// the caller does other work (a build loads its record meanwhile). Only for a caller
+    /// whose next step is that scan and that watches nothing: what changes between this
+    /// call and the scan is seen by the next scan, not by this one.
+    pub fn walk_ahead(&mut self) {
+        let (roots, ignore) = (self.roots.clone(), self.ignore.clone());
+        let walk = std::thread::Builder::new()
+            .name("sluice-walk".into())
+            .spawn(move || scan(&roots, &ignore));
+        // No thread to be had: the scan walks when it is called, as without this.
+        self.ahead = walk.ok();
+    }
+
     /// Walks every root; the files go into the index, the rest of the findings are returned.
+    /// A walk started by [`Index::walk_ahead`] is waited for instead.
     pub fn scan(&mut self) -> SourceIndex {
-        let mut found = scan(&self.roots, &self.ignore);
+        let ahead = self.ahead.take().and_then(|walk| walk.join().ok());
+        let mut found = ahead.unwrap_or_else(|| scan(&self.roots, &self.ignore));
         self.files = std::mem::take(&mut found.files);
         found
     }

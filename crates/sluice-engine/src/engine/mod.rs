@@ -95,13 +95,19 @@ impl Engine {
             wait,
             waiting,
         )?;
+        // The sources are walked while the record loads (two cores: a walk of 20 000 files
+        // is mostly the kernel's `statx`, the record mostly decoding).
+        let mut index = Index::new(&setup.roots, &setup.ignore);
+        if options.walk_ahead {
+            index.walk_ahead();
+        }
         let mut record = Record::load(&setup.state_dir, &setup.output);
         let mut journal = Journal::new(&setup.state_dir, &setup.output);
         let recovered = journal.recover(&mut record);
         let staging = crate::outputs::stage::Staging::beside(&setup.output);
         staging.remove_abandoned();
         Ok(Engine {
-            index: Index::new(&setup.roots, &setup.ignore),
+            index,
             templates: TemplateScan::new(&setup.compile.templates, &setup.state_dir),
             extra_watched: Default::default(),
             told_grass: false,

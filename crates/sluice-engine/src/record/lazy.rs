@@ -52,6 +52,12 @@ impl Outputs {
         })
     }
 
+    /// Decodes the table now (a no-op once decoded): for a thread of its own, while the
+    /// caller does other work before its first lookup.
+    pub fn decode(&self) {
+        self.table();
+    }
+
     fn table_mut(&mut self) -> &mut Table<String, OutEntry> {
         self.table();
         self.encoded = None;
