@@ -183,8 +183,10 @@ pub(super) fn put_table<K: TableKey, V: Entry>(w: &mut Writer, table: &BTreeMap<
 /// Decodes a table written in key order: collected in bulk, without a comparison per key
 /// and level.
 pub(super) fn get_table<K: TableKey, V: Entry>(r: &mut Reader) -> Decoded<BTreeMap<K, V>> {
-    let mut entries = Vec::new();
-    for _ in 0..r.table()? {
+    let len = r.table()?;
+    // Sized once: 50 000 outputs grown by doubling were copied twice over.
+    let mut entries = Vec::with_capacity(len);
+    for _ in 0..len {
         let k = K::get(r)?;
         entries.push((k, V::get(r)?));
     }
