@@ -505,7 +505,8 @@ impl<'a> Walk<'a> {
                 }
             };
             let path = entry.path();
-            let Ok(name) = entry.file_name().into_string() else {
+            // The name, borrowed from the path (a second allocation per file otherwise).
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 local.problems.push(Problem {
                     kind: ProblemKind::NonUtf8Name,
                     detail: "the name is not valid UTF-8, so no URL can name it; skipped".into(),
@@ -514,12 +515,12 @@ impl<'a> Walk<'a> {
                 continue;
             };
             let child_rel = if rel.is_empty() {
-                name.clone()
+                name.to_owned()
             } else {
                 let mut child = String::with_capacity(rel.len() + 1 + name.len());
                 child.push_str(&rel);
                 child.push('/');
-                child.push_str(&name);
+                child.push_str(name);
                 child
             };
             let Ok(file_type) = entry.file_type() else {
@@ -529,12 +530,12 @@ impl<'a> Walk<'a> {
             let meta = if file_type.is_symlink() {
                 fs::metadata(&path)
             } else if file_type.is_dir() {
-                if self.ignore.ignores_dir(&name) {
+                if self.ignore.ignores_dir(name) {
                     continue;
                 }
                 entry.metadata()
             } else {
-                if self.ignore.ignores_file(&name, &child_rel) {
+                if self.ignore.ignores_file(name, &child_rel) {
                     continue;
                 }
                 entry.metadata()
@@ -557,7 +558,7 @@ impl<'a> Walk<'a> {
                 }
             };
             if meta.is_dir() {
-                if file_type.is_symlink() && self.ignore.ignores_dir(&name) {
+                if file_type.is_symlink() && self.ignore.ignores_dir(name) {
                     continue;
                 }
                 let id = dir_id(&meta);
@@ -582,7 +583,7 @@ impl<'a> Walk<'a> {
                 subdirs.push(child_rel.clone());
                 scope.spawn(move |scope| self.dir(scope, path, child_rel, chain, mtime_ns));
             } else if meta.is_file() {
-                if file_type.is_symlink() && self.ignore.ignores_file(&name, &child_rel) {
+                if file_type.is_symlink() && self.ignore.ignores_file(name, &child_rel) {
                     continue;
                 }
                 local.files.push((child_rel, path, FileMeta::of(&meta)));
