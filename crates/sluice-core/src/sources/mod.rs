@@ -420,11 +420,6 @@ struct Folder {
     subdirs: Vec<String>,
 }
 
-/// `rel`'s files and, recursively, its folders', in the order of their paths as strings:
-/// every path under a folder starts with `folder/`, so the folder's files sort among its
-/// own folders' as each file's path against the folder's path and a `/`. Each folder's
-/// files are sorted by the task that walked it, so the 20 000 paths of a big site need no
-/// sort of their own.
 /// `a.cmp(b)` for paths the walk made (names joined by `/`, no `.` or empty components),
 /// compared as bytes with the separator below every byte a name can hold: the order of
 /// their components, at a fraction of the cost of comparing component by component.
@@ -443,10 +438,16 @@ fn by_components(a: &Path, b: &Path) -> std::cmp::Ordering {
     a.cmp(b)
 }
 
+/// A folder's path as the paths under it begin: with a `/`.
 fn as_folder(dir: &str) -> impl Iterator<Item = u8> + '_ {
     dir.bytes().chain(std::iter::once(b'/'))
 }
 
+/// `rel`'s files and, recursively, its folders', in the order of their paths as strings:
+/// every path under a folder starts with `folder/`, so the folder's files sort among its
+/// own folders' as each file's path against the folder's path and a `/`. Each folder's
+/// files are sorted by the task that walked it, so the 20 000 paths of a big site need no
+/// sort of their own.
 fn in_order(
     rel: &str,
     folders: &mut HashMap<String, Folder>,

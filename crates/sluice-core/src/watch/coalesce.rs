@@ -47,15 +47,36 @@ pub struct Coalescer {
     timing: Timing,
     pending: HashMap<PathBuf, Pending>,
     last: Option<Instant>,
-    /// Events counted since `window_start`, to tell a burst by its rate.
-    window_start: Option<Instant>,
-    window_events: usize,
-    /// The same over the longest wait, to tell a slower stream of many events, and the count
-    /// of the window just before (a stream still going on is still a burst).
-    long_start: Option<Instant>,
-    long_events: usize,
-    long_before: usize,
+    /// Events within one quiet period, to tell a burst by its rate.
+    short: Window,
+    /// The same over the longest wait, to tell a slower stream of many events (with the
+    /// window just before: a stream still going on is still a burst).
+    long: Window,
     burst_since: Option<Instant>,
+}
+
+/// Events counted from the first of a window of time.
+#[derive(Debug, Default)]
+struct Window {
+    start: Option<Instant>,
+    events: usize,
+    /// The count of the window before, when this one began within a window's length of its end.
+    before: usize,
+}
+
+impl Window {
+    fn count(&mut self, now: Instant, length: Duration) {
+        match self.start {
+            Some(start) if now.saturating_duration_since(start) <= length => self.events += 1,
+            start => {
+                let adjacent =
+                    start.is_some_and(|start| now.saturating_duration_since(start) <= 2 * length);
+                self.before = if adjacent { self.events } else { 0 };
+                self.start = Some(now);
+                self.events = 1;
+            }
+        }
+    }
 }
 
 impl Coalescer {
@@ -76,35 +97,15 @@ impl Coalescer {
         entry.last = now;
         entry.settled |= settled;
         self.last = Some(now);
-        match self.window_start {
-            Some(start) if now.saturating_duration_since(start) <= self.timing.quiet => {
-                self.window_events += 1;
-            }
-            _ => {
-                self.window_start = Some(now);
-                self.window_events = 1;
-            }
-        }
-        match self.long_start {
-            Some(start) if now.saturating_duration_since(start) <= self.timing.max_wait => {
-                self.long_events += 1;
-            }
-            start => {
-                let adjacent = start.is_some_and(|start| {
-                    now.saturating_duration_since(start) <= 2 * self.timing.max_wait
-                });
-                self.long_before = if adjacent { self.long_events } else { 0 };
-                self.long_start = Some(now);
-                self.long_events = 1;
-            }
-        }
+        self.short.count(now, self.timing.quiet);
+        self.long.count(now, self.timing.max_wait);
         let burst = self.timing.burst;
         if self.burst_since.is_none()
-            && (self.window_events >= burst
-                || self.long_events.max(self.long_before) >= burst
+            && (self.short.events >= burst
+                || self.long.events.max(self.long.before) >= burst
                 || self.pending.len() >= burst)
         {
-            self.burst_since = self.window_start;
+            self.burst_since = self.short.start;
         }
     }
 
@@ -232,20 +233,27 @@ mod tests {
         assert_eq!(c.take_due(t0).len(), 10);
     }
 
-    #[test]
-    fn a_fast_stream_is_a_burst_even_when_taken_as_it_comes() {
-        // A checkout writing 5 000 files in 0.5 s, with the loop asking after every event.
+    /// `files` events, one every `gap`, with the loop asking after every event as a watch
+    /// does: the change sets it was given, and when the last event came.
+    fn taken_as_it_comes(c: &mut Coalescer, files: u32, gap: Duration) -> (usize, Instant) {
         let t0 = Instant::now();
-        let mut c = Coalescer::new(Timing::default());
         let mut sets = 0;
-        for i in 0..5000 {
-            let at = t0 + Duration::from_micros(i * 100);
+        let mut at = t0;
+        for i in 0..files {
+            at = t0 + gap * i;
             c.add(format!("f{i:04}").into(), true, at);
             if !c.take_due(at).is_empty() {
                 sets += 1;
             }
         }
-        let end = t0 + Duration::from_micros(4999 * 100);
+        (sets, at)
+    }
+
+    #[test]
+    fn a_fast_stream_is_a_burst_even_when_taken_as_it_comes() {
+        // A checkout writing 5 000 files in 0.5 s, with the loop asking after every event.
+        let mut c = Coalescer::new(Timing::default());
+        let (sets, end) = taken_as_it_comes(&mut c, 5000, Duration::from_micros(100));
         assert_eq!(c.take_due(end + ms(20)).len(), 5000 - 63);
         assert_eq!(
             sets, 63,
@@ -257,17 +265,8 @@ mod tests {
     fn a_slower_stream_of_many_events_is_a_burst_too() {
         // A checkout on a busy machine: 3 000 files, one every 0.8 ms (16 per quiet period,
         // under the short window's 64), the loop asking after every event.
-        let t0 = Instant::now();
         let mut c = Coalescer::new(Timing::default());
-        let mut sets = 0;
-        for i in 0..3000 {
-            let at = t0 + Duration::from_micros(i * 800);
-            c.add(format!("f{i:04}").into(), true, at);
-            if !c.take_due(at).is_empty() {
-                sets += 1;
-            }
-        }
-        let end = t0 + Duration::from_micros(2999 * 800);
+        let (mut sets, end) = taken_as_it_comes(&mut c, 3000, Duration::from_micros(800));
         if !c.take_due(end + ms(20)).is_empty() {
             sets += 1;
         }
